@@ -1,0 +1,3 @@
+from dunkwatch.cli import main
+
+raise SystemExit(main())

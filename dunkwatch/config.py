@@ -1,0 +1,201 @@
+"""Configuration: frozen dataclasses whose fields carry their default, bounds and description.
+
+Pure apart from `load`, which reads one TOML file. An unknown key, a wrong type or an
+out-of-bounds value raises ConfigError with one line naming the key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dunkwatch.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+def setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
+    """A config field with its default, bounds and one-line description."""
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi, "choices": choices})
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    inbox: Path = setting(Path("inbox"), "folder the sync client fills with new videos")
+    outbox: Path = setting(Path("outbox"), "clips, reels, sidecar JSON and timelines go here")
+    archive: Path = setting(Path("archive"), "processed originals move here, untouched")
+    quarantine: Path = setting(Path("quarantine"), "videos that failed move here, with <name>.error.txt")
+    state_dir: Path = setting(Path("state"), "SQLite journal, model registry and caches")
+    corrections: Path = setting(Path("corrections.csv"), "your label fixes: video,start,end,label[,note]")
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    sample_fps: float = setting(5.0, "frames per second analysed; timestamps come from the container",
+                                lo=0.5, hi=60.0)
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    scorer: str = setting("auto", "auto: cnn when a model is promoted, else motion",
+                          choices=("auto", "motion", "cnn"))
+    batch_size: int = setting(32, "frames per cnn prediction batch", lo=1, hi=1024)
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    analysis_size: int = setting(192, "longer side, in pixels, of the image the motion model compares",
+                                 lo=64, hi=1024)
+    background_window: float = setting(120.0, "seconds of footage the empty-scene model is built from",
+                                       lo=10.0, hi=3600.0)
+    min_area: float = setting(0.003, "foreground share of the frame that scores 0.5", lo=0.0001, hi=0.5)
+    luma_change: float = setting(0.25, "relative brightness change that makes a pixel foreground",
+                                 lo=0.02, hi=2.0)
+    chroma_change: float = setting(0.04, "colour (rg chromaticity) change that makes a pixel foreground",
+                                   lo=0.005, hi=0.5)
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    threshold_motion: float = setting(0.5, "score that starts a segment with the motion scorer", lo=0.01, hi=0.99)
+    threshold_cnn: float = setting(0.95, "score that starts a segment with the cnn scorer (the article's 0.95)",
+                                   lo=0.01, hi=0.999)
+    hysteresis: float = setting(0.2, "a segment ends only below threshold minus this", lo=0.0, hi=0.9)
+    smooth: float = setting(0.6, "seconds of the running median that smooths scores", lo=0.0, hi=10.0)
+    merge_gap: float = setting(1.5, "gaps shorter than this (s) join two segments", lo=0.0, hi=60.0)
+    min_segment: float = setting(0.8, "segments shorter than this (s) are dropped", lo=0.0, hi=60.0)
+    pre_roll: float = setting(1.0, "seconds kept before the action", lo=0.0, hi=30.0)
+    post_roll: float = setting(1.5, "seconds kept after the action", lo=0.0, hi=30.0)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    mode: str = setting("reencode", "reencode: frame-accurate cuts; copy: fast, starts on a keyframe",
+                        choices=("reencode", "copy"))
+    slow_motion: float = setting(1.0, "playback slow-down; 2.0 plays 30 fps footage at 15 fps", lo=1.0, hi=8.0)
+    highlight_reel: bool = setting(True, "also join all clips of a video into <stem>_highlights.mp4")
+    timeline: bool = setting(True, "draw <stem>.png: scores over time with the segments shaded")
+    crf: int = setting(20, "x264 quality when re-encoding; lower is better and larger", lo=0, hi=51)
+    preset: str = setting("veryfast", "x264 speed/size trade-off when re-encoding",
+                          choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    source: Path | None = None  # the file it came from, for messages; None for embedded defaults
+
+
+_SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
+                  "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig}
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """(dotted key, default, description) for every key, in file order: feeds docs and tests."""
+    rows = []
+    for section, cls in _SECTION_TYPES.items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
+    return rows
+
+
+def _check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> Any:
+    meta = f.metadata
+    default = f.default
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"config key {key} = {value!r}: expected a path string")
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base_dir / p)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key} = {value!r}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key {key} = {value!r}: expected an integer")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key {key} = {value!r}: expected a number")
+        value = float(value)
+        if value != value:  # NaN passes every bound check below
+            raise ConfigError(f"config key {key} = {value!r}: expected a number")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"config key {key} = {value!r}: expected a string")
+        if meta["choices"] and value not in meta["choices"]:
+            raise ConfigError(f"config key {key} = {value!r}: must be one of {', '.join(meta['choices'])}")
+        return value
+    lo, hi = meta["lo"], meta["hi"]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"config key {key} = {value!r}: must be between {lo:g} and {hi:g}")
+    return value
+
+
+def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) -> Config:
+    """Validate a parsed TOML mapping; relative paths resolve against base_dir."""
+    if not isinstance(data, dict):
+        raise ConfigError("config: expected a table of sections")
+    sections: dict[str, Any] = {}
+    for name, values in data.items():
+        if name not in _SECTION_TYPES:
+            raise ConfigError(f"config section [{name}] is unknown; known: {', '.join(_SECTION_TYPES)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"config key {name} = {values!r}: expected a [{name}] table")
+    for name, cls in _SECTION_TYPES.items():
+        values = dict(data.get(name, {}))
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in fields:
+                raise ConfigError(f"config key {name}.{key} is unknown; known: {', '.join(fields)}")
+        kwargs = {}
+        for fname, f in fields.items():
+            raw = values.get(fname, str(f.default) if isinstance(f.default, Path) else f.default)
+            kwargs[fname] = _check_value(f"{name}.{fname}", f, raw, base_dir)
+        sections[name] = cls(**kwargs)
+    cfg = Config(**sections, source=source)
+    _check_cross_fields(cfg)
+    return cfg
+
+
+def _check_cross_fields(cfg: Config) -> None:
+    seg = cfg.segment
+    for key in ("threshold_motion", "threshold_cnn"):
+        threshold = getattr(seg, key)
+        if seg.hysteresis >= threshold:
+            raise ConfigError(f"config key segment.hysteresis = {seg.hysteresis!r}: "
+                              f"must be below segment.{key} ({threshold!r})")
+    if cfg.export.mode == "copy" and cfg.export.slow_motion != 1.0:
+        raise ConfigError(f"config key export.slow_motion = {cfg.export.slow_motion!r}: "
+                          "slow motion needs export.mode = \"reencode\" (a stream copy cannot change speed)")
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Read a config file; None means ./config.toml when present, else the embedded defaults."""
+    import toml  # local: keeps `import dunkwatch.config` cheap for pure callers
+
+    if path is None:
+        candidate = Path.cwd() / DEFAULT_CONFIG_NAME
+        if not candidate.exists():
+            return from_dict({}, Path.cwd())
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        data = toml.loads(text)
+    except toml.TomlDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_dict(data, path.resolve().parent, source=path)

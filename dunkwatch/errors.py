@@ -1,0 +1,25 @@
+"""Typed errors: each one carries a single line the user can act on."""
+
+
+class DunkwatchError(Exception):
+    """Base class; cli turns it into one line on stderr and exit code 2."""
+
+
+class ConfigError(DunkwatchError):
+    """A config key is unknown, of the wrong type or out of bounds."""
+
+
+class VideoError(DunkwatchError):
+    """A file is not a readable video, or a video operation failed."""
+
+
+class ExportError(DunkwatchError):
+    """ffmpeg could not write a clip, reel or sidecar."""
+
+
+class ModelError(DunkwatchError):
+    """No promoted model, or a model that cannot be loaded."""
+
+
+class CorrectionsError(DunkwatchError):
+    """The corrections CSV cannot be read at all (row errors are listed, not raised)."""

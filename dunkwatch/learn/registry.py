@@ -1,0 +1,72 @@
+"""Model registry under state_dir/models: vNNNN/ folders and an atomically switched `current`.
+
+No Keras import here, so the pipeline can ask "is a model promoted?" without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from dunkwatch.errors import ModelError
+from dunkwatch.fsutil import atomic_write_text
+
+MODEL_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def models_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "models"
+
+
+def versions(state_dir: Path) -> list[str]:
+    root = models_dir(state_dir)
+    if not root.is_dir():
+        return []
+    found = [p.name for p in root.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    return sorted(found, key=lambda v: int(v[1:]))
+
+
+def current_version(state_dir: Path) -> str | None:
+    pointer = models_dir(state_dir) / "current"
+    try:
+        version = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if not _VERSION.match(version) or not (models_dir(state_dir) / version / MODEL_FILE).is_file():
+        raise ModelError(f"{pointer}: points at {version!r}, which is not a model in the registry")
+    return version
+
+
+def model_path(state_dir: Path, version: str) -> Path:
+    return models_dir(state_dir) / version / MODEL_FILE
+
+
+def add_version(state_dir: Path, write_model: Callable[[Path], None], metrics: dict[str, Any]) -> str:
+    """Store a new version; it is complete (model and metrics) before its folder gets its name."""
+    root = models_dir(state_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    existing = versions(state_dir)
+    version = f"v{(int(existing[-1][1:]) + 1) if existing else 1:04d}"
+    tmp = root / f".{version}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write_model(tmp / MODEL_FILE)
+        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, root / version)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return version
+
+
+def set_current(state_dir: Path, version: str) -> None:
+    if version not in versions(state_dir):
+        raise ModelError(f"model {version} is not in the registry ({models_dir(state_dir)})")
+    atomic_write_text(models_dir(state_dir) / "current", version + "\n")

@@ -1,0 +1,87 @@
+"""The ffmpeg binary that imageio-ffmpeg ships, and what it tells about a media file.
+
+imageio-ffmpeg ships ffmpeg but no ffprobe, so probing parses `ffmpeg -i`'s stream listing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dunkwatch.errors import VideoError
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    duration: float  # seconds, from the container
+    width: int  # as displayed, after rotation
+    height: int
+    rotation: int  # clockwise degrees a player turns the stored picture to show it: 0, 90, 180, 270
+    video_codec: str
+    fps: float
+    audio_codec: str | None  # None when the file has no audio track
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
+_AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: (\w+)")
+_FPS = re.compile(r"([\d.]+) (?:fps|tbr)")
+_DISPLAY_MATRIX = re.compile(r"rotation of (-?[\d.]+) degrees")
+_ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.M)
+
+
+def parse_ffmpeg_listing(path: Path, text: str) -> MediaInfo:
+    """Turn `ffmpeg -i` stderr into MediaInfo; pure, so it is testable without a file."""
+    video = _VIDEO.search(text)
+    if not video:
+        reason = "no video stream" if "Stream #" in text else "not a media file ffmpeg can open"
+        raise VideoError(f"{path}: not a readable video ({reason})")
+    duration_match = _DURATION.search(text)
+    duration = 0.0
+    if duration_match:
+        h, m, s = duration_match.groups()
+        duration = int(h) * 3600 + int(m) * 60 + float(s)
+    # Rotation metadata follows its own stream's line; look only after the video stream.
+    after_video = text[video.end():]
+    next_stream = after_video.find("Stream #")
+    video_block = after_video if next_stream < 0 else after_video[:next_stream]
+    rotation = 0
+    if (m := _DISPLAY_MATRIX.search(video_block)) is not None:
+        rotation = int(round(-float(m.group(1)))) % 360  # display matrix angles are counter-clockwise
+    elif (m := _ROTATE_TAG.search(video_block)) is not None:
+        rotation = int(m.group(1)) % 360
+    stored_w, stored_h = int(video.group(2)), int(video.group(3))
+    width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
+    line_end = text.find("\n", video.start())
+    video_line = text[video.start(): line_end if line_end >= 0 else None]
+    fps_match = _FPS.search(video_line)
+    audio = _AUDIO.search(text)
+    return MediaInfo(path=path, duration=duration, width=width, height=height, rotation=rotation,
+                     video_codec=video.group(1), fps=float(fps_match.group(1)) if fps_match else 0.0,
+                     audio_codec=audio.group(1) if audio else None)
+
+
+def probe(path: str | Path) -> MediaInfo:
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: not a readable video (the file is empty)")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                          capture_output=True, text=True, errors="replace", timeout=120)
+    return parse_ffmpeg_listing(path, proc.stderr)

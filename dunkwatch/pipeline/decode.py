@@ -1,0 +1,84 @@
+"""VideoReader: upright RGB frames with container timestamps, sampled at a given rate, streamed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from dunkwatch.errors import VideoError
+from dunkwatch.media import MediaInfo, probe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    time: float  # seconds, the frame's presentation time in the container
+    image: np.ndarray  # uint8 RGB, upright, HxWx3
+
+
+def _resize_to_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    if not max_side:
+        return image
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+class VideoReader:
+    """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame."""
+
+    def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
+                 info: MediaInfo | None = None):
+        self.path = Path(path)
+        self.sample_fps = float(sample_fps)
+        self.max_side = max_side
+        self.info = info or probe(self.path)
+        self.last_time = 0.0  # for progress reporting
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise VideoError(f"{self.path}: not a readable video (OpenCV cannot open it)")
+        try:
+            yield from self._frames(cap)
+        finally:
+            cap.release()
+
+    def _frames(self, cap: cv2.VideoCapture) -> Iterator[Frame]:
+        rotation = self.info.rotation
+        # OpenCV's FFmpeg backend applies rotation metadata itself when it can; else we turn the frame.
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        opencv_rotates = bool(cap.get(cv2.CAP_PROP_ORIENTATION_AUTO))
+        step = 1.0 / self.sample_fps
+        # Accept a frame up to half a source frame early, so float timestamps never skip a sample.
+        tol = min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3
+        next_time = 0.0
+        count = 0
+        while cap.grab():
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if t < next_time - tol:
+                continue
+            ok, bgr = cap.retrieve()
+            if not ok or bgr is None:
+                continue
+            while next_time <= t + tol:
+                next_time += step
+            if rotation and not opencv_rotates:
+                import imutils
+
+                bgr = imutils.rotate_bound(bgr, rotation)
+            rgb = cv2.cvtColor(_resize_to_side(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+            self.last_time = t
+            count += 1
+            yield Frame(t, rgb)
+        if count == 0:
+            raise VideoError(f"{self.path}: not a readable video (no frame could be decoded)")

@@ -1,0 +1,94 @@
+"""Write clips, the highlight reel and the sidecar JSON with the ffmpeg that imageio-ffmpeg ships.
+
+Every file is written under a hidden `.part` name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from dunkwatch.config import ExportConfig
+from dunkwatch.errors import ExportError
+from dunkwatch.fsutil import atomic_target, atomic_write_text
+from dunkwatch.media import MediaInfo, ffmpeg_exe
+from dunkwatch.pipeline.segment import Segment
+
+
+def _run_ffmpeg(args: list[str], target: Path) -> None:
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ExportError(f"{target}: ffmpeg failed: {detail}")
+
+
+def _atempo_chain(speed: float) -> str:
+    """atempo takes 0.5..2 per stage; chain stages for slower speeds, pitch unchanged."""
+    stages = []
+    while speed < 0.5:
+        stages.append("atempo=0.5")
+        speed /= 0.5
+    stages.append(f"atempo={speed:.6f}")
+    return ",".join(stages)
+
+
+def clip_name(stem: str, number: int, segment: Segment) -> str:
+    minutes, seconds = divmod(int(segment.start), 60)
+    return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s.mp4"
+
+
+def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig) -> Path:
+    """One clip of [start, end) from the original, upright, with its audio, at full resolution."""
+    duration = max(0.0, end - start)
+    # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
+    args = ["-ss", f"{start:.3f}", "-i", str(info.path), "-t", f"{duration:.3f}",
+            "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "0", "-sn", "-dn"]
+    if cfg.mode == "copy":
+        args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
+        if info.video_codec in ("hevc", "h265"):
+            args += ["-tag:v", "hvc1"]  # Apple players only play HEVC in mp4 tagged hvc1
+    else:
+        # ffmpeg applies the rotation metadata while re-encoding, so pixels come out upright.
+        args += ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
+                 "-c:a", "aac", "-b:a", "160k"]
+        if cfg.slow_motion > 1.0:
+            args += ["-vf", f"setpts={cfg.slow_motion:g}*PTS", "-fps_mode", "passthrough",
+                     "-af", _atempo_chain(1.0 / cfg.slow_motion)]
+    args += ["-movflags", "+faststart", "-f", "mp4"]
+    with atomic_target(dest) as tmp:
+        _run_ffmpeg([*args, str(tmp)], dest)
+    return dest
+
+
+def join_clips(clips: Sequence[Path], dest: Path) -> Path:
+    """The highlight reel: the clips one after another, without re-encoding them again."""
+    listing = "".join("file '{}'\n".format(str(c.resolve()).replace("'", r"'\''")) for c in clips)
+    list_file = dest.with_name(f".{dest.stem}.concat.txt")
+    list_file.write_text(listing, encoding="utf-8")
+    try:
+        with atomic_target(dest) as tmp:
+            _run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
+                         "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest)
+    finally:
+        list_file.unlink(missing_ok=True)
+    return dest
+
+
+def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
+                cfg: ExportConfig) -> tuple[list[Path], Path | None]:
+    """All clips of one video, then the reel; returns (clips, reel or None)."""
+    stem = info.path.stem
+    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg)
+             for i, seg in enumerate(segments, start=1)]
+    reel = None
+    if cfg.highlight_reel and clips:
+        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4")
+    return clips, reel
+
+
+def write_sidecar(path: Path, sidecar: dict) -> Path:
+    atomic_write_text(path, json.dumps(sidecar, indent=2) + "\n")
+    return path

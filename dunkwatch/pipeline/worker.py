@@ -1,0 +1,110 @@
+"""One video end to end: decode -> score -> segment -> export. The only module joining stages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from dunkwatch.config import Config, SegmentConfig
+from dunkwatch.media import MediaInfo, probe
+from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.export import write_clips, write_sidecar
+from dunkwatch.pipeline.score import Scorer
+from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
+from dunkwatch.pipeline.timeline import write_timeline
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]  # fraction of the video analysed, 0..1
+
+
+@dataclass
+class Analysis:
+    info: MediaInfo
+    times: np.ndarray
+    scores: np.ndarray
+    segments: list[Segment]
+    params: SegmentParams
+
+
+def segment_params(cfg: SegmentConfig, scorer_name: str) -> SegmentParams:
+    threshold = cfg.threshold_cnn if scorer_name == "cnn" else cfg.threshold_motion
+    return SegmentParams(threshold=threshold, hysteresis=cfg.hysteresis, smooth=cfg.smooth,
+                         merge_gap=cfg.merge_gap, min_segment=cfg.min_segment,
+                         pre_roll=cfg.pre_roll, post_roll=cfg.post_roll)
+
+
+def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None = None) -> Analysis:
+    info = probe(path)
+    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info)
+    times: list[float] = []
+
+    def frames():
+        for frame in reader:
+            times.append(frame.time)
+            if progress and info.duration > 0:
+                progress(min(1.0, frame.time / info.duration))
+            yield frame.image
+
+    scores = np.fromiter(scorer.score(frames()), dtype=np.float64)
+    times_arr = np.asarray(times, dtype=np.float64)
+    params = segment_params(cfg.segment, scorer.name)
+    duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
+    segments = find_segments(times_arr, scores, duration, params)
+    return Analysis(info, times_arr, scores, segments, params)
+
+
+def _previous_clips(sidecar_path: Path) -> set[str]:
+    try:
+        old = json.loads(sidecar_path.read_text(encoding="utf-8"))
+        return {Path(c).name for c in old.get("clips", []) + [old.get("highlights") or ""] if c}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
+
+
+def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: bool = True,
+                  progress: Progress | None = None) -> dict:
+    """Analyse one video and write its outputs to outbox/<stem>/; returns the sidecar object."""
+    started = time.monotonic()
+    path = Path(path)
+    result = analyse(path, cfg, scorer, progress)
+    info = result.info
+    out_dir = outbox / path.stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sidecar_path = out_dir / f"{path.stem}.json"
+    stale = _previous_clips(sidecar_path)
+    written, reel = write_clips(info, result.segments, out_dir, cfg.export) if clips else ([], None)
+    timeline = None
+    if cfg.export.timeline:
+        timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
+                                  info.duration, result.params.threshold, path.name)
+    sidecar = {
+        "video": str(path.resolve()),
+        "duration": round(info.duration, 3),
+        "width": info.width,
+        "height": info.height,
+        "rotation": info.rotation,
+        "scorer": scorer.name,
+        "model": scorer.model_version,
+        "sample_fps": cfg.decode.sample_fps,
+        "threshold": result.params.threshold,
+        "segments": [s.as_dict() for s in result.segments],
+        "clips": [c.name for c in written],
+        "highlights": reel.name if reel else None,
+        "timeline": timeline.name if timeline else None,
+    }
+    # The sidecar is written last: its presence means every file it names is complete.
+    write_sidecar(sidecar_path, sidecar)
+    for name in stale - set(sidecar["clips"]) - {sidecar["highlights"]}:
+        (out_dir / name).unlink(missing_ok=True)
+    elapsed = time.monotonic() - started
+    speed = info.duration / elapsed if elapsed > 0 else 0.0
+    log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)",
+             path.name, info.duration, len(result.segments), len(written), elapsed, speed)
+    return sidecar
