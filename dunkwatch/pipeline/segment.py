@@ -88,12 +88,12 @@ def find_segments(times, scores, duration: float, params: SegmentParams) -> list
     smoothed = smooth_scores(times, scores, params.smooth)
     off = params.threshold - params.hysteresis
     runs = [[float(times[a]), float(ends[b])] for a, b in _hysteresis_runs(smoothed, params.threshold, off)]
-    actions = [r for r in _merge(runs, params.merge_gap) if r[1] - r[0] >= params.min_segment]
+    actions = [r for r in _merge(runs, params.merge_gap) if r[1] > r[0] and r[1] - r[0] >= params.min_segment]
     # Padding can make neighbours overlap: they meet halfway, so no footage lands in two clips.
     bounds = [[max(0.0, s - params.pre_roll), min(duration, e + params.post_roll)] for s, e in actions]
     for left, right, (_, end), (start, _) in zip(bounds, bounds[1:], actions, actions[1:]):
         if left[1] > right[0]:
-            left[1] = right[0] = (end + start) / 2.0
+            left[1] = right[0] = min(max((end + start) / 2.0, right[0]), left[1])
     segments = []
     for (clip_start, clip_end), (start, end) in zip(bounds, actions):
         inside = (times >= start) & (times < end)

@@ -1,0 +1,187 @@
+"""Fixtures: temporary folders and videos the tests make themselves with the shipped ffmpeg."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(*args: str, stdin: bytes | None = None) -> bytes:
+    quiet = ["-hide_banner", "-loglevel", "error", "-y"] + (["-nostdin"] if stdin is None else [])
+    proc = subprocess.run([ffmpeg(), *quiet, *args], input=stdin, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout
+
+
+# --- a synthetic fixed-camera scene ---------------------------------------------------------
+
+@dataclass
+class Visit:
+    start: float  # seconds the player is in view
+    end: float
+    x0: float  # horizontal position (0..1) at start and end
+    x1: float
+    color: tuple[int, int, int] = (200, 40, 40)
+    still_from: float | None = None  # stand still from this time until still_to
+    still_to: float | None = None
+
+
+@dataclass
+class Scene:
+    width: int = 320
+    height: int = 180
+    fps: float = 30.0
+    duration: float = 10.0
+    visits: list[Visit] = field(default_factory=list)
+    noise: float = 3.0  # sensor noise, grey levels
+    light: Callable[[float], float] = lambda t: 1.0  # global brightness factor over time
+    cloud: bool = False  # a soft shadow drifting across the scene
+    seed: int = 7
+
+    def background(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        h, w = self.height, self.width
+        img = np.zeros((h, w, 3), np.float32)
+        horizon = int(h * 0.45)
+        img[:horizon] = (205, 205, 198)  # wall
+        rows = np.linspace(0.8, 1.0, h - horizon)[:, None, None]
+        img[horizon:] = np.array([170, 110, 60], np.float32) * rows  # wooden floor
+        for x in range(0, w, max(4, w // 40)):
+            img[horizon:, x] *= 0.85  # floor boards give the motion model texture to deal with
+        bx, by = int(w * 0.45), int(h * 0.12)
+        img[by:by + h // 6, bx:bx + w // 8] = (240, 240, 240)  # backboard
+        img[by + h // 6: by + h // 6 + 3, bx + w // 32: bx + w // 12] = (230, 90, 20)  # rim
+        img += rng.normal(0, 4, img.shape).astype(np.float32)  # fixed texture
+        return img
+
+    def player_box(self, v: Visit, t: float) -> tuple[int, int, int, int]:
+        if v.still_from is not None and v.still_from <= t <= (v.still_to or v.end):
+            t_eff = v.still_from
+        else:
+            t_eff = t
+        frac = (t_eff - v.start) / max(v.end - v.start, 1e-6)
+        cx = (v.x0 + (v.x1 - v.x0) * frac) * self.width
+        ph, pw = int(self.height * 0.45), int(self.width * 0.06)
+        top = int(self.height * 0.4)
+        return int(cx - pw / 2), top, pw, ph
+
+    def frame(self, t: float, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        img = base * self.light(t)
+        if self.cloud:
+            yy, xx = np.mgrid[0:self.height, 0:self.width]
+            cx = (-0.3 + 1.6 * t / self.duration) * self.width
+            blob = np.exp(-(((xx - cx) / (self.width * 0.25)) ** 2 + ((yy - self.height * 0.6) / (self.height * 0.5)) ** 2))
+            img = img * (1.0 - 0.4 * blob)[..., None]
+        for v in self.visits:
+            if v.start <= t < v.end:
+                x, y, pw, ph = self.player_box(v, t)
+                x0, x1 = max(0, x), min(self.width, x + pw)
+                img[y:y + ph, x0:x1] = v.color
+                hx0, hx1 = max(0, x + pw // 4), min(self.width, x + 3 * pw // 4)
+                img[y - pw // 2:y, hx0:hx1] = (120, 80, 60)  # head
+        img = img + rng.normal(0, self.noise, img.shape)
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    def frames(self) -> Iterable[np.ndarray]:
+        rng = np.random.default_rng(self.seed + 1)
+        base = self.background()
+        for i in range(int(round(self.duration * self.fps))):
+            yield self.frame(i / self.fps, base, rng)
+
+    def truth(self, t: float) -> bool:
+        return any(v.start <= t < v.end for v in self.visits)
+
+
+def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: float,
+           codec: str = "libx264", audio: bool = True, rotation: int = 0) -> Path:
+    """Encode RGB frames; rotation (clockwise degrees to display) is stored as metadata."""
+    raw = b"".join(f.tobytes() for f in frames)
+    target = path if not rotation else path.with_name("stored_" + path.name)
+    args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"]
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-shortest"]
+    args += ["-c:v", codec, "-pix_fmt", "yuv420p", "-g", str(int(fps * 2))]
+    if codec == "libx265":
+        args += ["-x265-params", "log-level=error", "-tag:v", "hvc1"]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "96k"]
+    run_ffmpeg(*args, str(target), stdin=raw)
+    if rotation:
+        # ffmpeg's display rotation is counter-clockwise; phones store clockwise turns.
+        run_ffmpeg("-display_rotation", str(-rotation), "-i", str(target), "-c", "copy", str(path))
+        target.unlink()
+    return path
+
+
+def upright_marker_frames(width: int, height: int, fps: float, duration: float,
+                          player: tuple[float, float] | None = None) -> Iterable[np.ndarray]:
+    """Upright content: red top band, blue bottom band; a green block while the player is in view."""
+    for i in range(int(round(duration * fps))):
+        t = i / fps
+        img = np.full((height, width, 3), 128, np.uint8)
+        img[: height // 5] = (220, 30, 30)
+        img[-height // 5:] = (30, 30, 220)
+        if player and player[0] <= t < player[1]:
+            img[height // 3: 2 * height // 3, width // 4: 3 * width // 4] = (30, 200, 30)
+        yield img
+
+
+def make_portrait_mov(path: Path, duration: float = 6.0, player=(2.0, 4.0), fps: float = 30.0) -> Path:
+    """An iPhone-like portrait HEVC .mov: stored landscape, rotation metadata, AAC audio."""
+    w, h = 180, 320  # as displayed
+    upright = upright_marker_frames(w, h, fps, duration, player)
+    stored = (np.ascontiguousarray(np.rot90(f, k=1)) for f in upright)  # turned left, as the sensor saw it
+    return encode(stored, path, h, w, fps, codec="libx265", audio=True, rotation=90)
+
+
+def displayed_first_frame(path: Path) -> np.ndarray:
+    """The first frame as a player shows it (ffmpeg applies the rotation metadata)."""
+    from dunkwatch.media import probe
+
+    info = probe(path)
+    raw = run_ffmpeg("-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+    return np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    for name in ("inbox", "outbox", "archive", "quarantine", "state"):
+        (tmp_path / name).mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def config_file(workdir: Path) -> Callable[..., Path]:
+    """Write a config.toml into the work folder; keyword sections override defaults."""
+    def write(**sections: dict) -> Path:
+        import toml
+
+        path = workdir / "config.toml"
+        path.write_text(toml.dumps(sections), encoding="utf-8")
+        return path
+    return write
+
+
+@pytest.fixture(scope="session")
+def portrait_mov(tmp_path_factory) -> Path:
+    return make_portrait_mov(tmp_path_factory.mktemp("media") / "IMG_0001.MOV")
+
+
+@pytest.fixture(scope="session")
+def real_ground_truth() -> dict:
+    return json.loads((SHARED_REAL / "ground_truth.json").read_text())

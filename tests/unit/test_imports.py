@@ -1,0 +1,29 @@
+"""The pure modules must not pull in TensorFlow or Keras (slow, and not needed to segment)."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("module", [
+    "dunkwatch.pipeline.segment",
+    "dunkwatch.config",
+    "dunkwatch.pipeline.score",
+    "dunkwatch.learn.registry",
+    "dunkwatch.cli",
+])
+def test_module_does_not_import_tensorflow(module):
+    code = (f"import sys, {module}; "
+            "bad = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_segment_and_config_do_not_import_cv2_or_video_code():
+    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config; "
+            "bad = [m for m in ('cv2', 'dunkwatch.pipeline.decode', 'imageio_ffmpeg') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

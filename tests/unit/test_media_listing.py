@@ -1,0 +1,50 @@
+"""Parsing ffmpeg's stream listing is pure: canned text, no file."""
+
+from pathlib import Path
+
+import pytest
+
+from dunkwatch.errors import VideoError
+from dunkwatch.media import parse_ffmpeg_listing
+
+IPHONE = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'IMG_0001.MOV':
+  Duration: 00:01:02.50, start: 0.000000, bitrate: 8000 kb/s
+  Stream #0:0[0x1](und): Video: hevc (Main) (hvc1 / 0x31637668), yuv420p(tv, bt709), 1920x1080, 7800 kb/s, 29.98 fps, 30 tbr, 600 tbn (default)
+      Metadata:
+        handler_name    : Core Media Video
+      Side data:
+        displaymatrix: rotation of -90.00 degrees
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 160 kb/s (default)
+"""
+
+
+def test_iphone_portrait_listing():
+    info = parse_ffmpeg_listing(Path("IMG_0001.MOV"), IPHONE)
+    assert (info.width, info.height, info.rotation) == (1080, 1920, 90)
+    assert info.duration == pytest.approx(62.5)
+    assert info.video_codec == "hevc" and info.audio_codec == "aac" and info.has_audio
+    assert info.fps == pytest.approx(29.98)
+
+
+def test_old_rotate_tag_and_no_audio():
+    text = IPHONE.replace("displaymatrix: rotation of -90.00 degrees", "").replace(
+        "handler_name    : Core Media Video", "rotate          : 180").split("  Stream #0:1")[0]
+    info = parse_ffmpeg_listing(Path("a.mov"), text)
+    assert info.rotation == 180 and (info.width, info.height) == (1920, 1080)
+    assert not info.has_audio
+
+
+def test_audio_rotation_does_not_leak_into_video():
+    text = IPHONE.replace("displaymatrix: rotation of -90.00 degrees", "")
+    assert parse_ffmpeg_listing(Path("a.mov"), text).rotation == 0
+
+
+def test_no_video_stream_names_the_file():
+    text = "Input #0, wav, from 'x.mov':\n  Duration: 00:00:01.00\n  Stream #0:0: Audio: pcm_s16le, 44100 Hz\n"
+    with pytest.raises(VideoError, match=r"x\.mov: not a readable video \(no video stream\)"):
+        parse_ffmpeg_listing(Path("x.mov"), text)
+
+
+def test_garbage_names_the_file():
+    with pytest.raises(VideoError, match="notes.mov: not a readable video"):
+        parse_ffmpeg_listing(Path("notes.mov"), "notes.mov: Invalid data found when processing input\n")
