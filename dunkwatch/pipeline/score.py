@@ -26,28 +26,127 @@ class Scorer(Protocol):
 
 # --- motion -------------------------------------------------------------------------------
 
-_THUMB_SIDE = 48  # background clustering compares tiny thumbnails: cheap and noise-free
+_THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
 _THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
-_SAME_SCENE = 0.01  # thumbnails differing in under 1% of pixels show the same scene
 _BG_EVERY_S = 1.0  # one background candidate per second is plenty for a static scene
 _MAX_CANDIDATES = 300  # caps clustering cost (quadratic) for very long windows
 _LUMA_FLOOR = 10.0  # absolute brightness change below this is compression noise, not a person
+_LIGHT_RADIUS = 0.2  # lighting varies over a fifth of the frame or more; players are smaller
 _CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
 
 
-def _odd(n: float) -> int:
-    n = max(3, int(n))
-    return n if n % 2 else n + 1
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 0.01) -> np.ndarray:
+    """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges."""
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(a: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(a, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(src)
+    var_i = box(guide * guide) - mean_i * mean_i
+    a = (box(guide * src) - mean_i * mean_p) / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
+
+
+def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: float) -> np.ndarray:
+    """Share of pixels of each of `others` (n x P x 3 log values) unlike `ref` (P x 3).
+
+    Phones re-expose and re-balance colour when a dark player walks in, which shifts brightness
+    non-linearly (a white wall clips, the floor brightens): fit, per pair and channel, a line
+    log(other) = a + b * log(ref), once on all pixels and again without the outliers (the
+    player), and count only what the fitted tone curve cannot explain.
+    """
+    x = ref[None]  # 1 x P x 3
+    keep = np.ones(others.shape, dtype=bool)
+    for _ in range(2):
+        w = keep.astype(np.float32)
+        count = np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+        xm = (w * x).sum(axis=1, keepdims=True) / count
+        ym = (w * others).sum(axis=1, keepdims=True) / count
+        dx = x - xm
+        var = np.maximum((w * dx * dx).sum(axis=1, keepdims=True), 1e-6)
+        slope = np.clip((w * dx * (others - ym)).sum(axis=1, keepdims=True) / var, 0.5, 2.0)
+        residual = np.abs(others - ym - slope * dx)
+        keep = residual < 2 * tolerance
+    return (residual.max(axis=2) > tolerance).mean(axis=1)
+
+
+class EmptySceneModel:
+    """Candidate frames of a sliding window, and which of them show the empty scene.
+
+    Every frame is the empty scene plus its own player, so a frame with a player differs from
+    an empty one only where that player is, and from another frame with a player where either
+    player is: the empty scene is the candidate least different from all the others. Distances
+    are kept between calls, so each new candidate costs one row and one column.
+    """
+
+    def __init__(self, same_scene: float):
+        self.same_scene = same_scene
+        self.index: list[int] = []
+        self.images: list[np.ndarray] = []
+        self.logs = np.zeros((0, 0, 3), np.float32)
+        self.differs = np.zeros((0, 0), np.float32)
+        self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self.index) + len(self._new)
+
+    def add(self, index: int, image: np.ndarray) -> None:
+        self._new.append((index, image, _thumb_logs(image)))
+
+    def drop_before(self, index: int) -> None:
+        self._update()
+        cut = next((k for k, i in enumerate(self.index) if i >= index), len(self.index))
+        del self.index[:cut], self.images[:cut]
+        self.logs = self.logs[cut:]
+        self.differs = self.differs[cut:, cut:]
+
+    def _update(self) -> None:
+        if not self._new:
+            return
+        tolerance = math.log1p(_THUMB_CHANGE)
+        new = np.stack([t for _, _, t in self._new])
+        everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
+        old_n, n = len(self.logs), len(everyone)
+        differs = np.empty((n, n), np.float32)
+        differs[:old_n, :old_n] = self.differs
+        for i in range(old_n):
+            differs[i, old_n:] = _share_changed(everyone[i], new, tolerance)
+        for i in range(old_n, n):
+            differs[i] = _share_changed(everyone[i], everyone, tolerance)
+        self.index += [i for i, _, _ in self._new]
+        self.images += [img for _, img, _ in self._new]
+        self.logs, self.differs, self._new = everyone, differs, []
+
+    def background(self) -> np.ndarray | None:
+        """Per-pixel median of the candidates alike to the most typical one."""
+        self._update()
+        if not self.index:
+            return None
+        alike = np.maximum(self.differs, self.differs.T) < self.same_scene
+        # A still player yields many identical candidates: weigh every group of alike candidates
+        # as one, so the empty scene, which looks the same between all visits, is not outvoted.
+        weights = 1.0 / alike.sum(axis=1)
+        best = int(np.argmin(self.differs @ weights))
+        members = [self.images[j] for j in np.flatnonzero(alike[best])]
+        return np.median(np.stack(members), axis=0).astype(np.float32)
+
+
+def _thumb_logs(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = _THUMB_SIDE / max(h, w)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return np.log(small.astype(np.float32) + 16.0).reshape(-1, 3)
 
 
 class MotionScorer:
-    """Scores the share of each frame that differs from a model of the empty scene.
+    """Scores the share of each frame that differs from the empty scene around it.
 
-    The empty scene is the per-pixel median of the frames alike to the medoid of a window of
-    frames around the frame (the one least different from all others): every frame is the empty
-    scene plus its own player, so a player who stands still for a while is still foreground. Brightness
-    changes that are global (exposure, lights) or smooth over a large area (clouds) are divided
-    out before pixels are compared.
+    The empty scene comes from EmptySceneModel over a window centred on the chunk being scored,
+    so a player who stands still for a while stays foreground. Brightness changes that are
+    global (exposure) or smooth over a large area (clouds, lights) are divided out first.
     """
 
     name = "motion"
@@ -61,35 +160,32 @@ class MotionScorer:
         self.chunk = max(1, self.window // 4)
         self.every = max(1, round(max(_BG_EVERY_S, cfg.background_window / _MAX_CANDIDATES) * self.fps))
         self._luma_log = math.log1p(cfg.luma_change)
+        # Thumbnails differing in less than half the smallest player show the same scene.
+        self._same_scene = cfg.min_area / 2
 
     # streaming ---------------------------------------------------------------------------
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
-        first = 0  # global index of pending[0]
-        candidates: deque[tuple[int, np.ndarray, np.ndarray]] = deque()  # (index, image, thumb)
+        first = 0  # index of pending[0] in the video's sampled frames
+        scene = EmptySceneModel(self._same_scene)
         half = self.window // 2
-        background = None
         index = 0
         for frame in frames:
             image = self._prepare(frame)
             pending.append(image)
             if index % self.every == 0:
-                candidates.append((index, image, self._thumb(image)))
+                scene.add(index, image)
             index += 1
-            # Score a chunk once the window reaches half a window past its end.
+            # A chunk is scored once the window reaches half a window past its end.
             if len(pending) >= self.chunk + half:
-                background = self._background(candidates, first, first + self.chunk + half, background)
+                background = scene.background()
                 for _ in range(self.chunk):
                     yield self._score_one(pending.popleft(), background)
                 first += self.chunk
-                while candidates and candidates[0][0] < first - half:
-                    candidates.popleft()
+                scene.drop_before(first - half)
+        background = scene.background()
         while pending:
-            n = min(self.chunk, len(pending))
-            background = self._background(candidates, first, first + n + half, background)
-            for _ in range(n):
-                yield self._score_one(pending.popleft(), background)
-            first += n
+            yield self._score_one(pending.popleft(), background)
 
     # steps -------------------------------------------------------------------------------
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
@@ -100,72 +196,17 @@ class MotionScorer:
                                interpolation=cv2.INTER_AREA)
         return cv2.GaussianBlur(frame, (5, 5), 1.0)
 
-    @staticmethod
-    def _thumb(image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        scale = _THUMB_SIDE / max(h, w)
-        small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA)
-        return small.astype(np.float32).mean(axis=2).ravel()
-
-    def _background(self, candidates, lo: int, hi: int, previous):
-        chosen = [(img, th) for i, img, th in candidates if lo - self.window // 2 <= i < hi]
-        if not chosen:
-            return previous
-        thumbs = np.stack([th for _, th in chosen])
-        n = len(thumbs)
-        # Phones re-expose when a dark player walks in: divide out each pair's overall gain,
-        # taken as the median per-pixel ratio so the player's own pixels do not sway it.
-        logs = np.log(thumbs + 16.0)
-        tolerance = math.log1p(_THUMB_CHANGE)
-        differs = np.empty((n, n), dtype=np.float32)
-        for i in range(n):
-            delta = logs - logs[i]
-            delta -= np.median(delta, axis=1, keepdims=True)
-            differs[i] = (np.abs(delta) > tolerance).mean(axis=1)
-        # A frame differs from an empty one only where its own player is, and from a frame with
-        # a player also where that player is: the empty scene is the candidate with the least
-        # total difference to all others, even when a player stood still for most of the window.
-        best = int(np.argmin(differs.sum(axis=1)))
-        alike = differs < _SAME_SCENE
-        members = [chosen[j][0] for j in np.flatnonzero(alike[best])]
-        return np.median(np.stack(members), axis=0).astype(np.float32)
-
-    @staticmethod
-    def _retone(background: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        """The background as the camera would expose it now: a monotone curve per channel,
-        fitted with per-brightness-bin medians, so a player's own pixels (a minority in every
-        bin) do not bend it."""
-        out = np.empty_like(background)
-        for c in range(3):
-            b = background[..., c].ravel()
-            f = frame[..., c].ravel()
-            idx = np.minimum((b / 8.0).astype(np.int64), 31)
-            order = np.lexsort((f, idx))
-            counts = np.bincount(idx, minlength=32)
-            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            valid = counts >= max(20, int(0.002 * b.size))
-            if not valid.any():
-                out[..., c] = background[..., c]
-                continue
-            mid_f = f[order][(starts + counts // 2)[valid]]
-            mid_b = (np.flatnonzero(valid) + 0.5) * 8.0
-            curve = np.maximum.accumulate(mid_f)
-            out[..., c] = np.interp(b, mid_b, curve).reshape(background.shape[:2])
-        return out
-
     def foreground(self, image: np.ndarray, background: np.ndarray) -> np.ndarray:
         """Boolean mask of the pixels that do not belong to the empty scene."""
         frame = image.astype(np.float32)
-        background = self._retone(background, frame)
         y_f = frame.mean(axis=2)
         y_b = background.mean(axis=2)
         log_ratio = np.log((y_f + 8.0) / (y_b + 8.0))
         # Smooth, large-area brightness changes (cloud shadows, a light switched on) are the
-        # scene's lighting, not a player: estimate them with a wide median and divide them out.
-        k = _odd(max(log_ratio.shape) * 0.4)
-        quant = np.clip(128.0 + log_ratio * 64.0, 0, 255).astype(np.uint8)
-        lighting = (cv2.medianBlur(quant, k).astype(np.float32) - 128.0) / 64.0
+        # scene's lighting, not a player. A guided filter estimates them, following the edges of
+        # the empty scene (a wall and a floor lit differently) but not the much smaller player.
+        guide = np.log(y_b + 8.0)
+        lighting = _guided_filter(guide, log_ratio, max(2, int(max(guide.shape) * _LIGHT_RADIUS)))
         residual = log_ratio - lighting
         y_expected = (y_b + 8.0) * np.exp(lighting) - 8.0
         luma_fg = (np.abs(residual) > self._luma_log) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)

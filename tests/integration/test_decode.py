@@ -1,0 +1,84 @@
+"""VideoReader on files the tests make: rotation, container timestamps, sampling, bad files."""
+
+import numpy as np
+import pytest
+
+from conftest import encode, run_ffmpeg, upright_marker_frames
+from dunkwatch.errors import VideoError
+from dunkwatch.pipeline.decode import VideoReader
+
+
+def is_upright(image: np.ndarray) -> bool:
+    top, bottom = image[: image.shape[0] // 10].mean(axis=(0, 1)), image[-image.shape[0] // 10:].mean(axis=(0, 1))
+    return top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
+
+
+def test_portrait_hevc_mov_frames_come_out_upright(portrait_mov):
+    reader = VideoReader(portrait_mov, sample_fps=2)
+    assert reader.info.rotation == 90
+    assert (reader.info.width, reader.info.height) == (180, 320)
+    assert reader.info.video_codec == "hevc" and reader.info.audio_codec == "aac"
+    frames = list(reader)
+    assert frames, "no frames"
+    for f in frames:
+        assert f.image.shape == (320, 180, 3)
+        assert f.image.dtype == np.uint8
+        assert is_upright(f.image)
+
+
+def test_h264_mp4_is_read(tmp_path):
+    path = encode(upright_marker_frames(160, 96, 25, 2), tmp_path / "a.mp4", 160, 96, 25, audio=False)
+    frames = list(VideoReader(path, sample_fps=25))
+    assert len(frames) == 50
+    assert is_upright(frames[0].image)
+
+
+def test_sampling_rate_and_times(tmp_path):
+    path = encode(upright_marker_frames(64, 64, 30, 3), tmp_path / "s.mp4", 64, 64, 30, audio=False)
+    times = [f.time for f in VideoReader(path, sample_fps=5)]
+    assert len(times) == 15
+    assert np.allclose(np.diff(times), 0.2, atol=0.02)
+
+
+def test_times_come_from_the_container_for_variable_frame_rate(tmp_path):
+    src = encode(upright_marker_frames(64, 64, 30, 4), tmp_path / "cfr.mp4", 64, 64, 30, audio=False)
+    vfr = tmp_path / "vfr.mp4"
+    # The second half plays at half speed: 120 frames over 6 s, not 120 / 30 = 4 s.
+    run_ffmpeg("-i", str(src), "-vf", "setpts='if(lt(T,2),PTS,2/TB+(PTS-2/TB)*2)'", "-fps_mode", "vfr",
+               "-c:v", "libx264", str(vfr))
+    times = [f.time for f in VideoReader(vfr, sample_fps=30)]
+    assert len(times) == 120
+    assert times[-1] == pytest.approx(5.93, abs=0.05)
+    assert np.diff(times)[-10:] == pytest.approx([1 / 15] * 10, abs=0.005)
+
+
+def test_reader_streams_lazily(tmp_path):
+    path = encode(upright_marker_frames(64, 64, 30, 3), tmp_path / "l.mp4", 64, 64, 30, audio=False)
+    it = iter(VideoReader(path, sample_fps=30))
+    first = next(it)
+    assert first.time == 0.0
+    it.close()  # releasing mid-way must not raise
+
+
+def test_max_side_shrinks_frames(portrait_mov):
+    f = next(iter(VideoReader(portrait_mov, sample_fps=1, max_side=64)))
+    assert max(f.image.shape[:2]) == 64 and f.image.shape[0] > f.image.shape[1]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty"),
+    (b"this is my shopping list, not a video\n" * 20, "not a readable video"),
+])
+def test_bad_files_raise_one_line_naming_the_file(tmp_path, content, reason):
+    bad = tmp_path / "fake.mov"
+    bad.write_bytes(content)
+    with pytest.raises(VideoError) as err:
+        list(VideoReader(bad, sample_fps=5))
+    assert str(bad) in str(err.value) and reason in str(err.value) and "\n" not in str(err.value)
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    audio = tmp_path / "voice.mov"
+    run_ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(audio))
+    with pytest.raises(VideoError, match="no video stream"):
+        VideoReader(audio, sample_fps=5)

@@ -1,0 +1,116 @@
+"""The cold-start motion scorer on real footage with ground truth, and on synthetic scenes."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_REAL, Scene, Visit, encode
+from dunkwatch.config import from_dict
+from dunkwatch.pipeline.score import MotionScorer
+from dunkwatch.pipeline.worker import analyse
+
+
+def run_motion(path: Path, **overrides):
+    cfg = from_dict(overrides, path.parent)
+    return analyse(path, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps))
+
+
+def frame_f1(truth: np.ndarray, predicted: np.ndarray, ignore: np.ndarray) -> float:
+    keep = ~ignore
+    tp = np.sum(truth & predicted & keep)
+    fp = np.sum(~truth & predicted & keep)
+    fn = np.sum(truth & ~predicted & keep)
+    return 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def real_videos():
+    import json
+
+    gt = json.loads((SHARED_REAL / "ground_truth.json").read_text())
+    return [name for name in gt if not name.startswith("_")]
+
+
+@pytest.mark.parametrize("name", real_videos())
+def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(name, real_ground_truth):
+    truth_info = real_ground_truth[name]
+    fps, n = truth_info["fps"], truth_info["frames"]
+    result = run_motion(SHARED_REAL / name)
+    segments = result.segments
+    frame_times = np.arange(n) / fps
+    truth = np.zeros(n, bool)
+    ignore = np.zeros(n, bool)
+    for a, b in truth_info["person_frames"]:
+        truth[a:b + 1] = True
+        for edge in (a / fps, (b + 1) / fps):  # within 0.5 s of a boundary either call is fair
+            ignore |= np.abs(frame_times - edge) < 0.5
+    predicted = np.zeros(n, bool)
+    for s in segments:
+        predicted |= (frame_times >= s.start) & (frame_times < s.end)
+    f1 = frame_f1(truth, predicted, ignore)
+    assert f1 >= 0.95, f"frame F1 {f1:.3f}"
+    # One segment per visit: each visit overlaps exactly one segment, and each segment one visit.
+    visits = [(a / fps, (b + 1) / fps) for a, b in truth_info["person_frames"]]
+    for va, vb in visits:
+        assert sum(1 for s in segments if s.start < vb and s.end > va) == 1, (va, vb, segments)
+    assert len(segments) == len(visits)
+
+
+def scene_video(tmp_path: Path, scene: Scene, name="scene.mp4") -> Path:
+    return encode(scene.frames(), tmp_path / name, scene.width, scene.height, scene.fps, audio=False)
+
+
+def covered(segments, a, b) -> float:
+    """Share of [a, b) inside detected actions."""
+    grid = np.linspace(a, b, 200, endpoint=False)
+    inside = np.zeros_like(grid, dtype=bool)
+    for s in segments:
+        inside |= (grid >= s.start) & (grid < s.end)
+    return inside.mean()
+
+
+def test_a_player_standing_still_stays_in_view(tmp_path):
+    # Walks in, then stands still for 20 s of a 40 s video: more still frames than empty ones
+    # near the middle, which would fool a background that simply adapts.
+    scene = Scene(duration=40, fps=15, visits=[Visit(5, 32, 0.2, 0.7, still_from=8, still_to=29)])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1
+    seg = result.segments[0]
+    assert covered(result.segments, 5.5, 31.5) > 0.97
+    assert seg.start == pytest.approx(5, abs=0.5) and seg.end == pytest.approx(32, abs=0.5)
+
+
+def test_clouds_light_changes_and_noise_alone_give_no_segments(tmp_path):
+    scene = Scene(duration=30, fps=15, noise=4.0, cloud=True,
+                  light=lambda t: 1.0 - 0.25 * min(1.0, max(0.0, (t - 10) / 5)))  # dims by 25% over 5 s
+    result = run_motion(scene_video(tmp_path, scene))
+    assert result.segments == [], result.segments
+    assert np.percentile(result.scores, 95) < 0.3
+
+
+def test_a_player_is_found_under_a_drifting_cloud(tmp_path):
+    scene = Scene(duration=30, fps=15, cloud=True, visits=[Visit(12, 18, 0.3, 0.6, color=(60, 60, 160))])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1
+    assert result.segments[0].start == pytest.approx(12, abs=0.5)
+    assert result.segments[0].end == pytest.approx(18, abs=0.5)
+
+
+def test_sudden_exposure_change_is_not_a_player(tmp_path):
+    scene = Scene(duration=20, fps=15, light=lambda t: 1.0 if t < 10 else 1.2)
+    assert run_motion(scene_video(tmp_path, scene)).segments == []
+
+
+def test_a_player_whose_brightness_matches_the_floor_is_found_by_colour(tmp_path):
+    # Same brightness as the floor (about 110 on average) but a different hue.
+    scene = Scene(duration=20, fps=15, visits=[Visit(6, 12, 0.2, 0.5, color=(70, 150, 110))])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1
+    assert covered(result.segments, 6.5, 11.5) > 0.95
+
+
+def test_scores_are_probabilities_and_one_per_frame(tmp_path):
+    scene = Scene(duration=6, fps=10, visits=[Visit(2, 4, 0.2, 0.6)])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.scores) == len(result.times) == 30
+    assert np.all((result.scores >= 0) & (result.scores <= 1))
