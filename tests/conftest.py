@@ -111,6 +111,7 @@ def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fp
            codec: str = "libx264", audio: bool = True, rotation: int = 0) -> Path:
     """Encode RGB frames; rotation (clockwise degrees to display) is stored as metadata."""
     raw = b"".join(f.tobytes() for f in frames)
+    path.parent.mkdir(parents=True, exist_ok=True)
     target = path if not rotation else path.with_name("stored_" + path.name)
     args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"]
     if audio:

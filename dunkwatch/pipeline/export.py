@@ -44,7 +44,8 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
     """One clip of [start, end) from the original, upright, with its audio, at full resolution."""
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
-    args = ["-ss", f"{start:.3f}", "-i", str(info.path), "-t", f"{duration:.3f}",
+    # -t before -i limits what is read, so slow motion stretches the output, not cuts it.
+    args = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", str(info.path),
             "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "0", "-sn", "-dn"]
     if cfg.mode == "copy":
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
