@@ -94,3 +94,9 @@ def test_a_bom_is_tolerated(tmp_path):
     f = tmp_path / "c.toml"
     f.write_bytes("\ufeff[decode]\nsample_fps = 3.0\n".encode("utf-8"))
     assert load(f).decode.sample_fps == 3.0
+
+
+def test_readme_documents_every_config_key():
+    readme = (REPO / "README.md").read_text()
+    missing = [key for key, _, _ in describe() if f"`{key}`" not in readme]
+    assert not missing, missing
