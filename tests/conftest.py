@@ -51,6 +51,7 @@ class Scene:
     noise: float = 3.0  # sensor noise, grey levels
     light: Callable[[float], float] = lambda t: 1.0  # global brightness factor over time
     cloud: bool = False  # a soft shadow drifting across the scene
+    foliage: bool = False  # a tree in the wind: leaves and sky trade places from frame to frame
     seed: int = 7
 
     def background(self) -> np.ndarray:
@@ -87,6 +88,11 @@ class Scene:
             cx = (-0.3 + 1.6 * t / self.duration) * self.width
             blob = np.exp(-(((xx - cx) / (self.width * 0.25)) ** 2 + ((yy - self.height * 0.6) / (self.height * 0.5)) ** 2))
             img = img * (1.0 - 0.4 * blob)[..., None]
+        if self.foliage:
+            h, w = self.height // 4, self.width // 4  # top-left corner, in 4x4 pixel leaves
+            sky = rng.random((h // 4, w // 4)) < 0.3
+            leaves = np.where(sky[..., None], np.float32([150, 190, 235]), np.float32([50, 110, 40]))
+            img[:h // 4 * 4, :w // 4 * 4] = np.repeat(np.repeat(leaves, 4, axis=0), 4, axis=1)
         for v in self.visits:
             if v.start <= t < v.end:
                 x, y, pw, ph = self.player_box(v, t)

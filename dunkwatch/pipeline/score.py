@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol
 
 import cv2
@@ -28,11 +29,16 @@ class Scorer(Protocol):
 
 _THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
 _THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
+_STEP_MEMORY = 120  # neighbour-to-neighbour changes remembered to learn restless pixels
+_RESTLESS = 1.5  # ... and how far beyond its usual change a restless pixel must go
 _BG_EVERY_S = 1.0  # one background candidate per second is plenty for a static scene
 _MAX_CANDIDATES = 300  # caps clustering cost (quadratic) for very long windows
 _LUMA_FLOOR = 10.0  # absolute brightness change below this is compression noise, not a person
 _LIGHT_RADIUS = 0.2  # lighting varies over a fifth of the frame or more; players are smaller
-_CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
+_CHROMA_MIN_LUMA = 40.0
+# A pixel must change by more than this many times the deviation it shows in 90% of the empty
+# frames: about 4 sigma for sensor noise, and more than a leaf that flips now and then.
+_SPREADS = 2.5  # chromaticity of near-black pixels is noise
 
 
 def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 0.01) -> np.ndarray:
@@ -49,8 +55,9 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float =
     return box(a) * guide + box(b)
 
 
-def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: float) -> np.ndarray:
-    """Share of pixels of each of `others` (n x P x 3 log values) unlike `ref` (P x 3).
+def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """Share of pixels of each of `others` (n x P x 3 log values) unlike `ref` (P x 3), a pixel
+    being unlike when it is off by more than its `tolerance` (P, log units).
 
     Phones re-expose and re-balance colour when a dark player walks in, which shifts brightness
     non-linearly (a white wall clips, the floor brightens): fit, per pair and channel, a line
@@ -58,6 +65,7 @@ def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: float) -> np.
     player), and count only what the fitted tone curve cannot explain.
     """
     x = ref[None]  # 1 x P x 3
+    limit = tolerance[None, :, None]
     keep = np.ones(others.shape, dtype=bool)
     for _ in range(2):
         w = keep.astype(np.float32)
@@ -68,8 +76,8 @@ def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: float) -> np.
         var = np.maximum((w * dx * dx).sum(axis=1, keepdims=True), 1e-6)
         slope = np.clip((w * dx * (others - ym)).sum(axis=1, keepdims=True) / var, 0.5, 2.0)
         residual = np.abs(others - ym - slope * dx)
-        keep = residual < 2 * tolerance
-    return (residual.max(axis=2) > tolerance).mean(axis=1)
+        keep = residual < 2 * limit
+    return (residual.max(axis=2) > tolerance[None]).mean(axis=1)
 
 
 class EmptySceneModel:
@@ -88,6 +96,7 @@ class EmptySceneModel:
         self.logs = np.zeros((0, 0, 3), np.float32)
         self.differs = np.zeros((0, 0), np.float32)
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
 
     def __len__(self) -> int:
         return len(self.index) + len(self._new)
@@ -105,10 +114,11 @@ class EmptySceneModel:
     def _update(self) -> None:
         if not self._new:
             return
-        tolerance = math.log1p(_THUMB_CHANGE)
         new = np.stack([t for _, _, t in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
+        self._steps.extend(np.abs(np.diff(everyone[max(0, old_n - 1):], axis=0)).max(axis=2))
+        tolerance = self._tolerance()
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
         for i in range(old_n):
@@ -119,8 +129,18 @@ class EmptySceneModel:
         self.images += [img for _, img, _ in self._new]
         self.logs, self.differs, self._new = everyone, differs, []
 
-    def background(self) -> np.ndarray | None:
-        """Per-pixel median of the candidates alike to the most typical one."""
+    def _tolerance(self) -> np.ndarray:
+        """Per thumbnail pixel: leaves, water or a screen change between neighbouring candidates
+        often, a player only while arriving or leaving, so the change between neighbours that 80% of
+        steps stay under is the background's own restlessness; differences within it do not count."""
+        base = math.log1p(_THUMB_CHANGE)
+        if not self._steps:
+            return np.full(self.logs.shape[1] if len(self.logs) else len(self._new[0][2]), base, np.float32)
+        usual = np.percentile(np.stack(self._steps), 80, axis=0)
+        return np.maximum(base, _RESTLESS * usual).astype(np.float32)
+
+    def background(self) -> EmptyScene | None:
+        """The empty scene from the candidates alike to the most typical one."""
         self._update()
         if not self.index:
             return None
@@ -129,8 +149,32 @@ class EmptySceneModel:
         # as one, so the empty scene, which looks the same between all visits, is not outvoted.
         weights = 1.0 / alike.sum(axis=1)
         best = int(np.argmin(self.differs @ weights))
-        members = [self.images[j] for j in np.flatnonzero(alike[best])]
-        return np.median(np.stack(members), axis=0).astype(np.float32)
+        members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
+        return EmptyScene.from_members(members)
+
+
+@dataclass(frozen=True)
+class EmptyScene:
+    """The empty scene's image and, per pixel, how much it varies while empty.
+
+    Leaves in the wind, a flag or a flickering screen vary even when nobody is there; a pixel
+    counts as foreground only when it changes well beyond its own usual variation.
+    """
+
+    image: np.ndarray  # float32 HxWx3, the per-pixel median of the empty frames
+    luma_spread: np.ndarray  # HxW, 90th percentile deviation of log brightness while empty
+    chroma_spread: np.ndarray  # HxW, 90th percentile deviation of rg chromaticity while empty
+
+    @classmethod
+    def from_members(cls, members: np.ndarray) -> "EmptyScene":
+        image = np.median(members, axis=0)
+        luma = np.log(members.mean(axis=3) + 8.0)
+        luma -= np.median(luma.reshape(len(members), -1), axis=1)[:, None, None]  # exposure
+        luma_spread = np.percentile(np.abs(luma - np.median(luma, axis=0)), 90, axis=0)
+        chroma = members[..., :2] / (members.sum(axis=3, keepdims=True) + 3.0)
+        chroma_dev = np.abs(chroma - np.median(chroma, axis=0)).sum(axis=3)
+        chroma_spread = np.percentile(chroma_dev, 90, axis=0)
+        return cls(image, luma_spread, chroma_spread)
 
 
 def _thumb_logs(image: np.ndarray) -> np.ndarray:
@@ -167,25 +211,25 @@ class MotionScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
         first = 0  # index of pending[0] in the video's sampled frames
-        scene = EmptySceneModel(self._same_scene)
+        model = EmptySceneModel(self._same_scene)
         half = self.window // 2
         index = 0
         for frame in frames:
             image = self._prepare(frame)
             pending.append(image)
             if index % self.every == 0:
-                scene.add(index, image)
+                model.add(index, image)
             index += 1
             # A chunk is scored once the window reaches half a window past its end.
             if len(pending) >= self.chunk + half:
-                background = scene.background()
+                empty = model.background()
                 for _ in range(self.chunk):
-                    yield self._score_one(pending.popleft(), background)
+                    yield self._score_one(pending.popleft(), empty)
                 first += self.chunk
-                scene.drop_before(first - half)
-        background = scene.background()
+                model.drop_before(first - half)
+        empty = model.background()
         while pending:
-            yield self._score_one(pending.popleft(), background)
+            yield self._score_one(pending.popleft(), empty)
 
     # steps -------------------------------------------------------------------------------
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
@@ -196,9 +240,10 @@ class MotionScorer:
                                interpolation=cv2.INTER_AREA)
         return cv2.GaussianBlur(frame, (5, 5), 1.0)
 
-    def foreground(self, image: np.ndarray, background: np.ndarray) -> np.ndarray:
+    def foreground(self, image: np.ndarray, scene: EmptyScene) -> np.ndarray:
         """Boolean mask of the pixels that do not belong to the empty scene."""
         frame = image.astype(np.float32)
+        background = scene.image
         y_f = frame.mean(axis=2)
         y_b = background.mean(axis=2)
         log_ratio = np.log((y_f + 8.0) / (y_b + 8.0))
@@ -209,7 +254,8 @@ class MotionScorer:
         lighting = _guided_filter(guide, log_ratio, max(2, int(max(guide.shape) * _LIGHT_RADIUS)))
         residual = log_ratio - lighting
         y_expected = (y_b + 8.0) * np.exp(lighting) - 8.0
-        luma_fg = (np.abs(residual) > self._luma_log) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
+        luma_limit = np.maximum(self._luma_log, _SPREADS * scene.luma_spread)
+        luma_fg = (np.abs(residual) > luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
         # Colour catches a player whose brightness matches the floor behind them.
         sum_f = frame.sum(axis=2) + 3.0
         sum_b = background.sum(axis=2) + 3.0
@@ -217,16 +263,16 @@ class MotionScorer:
         chroma_b = background[..., :2] / sum_b[..., None]
         shift = chroma_f - chroma_b
         shift -= np.median(shift.reshape(-1, 2), axis=0)  # white-balance drift is global
-        chroma_fg = (np.abs(shift).sum(axis=2) > self.cfg.chroma_change) & \
-                    (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA)
+        chroma_limit = np.maximum(self.cfg.chroma_change, _SPREADS * scene.chroma_spread)
+        chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA)
         mask = (luma_fg | chroma_fg).astype(np.uint8)
         # An opening removes isolated speckle from compression noise.
         return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
-    def _score_one(self, image: np.ndarray, background) -> float:
-        if background is None:
+    def _score_one(self, image: np.ndarray, scene: EmptyScene | None) -> float:
+        if scene is None:
             return 0.0
-        share = float(self.foreground(image, background).mean())
+        share = float(self.foreground(image, scene).mean())
         # 0.5 at min_area, rising towards 1 as more of the frame is foreground.
         return 1.0 - math.exp(-math.log(2.0) * share / self.cfg.min_area)
 

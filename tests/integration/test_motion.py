@@ -96,6 +96,14 @@ def test_a_player_is_found_under_a_drifting_cloud(tmp_path):
     assert result.segments[0].end == pytest.approx(18, abs=0.5)
 
 
+def test_leaves_in_the_wind_are_not_a_player_but_a_player_is(tmp_path):
+    scene = Scene(duration=30, fps=15, foliage=True, visits=[Visit(12, 18, 0.5, 0.8, color=(60, 60, 160))])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1, result.segments
+    assert result.segments[0].start == pytest.approx(12, abs=0.5)
+    assert result.segments[0].end == pytest.approx(18, abs=0.5)
+
+
 def test_sudden_exposure_change_is_not_a_player(tmp_path):
     scene = Scene(duration=20, fps=15, light=lambda t: 1.0 if t < 10 else 1.2)
     assert run_motion(scene_video(tmp_path, scene)).segments == []
