@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import frames_to_ranges, match_ranges
-from dunkwatch.pipeline.score import MotionScorer
+from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.worker import analyse
 
 REPO = Path(__file__).resolve().parent.parent

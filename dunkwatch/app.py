@@ -14,7 +14,8 @@ from dunkwatch.config import Config
 from dunkwatch.errors import DunkwatchError, ModelError
 from dunkwatch.fsutil import atomic_write_text, move_without_overwrite
 from dunkwatch.learn import registry
-from dunkwatch.pipeline.score import MotionScorer, Scorer
+from dunkwatch.pipeline.motion import MotionScorer
+from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import Progress, process_video
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED_REAL, Scene, Visit, encode
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import frames_to_ranges, match_ranges
-from dunkwatch.pipeline.score import MotionScorer
+from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.worker import analyse
 
 

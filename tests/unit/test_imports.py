@@ -10,6 +10,7 @@ import pytest
     "dunkwatch.pipeline.segment",
     "dunkwatch.config",
     "dunkwatch.pipeline.score",
+    "dunkwatch.pipeline.motion",
     "dunkwatch.learn.registry",
     "dunkwatch.cli",
 ])

@@ -1,0 +1,265 @@
+"""The cold-start motion scorer: share of each frame that differs from the empty scene.
+
+Pure numpy and OpenCV on frames handed in; no file I/O, no Keras.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from dunkwatch.config import MotionConfig
+
+_THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
+_THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
+_STEP_MEMORY = 120  # neighbour-to-neighbour changes remembered to learn restless pixels
+_RESTLESS = 1.5  # ... and how far beyond its usual change a restless pixel must go
+_BG_EVERY_S = 1.0  # one background candidate per second is plenty for a static scene
+_MAX_CANDIDATES = 300  # caps clustering cost (quadratic) for very long windows
+_LUMA_FLOOR = 10.0  # absolute brightness change below this is compression noise, not a person
+_LIGHT_RADIUS = 0.2  # lighting varies over a fifth of the frame or more; players are smaller
+_CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
+# A pixel must change by more than this many times the deviation it shows in 90% of the empty
+# frames: about 4 sigma for sensor noise, and more than a leaf that flips now and then.
+_SPREADS = 2.5
+
+
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 0.01) -> np.ndarray:
+    """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges."""
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(a: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(a, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(src)
+    var_i = box(guide * guide) - mean_i * mean_i
+    a = (box(guide * src) - mean_i * mean_p) / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
+
+
+def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """Share of pixels of each of `others` (n x P x 3 log values) unlike `ref` (P x 3), a pixel
+    being unlike when it is off by more than its `tolerance` (P, log units).
+
+    Phones re-expose and re-balance colour when a dark player walks in, which shifts brightness
+    non-linearly (a white wall clips, the floor brightens): fit, per pair and channel, a line
+    log(other) = a + b * log(ref), once on all pixels and again without the outliers (the
+    player), and count only what the fitted tone curve cannot explain.
+    """
+    x = ref[None]  # 1 x P x 3
+    limit = tolerance[None, :, None]
+    keep = np.ones(others.shape, dtype=bool)
+    for _ in range(2):
+        w = keep.astype(np.float32)
+        count = np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+        xm = (w * x).sum(axis=1, keepdims=True) / count
+        ym = (w * others).sum(axis=1, keepdims=True) / count
+        dx = x - xm
+        var = np.maximum((w * dx * dx).sum(axis=1, keepdims=True), 1e-6)
+        slope = np.clip((w * dx * (others - ym)).sum(axis=1, keepdims=True) / var, 0.5, 2.0)
+        residual = np.abs(others - ym - slope * dx)
+        keep = residual < 2 * limit
+    return (residual.max(axis=2) > tolerance[None]).mean(axis=1)
+
+
+class EmptySceneModel:
+    """Candidate frames of a sliding window, and which of them show the empty scene.
+
+    Every frame is the empty scene plus its own player, so a frame with a player differs from
+    an empty one only where that player is, and from another frame with a player where either
+    player is: the empty scene is the candidate least different from all the others. Distances
+    are kept between calls, so each new candidate costs one row and one column.
+    """
+
+    def __init__(self, same_scene: float):
+        self.same_scene = same_scene
+        self.index: list[int] = []
+        self.images: list[np.ndarray] = []
+        self.logs = np.zeros((0, 0, 3), np.float32)
+        self.differs = np.zeros((0, 0), np.float32)
+        self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
+
+    def __len__(self) -> int:
+        return len(self.index) + len(self._new)
+
+    def add(self, index: int, image: np.ndarray) -> None:
+        self._new.append((index, image, _thumb_logs(image)))
+
+    def drop_before(self, index: int) -> None:
+        self._update()
+        cut = next((k for k, i in enumerate(self.index) if i >= index), len(self.index))
+        del self.index[:cut], self.images[:cut]
+        self.logs = self.logs[cut:]
+        self.differs = self.differs[cut:, cut:]
+
+    def _update(self) -> None:
+        if not self._new:
+            return
+        new = np.stack([t for _, _, t in self._new])
+        everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
+        old_n, n = len(self.logs), len(everyone)
+        self._steps.extend(np.abs(np.diff(everyone[max(0, old_n - 1):], axis=0)).max(axis=2))
+        tolerance = self._tolerance(everyone.shape[1])
+        differs = np.empty((n, n), np.float32)
+        differs[:old_n, :old_n] = self.differs
+        for i in range(old_n):
+            differs[i, old_n:] = _share_changed(everyone[i], new, tolerance)
+        for i in range(old_n, n):
+            differs[i] = _share_changed(everyone[i], everyone, tolerance)
+        self.index += [i for i, _, _ in self._new]
+        self.images += [img for _, img, _ in self._new]
+        self.logs, self.differs, self._new = everyone, differs, []
+
+    def _tolerance(self, size: int) -> np.ndarray:
+        """Per thumbnail pixel: leaves, water or a screen change between neighbouring candidates
+        often, a player only while arriving or leaving, so the change between neighbours that 80% of
+        steps stay under is the background's own restlessness; differences within it do not count."""
+        base = math.log1p(_THUMB_CHANGE)
+        if not self._steps:
+            return np.full(size, base, np.float32)
+        usual = np.percentile(np.stack(self._steps), 80, axis=0)
+        return np.maximum(base, _RESTLESS * usual).astype(np.float32)
+
+    def background(self) -> EmptyScene | None:
+        """The empty scene from the candidates alike to the most typical one."""
+        self._update()
+        if not self.index:
+            return None
+        alike = np.maximum(self.differs, self.differs.T) < self.same_scene
+        # A still player yields many identical candidates: weigh every group of alike candidates
+        # as one, so the empty scene, which looks the same between all visits, is not outvoted.
+        weights = 1.0 / alike.sum(axis=1)
+        best = int(np.argmin(self.differs @ weights))
+        members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
+        return EmptyScene.from_members(members)
+
+
+@dataclass(frozen=True)
+class EmptyScene:
+    """The empty scene's image and, per pixel, how much it varies while empty.
+
+    Leaves in the wind, a flag or a flickering screen vary even when nobody is there; a pixel
+    counts as foreground only when it changes well beyond its own usual variation.
+    """
+
+    image: np.ndarray  # float32 HxWx3, the per-pixel median of the empty frames
+    luma_spread: np.ndarray  # HxW, 90th percentile deviation of log brightness while empty
+    chroma_spread: np.ndarray  # HxW, 90th percentile deviation of rg chromaticity while empty
+
+    @classmethod
+    def from_members(cls, members: np.ndarray) -> "EmptyScene":
+        image = np.median(members, axis=0)
+        luma = np.log(members.mean(axis=3) + 8.0)
+        luma -= np.median(luma.reshape(len(members), -1), axis=1)[:, None, None]  # exposure
+        luma_spread = np.percentile(np.abs(luma - np.median(luma, axis=0)), 90, axis=0)
+        chroma = members[..., :2] / (members.sum(axis=3, keepdims=True) + 3.0)
+        chroma_dev = np.abs(chroma - np.median(chroma, axis=0)).sum(axis=3)
+        chroma_spread = np.percentile(chroma_dev, 90, axis=0)
+        return cls(image, luma_spread, chroma_spread)
+
+
+def _thumb_logs(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = _THUMB_SIDE / max(h, w)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return np.log(small.astype(np.float32) + 16.0).reshape(-1, 3)
+
+
+class MotionScorer:
+    """Scores the share of each frame that differs from the empty scene around it.
+
+    The empty scene comes from EmptySceneModel over a window centred on the chunk being scored,
+    so a player who stands still for a while stays foreground. Brightness changes that are
+    global (exposure) or smooth over a large area (clouds, lights) are divided out first.
+    """
+
+    name = "motion"
+    model_version = None
+
+    def __init__(self, cfg: MotionConfig, sample_fps: float):
+        self.cfg = cfg
+        self.frame_side = cfg.analysis_size
+        self.fps = float(sample_fps)
+        self.window = max(1, round(cfg.background_window * self.fps))  # frames
+        self.chunk = max(1, self.window // 4)
+        self.every = max(1, round(max(_BG_EVERY_S, cfg.background_window / _MAX_CANDIDATES) * self.fps))
+        self._luma_log = math.log1p(cfg.luma_change)
+        # Thumbnails differing in less than half the smallest player show the same scene.
+        self._same_scene = cfg.min_area / 2
+
+    # streaming ---------------------------------------------------------------------------
+    def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+        pending: deque[np.ndarray] = deque()  # analysis images not scored yet
+        first = 0  # index of pending[0] in the video's sampled frames
+        model = EmptySceneModel(self._same_scene)
+        half = self.window // 2
+        index = 0
+        for frame in frames:
+            image = self._prepare(frame)
+            pending.append(image)
+            if index % self.every == 0:
+                model.add(index, image)
+            index += 1
+            # A chunk is scored once the window reaches half a window past its end.
+            if len(pending) >= self.chunk + half:
+                empty = model.background()
+                for _ in range(self.chunk):
+                    yield self._score_one(pending.popleft(), empty)
+                first += self.chunk
+                model.drop_before(first - half)
+        empty = model.background()
+        while pending:
+            yield self._score_one(pending.popleft(), empty)
+
+    # steps -------------------------------------------------------------------------------
+    def _prepare(self, frame: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        scale = self.cfg.analysis_size / max(h, w)
+        if scale < 1.0:
+            frame = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        return cv2.GaussianBlur(frame, (5, 5), 1.0)
+
+    def foreground(self, image: np.ndarray, scene: EmptyScene) -> np.ndarray:
+        """Boolean mask of the pixels that do not belong to the empty scene."""
+        frame = image.astype(np.float32)
+        background = scene.image
+        y_f = frame.mean(axis=2)
+        y_b = background.mean(axis=2)
+        log_ratio = np.log((y_f + 8.0) / (y_b + 8.0))
+        # Smooth, large-area brightness changes (cloud shadows, a light switched on) are the
+        # scene's lighting, not a player. A guided filter estimates them, following the edges of
+        # the empty scene (a wall and a floor lit differently) but not the much smaller player.
+        guide = np.log(y_b + 8.0)
+        lighting = _guided_filter(guide, log_ratio, max(2, int(max(guide.shape) * _LIGHT_RADIUS)))
+        residual = log_ratio - lighting
+        y_expected = (y_b + 8.0) * np.exp(lighting) - 8.0
+        luma_limit = np.maximum(self._luma_log, _SPREADS * scene.luma_spread)
+        luma_fg = (np.abs(residual) > luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
+        # Colour catches a player whose brightness matches the floor behind them.
+        sum_f = frame.sum(axis=2) + 3.0
+        sum_b = background.sum(axis=2) + 3.0
+        chroma_f = frame[..., :2] / sum_f[..., None]
+        chroma_b = background[..., :2] / sum_b[..., None]
+        shift = chroma_f - chroma_b
+        shift -= np.median(shift.reshape(-1, 2), axis=0)  # white-balance drift is global
+        chroma_limit = np.maximum(self.cfg.chroma_change, _SPREADS * scene.chroma_spread)
+        chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA)
+        mask = (luma_fg | chroma_fg).astype(np.uint8)
+        # An opening removes isolated speckle from compression noise.
+        return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+
+    def _score_one(self, image: np.ndarray, scene: EmptyScene | None) -> float:
+        if scene is None:
+            return 0.0
+        share = float(self.foreground(image, scene).mean())
+        # 0.5 at min_area, rising towards 1 as more of the frame is foreground.
+        return 1.0 - math.exp(-math.log(2.0) * share / self.cfg.min_area)
