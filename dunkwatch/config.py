@@ -51,7 +51,7 @@ class MotionConfig:
                                  lo=64, hi=1024)
     background_window: float = setting(120.0, "seconds of footage the empty-scene model is built from",
                                        lo=10.0, hi=3600.0)
-    min_area: float = setting(0.003, "foreground share of the frame that scores 0.5", lo=0.0001, hi=0.5)
+    min_area: float = setting(0.002, "foreground share of the frame that scores 0.5", lo=0.0001, hi=0.5)
     luma_change: float = setting(0.25, "relative brightness change that makes a pixel foreground",
                                  lo=0.02, hi=2.0)
     chroma_change: float = setting(0.04, "colour (rg chromaticity) change that makes a pixel foreground",

@@ -29,18 +29,22 @@ _CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
 _SPREADS = 2.5
 
 
-def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 0.01) -> np.ndarray:
-    """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges."""
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None,
+                   eps: float = 0.01) -> np.ndarray:
+    """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges; pixels
+    with zero weight do not take part, and get the value their neighbourhood predicts."""
     size = (2 * radius + 1, 2 * radius + 1)
+    w = np.ones_like(src) if weight is None else weight.astype(np.float32)
+    norm = np.maximum(cv2.boxFilter(w, -1, size, borderType=cv2.BORDER_REFLECT), 1e-3)
 
-    def box(a: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(a, -1, size, borderType=cv2.BORDER_REFLECT)
+    def mean(a: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(w * a, -1, size, borderType=cv2.BORDER_REFLECT) / norm
 
-    mean_i, mean_p = box(guide), box(src)
-    var_i = box(guide * guide) - mean_i * mean_i
-    a = (box(guide * src) - mean_i * mean_p) / (var_i + eps)
+    mean_i, mean_p = mean(guide), mean(src)
+    var_i = mean(guide * guide) - mean_i * mean_i
+    a = (mean(guide * src) - mean_i * mean_p) / (var_i + eps)
     b = mean_p - a * mean_i
-    return box(a) * guide + box(b)
+    return cv2.blur(a, size, borderType=cv2.BORDER_REFLECT) * guide + cv2.blur(b, size, borderType=cv2.BORDER_REFLECT)
 
 
 def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
@@ -85,12 +89,15 @@ class EmptySceneModel:
         self.differs = np.zeros((0, 0), np.float32)
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
+        self._thumb_shape: tuple[int, int] = (0, 0)
 
     def __len__(self) -> int:
         return len(self.index) + len(self._new)
 
     def add(self, index: int, image: np.ndarray) -> None:
-        self._new.append((index, image, _thumb_logs(image)))
+        thumb = _thumbnail(image)
+        self._thumb_shape = thumb.shape[:2]
+        self._new.append((index, image, np.log(thumb.astype(np.float32) + 16.0).reshape(-1, 3)))
 
     def drop_before(self, index: int) -> None:
         self._update()
@@ -105,8 +112,14 @@ class EmptySceneModel:
         new = np.stack([t for _, _, t in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
-        self._steps.extend(np.abs(np.diff(everyone[max(0, old_n - 1):], axis=0)).max(axis=2))
-        tolerance = self._tolerance(everyone.shape[1])
+        recent = everyone[max(0, old_n - 1):]
+        brightness = recent.mean(axis=2, keepdims=True)
+        # Per-channel maximum: leaves against the sky swing the blue channel most.
+        luma_steps = np.abs(np.diff(recent, axis=0)).max(axis=2)
+        # Log colour minus log brightness: a cloud's shadow leaves it alone, leaves do not.
+        chroma_steps = np.abs(np.diff(recent - brightness, axis=0)).max(axis=2)
+        self._steps.extend(np.stack([luma_steps, chroma_steps], axis=2))
+        tolerance = np.maximum(math.log1p(_THUMB_CHANGE), self._restlessness(everyone.shape[1]).max(axis=1))
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
         for i in range(old_n):
@@ -117,15 +130,14 @@ class EmptySceneModel:
         self.images += [img for _, img, _ in self._new]
         self.logs, self.differs, self._new = everyone, differs, []
 
-    def _tolerance(self, size: int) -> np.ndarray:
-        """Per thumbnail pixel: leaves, water or a screen change between neighbouring candidates
-        often, a player only while arriving or leaving, so the change between neighbours that 80% of
-        steps stay under is the background's own restlessness; differences within it do not count."""
-        base = math.log1p(_THUMB_CHANGE)
+    def _restlessness(self, size: int) -> np.ndarray:
+        """Per thumbnail pixel, (brightness, colour) change in log units that the background
+        shows by itself. Leaves, water or a screen change between neighbouring candidates often,
+        a player only while arriving or leaving, so the change that 80% of neighbour steps stay
+        under is the background's own restlessness; differences within it do not count."""
         if not self._steps:
-            return np.full(size, base, np.float32)
-        usual = np.percentile(np.stack(self._steps), 80, axis=0)
-        return np.maximum(base, _RESTLESS * usual).astype(np.float32)
+            return np.zeros((size, 2), np.float32)
+        return (_RESTLESS * np.percentile(np.stack(self._steps), 80, axis=0)).astype(np.float32)
 
     def background(self) -> EmptyScene | None:
         """The empty scene from the candidates alike to the most typical one."""
@@ -138,7 +150,12 @@ class EmptySceneModel:
         weights = 1.0 / alike.sum(axis=1)
         best = int(np.argmin(self.differs @ weights))
         members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
-        return EmptyScene.from_members(members)
+        # Restless pixels, learnt from all neighbours rather than the few alike members, which
+        # a drifting cloud can leave at one.
+        restless = self._restlessness(self.logs.shape[1]).reshape(*self._thumb_shape, 2)
+        h, w = members.shape[1:3]
+        restless = cv2.resize(restless, (w, h), interpolation=cv2.INTER_LINEAR)
+        return EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
 
 
 @dataclass(frozen=True)
@@ -152,9 +169,12 @@ class EmptyScene:
     image: np.ndarray  # float32 HxWx3, the per-pixel median of the empty frames
     luma_spread: np.ndarray  # HxW, 90th percentile deviation of log brightness while empty
     chroma_spread: np.ndarray  # HxW, 90th percentile deviation of rg chromaticity while empty
+    luma_restless: np.ndarray  # HxW, log brightness change between neighbouring frames anyway
+    chroma_restless: np.ndarray  # HxW, log colour change between neighbouring frames anyway
 
     @classmethod
-    def from_members(cls, members: np.ndarray) -> "EmptyScene":
+    def from_members(cls, members: np.ndarray, luma_restless: np.ndarray,
+                     chroma_restless: np.ndarray) -> "EmptyScene":
         image = np.median(members, axis=0)
         luma = np.log(members.mean(axis=3) + 8.0)
         luma -= np.median(luma.reshape(len(members), -1), axis=1)[:, None, None]  # exposure
@@ -162,15 +182,13 @@ class EmptyScene:
         chroma = members[..., :2] / (members.sum(axis=3, keepdims=True) + 3.0)
         chroma_dev = np.abs(chroma - np.median(chroma, axis=0)).sum(axis=3)
         chroma_spread = np.percentile(chroma_dev, 90, axis=0)
-        return cls(image, luma_spread, chroma_spread)
+        return cls(image, luma_spread, chroma_spread, luma_restless, chroma_restless)
 
 
-def _thumb_logs(image: np.ndarray) -> np.ndarray:
+def _thumbnail(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     scale = _THUMB_SIDE / max(h, w)
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)
-    return np.log(small.astype(np.float32) + 16.0).reshape(-1, 3)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 class MotionScorer:
@@ -192,6 +210,7 @@ class MotionScorer:
         self.chunk = max(1, self.window // 4)
         self.every = max(1, round(max(_BG_EVERY_S, cfg.background_window / _MAX_CANDIDATES) * self.fps))
         self._luma_log = math.log1p(cfg.luma_change)
+        self._restless_floor = math.log1p(_THUMB_CHANGE)
         # Thumbnails differing in less than half the smallest player show the same scene.
         self._same_scene = cfg.min_area / 2
 
@@ -238,11 +257,17 @@ class MotionScorer:
         # Smooth, large-area brightness changes (cloud shadows, a light switched on) are the
         # scene's lighting, not a player. A guided filter estimates them, following the edges of
         # the empty scene (a wall and a floor lit differently) but not the much smaller player.
+        # A second, tighter pass leaves out what the first found, so a cloud's core is followed
+        # closely while a player, left out, cannot bend the lighting towards themselves.
         guide = np.log(y_b + 8.0)
-        lighting = _guided_filter(guide, log_ratio, max(2, int(max(guide.shape) * _LIGHT_RADIUS)))
+        side = max(guide.shape)
+        luma_limit = np.maximum(np.maximum(self._luma_log, _SPREADS * scene.luma_spread), scene.luma_restless)
+        lighting = _guided_filter(guide, log_ratio, max(2, int(side * _LIGHT_RADIUS)))
+        first_pass = (np.abs(log_ratio - lighting) > luma_limit).astype(np.uint8)
+        outside = 1 - cv2.dilate(first_pass, np.ones((5, 5), np.uint8))
+        lighting = _guided_filter(guide, log_ratio, max(2, int(side * _LIGHT_RADIUS / 2)), outside)
         residual = log_ratio - lighting
         y_expected = (y_b + 8.0) * np.exp(lighting) - 8.0
-        luma_limit = np.maximum(self._luma_log, _SPREADS * scene.luma_spread)
         luma_fg = (np.abs(residual) > luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
         # Colour catches a player whose brightness matches the floor behind them.
         sum_f = frame.sum(axis=2) + 3.0
@@ -252,7 +277,8 @@ class MotionScorer:
         shift = chroma_f - chroma_b
         shift -= np.median(shift.reshape(-1, 2), axis=0)  # white-balance drift is global
         chroma_limit = np.maximum(self.cfg.chroma_change, _SPREADS * scene.chroma_spread)
-        chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA)
+        steady = scene.chroma_restless <= self._restless_floor  # leaves trade colours: luma decides there
+        chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA) & steady
         mask = (luma_fg | chroma_fg).astype(np.uint8)
         # An opening removes isolated speckle from compression noise.
         return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)

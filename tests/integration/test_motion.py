@@ -53,8 +53,8 @@ def test_a_player_standing_still_stays_in_view(tmp_path):
     assert seg.start == pytest.approx(5, abs=0.5) and seg.end == pytest.approx(32, abs=0.5)
 
 
-def test_clouds_light_changes_and_noise_alone_give_no_segments(tmp_path):
-    scene = Scene(duration=30, fps=15, noise=4.0, cloud=True,
+def test_clouds_light_changes_leaves_and_noise_alone_give_no_segments(tmp_path):
+    scene = Scene(duration=30, fps=15, noise=6.0, cloud=True, foliage=True,
                   light=lambda t: 1.0 - 0.25 * min(1.0, max(0.0, (t - 10) / 5)))  # dims by 25% over 5 s
     result = run_motion(scene_video(tmp_path, scene))
     assert result.segments == [], result.segments
@@ -75,6 +75,15 @@ def test_leaves_in_the_wind_are_not_a_player_but_a_player_is(tmp_path):
     assert len(result.segments) == 1, result.segments
     assert result.segments[0].start == pytest.approx(12, abs=0.5)
     assert result.segments[0].end == pytest.approx(18, abs=0.5)
+
+
+def test_a_far_away_player_under_a_cloud_is_found(tmp_path):
+    # A third of the default figure: 2% of the frame wide, 15% high, as at the far end of a court.
+    scene = Scene(width=640, height=360, duration=20, fps=15, noise=5, cloud=True,
+                  visits=[Visit(6, 12, 0.2, 0.6, color=(90, 70, 60), size=1 / 3)])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1, result.segments
+    assert covered(result.segments, 6.5, 11.5) > 0.95
 
 
 def test_sudden_exposure_change_is_not_a_player(tmp_path):
