@@ -40,6 +40,7 @@ class Visit:
     still_from: float | None = None  # stand still from this time until still_to
     still_to: float | None = None
     size: float = 1.0  # 1.0: 6% of the frame wide and 45% high; smaller is farther away
+    shuttle: float = 0.0  # > 0: runs back and forth between x0 and x1, one way in this many s
 
 
 @dataclass
@@ -76,7 +77,11 @@ class Scene:
             t_eff = v.still_from
         else:
             t_eff = t
-        frac = (t_eff - v.start) / max(v.end - v.start, 1e-6)
+        if v.shuttle > 0:
+            phase = ((t_eff - v.start) / v.shuttle) % 2.0
+            frac = phase if phase <= 1.0 else 2.0 - phase
+        else:
+            frac = (t_eff - v.start) / max(v.end - v.start, 1e-6)
         cx = (v.x0 + (v.x1 - v.x0) * frac) * self.width
         ph, pw = int(self.height * 0.45 * v.size), max(2, int(self.width * 0.06 * v.size))
         top = int(self.height * 0.4 + self.height * 0.45 * (1 - v.size) / 2)

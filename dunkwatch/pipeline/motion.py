@@ -17,8 +17,9 @@ from dunkwatch.config import MotionConfig
 
 _THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
 _THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
-_STEP_MEMORY = 120  # neighbour-to-neighbour changes remembered to learn restless pixels
-_RESTLESS = 1.5  # ... and how far beyond its usual change a restless pixel must go
+_STEP_MEMORY = 60  # neighbour-to-neighbour changes remembered to learn restless pixels
+_MIN_STEPS = 10  # fewer neighbour steps than this teach nothing about restlessness
+_RESTLESS = 2.0  # ... and how far beyond its usual change a restless pixel must go
 _BG_EVERY_S = 1.0  # one background candidate per second is plenty for a static scene
 _MAX_CANDIDATES = 300  # caps clustering cost (quadratic) for very long windows
 _LUMA_FLOOR = 10.0  # absolute brightness change below this is compression noise, not a person
@@ -112,14 +113,12 @@ class EmptySceneModel:
         new = np.stack([t for _, _, t in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
-        recent = everyone[max(0, old_n - 1):]
-        brightness = recent.mean(axis=2, keepdims=True)
-        # Per-channel maximum: leaves against the sky swing the blue channel most.
-        luma_steps = np.abs(np.diff(recent, axis=0)).max(axis=2)
-        # Log colour minus log brightness: a cloud's shadow leaves it alone, leaves do not.
-        chroma_steps = np.abs(np.diff(recent - brightness, axis=0)).max(axis=2)
-        self._steps.extend(np.stack([luma_steps, chroma_steps], axis=2))
-        tolerance = np.maximum(math.log1p(_THUMB_CHANGE), self._restlessness(everyone.shape[1]).max(axis=1))
+        images = self.images[-1:] + [img for _, img, _ in self._new]
+        for before, after in zip(images, images[1:]):
+            self._steps.append(_step(before, after))
+        restless = self._restlessness(self._new[0][1].shape[:2])
+        thumb_restless = cv2.resize(restless.max(axis=2), self._thumb_shape[::-1], interpolation=cv2.INTER_AREA)
+        tolerance = np.maximum(math.log1p(_THUMB_CHANGE), thumb_restless.ravel())
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
         for i in range(old_n):
@@ -130,14 +129,15 @@ class EmptySceneModel:
         self.images += [img for _, img, _ in self._new]
         self.logs, self.differs, self._new = everyone, differs, []
 
-    def _restlessness(self, size: int) -> np.ndarray:
-        """Per thumbnail pixel, (brightness, colour) change in log units that the background
-        shows by itself. Leaves, water or a screen change between neighbouring candidates often,
-        a player only while arriving or leaving, so the change that 80% of neighbour steps stay
-        under is the background's own restlessness; differences within it do not count."""
-        if not self._steps:
-            return np.zeros((size, 2), np.float32)
-        return (_RESTLESS * np.percentile(np.stack(self._steps), 80, axis=0)).astype(np.float32)
+    def _restlessness(self, shape: tuple[int, int]) -> np.ndarray:
+        """Per pixel, the (brightness, colour) change in log units that the background shows by
+        itself. Leaves, water or a screen change between most neighbouring candidates; a player
+        changes a pixel only on arriving or leaving, which even a player running around the same
+        spot does in fewer than half of the steps. So the median change is the background's own
+        restlessness, and differences within it do not count."""
+        if len(self._steps) < _MIN_STEPS:
+            return np.zeros((*shape, 2), np.float32)
+        return _RESTLESS * np.median(np.stack(self._steps), axis=0).astype(np.float32)
 
     def background(self) -> EmptyScene | None:
         """The empty scene from the candidates alike to the most typical one."""
@@ -152,9 +152,7 @@ class EmptySceneModel:
         members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
         # Restless pixels, learnt from all neighbours rather than the few alike members, which
         # a drifting cloud can leave at one.
-        restless = self._restlessness(self.logs.shape[1]).reshape(*self._thumb_shape, 2)
-        h, w = members.shape[1:3]
-        restless = cv2.resize(restless, (w, h), interpolation=cv2.INTER_LINEAR)
+        restless = self._restlessness(members.shape[1:3])
         return EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
 
 
@@ -183,6 +181,19 @@ class EmptyScene:
         chroma_dev = np.abs(chroma - np.median(chroma, axis=0)).sum(axis=3)
         chroma_spread = np.percentile(chroma_dev, 90, axis=0)
         return cls(image, luma_spread, chroma_spread, luma_restless, chroma_restless)
+
+
+def _step(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """|log change| per pixel between two frames: (brightness, colour), float16 to stay small.
+
+    Brightness takes the largest channel change, since leaves against the sky swing blue most;
+    colour is log colour minus log brightness, which a cloud's shadow leaves alone."""
+    a = np.log(before.astype(np.float32) + 16.0)
+    b = np.log(after.astype(np.float32) + 16.0)
+    delta = b - a
+    luma = np.abs(delta).max(axis=2)
+    chroma = np.abs(delta - delta.mean(axis=2, keepdims=True)).max(axis=2)
+    return np.stack([luma, chroma], axis=2).astype(np.float16)
 
 
 def _thumbnail(image: np.ndarray) -> np.ndarray:

@@ -53,6 +53,15 @@ def test_a_player_standing_still_stays_in_view(tmp_path):
     assert seg.start == pytest.approx(5, abs=0.5) and seg.end == pytest.approx(32, abs=0.5)
 
 
+def test_a_player_running_around_one_spot_for_long_stays_in_view(tmp_path):
+    # Back and forth over the same stretch of floor for 40 s: every pixel there changes often,
+    # which must not be mistaken for leaves in the wind.
+    scene = Scene(duration=60, fps=10, visits=[Visit(10, 50, 0.3, 0.6, shuttle=1.5)])
+    result = run_motion(scene_video(tmp_path, scene))
+    assert len(result.segments) == 1, result.segments
+    assert covered(result.segments, 10.5, 49.5) > 0.97
+
+
 def test_clouds_light_changes_leaves_and_noise_alone_give_no_segments(tmp_path):
     scene = Scene(duration=30, fps=15, noise=6.0, cloud=True, foliage=True,
                   light=lambda t: 1.0 - 0.25 * min(1.0, max(0.0, (t - 10) / 5)))  # dims by 25% over 5 s
