@@ -56,10 +56,10 @@ def test_a_player_standing_still_stays_in_view(tmp_path):
 def test_a_player_running_around_one_spot_for_long_stays_in_view(tmp_path):
     # Back and forth over the same stretch of floor for 40 s: every pixel there changes often,
     # which must not be mistaken for leaves in the wind.
-    scene = Scene(duration=60, fps=10, visits=[Visit(10, 50, 0.3, 0.6, shuttle=1.5)])
+    scene = Scene(duration=60, fps=10, visits=[Visit(5, 55, 0.3, 0.55, shuttle=0.7, size=1.5)])
     result = run_motion(scene_video(tmp_path, scene))
     assert len(result.segments) == 1, result.segments
-    assert covered(result.segments, 10.5, 49.5) > 0.97
+    assert covered(result.segments, 5.5, 54.5) > 0.97
 
 
 def test_clouds_light_changes_leaves_and_noise_alone_give_no_segments(tmp_path):
