@@ -92,9 +92,6 @@ class EmptySceneModel:
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
         self._thumb_shape: tuple[int, int] = (0, 0)
 
-    def __len__(self) -> int:
-        return len(self.index) + len(self._new)
-
     def add(self, index: int, image: np.ndarray) -> None:
         thumb = _thumbnail(image)
         self._thumb_shape = thumb.shape[:2]
