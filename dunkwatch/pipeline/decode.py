@@ -15,6 +15,8 @@ from dunkwatch.media import MediaInfo, probe
 
 log = logging.getLogger(__name__)
 
+_TRUNCATION_SLACK_S = 2.0  # containers may list a little more duration than the last frame
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -82,3 +84,8 @@ class VideoReader:
             yield Frame(t, rgb)
         if count == 0:
             raise VideoError(f"{self.path}: not a readable video (no frame could be decoded)")
+        # A half-synced or damaged file ends early: say so rather than cut clips from half a video.
+        duration = self.info.duration
+        if duration > 0 and self.last_time < duration - max(_TRUNCATION_SLACK_S, 0.05 * duration):
+            raise VideoError(f"{self.path}: truncated or damaged: frames stop at {self.last_time:.1f} s "
+                             f"of {duration:.1f} s")

@@ -82,3 +82,14 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
     run_ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(audio))
     with pytest.raises(VideoError, match="no video stream"):
         VideoReader(audio, sample_fps=5)
+
+
+def test_a_truncated_video_is_reported_not_half_processed(tmp_path):
+    whole = encode(upright_marker_frames(96, 64, 30, 20), tmp_path / "whole.mp4", 96, 64, 30, audio=False)
+    faststart = tmp_path / "faststart.mp4"
+    run_ffmpeg("-i", str(whole), "-c", "copy", "-movflags", "+faststart", str(faststart))
+    cut = tmp_path / "half-synced.mp4"
+    cut.write_bytes(faststart.read_bytes()[: faststart.stat().st_size // 2])
+    with pytest.raises(VideoError, match=r"half-synced.mp4: truncated or damaged: frames stop at \d"):
+        list(VideoReader(cut, sample_fps=5))
+    assert len(list(VideoReader(faststart, sample_fps=5))) == 100
