@@ -96,7 +96,12 @@ def test_a_bom_is_tolerated(tmp_path):
     assert load(f).decode.sample_fps == 3.0
 
 
-def test_readme_documents_every_config_key():
+def test_readme_documents_every_config_key_with_its_default():
+    def shown(value):
+        if isinstance(value, bool):
+            return str(value).lower()
+        return f'"{value}"' if isinstance(value, (str, Path)) else repr(value)
+
     readme = (REPO / "README.md").read_text()
-    missing = [key for key, _, _ in describe() if f"`{key}`" not in readme]
+    missing = [key for key, default, _ in describe() if f"| `{key}` | `{shown(default)}` |" not in readme]
     assert not missing, missing
