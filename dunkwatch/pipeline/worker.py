@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from dunkwatch.config import Config, SegmentConfig
+from dunkwatch.fsutil import PART_SUFFIX
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader
 from dunkwatch.pipeline.export import write_clips, write_sidecar
@@ -77,6 +78,8 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
     info = result.info
     out_dir = outbox / path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write
+        leftover.unlink(missing_ok=True)
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
     written, reel = write_clips(info, result.segments, out_dir, cfg.export) if clips else ([], None)

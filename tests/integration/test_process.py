@@ -109,6 +109,8 @@ def test_a_failed_cut_leaves_no_file(tmp_path):
 
 def test_no_clips_only_scores_and_segments(portrait_mov, workdir):
     out = workdir / "outbox"
+    (out / portrait_mov.stem).mkdir(parents=True)
+    (out / portrait_mov.stem / ".IMG_0001_01_00m02s.mp4.part").write_bytes(b"killed mid-write")
     proc = dunkwatch("process", str(portrait_mov), "--out", str(out), "--scorer", "motion", "--no-clips")
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in (out / portrait_mov.stem).iterdir())
