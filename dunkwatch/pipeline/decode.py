@@ -39,12 +39,13 @@ class VideoReader:
     """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame."""
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None):
+                 info: MediaInfo | None = None, opencv_rotates: bool = True):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
         self.info = info or probe(self.path)
         self.last_time = 0.0  # for progress reporting
+        self.opencv_rotates = opencv_rotates  # False: always turn frames here (OpenCV builds without it)
 
     def __iter__(self) -> Iterator[Frame]:
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
@@ -58,7 +59,7 @@ class VideoReader:
     def _frames(self, cap: cv2.VideoCapture) -> Iterator[Frame]:
         rotation = self.info.rotation
         # OpenCV's FFmpeg backend applies rotation metadata itself when it can; else we turn the frame.
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if self.opencv_rotates else 0)
         opencv_rotates = bool(cap.get(cv2.CAP_PROP_ORIENTATION_AUTO))
         step = 1.0 / self.sample_fps
         # Accept a frame up to half a source frame early, so float timestamps never skip a sample.

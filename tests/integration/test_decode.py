@@ -26,6 +26,11 @@ def test_portrait_hevc_mov_frames_come_out_upright(portrait_mov):
         assert is_upright(f.image)
 
 
+def test_frames_are_turned_upright_where_opencv_does_not_rotate(portrait_mov):
+    frames = list(VideoReader(portrait_mov, sample_fps=2, opencv_rotates=False))
+    assert frames and all(f.image.shape == (320, 180, 3) and is_upright(f.image) for f in frames)
+
+
 def test_h264_mp4_is_read(tmp_path):
     path = encode(upright_marker_frames(160, 96, 25, 2), tmp_path / "a.mp4", 160, 96, 25, audio=False)
     frames = list(VideoReader(path, sample_fps=25))
