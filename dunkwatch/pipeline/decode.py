@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
+import imutils
 import numpy as np
 
 from dunkwatch.errors import VideoError
@@ -75,11 +76,10 @@ class VideoReader:
                 continue
             while next_time <= t + tol:
                 next_time += step
+            bgr = _resize_to_side(bgr, self.max_side)  # shrink first: everything after is cheaper
             if rotation and not opencv_rotates:
-                import imutils
-
                 bgr = imutils.rotate_bound(bgr, rotation)
-            rgb = cv2.cvtColor(_resize_to_side(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             self.last_time = t
             count += 1
             yield Frame(t, rgb)
