@@ -26,16 +26,24 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 def make_scorer(cfg: Config, choice: str | None = None) -> Scorer:
     """auto: the promoted cnn model when there is one, else the motion model."""
     choice = choice or cfg.score.scorer
-    version = registry.current_version(cfg.paths.state_dir)
-    if choice == "cnn" and version is None:
-        raise ModelError(f"--scorer cnn: no model has been promoted yet in "
-                         f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
-                         "or train one from corrections first")
-    if choice == "cnn" or (choice == "auto" and version is not None):
-        from dunkwatch.pipeline.score import CnnScorer  # loads Keras only when a model is used
+    if choice == "motion":
+        return MotionScorer(cfg.motion, cfg.decode.sample_fps)
+    try:
+        version = registry.current_version(cfg.paths.state_dir)
+    except ModelError as exc:
+        if choice == "cnn":
+            raise
+        log.error("%s; scoring with the motion model instead", exc)  # auto keeps clips coming
+        version = None
+    if version is None:
+        if choice == "cnn":
+            raise ModelError(f"--scorer cnn: no model has been promoted yet in "
+                             f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
+                             "or train one from corrections first")
+        return MotionScorer(cfg.motion, cfg.decode.sample_fps)
+    from dunkwatch.pipeline.score import CnnScorer  # loads Keras only when a model is used
 
-        return CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
-    return MotionScorer(cfg.motion, cfg.decode.sample_fps)
+    return CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
 
 
 def inbox_videos(inbox: Path) -> list[Path]:

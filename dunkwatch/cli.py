@@ -52,8 +52,8 @@ def _cmd_process(args, cfg) -> int:
             print(f"dunkwatch: {exc}", file=sys.stderr)
         finally:
             finish()
-    if args.json:
-        print(json.dumps(results[0] if len(args.videos) == 1 and results else results, indent=2))
+    if args.json and (results or len(args.videos) > 1):
+        print(json.dumps(results[0] if len(args.videos) == 1 else results, indent=2))
     return 2 if failures else 0
 
 

@@ -139,6 +139,20 @@ def test_scorer_cnn_without_a_promoted_model_says_so(portrait_mov, workdir, conf
     assert "no model has been promoted" in proc.stderr and "--scorer motion" in proc.stderr
 
 
+def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
+    from dunkwatch.app import make_scorer
+    from dunkwatch.config import from_dict
+    from dunkwatch.errors import ModelError
+
+    (workdir / "state" / "models").mkdir(parents=True)
+    (workdir / "state" / "models" / "current").write_text("v0007\n")
+    cfg = from_dict({"paths": {"state_dir": str(workdir / "state")}}, workdir)
+    assert make_scorer(cfg, "auto").name == "motion"
+    assert make_scorer(cfg, "motion").name == "motion"
+    with pytest.raises(ModelError, match="points at 'v0007'"):
+        make_scorer(cfg, "cnn")
+
+
 def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdir):
     from dunkwatch.app import make_scorer
     from dunkwatch.config import from_dict
