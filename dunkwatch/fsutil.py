@@ -40,13 +40,33 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _free_name(dest_dir: Path, name: str, n: int) -> Path:
+    p = Path(name)
+    return dest_dir / (name if n == 0 else f"{p.stem} ({n}){p.suffix}")
+
+
 def move_without_overwrite(src: Path, dest_dir: Path) -> Path:
-    """Move a file into dest_dir, adding ' (n)' before the suffix rather than replacing anything."""
+    """Move a file into dest_dir, adding ' (n)' before the suffix rather than replacing anything.
+
+    A hard link claims the name atomically and fails if it is taken; where links cannot be made
+    (another file system, some FUSE mounts) the file is copied under a temporary name, fsynced
+    and renamed. Either way the source goes only once the destination is complete.
+    """
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / src.name
-    n = 1
-    while dest.exists():
-        dest = dest_dir / f"{src.stem} ({n}){src.suffix}"
+    n = 0
+    while True:
+        dest = _free_name(dest_dir, src.name, n)
         n += 1
-    shutil.move(str(src), str(dest))
+        try:
+            os.link(src, dest)
+            break
+        except FileExistsError:
+            continue
+        except OSError:
+            if dest.exists():
+                continue
+            with atomic_target(dest) as tmp:
+                shutil.copy2(src, tmp)
+            break
+    os.unlink(src)
     return dest

@@ -1,0 +1,52 @@
+"""Atomic writes and moves that never overwrite: plain files, no video."""
+
+import os
+
+import pytest
+
+from dunkwatch import fsutil
+from dunkwatch.fsutil import atomic_target, atomic_write_text, move_without_overwrite
+
+
+def test_atomic_target_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "clip.mp4"
+    with pytest.raises(RuntimeError):
+        with atomic_target(target) as tmp:
+            tmp.write_bytes(b"half a clip")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_replaces_in_one_step(tmp_path):
+    target = tmp_path / "a.json"
+    atomic_write_text(target, "old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_move_never_overwrites_and_keeps_bytes(tmp_path):
+    archive = tmp_path / "archive"
+    for content in (b"first", b"second"):
+        src = tmp_path / "IMG_0001.MOV"
+        src.write_bytes(content)
+        move_without_overwrite(src, archive)
+        assert not src.exists()
+    assert (archive / "IMG_0001.MOV").read_bytes() == b"first"
+    assert (archive / "IMG_0001 (1).MOV").read_bytes() == b"second"
+
+
+def test_move_falls_back_to_copy_where_links_fail(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(fsutil.os, "link", no_links)
+    src = tmp_path / "v.mp4"
+    src.write_bytes(b"video")
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "v.mp4").write_bytes(b"older")
+    moved = move_without_overwrite(src, tmp_path / "archive")
+    assert moved.name == "v (1).mp4" and moved.read_bytes() == b"video"
+    assert (tmp_path / "archive" / "v.mp4").read_bytes() == b"older"
+    assert not src.exists()
+    assert sorted(os.listdir(tmp_path / "archive")) == ["v (1).mp4", "v.mp4"]
