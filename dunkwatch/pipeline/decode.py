@@ -12,6 +12,7 @@ import imutils
 import numpy as np
 
 from dunkwatch.errors import VideoError
+from dunkwatch.imageops import shrink_to_side
 from dunkwatch.media import MediaInfo, probe
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,6 @@ _TRUNCATION_SLACK_S = 2.0  # containers may list a little more duration than the
 class Frame:
     time: float  # seconds, the frame's presentation time in the container
     image: np.ndarray  # uint8 RGB, upright, HxWx3
-
-
-def _resize_to_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
-    if not max_side:
-        return image
-    h, w = image.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 class VideoReader:
@@ -76,7 +66,7 @@ class VideoReader:
                 continue
             while next_time <= t + tol:
                 next_time += step
-            bgr = _resize_to_side(bgr, self.max_side)  # shrink first: everything after is cheaper
+            bgr = shrink_to_side(bgr, self.max_side)  # shrink first: everything after is cheaper
             if rotation and not opencv_rotates:
                 bgr = imutils.rotate_bound(bgr, rotation)
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

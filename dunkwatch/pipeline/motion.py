@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from dunkwatch.config import MotionConfig
+from dunkwatch.imageops import shrink_to_side
 
 _THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
 _THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
@@ -91,9 +92,10 @@ class EmptySceneModel:
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
         self._thumb_shape: tuple[int, int] = (0, 0)
+        self._restless = np.zeros((0, 0, 2), np.float32)
 
     def add(self, index: int, image: np.ndarray) -> None:
-        thumb = _thumbnail(image)
+        thumb = shrink_to_side(image, _THUMB_SIDE)
         self._thumb_shape = thumb.shape[:2]
         self._new.append((index, image, np.log(thumb.astype(np.float32) + 16.0).reshape(-1, 3)))
 
@@ -113,7 +115,7 @@ class EmptySceneModel:
         images = self.images[-1:] + [img for _, img, _ in self._new]
         for before, after in zip(images, images[1:]):
             self._steps.append(_step(before, after))
-        restless = self._restlessness(self._new[0][1].shape[:2])
+        restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
         thumb_restless = cv2.resize(restless.max(axis=2), self._thumb_shape[::-1], interpolation=cv2.INTER_AREA)
         tolerance = np.maximum(math.log1p(_THUMB_CHANGE), thumb_restless.ravel())
         differs = np.empty((n, n), np.float32)
@@ -149,7 +151,7 @@ class EmptySceneModel:
         members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
         # Restless pixels, learnt from all neighbours rather than the few alike members, which
         # a drifting cloud can leave at one.
-        restless = self._restlessness(members.shape[1:3])
+        restless = self._restless  # as of the last update; steps only change there
         return EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
 
 
@@ -191,12 +193,6 @@ def _step(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     luma = np.abs(delta).max(axis=2)
     chroma = np.abs(delta - delta.mean(axis=2, keepdims=True)).max(axis=2)
     return np.stack([luma, chroma], axis=2).astype(np.float16)
-
-
-def _thumbnail(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    scale = _THUMB_SIDE / max(h, w)
-    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 class MotionScorer:
@@ -248,12 +244,7 @@ class MotionScorer:
 
     # steps -------------------------------------------------------------------------------
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
-        scale = self.cfg.analysis_size / max(h, w)
-        if scale < 1.0:
-            frame = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
-        return cv2.GaussianBlur(frame, (5, 5), 1.0)
+        return cv2.GaussianBlur(shrink_to_side(frame, self.cfg.analysis_size), (5, 5), 1.0)
 
     def foreground(self, image: np.ndarray, scene: EmptyScene) -> np.ndarray:
         """Boolean mask of the pixels that do not belong to the empty scene."""
