@@ -84,6 +84,28 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    polling: bool = setting(False, "poll the inbox instead of inotify: for network and FUSE mounts")
+    stable_seconds: float = setting(5.0, "a file is taken once its size and mtime stay unchanged this long",
+                                    lo=0.2, hi=3600.0)
+    rescan_seconds: float = setting(300.0, "full inbox scan this often, so a missed event never strands a file",
+                                    lo=5.0, hi=86400.0)
+    unreadable_after: float = setting(120.0, "an unchanged file still not opening as a video after this long "
+                                      "goes to quarantine", lo=0.0, hi=86400.0)
+    extensions: tuple = setting(("mp4", "mov", "m4v"), "file extensions taken as videos (any case)")
+    ignore: tuple = setting((".*", "*.icloud", "*.part", "*.tmp", "*.crdownload", "*.download", "~$*"),
+                            "names never taken: sync clients' temporary and placeholder files")
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    max_attempts: int = setting(4, "tries per video before a transient error sends it to quarantine",
+                                lo=1, hi=100)
+    retry_seconds: float = setting(60.0, "wait before the first retry; it doubles with each try",
+                                   lo=0.0, hi=86400.0)
+
+
+@dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
@@ -91,11 +113,14 @@ class Config:
     motion: MotionConfig = field(default_factory=MotionConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
 
 _SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
-                  "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig}
+                  "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
+                  "watch": WatchConfig, "daemon": DaemonConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:
@@ -115,6 +140,10 @@ def _check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> 
             raise ConfigError(f"config key {key} = {value!r}: expected a path string")
         p = Path(value).expanduser()
         return p if p.is_absolute() else (base_dir / p)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"config key {key} = {value!r}: expected a list of non-empty strings")
+        return tuple(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"config key {key} = {value!r}: expected true or false")
@@ -173,6 +202,12 @@ def _check_cross_fields(cfg: Config) -> None:
         if seg.hysteresis >= threshold:
             raise ConfigError(f"config key segment.hysteresis = {seg.hysteresis!r}: "
                               f"must be below segment.{key} ({threshold!r})")
+    inbox = cfg.paths.inbox.resolve()
+    for key in ("outbox", "archive", "quarantine", "state_dir"):
+        other = getattr(cfg.paths, key).resolve()
+        if other == inbox or other.is_relative_to(inbox) or inbox.is_relative_to(other):
+            raise ConfigError(f"config key paths.{key} = \"{getattr(cfg.paths, key)}\": must not overlap "
+                              f"paths.inbox (\"{cfg.paths.inbox}\"), or dunkwatch would read its own output")
     if cfg.export.mode == "copy" and cfg.export.slow_motion != 1.0:
         raise ConfigError(f"config key export.slow_motion = {cfg.export.slow_motion!r}: "
                           "slow motion needs export.mode = \"reencode\" (a stream copy cannot change speed)")
@@ -199,3 +234,41 @@ def load(path: str | Path | None = None) -> Config:
     except toml.TomlDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return from_dict(data, path.resolve().parent, source=path)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, (str, Path)):
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def render_toml() -> str:
+    """config.toml with every key at its default and its description: the shipped file is this."""
+    lines = ["# dunkwatch configuration. Every key is listed with its default; delete a line to use the default.",
+             "# Paths are relative to this file's folder. A misspelt key is an error: run `dunkwatch check`."]
+    for section, cls in _SECTION_TYPES.items():
+        lines += ["", f"[{section}]"]
+        for f in dataclasses.fields(cls):
+            assignment = f"{f.name} = {_toml_value(f.default)}"
+            lines.append(f"{assignment:<33} # {f.metadata['doc']}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| key | default | bounds | what it does |", "| --- | --- | --- | --- |"]
+    for section, cls in _SECTION_TYPES.items():
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            if meta["choices"]:
+                bounds = " / ".join(meta["choices"])
+            elif meta["lo"] is not None:
+                bounds = f"{meta['lo']:g} – {meta['hi']:g}"
+            else:
+                bounds = ""
+            rows.append(f"| `{section}.{f.name}` | `{_toml_value(f.default)}` | {bounds} | {meta['doc']} |")
+    return "\n".join(rows) + "\n"
