@@ -1,26 +1,38 @@
-"""Composition root: picks the scorer, wires the pipeline, and runs the inbox.
+"""Composition root: builds the journal, watcher, worker and (later) scheduler, and runs them.
 
-Until the daemon lands, `run` processes what is already in the inbox once: each video's outputs
-go to the outbox, then the original moves to the archive (or, on failure, to the quarantine with
-a one-line reason), never deleted or modified.
+The main thread owns watching: it drains watcher events and rescans into the stability tracker,
+hashes complete files and queues them in the journal. One worker thread takes queued videos one
+at a time: decode -> score -> segment -> export, then moves the original to the archive (or the
+quarantine, with a one-line reason). A user's original is never deleted or modified.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import queue
+import signal
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
+from dunkwatch import sdnotify
 from dunkwatch.config import Config
-from dunkwatch.errors import DunkwatchError, ModelError
-from dunkwatch.fsutil import atomic_write_text, move_without_overwrite
+from dunkwatch.errors import DunkwatchError, ExportError, ModelError, UnreadableError, VideoError
+from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwrite
 from dunkwatch.learn import registry
+from dunkwatch.media import probe
+from dunkwatch.pipeline.ingest import FileStabilityTracker, is_candidate, scan_inbox, sha256_of
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.score import Scorer
-from dunkwatch.pipeline.worker import Progress, process_video
+from dunkwatch.pipeline.worker import process_video
+from dunkwatch.store import Store, Video
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
+TICK_SECONDS = 0.5  # how often pending files are re-examined; also bounds shutdown latency
 
 
 def make_scorer(cfg: Config, choice: str | None = None) -> Scorer:
@@ -46,42 +58,342 @@ def make_scorer(cfg: Config, choice: str | None = None) -> Scorer:
     return CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
 
 
-def inbox_videos(inbox: Path) -> list[Path]:
-    """Videos in the inbox, oldest first; dot files are sync clients' temporary files."""
-    if not inbox.is_dir():
-        return []
-    found = [p for p in inbox.rglob("*")
-             if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
-             and not any(part.startswith(".") for part in p.relative_to(inbox).parts)]
-    return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
-
-
 def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:
     moved = move_without_overwrite(path, quarantine_dir)
-    atomic_write_text(moved.with_name(moved.name + ".error.txt"), reason.strip().replace("\n", " ") + "\n")
+    atomic_write_text(moved.with_name(moved.name + ".error.txt"), one_line(reason) + "\n")
     return moved
 
 
-def run_once(cfg: Config, scorer_choice: str | None = None, progress: Progress | None = None) -> tuple[int, int]:
-    """Process every video already in the inbox; returns (done, failed)."""
-    paths = cfg.paths
-    for folder in (paths.inbox, paths.outbox, paths.archive, paths.quarantine, paths.state_dir):
-        folder.mkdir(parents=True, exist_ok=True)
-    videos = inbox_videos(paths.inbox)
-    if not videos:
-        log.info("inbox %s: no videos to process", paths.inbox)
-        return 0, 0
-    scorer = make_scorer(cfg, scorer_choice)
-    done = failed = 0
-    for video in videos:
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class Cancelled(Exception):
+    """The service is stopping: the current video is put back to be redone cleanly."""
+
+
+_TRANSIENT_FFMPEG = ("No space left on device", "Disk quota exceeded", "Input/output error",
+                     "Cannot allocate memory")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth a retry later (disk full, I/O, memory); a bad video is never retried."""
+    if isinstance(exc, (OSError, MemoryError)):
+        return True
+    if isinstance(exc, ExportError):
+        return any(marker in str(exc) for marker in _TRANSIENT_FFMPEG)
+    if isinstance(exc, DunkwatchError):
+        return False
+    return True  # an unexpected bug: bounded retries, then the quarantine says what happened
+
+
+ProcessFn = Callable[..., dict]
+
+
+class Daemon:
+    """`dunkwatch run`: watch the inbox until SIGTERM (or, with once=True, until it is empty)."""
+
+    def __init__(self, cfg: Config, scorer_choice: str | None = None, once: bool = False,
+                 process: ProcessFn = process_video):
+        self.cfg = cfg
+        self.paths = cfg.paths
+        self.scorer_choice = scorer_choice
+        self.once = once
+        self.process = process
+        for folder in (self.paths.inbox, self.paths.outbox, self.paths.archive, self.paths.quarantine,
+                       self.paths.state_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.paths.state_dir)
+        self.events: queue.Queue[Path] = queue.Queue()
+        self.tracker = FileStabilityTracker(cfg.watch.stable_seconds)
+        self._next_probe: dict[Path, float] = {}  # unreadable files are probed again only now and then
+        self.stopping = threading.Event()
+        self.work = threading.Event()  # wakes the worker when a video is queued
+        self._scorer: Scorer | None = None
+        self._scorer_key: object = object()
+        self.worker_error: BaseException | None = None
+
+    # --- the main thread -----------------------------------------------------------------
+
+    def request_stop(self, *_args) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping: the current video finishes or is put back to be redone")
+            sdnotify.notify("STOPPING=1")
+        self.stopping.set()
+        self.work.set()
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.request_stop)
+        self.recover()
+        observer = None
+        if not self.once:
+            from dunkwatch.pipeline.watch import start_observer
+
+            observer = start_observer(self.paths.inbox, self.events, self.cfg.watch.polling)
+        self.rescan()
+        worker = threading.Thread(target=self._worker_loop, name="worker", daemon=True)
+        worker.start()
+        log.info("watching %s (%s); clips go to %s", self.paths.inbox,
+                 "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
+                 self.paths.outbox)
+        sdnotify.notify("READY=1\nSTATUS=watching the inbox")
+        watchdog = sdnotify.watchdog_seconds()
+        next_ping = 0.0
+        next_rescan = time.monotonic() + self.cfg.watch.rescan_seconds
         try:
-            process_video(video, cfg, scorer, paths.outbox, progress=progress)
-        except DunkwatchError as exc:
-            failed += 1
-            moved = quarantine(video, paths.quarantine, str(exc))
-            log.error("%s -> quarantine (%s): %s", video.name, moved, exc)
-            continue
-        done += 1
-        moved = move_without_overwrite(video, paths.archive)
-        log.info("%s -> archive (%s)", video.name, moved)
-    return done, failed
+            while not self.stopping.is_set():
+                self._drain_events(TICK_SECONDS)
+                self._check_pending()
+                now = time.monotonic()
+                if now >= next_rescan:
+                    self.rescan()
+                    next_rescan = now + self.cfg.watch.rescan_seconds
+                if not worker.is_alive():
+                    break  # the worker died of a bug: exit non-zero so systemd restarts us
+                if watchdog and now >= next_ping:
+                    sdnotify.notify("WATCHDOG=1")  # only while both threads are alive
+                    next_ping = now + watchdog / 3
+                if self.once and self._idle():
+                    self.request_stop()
+        finally:
+            self.stopping.set()
+            self.work.set()
+            if observer is not None:
+                observer.stop()
+            worker.join()
+            self.store.close()
+        return 1 if self.worker_error else 0
+
+    def _idle(self) -> bool:
+        if self.tracker.pending() or self.store.counts()["processing"]:
+            return False
+        wait = self.store.seconds_to_next_job()
+        return wait is None or wait > 0  # nothing queued, or only retries waiting for later
+
+    def recover(self) -> None:
+        """Finish what a crash (kill -9, power cut) left half done, before anything new starts."""
+        for folder in (self.paths.outbox, self.paths.archive, self.paths.quarantine):
+            for leftover in folder.rglob(f".*{PART_SUFFIX}"):
+                # Only dunkwatch writes these names; the original of a half-copied move is still in the inbox.
+                log.info("removing %s, left by an interrupted write", leftover)
+                leftover.unlink(missing_ok=True)
+        for video in self.store.unfinished_moves():
+            self._move_original(video)
+        for video in self.store.interrupted():
+            if video.attempts >= self.cfg.daemon.max_attempts:
+                reason = (f"{video.path}: the service stopped {video.attempts} times while processing it "
+                          "(killed, crashed or out of memory); see the service log")
+                self._fail(video, reason)
+            else:
+                log.info("%s: was being processed when the service stopped; processing it again", video.name)
+                self.store.requeue(video.id, 0.0, "interrupted")
+        for path in self.store.seen_paths():
+            if not path.exists():
+                self.store.forget_seen(path)
+
+    def rescan(self) -> None:
+        """Every candidate in the inbox, so a missed event (or a restart) never strands a file."""
+        for path in scan_inbox(self.paths.inbox, self.cfg.watch.extensions, self.cfg.watch.ignore):
+            self._consider(path)
+
+    def _drain_events(self, timeout: float) -> None:
+        try:
+            path = self.events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        batch = {path}
+        while True:
+            try:
+                batch.add(self.events.get_nowait())
+            except queue.Empty:
+                break
+        for path in batch:
+            if path.is_dir():
+                # A folder moved in whole brings its files without an event for each.
+                for inner in scan_inbox(path, self.cfg.watch.extensions, ()):
+                    self._consider(inner)
+            else:
+                self._consider(path)
+
+    def _consider(self, path: Path) -> None:
+        if not is_candidate(path, self.paths.inbox, self.cfg.watch.extensions, self.cfg.watch.ignore):
+            return
+        try:
+            st = path.stat()
+        except OSError:
+            self.tracker.forget(path)
+            self.store.forget_seen(path)  # renamed away by its sync client
+            return
+        row = self.store.active(path)
+        if row is not None and row.state != "seen":
+            return  # queued or being processed already
+        self.store.note_seen(path, st.st_size, st.st_mtime)
+        self.tracker.observe(path, st.st_size, st.st_mtime, time.monotonic())
+
+    def _check_pending(self) -> None:
+        now = time.monotonic()
+        for path in self.tracker.pending():
+            try:
+                st = path.stat()
+            except OSError:
+                self.tracker.forget(path)
+                self.store.forget_seen(path)
+                continue
+            if not self.tracker.observe(path, st.st_size, st.st_mtime, now):
+                continue
+            if self._next_probe.get(path, 0.0) > now:
+                continue
+            try:
+                probe(path)
+            except UnreadableError as exc:
+                unchanged = self.tracker.unchanged_for(path, now)
+                if not self.once and unchanged < self.cfg.watch.unreadable_after:
+                    # Possibly a copy still arriving under its final name: give it time.
+                    self._next_probe[path] = now + max(self.cfg.watch.stable_seconds, 2.0)
+                    continue
+                self._take(path, st, failure=str(exc))
+                continue
+            except VideoError as exc:
+                self._take(path, st, failure=str(exc))
+                continue
+            except OSError:
+                continue
+            self._take(path, st)
+
+    def _take(self, path: Path, st: os.stat_result, failure: str | None = None) -> None:
+        """A complete file: hash it and queue it, or send it straight to the quarantine."""
+        self.tracker.forget(path)
+        self._next_probe.pop(path, None)
+        try:
+            digest = sha256_of(path)
+            after = path.stat()
+        except OSError as exc:
+            log.warning("%s: cannot read it yet (%s); will look again", path, exc)
+            return
+        if (after.st_size, after.st_mtime) != (st.st_size, st.st_mtime):
+            self._consider(path)  # it changed while being hashed: start over
+            return
+        row = self.store.note_seen(path, st.st_size, st.st_mtime)
+        if failure:
+            log.error("%s -> quarantine: %s", path.name, one_line(failure))
+            self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest, failure=one_line(failure))
+            self._move_original(self.store.get(row.id))
+            return
+        self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest)
+        log.info("%s: complete (%d bytes, sha256 %s), queued", path.name, st.st_size, digest[:12])
+        self.work.set()
+
+    # --- the worker thread ---------------------------------------------------------------
+
+    def _worker_loop(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                job = self.store.next_job()
+                if job is None:
+                    wait = self.store.seconds_to_next_job()
+                    self.work.wait(timeout=min(wait if wait is not None else 5.0, 5.0))
+                    self.work.clear()
+                    continue
+                self._run_job(job)
+        except BaseException as exc:  # a bug in the loop itself: let systemd restart the service
+            self.worker_error = exc
+            log.exception("worker stopped")
+
+    def _current_scorer(self) -> Scorer:
+        """The scorer for the next video; a newly promoted model is picked up here, between videos."""
+        choice = self.scorer_choice or self.cfg.score.scorer
+        key: object = "motion"
+        if choice != "motion":
+            try:
+                key = registry.current_version(self.paths.state_dir)
+            except ModelError:
+                key = "broken"
+        if self._scorer is None or key != self._scorer_key:
+            self._scorer = make_scorer(self.cfg, self.scorer_choice)
+            self._scorer_key = key
+            log.info("scoring with %s%s", self._scorer.name,
+                     f" model {self._scorer.model_version}" if self._scorer.model_version else "")
+        return self._scorer
+
+    def _run_job(self, job: Video) -> None:
+        if not job.path.exists():
+            log.warning("%s: left the inbox before it was processed; forgetting it", job.path)
+            self.store.drop(job.id)
+            return
+        original = self.store.done_with_hash(job.sha256) if job.sha256 else None
+        if original is not None and original.id != job.id:
+            log.info("%s: same content as %s (already processed); archived without new clips",
+                     job.name, original.name)
+            self.store.finish(job.id, "done", outputs=original.outputs, duplicate_of=original.id)
+            self._move_original(self.store.get(job.id))
+            return
+
+        def progress(_fraction: float) -> None:
+            if self.stopping.is_set():
+                raise Cancelled()
+
+        rel_parent = self._relative_parent(job.path)
+        try:
+            scorer = self._current_scorer()
+            sidecar = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress)
+        except Cancelled:
+            self.store.requeue(job.id, 0.0, None, count_attempt=False)
+            return
+        except Exception as exc:
+            self._handle_failure(job, exc)
+            return
+        outputs = {"outbox": str(self.paths.outbox / rel_parent / job.path.stem),
+                   "segments": len(sidecar.get("segments", [])), "clips": sidecar.get("clips", []),
+                   "highlights": sidecar.get("highlights"), "scorer": sidecar.get("scorer"),
+                   "model": sidecar.get("model"), "duration": sidecar.get("duration")}
+        self.store.finish(job.id, "done", outputs=outputs)
+        self._move_original(self.store.get(job.id))
+
+    def _handle_failure(self, job: Video, exc: Exception) -> None:
+        message = one_line(str(exc) or type(exc).__name__)
+        if not is_transient(exc):
+            log.error("%s -> quarantine: %s", job.name, message)
+            self._fail(job, message)
+            return
+        log.debug("details", exc_info=True)
+        if job.attempts >= self.cfg.daemon.max_attempts:
+            reason = f"{job.path}: gave up after {job.attempts} tries: {type(exc).__name__}: {message}"
+            log.error("%s -> quarantine: %s", job.name, reason)
+            self._fail(job, reason)
+            return
+        delay = self.cfg.daemon.retry_seconds * 2 ** (job.attempts - 1)
+        log.warning("%s: %s: %s; try %d of %d in %.0f s", job.name, type(exc).__name__, message,
+                    job.attempts + 1, self.cfg.daemon.max_attempts, delay)
+        self.store.requeue(job.id, delay, f"{type(exc).__name__}: {message}")
+
+    # --- moving originals ----------------------------------------------------------------
+
+    def _relative_parent(self, path: Path) -> Path:
+        try:
+            return path.parent.relative_to(self.paths.inbox)
+        except ValueError:
+            return Path()
+
+    def _fail(self, video: Video, reason: str) -> None:
+        self.store.finish(video.id, "failed", error=one_line(reason))
+        self._move_original(self.store.get(video.id))
+
+    def _move_original(self, video: Video) -> None:
+        """Done: to the archive; failed: to the quarantine with its reason. The row says so after."""
+        dest_dir = (self.paths.archive if video.state == "done" else self.paths.quarantine) / \
+            self._relative_parent(video.path)
+        if not video.path.exists():
+            # Moved before a crash, recorded not yet: the folder is all we know.
+            self.store.moved(video.id, dest_dir)
+            return
+        try:
+            if video.state == "done":
+                moved = move_without_overwrite(video.path, dest_dir)
+            else:
+                moved = quarantine(video.path, dest_dir, video.error or "failed")
+        except OSError as exc:
+            log.error("%s: cannot move it to %s (%s); it stays in the inbox", video.path, dest_dir, exc)
+            return
+        self.store.moved(video.id, moved)
+        log.info("%s -> %s", video.name, moved)

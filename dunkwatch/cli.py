@@ -63,10 +63,16 @@ def _cmd_check(args, cfg) -> int:
 
 
 def _cmd_run(args, cfg) -> int:
-    from dunkwatch.app import run_once
+    from dunkwatch.app import Daemon
 
-    done, failed = run_once(cfg, args.scorer)
-    log.info("inbox processed: %d done, %d quarantined", done, failed)
+    return Daemon(cfg, args.scorer, once=args.once).run()
+
+
+def _cmd_status(args, cfg) -> int:
+    from dunkwatch.status import collect_status, format_status
+
+    report = collect_status(cfg)
+    print(json.dumps(report, indent=2) if args.json else format_status(report))
     return 0
 
 
@@ -91,9 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("check", help="validate a config file"))
     p.set_defaults(func=_cmd_check)
 
-    p = with_config(sub.add_parser("run", help="process the videos in the inbox"))
+    p = with_config(sub.add_parser("run", help="watch the inbox and process each new video (the service)"))
     p.add_argument("--scorer", choices=("auto", "motion", "cnn"), help="default: score.scorer from the config")
+    p.add_argument("--once", action="store_true", help="process what is in the inbox now, then exit")
     p.set_defaults(func=_cmd_run)
+
+    p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_status)
     return parser
 
 

@@ -13,6 +13,10 @@ class VideoError(DunkwatchError):
     """A file is not a readable video, or a video operation failed."""
 
 
+class UnreadableError(VideoError):
+    """ffmpeg cannot open the file at all: it may be a fake, or a copy still arriving."""
+
+
 class ExportError(DunkwatchError):
     """ffmpeg could not write a clip, reel or sidecar."""
 

@@ -61,6 +61,8 @@ def move_without_overwrite(src: Path, dest_dir: Path) -> Path:
             os.link(src, dest)
             break
         except FileExistsError:
+            if os.path.samefile(src, dest):
+                break  # linked before a crash, never unlinked: finish that move
             continue
         except OSError:
             if dest.exists():

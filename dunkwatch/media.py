@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from dunkwatch.errors import VideoError
+from dunkwatch.errors import UnreadableError, VideoError
 
 
 @lru_cache(maxsize=1)
@@ -49,8 +49,9 @@ def parse_ffmpeg_listing(path: Path, text: str) -> MediaInfo:
     """Turn `ffmpeg -i` stderr into MediaInfo; pure, so it is testable without a file."""
     video = _VIDEO.search(text)
     if not video:
-        reason = "no video stream" if "Stream #" in text else "not a media file ffmpeg can open"
-        raise VideoError(f"{path}: not a readable video ({reason})")
+        if "Stream #" in text:
+            raise VideoError(f"{path}: not a readable video (no video stream)")
+        raise UnreadableError(f"{path}: not a readable video (not a media file ffmpeg can open)")
     duration_match = _DURATION.search(text)
     duration = 0.0
     if duration_match:
@@ -81,7 +82,7 @@ def probe(path: str | Path) -> MediaInfo:
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
     if path.stat().st_size == 0:
-        raise VideoError(f"{path}: not a readable video (the file is empty)")
+        raise UnreadableError(f"{path}: not a readable video (the file is empty)")
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
                           capture_output=True, text=True, errors="replace", timeout=120)
     return parse_ffmpeg_listing(path, proc.stderr)

@@ -183,18 +183,18 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_run_processes_the_inbox_once_and_never_touches_originals(workdir, config_file):
+def test_run_once_processes_the_inbox_and_never_touches_originals(workdir, config_file):
     inbox = workdir / "inbox"
     good = make_portrait_mov(inbox / "phone" / "IMG_0002.MOV")
     digest = sha256(good)
     (inbox / "broken.mov").write_text("text pretending to be a video")
     (inbox / ".syncthing.IMG_0003.MOV.tmp").write_bytes(b"partial")
     cfg = config_file(score={"scorer": "motion"})
-    proc = dunkwatch("run", "--config", str(cfg))
+    proc = dunkwatch("run", "--once", "--config", str(cfg))
     assert proc.returncode == 0, proc.stderr
-    archived = workdir / "archive" / "IMG_0002.MOV"
+    archived = workdir / "archive" / "phone" / "IMG_0002.MOV"  # the inbox's folders are kept
     assert sha256(archived) == digest
-    assert (workdir / "outbox" / "IMG_0002" / "IMG_0002.json").is_file()
+    assert (workdir / "outbox" / "phone" / "IMG_0002" / "IMG_0002.json").is_file()
     assert (workdir / "quarantine" / "broken.mov").read_text() == "text pretending to be a video"
     reason = (workdir / "quarantine" / "broken.mov.error.txt").read_text()
     assert "broken.mov" in reason and "not a readable video" in reason and reason.count("\n") == 1

@@ -1,0 +1,82 @@
+"""From a path the watcher or a scan reported to a complete, hashed video in the journal.
+
+The rules here are small pure pieces (`is_candidate`, `FileStabilityTracker`) plus the
+filesystem helpers that feed them (`scan_inbox`, `sha256_of`), so each is testable on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Iterable, Iterator
+
+_HASH_CHUNK = 4 << 20
+
+
+def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) -> bool:
+    """A video by its extension, and no part of its path inside the inbox matches an ignore pattern."""
+    try:
+        rel = Path(path).relative_to(inbox)
+    except ValueError:
+        return False
+    if not rel.parts:
+        return False
+    patterns = tuple(ignore)
+    # Sync clients hide work in progress in dot folders too, so every component is checked.
+    if any(fnmatchcase(part, pat) for part in rel.parts for pat in patterns):
+        return False
+    suffix = rel.suffix.lower().lstrip(".")
+    return suffix in {e.lower().lstrip(".") for e in extensions}
+
+
+class FileStabilityTracker:
+    """A file is stable once its (size, mtime) has not changed for `stable_seconds`.
+
+    Pure: the caller passes each observation and the current time, so tests need no clock.
+    """
+
+    def __init__(self, stable_seconds: float):
+        self.stable_seconds = stable_seconds
+        self._last: dict[Path, tuple[int, float, float]] = {}  # path -> (size, mtime, unchanged since)
+
+    def observe(self, path: Path, size: int, mtime: float, now: float) -> bool:
+        previous = self._last.get(path)
+        if previous is None or previous[:2] != (size, mtime):
+            self._last[path] = (size, mtime, now)
+            return False
+        return now - previous[2] >= self.stable_seconds
+
+    def unchanged_for(self, path: Path, now: float) -> float:
+        previous = self._last.get(path)
+        return 0.0 if previous is None else now - previous[2]
+
+    def forget(self, path: Path) -> None:
+        self._last.pop(path, None)
+
+    def pending(self) -> list[Path]:
+        return list(self._last)
+
+    def __contains__(self, path: Path) -> bool:
+        return path in self._last
+
+
+def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) -> Iterator[Path]:
+    """Every candidate under the inbox; ignored folders are not even entered."""
+    patterns = tuple(ignore)
+    extensions = tuple(extensions)
+    for root, dirs, files in os.walk(inbox):
+        dirs[:] = [d for d in dirs if not any(fnmatchcase(d, p) for p in patterns)]
+        for name in files:
+            path = Path(root) / name
+            if is_candidate(path, inbox, extensions, patterns):
+                yield path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,287 @@
+"""The journal: the only module that touches SQLite. One row per video that reached the inbox.
+
+States: seen (noticed, still changing) -> stable (complete, hashed, queued) -> processing ->
+done or failed. `location` records where the original went (archive or quarantine); a done or
+failed row without one still has its move to finish, which `unfinished_moves` hands back after
+a crash. Every change is one committed transaction, so a kill at any moment leaves either the
+old row or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dunkwatch.errors import DunkwatchError
+
+DB_NAME = "journal.sqlite3"
+STATES = ("seen", "stable", "processing", "done", "failed")
+ACTIVE = ("seen", "stable", "processing")
+
+_MIGRATIONS = [
+    # v1: the journal and a key/value table for daemon facts (next training run, ...).
+    """
+    CREATE TABLE videos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER,
+        mtime REAL,
+        sha256 TEXT,
+        state TEXT NOT NULL CHECK (state IN ('seen', 'stable', 'processing', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        outputs TEXT,
+        duplicate_of INTEGER REFERENCES videos(id),
+        location TEXT,
+        next_attempt REAL NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        finished REAL
+    );
+    CREATE UNIQUE INDEX videos_active_path ON videos(path) WHERE state IN ('seen', 'stable', 'processing');
+    CREATE INDEX videos_sha256 ON videos(sha256);
+    CREATE INDEX videos_state ON videos(state, next_attempt);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+class StoreError(DunkwatchError):
+    """The journal cannot be opened or is from a newer dunkwatch."""
+
+
+@dataclass(frozen=True)
+class Video:
+    id: int
+    path: Path
+    name: str
+    size: int | None
+    mtime: float | None
+    sha256: str | None
+    state: str
+    attempts: int
+    error: str | None
+    outputs: dict | None
+    duplicate_of: int | None
+    location: Path | None
+    next_attempt: float
+    created: float
+    updated: float
+    finished: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Video":
+        d = dict(row)
+        d["path"] = Path(d["path"])
+        d["location"] = Path(d["location"]) if d["location"] else None
+        d["outputs"] = json.loads(d["outputs"]) if d["outputs"] else None
+        return cls(**d)
+
+
+class Store:
+    """A thread-safe handle on the journal; every method is one transaction."""
+
+    def __init__(self, state_dir: Path, clock=time.time):
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / DB_NAME
+        self._clock = clock
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers (`dunkwatch status`) never block the daemon
+            self._db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(_MIGRATIONS):
+            raise StoreError(f"{self.path}: journal schema v{version} is newer than this dunkwatch "
+                             f"(v{len(_MIGRATIONS)}); upgrade dunkwatch")
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self._tx():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    def _tx(self):
+        store = self
+
+        class _Tx:
+            def __enter__(self):
+                store._lock.acquire()
+                store._db.execute("BEGIN IMMEDIATE")
+                return store._db
+
+            def __exit__(self, exc_type, exc, tb):
+                try:
+                    store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                finally:
+                    store._lock.release()
+
+        return _Tx()
+
+    def _one(self, sql: str, args: tuple = ()) -> Video | None:
+        with self._lock:
+            row = self._db.execute(sql, args).fetchone()
+        return Video.from_row(row) if row else None
+
+    def _all(self, sql: str, args: tuple = ()) -> list[Video]:
+        with self._lock:
+            return [Video.from_row(r) for r in self._db.execute(sql, args).fetchall()]
+
+    # --- arrivals ------------------------------------------------------------------------
+
+    def active(self, path: Path) -> Video | None:
+        """The row of a file still in the inbox at `path`, if any."""
+        return self._one(f"SELECT * FROM videos WHERE path = ? AND state IN {ACTIVE}", (str(path),))
+
+    def get(self, video_id: int) -> Video | None:
+        return self._one("SELECT * FROM videos WHERE id = ?", (video_id,))
+
+    def note_seen(self, path: Path, size: int, mtime: float) -> Video:
+        """Record a file noticed in the inbox; an existing active row is only refreshed."""
+        now = self._clock()
+        with self._tx() as db:
+            row = db.execute(f"SELECT id, state FROM videos WHERE path = ? AND state IN {ACTIVE}",
+                             (str(path),)).fetchone()
+            if row is None:
+                cur = db.execute("INSERT INTO videos (path, name, size, mtime, state, created, updated) "
+                                 "VALUES (?, ?, ?, ?, 'seen', ?, ?)", (str(path), path.name, size, mtime, now, now))
+                video_id = cur.lastrowid
+            else:
+                video_id = row["id"]
+                if row["state"] == "seen":
+                    db.execute("UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ?",
+                               (size, mtime, now, video_id))
+        return self.get(video_id)
+
+    def forget_seen(self, path: Path) -> None:
+        """A file that vanished before it was complete (a sync client's rename): it held no work."""
+        with self._tx() as db:
+            db.execute("DELETE FROM videos WHERE path = ? AND state = 'seen'", (str(path),))
+
+    def mark_stable(self, video_id: int, size: int, mtime: float, sha256: str, failure: str | None = None) -> None:
+        """Complete and hashed: queued, or (with `failure`) failed on arrival without being queued."""
+        now = self._clock()
+        with self._tx() as db:
+            db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, updated = ?, "
+                       "finished = ? WHERE id = ? AND state = 'seen'",
+                       ("failed" if failure else "stable", size, mtime, sha256, failure, now,
+                        now if failure else None, video_id))
+
+    def drop(self, video_id: int) -> None:
+        """Forget a queued file the user took back out of the inbox before it was processed."""
+        with self._tx() as db:
+            db.execute(f"DELETE FROM videos WHERE id = ? AND state IN {ACTIVE}", (video_id,))
+
+    def done_with_hash(self, sha256: str) -> Video | None:
+        """The first finished, non-duplicate video with this content."""
+        return self._one("SELECT * FROM videos WHERE sha256 = ? AND state = 'done' AND duplicate_of IS NULL "
+                         "ORDER BY id LIMIT 1", (sha256,))
+
+    # --- work ----------------------------------------------------------------------------
+
+    def next_job(self) -> Video | None:
+        """The oldest stable video whose retry time has come, marked processing (attempts + 1)."""
+        now = self._clock()
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM videos WHERE state = 'stable' AND next_attempt <= ? "
+                             "ORDER BY next_attempt, id LIMIT 1", (now,)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE videos SET state = 'processing', attempts = attempts + 1, updated = ? "
+                       "WHERE id = ?", (now, row["id"]))
+        return self.get(row["id"])
+
+    def seconds_to_next_job(self) -> float | None:
+        with self._lock:
+            row = self._db.execute("SELECT MIN(next_attempt) FROM videos WHERE state = 'stable'").fetchone()
+        return None if row[0] is None else max(0.0, row[0] - self._clock())
+
+    def requeue(self, video_id: int, delay: float, error: str | None, count_attempt: bool = True) -> None:
+        """Back to stable: after a transient error (counted) or a clean shutdown (not counted)."""
+        now = self._clock()
+        with self._tx() as db:
+            db.execute("UPDATE videos SET state = 'stable', next_attempt = ?, error = ?, "
+                       "attempts = attempts - ?, updated = ? WHERE id = ?",
+                       (now + delay, error, 0 if count_attempt else 1, now, video_id))
+
+    def finish(self, video_id: int, state: str, *, error: str | None = None, outputs: dict | None = None,
+               duplicate_of: int | None = None) -> None:
+        """done or failed; the original's move is recorded separately by `moved`."""
+        if state not in ("done", "failed"):
+            raise ValueError(state)
+        now = self._clock()
+        with self._tx() as db:
+            db.execute("UPDATE videos SET state = ?, error = ?, outputs = ?, duplicate_of = ?, updated = ?, "
+                       "finished = ? WHERE id = ?",
+                       (state, error, json.dumps(outputs) if outputs is not None else None, duplicate_of,
+                        now, now, video_id))
+
+    def moved(self, video_id: int, location: Path) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE videos SET location = ?, updated = ? WHERE id = ?",
+                       (str(location), self._clock(), video_id))
+
+    # --- recovery after a crash ----------------------------------------------------------
+
+    def interrupted(self) -> list[Video]:
+        """Videos that were being processed when the service died."""
+        return self._all("SELECT * FROM videos WHERE state = 'processing' ORDER BY id")
+
+    def unfinished_moves(self) -> list[Video]:
+        return self._all("SELECT * FROM videos WHERE state IN ('done', 'failed') AND location IS NULL ORDER BY id")
+
+    def seen_paths(self) -> list[Path]:
+        with self._lock:
+            return [Path(r[0]) for r in self._db.execute("SELECT path FROM videos WHERE state = 'seen'")]
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM videos GROUP BY state").fetchall()
+            dupes = self._db.execute("SELECT COUNT(*) FROM videos WHERE duplicate_of IS NOT NULL").fetchone()[0]
+        counts = {state: 0 for state in STATES}
+        counts.update({state: n for state, n in rows})
+        counts["duplicates"] = dupes
+        return counts
+
+    def recent(self, state: str | None = None, limit: int = 10, with_error: bool = False) -> list[Video]:
+        where, args = [], []
+        if state:
+            where.append("state = ?")
+            args.append(state)
+        if with_error:
+            where.append("error IS NOT NULL")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return self._all(f"SELECT * FROM videos {clause} ORDER BY updated DESC, id DESC LIMIT ?",
+                         (*args, limit))
+
+    def all(self) -> list[Video]:
+        return self._all("SELECT * FROM videos ORDER BY id")
+
+    def get_meta(self, key: str) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))

@@ -1,0 +1,121 @@
+"""The daemon's fault handling, in process: transient errors, crash recovery, poison videos."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from conftest import make_portrait_mov
+from dunkwatch.app import Daemon, is_transient
+from dunkwatch.config import load
+from dunkwatch.errors import ExportError, VideoError
+from dunkwatch.store import Store
+
+
+@pytest.fixture(scope="module")
+def small_video(tmp_path_factory) -> Path:
+    return make_portrait_mov(tmp_path_factory.mktemp("faults") / "IMG_0300.MOV", duration=3.0)
+
+
+def daemon_config(config_file, **daemon):
+    return load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
+                            daemon={"retry_seconds": 0.0, **daemon}))
+
+
+def fake_sidecar(path: Path, outbox: Path) -> dict:
+    return {"segments": [], "clips": [], "highlights": None, "scorer": "motion", "model": None, "duration": 3.0}
+
+
+def test_disk_full_is_retried_with_back_off_not_quarantined(workdir, config_file, small_video):
+    cfg = daemon_config(config_file, max_attempts=4)
+    (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
+    calls = []
+
+    def process(path, cfg, scorer, outbox, progress=None):
+        calls.append(path)
+        if len(calls) < 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(outbox))
+        return fake_sidecar(path, outbox)
+
+    assert Daemon(cfg, once=True, process=process).run() == 0
+    assert len(calls) == 3
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert row.state == "done" and row.attempts == 3
+    assert (workdir / "archive" / small_video.name).exists()
+
+
+def test_a_transient_error_that_persists_ends_in_quarantine_after_max_attempts(workdir, config_file, small_video):
+    cfg = daemon_config(config_file, max_attempts=2)
+    (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
+
+    def process(path, cfg, scorer, outbox, progress=None):
+        raise ExportError(f"{outbox}/x.mp4: ffmpeg failed: No space left on device")
+
+    assert Daemon(cfg, once=True, process=process).run() == 0
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert row.state == "failed" and row.attempts == 2 and "gave up after 2 tries" in row.error
+    reason = (workdir / "quarantine" / f"{small_video.name}.error.txt").read_text()
+    assert "No space left on device" in reason
+
+
+def test_a_bad_video_is_not_retried(workdir, config_file, small_video):
+    cfg = daemon_config(config_file, max_attempts=4)
+    (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
+    calls = []
+
+    def process(path, cfg, scorer, outbox, progress=None):
+        calls.append(path)
+        raise VideoError(f"{path}: truncated or damaged: frames stop at 1.0 s of 3.0 s")
+
+    Daemon(cfg, once=True, process=process).run()
+    assert len(calls) == 1
+    assert "truncated" in (workdir / "quarantine" / f"{small_video.name}.error.txt").read_text()
+
+
+def test_transient_classification():
+    assert is_transient(OSError(errno.ENOSPC, "full"))
+    assert is_transient(ExportError("x: ffmpeg failed: No space left on device"))
+    assert not is_transient(ExportError("x: ffmpeg failed: Invalid data found when processing input"))
+    assert not is_transient(VideoError("x: not a readable video"))
+    assert is_transient(RuntimeError("a bug"))
+
+
+def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(workdir, config_file, small_video):
+    cfg = daemon_config(config_file, max_attempts=3)
+    inbox = workdir / "inbox"
+    store = Store(cfg.paths.state_dir)
+    # A: killed while processing. B: done, killed before its move. C: killed three times already.
+    rows = {}
+    for name in ("A.MOV", "B.MOV", "C.MOV"):
+        path = inbox / name
+        path.write_bytes(small_video.read_bytes())
+        st = path.stat()
+        rows[name] = store.note_seen(path, st.st_size, st.st_mtime).id
+        store.mark_stable(rows[name], st.st_size, st.st_mtime, f"hash-{name}")
+    assert [store.next_job().name for _ in range(3)] == ["A.MOV", "B.MOV", "C.MOV"]
+    store.finish(rows["B.MOV"], "done", outputs={"clips": []})
+    for _ in range(2):  # C was being processed in each of three runs that died
+        store.requeue(rows["C.MOV"], 0.0, "interrupted")
+        assert store.next_job().name == "C.MOV"
+    leftover = workdir / "outbox" / "A" / ".A_01_00m01s.mp4.part"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a clip")
+    store.close()
+
+    calls = []
+
+    def process(path, cfg, scorer, outbox, progress=None):
+        calls.append(path.name)
+        return fake_sidecar(path, outbox)
+
+    Daemon(cfg, once=True, process=process).run()
+    assert calls == ["A.MOV"]
+    assert not leftover.exists()
+    by_name = {v.name: v for v in Store(cfg.paths.state_dir).all()}
+    assert by_name["A.MOV"].state == "done" and by_name["A.MOV"].attempts == 2
+    assert by_name["B.MOV"].state == "done" and (workdir / "archive" / "B.MOV").exists()
+    assert by_name["C.MOV"].state == "failed" and "stopped 3 times" in by_name["C.MOV"].error
+    assert (workdir / "quarantine" / "C.MOV").exists()
+    assert not list(inbox.iterdir())
