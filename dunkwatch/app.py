@@ -112,6 +112,9 @@ class Daemon:
         self._scorer: Scorer | None = None
         self._scorer_key: object = object()
         self.worker_error: BaseException | None = None
+        self._worker: threading.Thread | None = None
+        self._watchdog = sdnotify.watchdog_seconds()
+        self._next_ping = 0.0
 
     # --- the main thread -----------------------------------------------------------------
 
@@ -132,14 +135,12 @@ class Daemon:
 
             observer = start_observer(self.paths.inbox, self.events, self.cfg.watch.polling)
         self.rescan()
-        worker = threading.Thread(target=self._worker_loop, name="worker", daemon=True)
+        worker = self._worker = threading.Thread(target=self._worker_loop, name="worker", daemon=True)
         worker.start()
         log.info("watching %s (%s); clips go to %s", self.paths.inbox,
                  "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
                  self.paths.outbox)
         sdnotify.notify("READY=1\nSTATUS=watching the inbox")
-        watchdog = sdnotify.watchdog_seconds()
-        next_ping = 0.0
         next_rescan = time.monotonic() + self.cfg.watch.rescan_seconds
         try:
             while not self.stopping.is_set():
@@ -151,9 +152,7 @@ class Daemon:
                     next_rescan = now + self.cfg.watch.rescan_seconds
                 if not worker.is_alive():
                     break  # the worker died of a bug: exit non-zero so systemd restarts us
-                if watchdog and now >= next_ping:
-                    sdnotify.notify("WATCHDOG=1")  # only while both threads are alive
-                    next_ping = now + watchdog / 3
+                self._keepalive()
                 if self.once and self._idle():
                     self.request_stop()
         finally:
@@ -164,6 +163,13 @@ class Daemon:
             worker.join()
             self.store.close()
         return 1 if self.worker_error else 0
+
+    def _keepalive(self) -> None:
+        """WATCHDOG=1 every WatchdogSec/3, only while both threads are alive."""
+        now = time.monotonic()
+        if self._watchdog and now >= self._next_ping and self._worker is not None and self._worker.is_alive():
+            sdnotify.notify("WATCHDOG=1")
+            self._next_ping = now + self._watchdog / 3
 
     def _idle(self) -> bool:
         if self.tracker.pending() or self.store.counts()["processing"]:
@@ -266,7 +272,7 @@ class Daemon:
         self.tracker.forget(path)
         self._next_probe.pop(path, None)
         try:
-            digest = sha256_of(path)
+            digest = sha256_of(path, on_chunk=self._keepalive)  # a large file on a slow disk takes a while
             after = path.stat()
         except OSError as exc:
             log.warning("%s: cannot read it yet (%s); will look again", path, exc)

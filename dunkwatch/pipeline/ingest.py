@@ -10,7 +10,7 @@ import hashlib
 import os
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 _HASH_CHUNK = 4 << 20
 
@@ -74,9 +74,11 @@ def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) ->
                 yield path
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_HASH_CHUNK):
             digest.update(chunk)
+            if on_chunk:
+                on_chunk()
     return digest.hexdigest()

@@ -1,7 +1,9 @@
 """The pure modules must not pull in TensorFlow or Keras (slow, and not needed to segment)."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,10 @@ import pytest
     "dunkwatch.pipeline.motion",
     "dunkwatch.learn.registry",
     "dunkwatch.cli",
+    "dunkwatch.app",
+    "dunkwatch.store",
+    "dunkwatch.status",
+    "dunkwatch.pipeline.ingest",
 ])
 def test_module_does_not_import_tensorflow(module):
     code = (f"import sys, {module}; "
@@ -28,3 +34,10 @@ def test_segment_and_config_do_not_import_cv2_or_video_code():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_only_the_store_imports_sqlite3():
+    root = Path(__file__).resolve().parents[2] / "dunkwatch"
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                   if re.search(r"^\s*(import sqlite3|from sqlite3)", p.read_text(), re.M))
+    assert users == ["store.py"]

@@ -1,0 +1,77 @@
+"""The journal: states, queue order, duplicates by content, and reopening after a crash."""
+
+from pathlib import Path
+
+import pytest
+
+from dunkwatch.store import Store, StoreError
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def arrive(store: Store, path: Path, digest: str) -> int:
+    vid = store.note_seen(path, 10, 1.0).id
+    store.mark_stable(vid, 10, 1.0, digest)
+    return vid
+
+
+def test_a_video_moves_through_its_states_and_the_queue_is_oldest_first(tmp_path):
+    clock = Clock()
+    store = Store(tmp_path, clock=clock)
+    a = arrive(store, tmp_path / "a.mp4", "h1")
+    b = arrive(store, tmp_path / "b.mp4", "h2")
+    assert store.note_seen(tmp_path / "a.mp4", 10, 1.0).id == a  # one active row per path
+    job = store.next_job()
+    assert job.id == a and job.state == "processing" and job.attempts == 1
+    store.requeue(a, delay=30.0, error="OSError: disk full")
+    assert store.next_job().id == b  # a waits for its retry time
+    assert store.next_job() is None
+    assert store.seconds_to_next_job() == pytest.approx(30.0)
+    clock.now += 31
+    job = store.next_job()
+    assert job.id == a and job.attempts == 2 and job.error == "OSError: disk full"
+    store.finish(a, "done", outputs={"clips": ["a_01.mp4"]})
+    assert store.unfinished_moves()[0].id == a
+    store.moved(a, tmp_path / "archive" / "a.mp4")
+    assert store.unfinished_moves() == []
+    assert store.done_with_hash("h1").outputs == {"clips": ["a_01.mp4"]}
+    assert store.done_with_hash("h2") is None  # b is still processing
+    counts = store.counts()
+    assert counts["done"] == 1 and counts["processing"] == 1 and counts["duplicates"] == 0
+
+
+def test_a_new_file_at_an_archived_path_gets_a_new_row(tmp_path):
+    store = Store(tmp_path)
+    first = arrive(store, tmp_path / "a.mp4", "h1")
+    store.next_job()
+    store.finish(first, "done", outputs={})
+    second = arrive(store, tmp_path / "a.mp4", "h2")  # re-synced with new content
+    assert second != first and store.get(second).state == "stable"
+
+
+def test_the_journal_survives_reopening_and_refuses_a_newer_schema(tmp_path):
+    store = Store(tmp_path)
+    arrive(store, tmp_path / "a.mp4", "h1")
+    store.next_job()
+    store.set_meta("next_training", "2026-11-29T03:00:00")
+    store.close()
+    again = Store(tmp_path)
+    assert [v.name for v in again.interrupted()] == ["a.mp4"]
+    assert again.get_meta("next_training") == "2026-11-29T03:00:00"
+    again._db.execute("PRAGMA user_version = 99")
+    again.close()
+    with pytest.raises(StoreError, match="newer than this dunkwatch"):
+        Store(tmp_path)
+
+
+def test_vanished_arrivals_are_forgotten_but_finished_rows_are_kept(tmp_path):
+    store = Store(tmp_path)
+    store.note_seen(tmp_path / "x.mp4", 1, 1.0)
+    store.forget_seen(tmp_path / "x.mp4")
+    assert store.all() == []
