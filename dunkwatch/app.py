@@ -234,6 +234,8 @@ class Daemon:
         row = self.store.active(path)
         if row is not None and row.state != "seen":
             return  # queued or being processed already
+        if row is None and self.store.move_pending(path):
+            return  # finished; its move failed and is retried at the next start, not re-ingested
         self.store.note_seen(path, st.st_size, st.st_mtime)
         self.tracker.observe(path, st.st_size, st.st_mtime, time.monotonic())
 

@@ -150,6 +150,12 @@ class Store:
         """The row of a file still in the inbox at `path`, if any."""
         return self._one(f"SELECT * FROM videos WHERE path = ? AND state IN {ACTIVE}", (str(path),))
 
+    def move_pending(self, path: Path) -> bool:
+        """Finished, but the original could not be moved out of the inbox yet."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM videos WHERE path = ? AND state IN ('done', 'failed') "
+                                    "AND location IS NULL", (str(path),)).fetchone() is not None
+
     def get(self, video_id: int) -> Video | None:
         return self._one("SELECT * FROM videos WHERE id = ?", (video_id,))
 

@@ -119,3 +119,35 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     assert by_name["C.MOV"].state == "failed" and "stopped 3 times" in by_name["C.MOV"].error
     assert (workdir / "quarantine" / "C.MOV").exists()
     assert not list(inbox.iterdir())
+
+
+def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
+                                                                             monkeypatch):
+    import dunkwatch.app as app
+    from dunkwatch.learn import registry
+
+    cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
+    for name in ("first.MOV", "second.MOV"):
+        (workdir / "inbox" / name).write_bytes(small_video.read_bytes() + name.encode())  # distinct content
+
+    class FakeScorer:
+        def __init__(self, version):
+            self.name, self.model_version = ("cnn" if version else "motion"), version
+
+    def fake_make_scorer(cfg, choice=None):
+        return FakeScorer(registry.current_version(cfg.paths.state_dir))
+
+    monkeypatch.setattr(app, "make_scorer", fake_make_scorer)
+    used = []
+
+    def process(path, cfg, scorer, outbox, progress=None):
+        used.append((path.name, scorer.model_version))
+        if not registry.versions(cfg.paths.state_dir):
+            # Training promotes v0001 while the first video is being processed.
+            version = registry.add_version(cfg.paths.state_dir, lambda p: p.write_bytes(b"model"), {"f1": 1.0})
+            registry.set_current(cfg.paths.state_dir, version)
+            progress(0.5)
+        return fake_sidecar(path, outbox)
+
+    Daemon(cfg, once=True, process=process).run()
+    assert [version for _, version in used] == [None, "v0001"]
