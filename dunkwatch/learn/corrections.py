@@ -1,0 +1,266 @@
+"""PURE: the corrections CSV and the training labels it implies. No file I/O, no video, no Keras.
+
+`parse_corrections(text, catalogue)` turns the CSV into valid rows plus one error per bad row,
+each naming the row's line number; a bad row never stops anything. `frame_labels` then decides
+the label of each training frame: a correction where one covers the frame, else the scorer's
+prediction when it was confident, else nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+REQUIRED = ("video", "start", "end", "label")
+COLUMNS = REQUIRED + ("note",)
+
+# What people type for "someone is in view" and "empty court"; compared case-insensitively.
+LABEL_ALIASES = {
+    "dunk": "dunk", "player": "dunk", "person": "dunk", "action": "dunk", "yes": "dunk", "y": "dunk",
+    "1": "dunk", "true": "dunk", "positive": "dunk", "in": "dunk",
+    "empty": "empty", "none": "empty", "nobody": "empty", "court": "empty", "no": "empty", "n": "empty",
+    "0": "empty", "false": "empty", "negative": "empty", "out": "empty",
+}
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+_SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
+
+
+@dataclass(frozen=True)
+class KnownVideo:
+    """A processed video the corrections may name: by its name as dropped, or its sha256."""
+    name: str  # path relative to the inbox as it was dropped, e.g. "IMG_0001.MOV" or "phone/IMG_0001.MOV"
+    sha256: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class Correction:
+    row: int  # line number in the file, the header being line 1
+    sha256: str
+    video: str  # as written in the file
+    start: float
+    end: float
+    positive: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+def parse_time(text: str) -> float:
+    """Seconds ("75.5") or a clock ("1:15.5", "00:01:15.500"); ValueError otherwise."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty")
+    m = _CLOCK.match(text)
+    if m:
+        hours, minutes, seconds = m.groups()
+        if int(minutes) >= 60 and hours is not None or float(seconds) >= 60:
+            raise ValueError(text)
+        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def format_time(seconds: float) -> str:
+    """The clock form `parse_time` reads back, to the millisecond."""
+    minutes, secs = divmod(round(seconds, 3), 60)
+    return f"{int(minutes):02d}:{secs:06.3f}"
+
+
+def _outside_archive(name: str) -> bool:
+    for flavour in (PurePosixPath, PureWindowsPath):
+        p = flavour(name)
+        if p.is_absolute() or p.anchor or ".." in p.parts:
+            return True
+    return False
+
+
+def _resolve(name: str, catalogue: Sequence[KnownVideo]) -> tuple[KnownVideo | None, str | None]:
+    """The video a cell names: its name as dropped, its file name alone, or a sha256 prefix."""
+    if _outside_archive(name):
+        return None, f"video {name!r} points outside the archive; use the name as dropped"
+    clean = name.replace("\\", "/").strip("/")
+    exact = [v for v in catalogue if v.name == clean]
+    if not exact:
+        exact = [v for v in catalogue if PurePosixPath(v.name).name == clean]
+    if not exact and _SHA_PREFIX.match(clean):
+        exact = [v for v in catalogue if v.sha256.startswith(clean.lower())]
+    distinct = {v.sha256: v for v in exact}
+    if not distinct:
+        return None, f"unknown video {name!r}: not among the processed videos"
+    if len(distinct) > 1:
+        return None, (f"video {name!r} matches {len(distinct)} processed videos; "
+                      "use the folder as dropped or a sha256 prefix")
+    return next(iter(distinct.values())), None
+
+
+def parse_corrections(text: str, catalogue: Sequence[KnownVideo]) -> tuple[list[Correction], list[RowError]]:
+    """Valid rows and errors; rows with errors, and both rows of a conflicting overlap, are left out."""
+    text = text.lstrip("\ufeff")  # Excel writes a BOM
+    rows: list[Correction] = []
+    errors: list[RowError] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    for cells in reader:
+        line = reader.line_num
+        if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in cells]
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                errors.append(RowError(line, f"header must name the columns {','.join(REQUIRED)}[,note]; "
+                                             f"missing {', '.join(missing)}"))
+                return [], errors
+            continue
+        record = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+        row, error = _parse_row(line, record, catalogue)
+        if error:
+            errors.append(RowError(line, error))
+        else:
+            rows.append(row)
+    return _drop_conflicts(rows, errors)
+
+
+def _parse_row(line: int, record: Mapping[str, str], catalogue: Sequence[KnownVideo]):
+    video_cell = record.get("video", "")
+    if not video_cell:
+        return None, "the video column is empty"
+    video, problem = _resolve(video_cell, catalogue)
+    if problem:
+        return None, problem
+    times = {}
+    for key in ("start", "end"):
+        try:
+            times[key] = parse_time(record.get(key, ""))
+        except ValueError:
+            return None, f"{key} {record.get(key, '')!r} is not seconds or [HH:]MM:SS[.mmm]"
+    start, end = times["start"], times["end"]
+    if start < 0:
+        return None, f"start {start:g} s is negative"
+    if end <= start:
+        return None, f"end ({record['end']}) must be after start ({record['start']})"
+    if video.duration > 0 and end > video.duration + 0.5:  # half a second of rounding slack
+        return None, f"end {end:g} s is past the end of {video.name} ({video.duration:g} s)"
+    label_cell = record.get("label", "")
+    label = LABEL_ALIASES.get(label_cell.lower())
+    if label is None:
+        return None, f"unknown label {label_cell!r}; use dunk or empty"
+    return Correction(line, video.sha256, video_cell, start, min(end, video.duration or end),
+                      label == "dunk", record.get("note", "")), None
+
+
+def _drop_conflicts(rows: list[Correction], errors: list[RowError]) -> tuple[list[Correction], list[RowError]]:
+    """Two overlapping rows with different labels: both are left out until the user fixes them."""
+    bad: set[int] = set()
+    by_video: dict[str, list[Correction]] = {}
+    for r in rows:
+        by_video.setdefault(r.sha256, []).append(r)
+    conflicts = []
+    for group in by_video.values():
+        group.sort(key=lambda r: (r.start, r.row))
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if b.start >= a.end:
+                    break
+                if a.positive != b.positive:
+                    first, second = sorted((a.row, b.row))
+                    conflicts.append(RowError(first, f"overlaps row {second} with a different label "
+                                                     f"({a.video} {a.start:g}-{a.end:g} s and "
+                                                     f"{b.start:g}-{b.end:g} s); both left out"))
+                    bad.update((a.row, b.row))
+    kept = [r for r in rows if r.row not in bad]
+    return kept, sorted(errors + conflicts, key=lambda e: e.row)
+
+
+# --- training labels -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LabelRules:
+    confident_low: float = 0.05  # predictions at or below this count as "empty"
+    confident_high: float = 0.95  # at or above this as "player in view"
+    correction_weight: float = 5.0  # a corrected frame weighs this many predicted ones
+
+
+def frame_labels(times: np.ndarray, corrections: Iterable[Correction], score_times: np.ndarray | None,
+                 scores: np.ndarray | None, rules: LabelRules) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, weights) per frame time: 1/0, weight 0 where the frame is left out.
+
+    A correction covering a frame decides it. Elsewhere the nearest prediction counts only when
+    confident (<= confident_low or >= confident_high); uncertain frames are left out.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    labels = np.zeros(len(times), np.float32)
+    weights = np.zeros(len(times), np.float32)
+    if score_times is not None and scores is not None and len(score_times):
+        score_times = np.asarray(score_times, np.float64)
+        idx = np.clip(np.searchsorted(score_times, times), 1, len(score_times) - 1) if len(score_times) > 1 \
+            else np.zeros(len(times), int)
+        if len(score_times) > 1:
+            left_closer = np.abs(times - score_times[idx - 1]) <= np.abs(score_times[idx] - times)
+            idx = np.where(left_closer, idx - 1, idx)
+        nearest = np.asarray(scores, np.float64)[idx]
+        sure_pos = nearest >= rules.confident_high
+        sure_neg = nearest <= rules.confident_low
+        labels[sure_pos] = 1.0
+        weights[sure_pos | sure_neg] = 1.0
+    for c in corrections:
+        covered = (times >= c.start) & (times < c.end)
+        labels[covered] = 1.0 if c.positive else 0.0
+        weights[covered] = rules.correction_weight
+    return labels, weights
+
+
+def labels_hash(corrections: Iterable[Correction], predictions: Mapping[str, str], rules: LabelRules,
+                extra: Mapping | None = None) -> str:
+    """What the labels were learned from: valid corrections, the prediction sets used, the rules.
+
+    `predictions` maps each video's sha256 to a digest of its stored scores.
+    """
+    payload = {
+        "corrections": sorted((c.sha256, round(c.start, 3), round(c.end, 3), c.positive) for c in corrections),
+        "predictions": sorted(predictions.items()),
+        "rules": [rules.confident_low, rules.confident_high, rules.correction_weight],
+        "extra": extra or {},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prediction_rows(video: str, segments: Iterable[tuple[float, float]], duration: float,
+                    note: str) -> list[list[str]]:
+    """A processed video's predictions as corrections rows: its segments and the gaps between."""
+    rows, cursor = [], 0.0
+    for start, end in segments:
+        if start > cursor:
+            rows.append([video, format_time(cursor), format_time(start), "empty", note])
+        rows.append([video, format_time(start), format_time(end), "dunk", note])
+        cursor = end
+    if duration > cursor:
+        rows.append([video, format_time(cursor), format_time(duration), "empty", note])
+    return rows
+
+
+def render_csv(rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
