@@ -68,6 +68,34 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+PREDICTIONS_CSV = "predictions.csv"
+
+
+def dropped_name(path: Path, inbox: Path) -> str:
+    """A video's name as the user dropped it: its path inside the inbox, with forward slashes."""
+    try:
+        return Path(path).relative_to(inbox).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def update_predictions_csv(csv_path: Path, video: str, sidecar: dict) -> None:
+    """Replace this video's rows in outbox/predictions.csv: rows in the corrections format to copy."""
+    import csv
+    import io
+
+    from dunkwatch.learn.corrections import prediction_rows, render_csv
+
+    kept: list[list[str]] = []
+    if csv_path.exists():
+        reader = csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"), newline=""))
+        kept = [row for i, row in enumerate(reader) if i > 0 and row and row[0] != video]
+    note = f"predicted by {sidecar.get('scorer')}" + (f" {sidecar['model']}" if sidecar.get("model") else "")
+    segments = [(s["start"], s["end"]) for s in sidecar.get("segments", [])]
+    kept += prediction_rows(video, segments, float(sidecar.get("duration") or 0.0), note)
+    atomic_write_text(csv_path, render_csv(kept))
+
+
 class Cancelled(Exception):
     """The service is stopping: the current video is put back to be redone cleanly."""
 
@@ -344,17 +372,23 @@ class Daemon:
         rel_parent = self._relative_parent(job.path)
         try:
             scorer = self._current_scorer()
-            sidecar = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress)
+            result = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress)
         except Cancelled:
             self.store.requeue(job.id, 0.0, None, count_attempt=False)
             return
         except Exception as exc:
             self._handle_failure(job, exc)
             return
+        sidecar = result.sidecar
+        self.store.save_scores(job.sha256, scorer.name, scorer.model_version, result.times, result.scores)
         outputs = {"outbox": str(self.paths.outbox / rel_parent / job.path.stem),
                    "segments": len(sidecar.get("segments", [])), "clips": sidecar.get("clips", []),
                    "highlights": sidecar.get("highlights"), "scorer": sidecar.get("scorer"),
                    "model": sidecar.get("model"), "duration": sidecar.get("duration")}
+        try:
+            update_predictions_csv(self.paths.outbox / PREDICTIONS_CSV, self.dropped_name(job.path), sidecar)
+        except OSError as exc:  # a convenience file: never fail a processed video over it
+            log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, "done", outputs=outputs)
         self._move_original(self.store.get(job.id))
 
@@ -376,6 +410,9 @@ class Daemon:
         self.store.requeue(job.id, delay, f"{type(exc).__name__}: {message}")
 
     # --- moving originals ----------------------------------------------------------------
+
+    def dropped_name(self, path: Path) -> str:
+        return dropped_name(path, self.paths.inbox)
 
     def _relative_parent(self, path: Path) -> Path:
         try:

@@ -46,7 +46,7 @@ def _cmd_process(args, cfg) -> int:
         update, finish = _progress_bar(Path(video).name)
         try:
             results.append(process_video(Path(video), cfg, scorer, outbox, clips=not args.no_clips,
-                                         progress=update))
+                                         progress=update).sidecar)
         except DunkwatchError as exc:
             failures += 1
             print(f"dunkwatch: {exc}", file=sys.stderr)

@@ -106,6 +106,36 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    schedule: str = setting("0 3 * * *", "when the daemon retrains: a crontab line, or \"every 6h\" / \"every 90s\"")
+    misfire_grace_seconds: float = setting(3600.0, "a run missed (machine asleep) still starts if this late",
+                                           lo=1.0, hi=604800.0)
+    sample_fps: float = setting(1.0, "frames per second taken from labelled ranges for training", lo=0.1, hi=30.0)
+    input_size: int = setting(224, "side of the square frames the model sees", lo=32, hi=512)
+    fine_tune: str = setting("head", "head: train the dense head on a frozen backbone; all: the whole network",
+                             choices=("head", "all"))
+    imagenet: bool = setting(True, "start the backbone from ImageNet weights (downloaded once into state_dir)")
+    epochs: int = setting(8, "passes over the training frames", lo=1, hi=1000)
+    batch_size: int = setting(32, "frames per device per step; the global batch is this times the devices",
+                              lo=1, hi=4096)
+    learning_rate: float = setting(0.001, "Adam learning rate", lo=1e-7, hi=1.0)
+    confident_low: float = setting(0.05, "uncorrected frames scored at or below this train as empty",
+                                   lo=0.0, hi=0.5)
+    confident_high: float = setting(0.95, "uncorrected frames scored at or above this train as player in view",
+                                    lo=0.5, hi=1.0)
+    correction_weight: float = setting(5.0, "a corrected frame weighs this many predicted ones", lo=1.0, hi=100.0)
+    max_frames: int = setting(20000, "cap on training frames; corrected frames are kept first", lo=10,
+                              hi=10_000_000)
+    validation_share: float = setting(0.25, "share of videos held out for validation (by video, never by frame)",
+                                      lo=0.05, hi=0.9)
+    devices: tuple = setting((), "devices to train on, e.g. [\"/gpu:0\", \"/gpu:1\"]; empty: every GPU")
+    precision: str = setting("auto", "auto: mixed_float16 on GPU, float32 on CPU",
+                             choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+    keep_versions: int = setting(5, "model versions kept in the registry; the current one always stays",
+                                 lo=1, hi=1000)
+
+
+@dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
@@ -115,12 +145,14 @@ class Config:
     export: ExportConfig = field(default_factory=ExportConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
 
 _SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
-                  "watch": WatchConfig, "daemon": DaemonConfig}
+                  "watch": WatchConfig, "daemon": DaemonConfig,
+                  "training": TrainingConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:
@@ -208,9 +240,52 @@ def _check_cross_fields(cfg: Config) -> None:
         if other == inbox or other.is_relative_to(inbox) or inbox.is_relative_to(other):
             raise ConfigError(f"config key paths.{key} = \"{getattr(cfg.paths, key)}\": must not overlap "
                               f"paths.inbox (\"{cfg.paths.inbox}\"), or dunkwatch would read its own output")
+    training = cfg.training
+    if training.confident_low >= training.confident_high:
+        raise ConfigError(f"config key training.confident_low = {training.confident_low!r}: "
+                          f"must be below training.confident_high ({training.confident_high!r})")
+    try:
+        parse_schedule(training.schedule)
+    except ValueError as exc:
+        raise ConfigError(f"config key training.schedule = {training.schedule!r}: {exc}") from None
     if cfg.export.mode == "copy" and cfg.export.slow_motion != 1.0:
         raise ConfigError(f"config key export.slow_motion = {cfg.export.slow_motion!r}: "
                           "slow motion needs export.mode = \"reencode\" (a stream copy cannot change speed)")
+
+
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_EVERY_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_schedule(text: str) -> tuple[str, Any]:
+    """("interval", seconds) for "every 6h", or ("cron", [5 fields]) for a crontab line; ValueError if neither."""
+    text = text.strip()
+    if text.lower().startswith("every "):
+        amount = text[6:].strip().lower()
+        unit = amount[-1:]
+        if unit not in _EVERY_UNITS or not amount[:-1].strip().replace(".", "", 1).isdigit():
+            raise ValueError('expected "every N" with a unit s, m, h or d, e.g. "every 6h"')
+        seconds = float(amount[:-1]) * _EVERY_UNITS[unit]
+        if seconds < 1:
+            raise ValueError("the interval must be at least 1 s")
+        return "interval", seconds
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError("expected a crontab line of 5 fields (minute hour day month weekday), e.g. \"0 3 * * *\"")
+    names = ("minute", "hour", "day", "month", "weekday")
+    for value, (lo, hi), name in zip(fields, _CRON_RANGES, names):
+        for part in value.split(","):
+            base, _, step = part.partition("/")
+            if step and not step.isdigit():
+                raise ValueError(f"{name} field {value!r}: bad step")
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if name == "weekday" and all(b.isalpha() for b in bounds):
+                continue  # mon-fri: APScheduler checks the names
+            if not all(b.isdigit() for b in bounds) or not all(lo <= int(b) <= hi for b in bounds):
+                raise ValueError(f"{name} field {value!r}: expected numbers from {lo} to {hi}")
+    return "cron", fields
 
 
 def load(path: str | Path | None = None) -> Config:

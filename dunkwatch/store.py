@@ -9,6 +9,7 @@ old row or the new one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dunkwatch.errors import DunkwatchError
 
@@ -48,6 +51,17 @@ _MIGRATIONS = [
     CREATE INDEX videos_sha256 ON videos(sha256);
     CREATE INDEX videos_state ON videos(state, next_attempt);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # v2: per-frame scores of each processed content, the predictions training learns from.
+    """
+    CREATE TABLE scores (
+        sha256 TEXT PRIMARY KEY,
+        scorer TEXT NOT NULL,
+        model TEXT,
+        times BLOB NOT NULL,
+        scores BLOB NOT NULL,
+        updated REAL NOT NULL
+    );
     """,
 ]
 
@@ -281,6 +295,28 @@ class Store:
 
     def all(self) -> list[Video]:
         return self._all("SELECT * FROM videos ORDER BY id")
+
+    def processed(self) -> list[Video]:
+        """Finished, non-duplicate videos whose original is in the archive: what training reads."""
+        return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL "
+                         "AND location IS NOT NULL AND sha256 IS NOT NULL ORDER BY id")
+
+    def save_scores(self, sha256: str, scorer: str, model: str | None, times, scores) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO scores (sha256, scorer, model, times, scores, updated) VALUES (?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT(sha256) DO UPDATE SET scorer = excluded.scorer, model = excluded.model, "
+                       "times = excluded.times, scores = excluded.scores, updated = excluded.updated",
+                       (sha256, scorer, model, np.asarray(times, "<f8").tobytes(),
+                        np.asarray(scores, "<f4").tobytes(), self._clock()))
+
+    def load_scores(self, sha256: str) -> tuple[np.ndarray, np.ndarray, str] | None:
+        """(times, scores, digest) for one content; the digest changes whenever the scores do."""
+        with self._lock:
+            row = self._db.execute("SELECT times, scores FROM scores WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            return None
+        digest = hashlib.sha256(row["times"] + row["scores"]).hexdigest()[:16]
+        return np.frombuffer(row["times"], "<f8"), np.frombuffer(row["scores"], "<f4"), digest
 
     def get_meta(self, key: str) -> Any:
         with self._lock:

@@ -69,9 +69,16 @@ def _previous_clips(sidecar_path: Path) -> set[str]:
         return set()
 
 
+@dataclass
+class Processed:
+    sidecar: dict  # what <stem>.json says
+    times: np.ndarray  # every analysed frame's time and score, for training labels
+    scores: np.ndarray
+
+
 def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: bool = True,
-                  progress: Progress | None = None) -> dict:
-    """Analyse one video and write its outputs to outbox/<stem>/; returns the sidecar object."""
+                  progress: Progress | None = None) -> Processed:
+    """Analyse one video and write its outputs to outbox/<stem>/."""
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress)
@@ -110,4 +117,4 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
     speed = info.duration / elapsed if elapsed > 0 else 0.0
     log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)",
              path.name, info.duration, len(result.segments), len(written), elapsed, speed)
-    return sidecar
+    return Processed(sidecar, result.times, result.scores)

@@ -135,6 +135,9 @@ def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_
         assert (outbox / "IMG_0100" / "IMG_0100.json").is_file()
         assert daemon.text().count("IMG_0100.MOV: complete") == 1
         assert "IMG_0100.MOV: 6.0 s, 1 segments" in daemon.text()  # the one line per video
+        predictions = (outbox / "predictions.csv").read_text().splitlines()
+        assert predictions[0] == "video,start,end,label,note"
+        assert [line.split(",")[3] for line in predictions[1:]] == ["empty", "dunk", "empty"]
 
         # 2. Bad files go to quarantine with a reason; a sync client's temporary file is left alone.
         (inbox / "empty.mp4").write_bytes(b"")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import make_portrait_mov
 from dunkwatch.app import Daemon, is_transient
 from dunkwatch.config import load
 from dunkwatch.errors import ExportError, VideoError
+from dunkwatch.pipeline.worker import Processed
 from dunkwatch.store import Store
 
 
@@ -24,8 +26,10 @@ def daemon_config(config_file, **daemon):
                             daemon={"retry_seconds": 0.0, **daemon}))
 
 
-def fake_sidecar(path: Path, outbox: Path) -> dict:
-    return {"segments": [], "clips": [], "highlights": None, "scorer": "motion", "model": None, "duration": 3.0}
+def fake_sidecar(path: Path, outbox: Path) -> Processed:
+    sidecar = {"segments": [{"start": 1.0, "end": 2.0}], "clips": [], "highlights": None, "scorer": "motion",
+               "model": None, "duration": 3.0}
+    return Processed(sidecar, np.arange(0, 3, 0.2), np.zeros(15))
 
 
 def test_disk_full_is_retried_with_back_off_not_quarantined(workdir, config_file, small_video):

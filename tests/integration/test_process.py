@@ -167,7 +167,7 @@ def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdi
     scorer = make_scorer(cfg)  # auto
     assert (scorer.name, scorer.model_version) == ("cnn", "v0001")
     video = counter_video(tmp_path / "c.mp4", seconds=2.0, audio=False)
-    sidecar = process_video(video, cfg, scorer, workdir / "outbox", clips=False)
+    sidecar = process_video(video, cfg, scorer, workdir / "outbox", clips=False).sidecar
     assert sidecar["scorer"] == "cnn" and sidecar["model"] == "v0001" and sidecar["threshold"] == 0.95
     # Batched prediction agrees with one-by-one prediction.
     frames = [np.full((64, 96, 3), v, np.uint8) for v in range(0, 250, 25)]
