@@ -59,6 +59,63 @@ def _cmd_process(args, cfg) -> int:
 
 def _cmd_check(args, cfg) -> int:
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
+    if not cfg.paths.corrections.exists():
+        return 0
+    from dunkwatch.learn.train import load_corrections
+    from dunkwatch.store import Store
+
+    store = Store(cfg.paths.state_dir)
+    try:
+        rows, errors = load_corrections(cfg, store)
+    finally:
+        store.close()
+    for error in errors:
+        print(f"{cfg.paths.corrections}: {error}")
+    print(f"{cfg.paths.corrections}: {len(rows)} valid row(s), {len(errors)} error(s)")
+    return 2 if errors else 0
+
+
+def _cmd_train(args, cfg) -> int:
+    from dunkwatch.learn.train import run_training
+
+    verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in a log
+    result = run_training(cfg, force=args.force, verbose=verbose)
+    print(result.summary())
+    if result.version:
+        print(f"promoted {result.version}; the service picks it up before its next video")
+    return 0
+
+
+def _cmd_models(args, cfg) -> int:
+    from dunkwatch.learn import registry
+
+    state = cfg.paths.state_dir
+    if args.action == "use":
+        if not args.version:
+            raise DunkwatchError("dunkwatch models use: name a version, e.g. dunkwatch models use v0002")
+        registry.set_current(state, args.version)
+        print(f"current model is now {args.version}; the service picks it up before its next video")
+        return 0
+    current = registry.current_version(state)
+    listing = []
+    for version in registry.versions(state):
+        meta = registry.metrics(state, version)
+        m = meta.get("metrics", {})
+        listing.append({"version": version, "current": version == current, "created": meta.get("created"),
+                        "f1": m.get("f1"), "precision": m.get("precision"), "recall": m.get("recall"),
+                        "segment_recall": m.get("segment_recall"), "validation_frames": m.get("frames"),
+                        "trained_on": meta.get("trained_on")})
+    if args.json:
+        print(json.dumps(listing, indent=2))
+    elif not listing:
+        print(f"no models yet in {registry.models_dir(state)}")
+    else:
+        print(f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'seg.rec':>7}  trained on")
+        for m in listing:
+            cells = [f"{m[k]:.3f}" if isinstance(m[k], (int, float)) else "-" for k in
+                     ("f1", "precision", "recall", "segment_recall")]
+            print(f"{'*' if m['current'] else ' ':2}{m['version']:8} {m['created'] or '-':25} {cells[0]:>6} "
+                  f"{cells[1]:>6} {cells[2]:>6} {cells[3]:>7}  {m['trained_on'] or '-'}")
     return 0
 
 
@@ -94,7 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-clips", action="store_true", help="only score and segment; write no clips")
     p.set_defaults(func=_cmd_process)
 
-    p = with_config(sub.add_parser("check", help="validate a config file"))
+    p = with_config(sub.add_parser("train", help="retrain now from corrections and predictions; promote if better"))
+    p.add_argument("--force", action="store_true", help="train even when the labels have not changed")
+    p.set_defaults(func=_cmd_train)
+
+    p = with_config(sub.add_parser("models", help="list model versions, or roll back with `models use vNNNN`"))
+    p.add_argument("action", nargs="?", choices=("list", "use"), default="list")
+    p.add_argument("version", nargs="?", help="with `use`: the version to make current")
+    p.add_argument("--json", action="store_true", help="machine-readable listing")
+    p.set_defaults(func=_cmd_models)
+
+    p = with_config(sub.add_parser("check", help="validate a config file and the corrections CSV"))
     p.set_defaults(func=_cmd_check)
 
     p = with_config(sub.add_parser("run", help="watch the inbox and process each new video (the service)"))

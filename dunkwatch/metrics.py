@@ -51,3 +51,36 @@ def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[
 def frames_to_ranges(frame_ranges: Iterable[Sequence[int]], fps: float) -> list[tuple[float, float]]:
     """Inclusive [first, last] frame numbers -> [start, end) seconds."""
     return [(a / fps, (b + 1) / fps) for a, b in frame_ranges]
+
+
+def frame_scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """(precision, recall, F1) of boolean per-frame predictions."""
+    predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
+    tp = int(np.sum(predicted & truth))
+    fp = int(np.sum(predicted & ~truth))
+    fn = int(np.sum(~predicted & truth))
+    return tp / max(1, tp + fp), tp / max(1, tp + fn), 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def runs(mask: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, float]]:
+    """Consecutive True frames as [start, end) ranges; a gap in time longer than 1.5 steps splits a run."""
+    mask, times = np.asarray(mask, bool), np.asarray(times, float)
+    ranges: list[tuple[float, float]] = []
+    start = None
+    for i, on in enumerate(mask):
+        broken = i > 0 and times[i] - times[i - 1] > 1.5 * step
+        if start is not None and (not on or broken):
+            ranges.append((start, times[i - 1] + step))
+            start = None
+        if on and start is None:
+            start = times[i]
+    if start is not None:
+        ranges.append((start, times[-1] + step))
+    return ranges
+
+
+def segment_recall(truth: Sequence[tuple[float, float]], detected: Sequence[tuple[float, float]]) -> float:
+    """Share of true ranges that at least one detected range overlaps; 1.0 when there are none."""
+    if not truth:
+        return 1.0
+    return sum(1 for a, b in truth if any(c < b and d > a for c, d in detected)) / len(truth)

@@ -70,3 +70,24 @@ def set_current(state_dir: Path, version: str) -> None:
     if version not in versions(state_dir):
         raise ModelError(f"model {version} is not in the registry ({models_dir(state_dir)})")
     atomic_write_text(models_dir(state_dir) / "current", version + "\n")
+
+
+def prune(state_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest `keep` versions; the current one is never deleted."""
+    current = current_version(state_dir)
+    all_versions = versions(state_dir)
+    doomed = [v for v in all_versions[:-keep] if v != current] if keep > 0 else []
+    for version in doomed:
+        # Rename first, so a crash mid-delete leaves a hidden folder, not a half model under a version name.
+        target = models_dir(state_dir) / version
+        trash = models_dir(state_dir) / f".{version}.deleting"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return doomed
+
+
+def metrics(state_dir: Path, version: str) -> dict:
+    try:
+        return json.loads((models_dir(state_dir) / version / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -30,13 +30,14 @@ class VideoReader:
     """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame."""
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None, opencv_rotates: bool = True):
+                 info: MediaInfo | None = None, opencv_rotates: bool = True, start: float = 0.0):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
         self.info = info or probe(self.path)
         self.last_time = 0.0  # for progress reporting
         self.opencv_rotates = opencv_rotates  # False: always turn frames here (OpenCV builds without it)
+        self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
 
     def __iter__(self) -> Iterator[Frame]:
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
@@ -56,6 +57,10 @@ class VideoReader:
         # Accept a frame up to half a source frame early, so float timestamps never skip a sample.
         tol = min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3
         next_time = 0.0
+        if self.start > 0:
+            # Seeks to the keyframe before and decodes forward, so the first frame kept is at `start` or after.
+            cap.set(cv2.CAP_PROP_POS_MSEC, self.start * 1000.0)
+            next_time = self.start
         count = 0
         while cap.grab():
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0

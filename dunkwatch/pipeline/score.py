@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Protocol
 
-import cv2
 import numpy as np
 
+from dunkwatch.imageops import model_input
 
 
 class Scorer(Protocol):
@@ -35,7 +35,7 @@ class CnnScorer:
         self.model_version = version
         self.batch_size = batch_size
         shape = self.model.input_shape
-        self.size = (int(shape[2]), int(shape[1]))  # cv2 wants (width, height)
+        self.size = int(shape[1])  # square inputs
 
     def _predict(self, batch: list[np.ndarray]) -> np.ndarray:
         x = np.stack(batch).astype(np.uint8)
@@ -44,7 +44,7 @@ class CnnScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         batch: list[np.ndarray] = []
         for frame in frames:
-            batch.append(cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA))
+            batch.append(model_input(frame, self.size))
             if len(batch) == self.batch_size:
                 yield from (float(p) for p in self._predict(batch))
                 batch = []

@@ -1,0 +1,170 @@
+"""Labelled frames of the archived originals, upright, resized, cached as uint8 under the state dir.
+
+The cache holds one file per (video sha256, input size): the frame times and the frames. A later
+run extracts only the times it lacks, seeking to the first of them. Validation is split by
+video, never by frame, because neighbouring frames are near copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from dunkwatch.fsutil import atomic_target
+from dunkwatch.imageops import model_input
+from dunkwatch.pipeline.decode import VideoReader
+
+log = logging.getLogger(__name__)
+
+_KEY_MS = 1000.0  # cache keys are times rounded to the millisecond
+
+
+@dataclass
+class LabelledVideo:
+    sha256: str
+    name: str
+    path: Path  # the archived original
+    times: np.ndarray  # frame times that carry a label
+    labels: np.ndarray  # 1.0 player in view, 0.0 empty
+    weights: np.ndarray  # > 0
+
+    @property
+    def positives(self) -> int:
+        return int(np.sum(self.labels > 0.5))
+
+
+def sample_times(duration: float, fps: float) -> np.ndarray:
+    """Training frame times: every 1/fps seconds, from the first frame."""
+    return np.arange(0.0, max(0.0, duration - 1e-6), 1.0 / fps)
+
+
+class FrameCache:
+    """uint8 (size x size x 3) frames keyed by (sha256, time), extracted only once."""
+
+    def __init__(self, root: Path, size: int, sample_fps: float):
+        self.root = Path(root) / f"frames_{size}"
+        self.size = size
+        self.sample_fps = sample_fps
+
+    def _file(self, sha256: str) -> Path:
+        return self.root / f"{sha256}.npz"
+
+    def _load(self, sha256: str) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            with np.load(self._file(sha256)) as data:
+                return data["keys"], data["frames"]
+        except (OSError, ValueError, KeyError):
+            return np.zeros(0, np.int64), np.zeros((0, self.size, self.size, 3), np.uint8)
+
+    def frames(self, video: LabelledVideo) -> tuple[np.ndarray, np.ndarray]:
+        """(frames, found): the frames at video.times that could be decoded, in order; missing
+        ones are decoded now and cached. `found` marks which of video.times they are."""
+        wanted = np.round(np.asarray(video.times) * _KEY_MS).astype(np.int64)
+        keys, frames = self._load(video.sha256)
+        missing = np.setdiff1d(wanted, keys)
+        if len(missing):
+            new_keys, new_frames = self._extract(video.path, missing / _KEY_MS)
+            keys = np.concatenate([keys, new_keys])
+            frames = np.concatenate([frames, new_frames])
+            order = np.argsort(keys, kind="stable")
+            keys, frames = keys[order], frames[order]
+            self.root.mkdir(parents=True, exist_ok=True)
+            with atomic_target(self._file(video.sha256)) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, keys=keys, frames=frames)
+        index = {int(k): i for i, k in enumerate(keys)}
+        positions = [index.get(int(k)) for k in wanted]
+        found = np.array([i is not None for i in positions], dtype=bool)
+        if not found.all():
+            log.warning("%s: %d labelled frame(s) could not be decoded; left out", video.path, int((~found).sum()))
+        picked = np.asarray([i for i in positions if i is not None], dtype=np.int64)
+        return frames[picked], found
+
+    def _extract(self, path: Path, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decode from the first missing time on; keep the frame nearest each missing time."""
+        times = np.sort(times)
+        step = 1.0 / self.sample_fps
+        best: dict[int, tuple[float, np.ndarray]] = {}
+        reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, start=max(0.0, float(times[0]) - step))
+        try:
+            for frame in reader:
+                if frame.time > times[-1] + step:
+                    break
+                i = int(np.argmin(np.abs(times - frame.time)))
+                gap = abs(times[i] - frame.time)
+                if gap <= step / 2 and (i not in best or gap < best[i][0]):
+                    best[i] = (gap, model_input(frame.image, self.size))
+        except Exception as exc:  # a damaged archive file loses its frames, not the whole training run
+            log.warning("%s: decoding stopped early (%s)", path, exc)
+        kept = sorted(best)
+        keys = np.round(times[kept] * _KEY_MS).astype(np.int64)
+        frames = np.stack([best[i][1] for i in kept]) if kept else np.zeros((0, self.size, self.size, 3), np.uint8)
+        return keys, frames
+
+
+def split_by_video(videos: Sequence[LabelledVideo], share: float) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
+    """(train, validation): whole videos, chosen by a hash so the split is stable from run to run.
+
+    Both sides keep at least one video with a player in view when there are two such videos.
+    """
+    order = sorted(videos, key=lambda v: hashlib.sha256(("split:" + v.sha256).encode()).hexdigest())
+    n_val = min(len(order) - 1, max(1, round(share * len(order))))
+    with_player = [v for v in order if v.positives]
+    val: list[LabelledVideo] = []
+    if len(with_player) >= 2:
+        val.append(with_player[0])
+    for v in order:
+        if len(val) >= n_val:
+            break
+        if v in val:
+            continue
+        remaining_positive = [w for w in with_player if w not in val and w is not v]
+        if v.positives and not remaining_positive:
+            continue  # training keeps at least one video with a player
+        val.append(v)
+    train = [v for v in order if v not in val]
+    return train, val
+
+
+def cap_frames(video: LabelledVideo, keep: int, rng: np.random.Generator) -> LabelledVideo:
+    """At most `keep` frames of a video: corrected frames first, then an even mix of the rest."""
+    n = len(video.times)
+    if n <= keep:
+        return video
+    corrected = np.flatnonzero(video.weights > 1.0)
+    rest = np.setdiff1d(np.arange(n), corrected)
+    pos = rest[video.labels[rest] > 0.5]
+    neg = rest[video.labels[rest] <= 0.5]
+    chosen = list(corrected[:keep])
+    room = keep - len(chosen)
+    take_pos = min(len(pos), max(room // 2, room - len(neg)))
+    chosen += list(rng.choice(pos, take_pos, replace=False)) if take_pos else []
+    room = keep - len(chosen)
+    chosen += list(rng.choice(neg, min(room, len(neg)), replace=False)) if room > 0 and len(neg) else []
+    idx = np.sort(np.asarray(chosen, dtype=np.int64))
+    return LabelledVideo(video.sha256, video.name, video.path, video.times[idx], video.labels[idx], video.weights[idx])
+
+
+def assemble(videos: Sequence[LabelledVideo], cache: FrameCache,
+             progress: Callable[[str], None] | None = None):
+    """(frames, labels, weights, per-video frame counts, per-video frame times) for a list of videos;
+    frames that could not be decoded are left out of all five."""
+    xs, ys, ws, counts, times = [], [], [], [], []
+    for v in videos:
+        if progress:
+            progress(v.name)
+        frames, found = cache.frames(v)
+        xs.append(frames)
+        ys.append(v.labels[found])
+        ws.append(v.weights[found])
+        counts.append(len(frames))
+        times.append(v.times[found])
+    size = cache.size
+    if not xs:
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.float32), np.zeros(0, np.float32), [], []
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), counts, times
