@@ -143,6 +143,7 @@ class Daemon:
         self._worker: threading.Thread | None = None
         self._watchdog = sdnotify.watchdog_seconds()
         self._next_ping = 0.0
+        self._corrections_stamp: tuple | None = None
 
     # --- the main thread -----------------------------------------------------------------
 
@@ -157,11 +158,14 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         self.recover()
-        observer = None
+        observer = schedule = None
         if not self.once:
             from dunkwatch.pipeline.watch import start_observer
+            from dunkwatch.schedule import NEXT_RUN_KEY, RetrainingSchedule
 
             observer = start_observer(self.paths.inbox, self.events, self.cfg.watch.polling)
+            schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_RUN_KEY, when))
+            schedule.start()
         self.rescan()
         worker = self._worker = threading.Thread(target=self._worker_loop, name="worker", daemon=True)
         worker.start()
@@ -174,6 +178,7 @@ class Daemon:
             while not self.stopping.is_set():
                 self._drain_events(TICK_SECONDS)
                 self._check_pending()
+                self._check_corrections()
                 now = time.monotonic()
                 if now >= next_rescan:
                     self.rescan()
@@ -188,9 +193,31 @@ class Daemon:
             self.work.set()
             if observer is not None:
                 observer.stop()
+            if schedule is not None:
+                schedule.shutdown()
             worker.join()
             self.store.close()
         return 1 if self.worker_error else 0
+
+    def _check_corrections(self) -> None:
+        """Log the corrections file's errors whenever it changes; a bad row never stops anything."""
+        path = self.cfg.paths.corrections
+        try:
+            st = path.stat()
+            stamp = (st.st_size, st.st_mtime)
+        except OSError:
+            stamp = None
+        if stamp == self._corrections_stamp:
+            return
+        self._corrections_stamp = stamp
+        if stamp is None:
+            return
+        from dunkwatch.learn.train import load_corrections
+
+        rows, errors = load_corrections(self.cfg, self.store)
+        for error in errors:
+            log.warning("%s: %s", path, error)
+        log.info("%s: %d valid row(s), %d error(s)", path, len(rows), len(errors))
 
     def _keepalive(self) -> None:
         """WATCHDOG=1 every WatchdogSec/3, only while both threads are alive."""

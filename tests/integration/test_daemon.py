@@ -238,3 +238,21 @@ def test_systemd_notify_ready_watchdog_and_stopping_and_sigterm_puts_the_video_b
     finally:
         daemon.stop()
         sock.close()
+
+
+def test_the_scheduled_retraining_runs_inside_the_daemon_and_corrections_errors_are_logged(workdir, config_file):
+    cfg = config_file(**DAEMON_CONFIG, training={"schedule": "every 2s"})
+    daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
+    try:
+        (workdir / "corrections.csv").write_text("video,start,end,label\nIMG_7777.MOV,1,2,dunk\n")
+        wait_for(lambda: "row 2: unknown video 'IMG_7777.MOV'" in daemon.text(), 60, "the corrections error logged",
+                 daemon.proc)
+        store_meta = lambda key: Store(workdir / "state").get_meta(key)  # noqa: E731
+        last = wait_for(lambda: store_meta("last_training"), 90, "a scheduled training run", daemon.proc)
+        assert last["status"] == "skipped" and "need at least two labelled videos" in last["reason"]
+        assert "scheduled retraining starts" in daemon.text()
+        report = status_json(cfg)
+        assert report["next_training"] and report["last_training"]["status"] == "skipped"
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.text()[-3000:]

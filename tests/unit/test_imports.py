@@ -19,6 +19,10 @@ import pytest
     "dunkwatch.store",
     "dunkwatch.status",
     "dunkwatch.pipeline.ingest",
+    "dunkwatch.learn.corrections",
+    "dunkwatch.learn.train",
+    "dunkwatch.learn.dataset",
+    "dunkwatch.schedule",
 ])
 def test_module_does_not_import_tensorflow(module):
     code = (f"import sys, {module}; "
@@ -28,8 +32,8 @@ def test_module_does_not_import_tensorflow(module):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_segment_and_config_do_not_import_cv2_or_video_code():
-    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config; "
+def test_segment_config_and_corrections_do_not_import_cv2_or_video_code():
+    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config, dunkwatch.learn.corrections; "
             "bad = [m for m in ('cv2', 'dunkwatch.pipeline.decode', 'imageio_ffmpeg') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
