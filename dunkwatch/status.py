@@ -35,6 +35,9 @@ def collect_status(cfg: Config) -> dict:
         counts = store.counts()
         errors = [{"video": v.name, "state": v.state, "error": v.error, "when": _when(v.updated)}
                   for v in store.recent(limit=5, with_error=True)]
+        recent = [{"video": v.name, "state": v.state, "sha256": (v.sha256 or "")[:12],
+                   "attempts": v.attempts, "duplicate_of": v.duplicate_of, "when": _when(v.updated)}
+                  for v in store.recent(limit=10)]
         next_training = store.get_meta("next_training")
         last_training = store.get_meta("last_training")
     finally:
@@ -47,6 +50,7 @@ def collect_status(cfg: Config) -> dict:
         "counts": counts,
         "queue": counts["seen"] + counts["stable"] + counts["processing"],
         "last_errors": errors,
+        "recent": recent,
         "quarantine": quarantined(cfg.paths.quarantine),
         "model": model,
         "next_training": next_training,
