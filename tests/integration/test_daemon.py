@@ -256,3 +256,18 @@ def test_the_scheduled_retraining_runs_inside_the_daemon_and_corrections_errors_
     finally:
         code = daemon.stop()
     assert code == 0, daemon.text()[-3000:]
+
+
+def test_polling_mode_takes_a_file_on_a_mount_without_inotify(workdir, config_file, media):
+    # No periodic rescan during the test: only the polling observer can find the file.
+    cfg = config_file(**{**DAEMON_CONFIG, "watch": {**DAEMON_CONFIG["watch"], "polling": True,
+                                                     "rescan_seconds": 3600.0}})
+    daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
+    try:
+        wait_for(lambda: "(polling)" in daemon.text(), 60, "the daemon to start polling", daemon.proc)
+        (workdir / "inbox" / "day2").mkdir()
+        shutil.copy(media["phone"], workdir / "inbox" / "day2" / "IMG_0100.MOV")
+        wait_for(lambda: (workdir / "archive" / "day2" / "IMG_0100.MOV").exists(), 120, "archived", daemon.proc)
+        assert (workdir / "outbox" / "day2" / "IMG_0100" / "IMG_0100.json").is_file()
+    finally:
+        assert daemon.stop() == 0, daemon.text()[-3000:]

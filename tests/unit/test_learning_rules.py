@@ -98,3 +98,23 @@ def test_registry_keeps_the_last_n_versions_and_never_the_current_one_away(tmp_p
     with pytest.raises(ModelError, match="v0002 is not in the registry"):
         registry.set_current(tmp_path, "v0002")
     assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]
+
+
+def test_models_lists_versions_and_use_rolls_back(tmp_path, capsys):
+    from dunkwatch import cli
+
+    (tmp_path / "config.toml").write_text('[paths]\nstate_dir = "state"\n')
+    state = tmp_path / "state"
+    for f1 in (0.7, 0.9):
+        version = registry.add_version(state, lambda p: p.write_bytes(b"m"),
+                                       {"metrics": {"f1": f1, "precision": 1.0, "recall": f1, "segment_recall": 1.0,
+                                                    "frames": 40}, "created": "2026-11-28T03:00:00+0000"})
+        registry.set_current(state, version)
+    config = str(tmp_path / "config.toml")
+    assert cli.main(["models", "--config", config]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[1].startswith("  v0001") and listing[2].startswith("* v0002") and "0.900" in listing[2]
+    assert cli.main(["models", "use", "v0001", "--config", config]) == 0
+    assert registry.current_version(state) == "v0001"
+    assert cli.main(["models", "use", "v0009", "--config", config]) == 2
+    assert "v0009 is not in the registry" in capsys.readouterr().err
