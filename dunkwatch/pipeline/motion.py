@@ -120,10 +120,10 @@ class EmptySceneModel:
         tolerance = np.maximum(math.log1p(_THUMB_CHANGE), thumb_restless.ravel())
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
-        for i in range(old_n):
-            differs[i, old_n:] = _share_changed(everyone[i], new, tolerance)
         for i in range(old_n, n):
             differs[i] = _share_changed(everyone[i], everyone, tolerance)
+        # The tone fit runs one way; the other way differs only slightly, and costs as much again.
+        differs[:old_n, old_n:] = differs[old_n:, :old_n].T
         self.index += [i for i, _, _ in self._new]
         self.images += [img for _, img, _ in self._new]
         self.logs, self.differs, self._new = everyone, differs, []

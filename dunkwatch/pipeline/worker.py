@@ -14,7 +14,7 @@ import numpy as np
 from dunkwatch.config import Config, SegmentConfig
 from dunkwatch.fsutil import PART_SUFFIX
 from dunkwatch.media import MediaInfo, probe
-from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.decode import VideoReader, prefetched
 from dunkwatch.pipeline.export import write_clips, write_sidecar
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
@@ -47,7 +47,7 @@ def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None =
     times: list[float] = []
 
     def frames():
-        for frame in reader:
+        for frame in prefetched(reader):
             times.append(frame.time)
             if progress and info.duration > 0:
                 progress(min(1.0, frame.time / info.duration))

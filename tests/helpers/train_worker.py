@@ -13,19 +13,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-
-def toy_frames(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Court-coloured noise; every other frame has a red 'player' block somewhere."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(60, 120, (n, size, size, 3), dtype=np.uint8)
-    y = (np.arange(n) % 2).astype(np.float32)
-    for i in np.flatnonzero(y):
-        r, c = rng.integers(0, size - 12, 2)
-        x[i, r:r + 12, c:c + 6] = (220, 40, 40)
-    return x, y
+from model_factory import toy_frames  # noqa: E402
 
 
 def main(mode: str) -> dict:
