@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/throughput.py [--quick] [--skip-dvr-scan]
 
-Makes its inputs from the real sample footage (samples/one-by-one-person-detection.mp4), scaled
-to 1080p30 H.264:
-  - mostly_empty: about 2 minutes, a player in view about 10% of the time;
-  - in_view: about 1 minute with a player in view throughout;
-  - ten_minutes: mostly_empty five times over (stream copy), for memory.
+Makes its inputs with the test suite's synthetic court renderer, encoded as 1080p30 H.264 with
+audio (the real sample switches between two framings, which is no tripod footage to time):
+  - mostly_empty: 3 minutes, a player in view 10% of the time;
+  - in_view: 1 minute with a player in view throughout;
+  - ten_minutes: mostly_empty over and over for 10 minutes (stream copy), for memory.
 Then, for each input, it times:
   - the ffmpeg decode floor: `ffmpeg -i VIDEO -f null -`;
   - `dunkwatch process --no-clips --scorer motion`;
@@ -31,63 +31,72 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
+sys.path.insert(0, str(REPO / "tests"))
 
 from dunkwatch.media import ffmpeg_exe  # noqa: E402
 
-SAMPLE = REPO / "samples" / "one-by-one-person-detection.mp4"
 CACHE = REPO / "bench" / ".cache"
 DVR_VENV = REPO / "bench" / ".dvr-venv"
 DVR_VERSION = "1.8.2.1"
-# Frame ranges of the sample (10 fps) with nobody in view, and one visit, from its ground truth.
-EMPTY_RANGES = [(0, 59), (200, 226), (450, 501), (701, 744), (870, 919), (1201, 1233), (1361, 1393)]
-VISIT = (227, 449)
-
 
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
-def concat_ranges(ranges: list[tuple[int, int]], dest: Path) -> None:
-    """The given 10 fps frame ranges of the sample, in order, as 1080p30 H.264."""
-    parts = "".join(f"[0:v]trim=start_frame={a}:end_frame={b + 1},setpts=PTS-STARTPTS[v{i}];"
-                    for i, (a, b) in enumerate(ranges))
-    chain = "".join(f"[v{i}]" for i in range(len(ranges)))
-    graph = parts + f"{chain}concat=n={len(ranges)}:v=1:a=0,fps=30,scale=1920:1080[out]"
-    ffmpeg("-i", str(SAMPLE), "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-preset", "veryfast",
-           "-crf", "23", "-pix_fmt", "yuv420p", str(dest))
+def render(scene, dest: Path) -> None:
+    """Stream a synthetic scene's frames into ffmpeg, upscaled to 1080p30 H.264 with AAC audio."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+           "-s", f"{scene.width}x{scene.height}", "-r", f"{scene.fps:g}", "-i", "-",
+           "-f", "lavfi", "-i", "anoisesrc=amplitude=0.05:sample_rate=44100", "-shortest",
+           "-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", str(dest)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    for frame in scene.frames():
+        proc.stdin.write(frame.tobytes())
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit(f"ffmpeg failed writing {dest}")
 
 
 def make_inputs(quick: bool) -> dict[str, Path]:
+    """Synthetic half courts (the test suite's renderer: sensor noise, a player of 6% x 45% of the
+    frame), drawn at 480x270 and encoded at 1080p30 so decoding costs what a phone video costs."""
+    from conftest import Scene, Visit
+
     CACHE.mkdir(parents=True, exist_ok=True)
     videos = {"mostly_empty": CACHE / "mostly_empty_1080p30.mp4", "in_view": CACHE / "in_view_1080p30.mp4",
               "ten_minutes": CACHE / "ten_minutes_1080p30.mp4"}
     if not videos["mostly_empty"].exists():
-        # About 30 s of empty court four times over, with one 22 s visit in the middle: ~10% in view.
-        ranges = EMPTY_RANGES * 2 + [VISIT] + EMPTY_RANGES * 2
-        concat_ranges(ranges, videos["mostly_empty"])
+        # 3 minutes, one 18 s visit: in view 10% of the time, as in the article's footage.
+        render(Scene(width=480, height=270, duration=180.0, visits=[Visit(80.0, 98.0, 0.1, 0.9)]),
+               videos["mostly_empty"])
     if not videos["in_view"].exists():
-        concat_ranges([VISIT, (60, 199), VISIT], videos["in_view"])
+        # 1 minute of a player shuttling across the court the whole time.
+        render(Scene(width=480, height=270, duration=60.0, visits=[Visit(0.0, 60.0, 0.15, 0.85, shuttle=6.0)]),
+               videos["in_view"])
     if not videos["ten_minutes"].exists():
         listing = CACHE / "ten.txt"
-        listing.write_text("".join(f"file '{videos['mostly_empty'].name}'\n" for _ in range(5)))
-        ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(videos["ten_minutes"]))
+        listing.write_text("".join(f"file '{videos['mostly_empty'].name}'\n" for _ in range(10 // 3 + 1)))
+        ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-t", "600", "-c", "copy", str(videos["ten_minutes"]))
     if quick:
         videos.pop("ten_minutes")
     return videos
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB of that process tree's largest member, output tail)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                            cwd=REPO)
-    out = proc.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out[-2000:]
+    """(wall seconds, peak RSS MB of that process, its stdout); stderr goes to a file."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **(env or {})}, cwd=REPO)
+        out = proc.stdout.read().decode(errors="replace")
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        if code != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{err.read().decode(errors='replace')[-3000:]}")
+    return elapsed, usage.ru_maxrss / 1024, out
 
 
 def dvr_scan_exe() -> Path | None:
@@ -100,9 +109,21 @@ def dvr_scan_exe() -> Path | None:
 
 
 def prepare_model(state_dir: Path) -> str:
-    from model_factory import promote_toy_model
+    """In a child process, so TensorFlow's memory never inflates the RSS of the processes timed here
+    (a forked child starts out counting its parent's pages)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from model_factory import promote_toy_model; "
+            "print(promote_toy_model(__import__('pathlib').Path(sys.argv[1]), size=224))")
+    out = subprocess.run([sys.executable, "-c", code, str(state_dir), str(REPO / "tests" / "helpers")],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    return out.stdout.strip().splitlines()[-1]
 
-    return promote_toy_model(state_dir, size=224)
+
+def boundary_shift(a: list[dict], b: list[dict]) -> str:
+    """The largest start/end difference between two segment lists, when they pair up."""
+    if len(a) != len(b):
+        return f"{len(a)} vs {len(b)} segments"
+    worst = max((abs(x[k] - y[k]) for x, y in zip(a, b) for k in ("start", "end")), default=0.0)
+    return f"{len(a)} segments each, largest boundary difference {worst:.2f} s"
 
 
 def main() -> int:
@@ -110,14 +131,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="leave out the 10-minute video")
     parser.add_argument("--skip-dvr-scan", action="store_true")
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
+    parser.add_argument("--ungated", action="store_true",
+                        help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
 
     videos = make_inputs(args.quick)
     if args.only:
         videos = {k: v for k, v in videos.items() if k in args.only}
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
-    (work / "config.toml").write_text('[paths]\nstate_dir = "state"\noutbox = "outbox"\n'
-                                      '[export]\ntimeline = false\n')
+    base = '[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n'
+    gated, ungated = work / "config.toml", work / "every_frame.toml"
+    gated.write_text(base)
+    ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
     version = prepare_model(work / "state")
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
@@ -126,11 +151,19 @@ def main() -> int:
         floor, floor_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video),
                                      "-f", "null", "-"])
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
-        for scorer in ("motion", "cnn"):
+        segments = {}
+        variants = [("motion", "motion", gated), ("cnn", "cnn", gated)]
+        if args.ungated and name != "ten_minutes":
+            variants.append(("cnn, every frame", "cnn", ungated))
+        for label, scorer, config in variants:
             cmd = [python, "-m", "dunkwatch", "process", str(video), "--no-clips", "--scorer", scorer,
-                   "--config", str(work / "config.toml"), "--json"]
-            elapsed, rss, _ = timed(cmd)
-            results[f"dunkwatch {scorer}"] = (elapsed, rss)
+                   "--config", str(config), "--json"]
+            elapsed, rss, out = timed(cmd)
+            results[f"dunkwatch {label}"] = (elapsed, rss)
+            segments[label] = json.loads(out)["segments"]
+        if "cnn, every frame" in segments:
+            print(f"{name}: cnn boundaries, gated vs every frame: "
+                  f"{boundary_shift(segments['cnn'], segments['cnn, every frame'])}")
         if dvr is not None and name != "ten_minutes":
             elapsed, rss, _ = timed([str(dvr), "-i", str(video), "-so", "-q"])
             results[f"DVR-Scan {DVR_VERSION} defaults"] = (elapsed, rss)

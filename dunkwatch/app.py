@@ -53,9 +53,13 @@ def make_scorer(cfg: Config, choice: str | None = None) -> Scorer:
                              f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
                              "or train one from corrections first")
         return MotionScorer(cfg.motion, cfg.decode.sample_fps)
-    from dunkwatch.pipeline.score import CnnScorer  # loads Keras only when a model is used
+    from dunkwatch.pipeline.score import CnnScorer, GatedScorer  # loads Keras only when a model is used
 
-    return CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
+    cnn = CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
+    if cfg.score.motion_gate <= 0:
+        return cnn
+    margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
+    return GatedScorer(MotionScorer(cfg.motion, cfg.decode.sample_fps), cnn, cfg.score.motion_gate, margin)
 
 
 def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:

@@ -43,6 +43,9 @@ class ScoreConfig:
     scorer: str = setting("auto", "auto: cnn when a model is promoted, else motion",
                           choices=("auto", "motion", "cnn"))
     batch_size: int = setting(32, "frames per cnn prediction batch", lo=1, hi=1024)
+    motion_gate: float = setting(0.05, "cnn runs only near frames whose motion score reaches this; 0: on every "
+                                 "frame", lo=0.0, hi=0.9)
+    gate_margin: float = setting(1.0, "seconds around a gated frame that the cnn also scores", lo=0.0, hi=30.0)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ CnnScorer is here and imports Keras only when one is built.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Iterable, Iterator, Protocol
 
 import numpy as np
@@ -50,3 +51,70 @@ class CnnScorer:
                 batch = []
         if batch:
             yield from (float(p) for p in self._predict(batch))
+
+
+class GatedScorer:
+    """The cnn, run only where the cheap motion model sees something other than the empty court.
+
+    Most tripod footage shows an empty hoop, and a frame identical to the empty scene needs no
+    classifier: it scores 0. Frames within `margin` frames of a motion score at or above `gate`
+    go to the cnn, so segment edges are still placed by the cnn itself.
+    """
+
+    name = "cnn"
+
+    def __init__(self, motion, cnn: CnnScorer, gate: float, margin: int):
+        self.motion, self.cnn = motion, cnn
+        # The decoder shrinks frames to twice the cnn's input in its own thread: both resizes
+        # after it are then cheap, and an area-averaged 2:1 step changes the cnn's input very little.
+        self.frame_side = max(2 * cnn.size, motion.frame_side or 0)
+        self.model_version = cnn.model_version
+        self.gate, self.margin = gate, max(0, margin)
+        self.classified = 0  # frames the cnn actually saw, for the log
+        self.total = 0
+
+    def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+        inputs: deque[np.ndarray] = deque()  # cnn inputs of frames the motion model has not scored yet
+
+        def tee():
+            for frame in frames:
+                inputs.append(model_input(frame, self.cnn.size))
+                yield frame
+
+        lookback: deque[float] = deque(maxlen=self.margin + 1)  # motion scores already decided
+        waiting: deque[tuple[np.ndarray, float]] = deque()  # (cnn input, motion score) awaiting lookahead
+        decided: list[tuple[np.ndarray, bool]] = []
+
+        def decide(final: bool = False) -> None:
+            while waiting and (final or len(waiting) > self.margin + 1):
+                x, m = waiting.popleft()
+                ahead = [s for _, s in list(waiting)[: self.margin + 1]]
+                # A lone frame above the gate is compression noise or a flicker: a player stays
+                # for more than one sample. The median of three needs two frames in a row.
+                steady = [float(np.median(w)) for w in _triples([*lookback, m, *ahead])]
+                decided.append((x, max(steady, default=m) >= self.gate))
+                lookback.append(m)
+
+        for motion_score in self.motion.score(tee()):
+            waiting.append((inputs.popleft(), motion_score))
+            decide()
+            if len(decided) >= self.cnn.batch_size:
+                yield from self._classify(decided)
+                decided = []
+        decide(final=True)
+        yield from self._classify(decided)
+
+    def _classify(self, decided: list[tuple[np.ndarray, bool]]) -> Iterator[float]:
+        wanted = [x for x, need in decided if need]
+        scores = iter(self.cnn._predict(wanted) if wanted else [])
+        self.classified += len(wanted)
+        self.total += len(decided)
+        for _, need in decided:
+            yield float(next(scores)) if need else 0.0
+
+
+def _triples(values: list[float]) -> list[list[float]]:
+    """Every run of three neighbours (or the whole list when shorter)."""
+    if len(values) < 3:
+        return [values] if values else []
+    return [values[i:i + 3] for i in range(len(values) - 2)]

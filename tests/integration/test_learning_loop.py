@@ -83,6 +83,19 @@ def test_corrections_train_a_promoted_model_that_finds_the_held_out_segments(wor
     match = match_ranges(held_truth, found, sidecar["duration"], fps=30.0)
     assert match.f1 >= 0.9 and match.found == 2, (found, match)
 
+    # The motion gate skips the classifier on empty frames without moving a boundary (0.2 s).
+    every_frame = workdir / "every_frame.toml"
+    every_frame.write_text(cfg.read_text() + "\n[score]\nmotion_gate = 0.0\n" if "[score]" not in cfg.read_text()
+                           else cfg.read_text().replace("[score]", "[score]\nmotion_gate = 0.0", 1))
+    full = dunkwatch("process", str(held_out), "--scorer", "cnn", "--no-clips", "--json", "--config", str(every_frame),
+                     "--out", str(workdir / "held_out_every_frame"))
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert "the cnn classified" in out.stderr and "the cnn classified" not in full.stderr
+    full_segments = json.loads(full.stdout)["segments"]
+    assert len(full_segments) == len(sidecar["segments"])
+    for gated, ungated in zip(sidecar["segments"], full_segments):
+        assert abs(gated["start"] - ungated["start"]) <= 0.2 and abs(gated["end"] - ungated["end"]) <= 0.2
+
     # Unchanged labels: the next run is skipped, and the listing shows the model.
     again = dunkwatch("train", "--config", str(cfg))
     assert again.returncode == 0 and again.stdout.startswith("skipped: labels unchanged since model v0001")
