@@ -83,7 +83,17 @@ class GatedScorer:
 
         lookback: deque[float] = deque(maxlen=self.margin + 1)  # motion scores already decided
         waiting: deque[tuple[np.ndarray, float]] = deque()  # (cnn input, motion score) awaiting lookahead
-        decided: list[tuple[np.ndarray, bool]] = []
+        # Frames in order, each [needs the cnn, score, known]; the cnn always gets full batches,
+        # since every new batch size costs TensorFlow a new trace and oneDNN new cached kernels.
+        out: deque[list] = deque()
+        wanted: list[tuple[list, np.ndarray]] = []
+
+        def classify() -> None:
+            if wanted:
+                for (entry, _), p in zip(wanted, self.cnn._predict([x for _, x in wanted])):
+                    entry[1], entry[2] = float(p), True
+                self.classified += len(wanted)
+                wanted.clear()
 
         def decide(final: bool = False) -> None:
             while waiting and (final or len(waiting) > self.margin + 1):
@@ -92,25 +102,27 @@ class GatedScorer:
                 # A lone frame above the gate is compression noise or a flicker: a player stays
                 # for more than one sample. The median of three needs two frames in a row.
                 steady = [float(np.median(w)) for w in _triples([*lookback, m, *ahead])]
-                decided.append((x, max(steady, default=m) >= self.gate))
+                need = max(steady, default=m) >= self.gate
+                entry = [need, 0.0, not need]
+                out.append(entry)
+                if need:
+                    wanted.append((entry, x))
+                    if len(wanted) >= self.cnn.batch_size:
+                        classify()
                 lookback.append(m)
+
+        def ready() -> Iterator[float]:
+            while out and out[0][2]:
+                self.total += 1
+                yield out.popleft()[1]
 
         for motion_score in self.motion.score(tee()):
             waiting.append((inputs.popleft(), motion_score))
             decide()
-            if len(decided) >= self.cnn.batch_size:
-                yield from self._classify(decided)
-                decided = []
+            yield from ready()
         decide(final=True)
-        yield from self._classify(decided)
-
-    def _classify(self, decided: list[tuple[np.ndarray, bool]]) -> Iterator[float]:
-        wanted = [x for x, need in decided if need]
-        scores = iter(self.cnn._predict(wanted) if wanted else [])
-        self.classified += len(wanted)
-        self.total += len(decided)
-        for _, need in decided:
-            yield float(next(scores)) if need else 0.0
+        classify()
+        yield from ready()
 
 
 def _triples(values: list[float]) -> list[list[float]]:
