@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from dunkwatch.fsutil import atomic_target
-from dunkwatch.imageops import model_input
+from dunkwatch.imageops import decode_side, model_input
 from dunkwatch.pipeline.decode import VideoReader
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ class FrameCache:
         times = np.sort(times)
         step = 1.0 / self.sample_fps
         best: dict[int, tuple[float, np.ndarray]] = {}
-        reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, start=max(0.0, float(times[0]) - step))
+        reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, max_side=decode_side(self.size),
+                             start=max(0.0, float(times[0]) - step))
         try:
             for frame in reader:
                 if frame.time > times[-1] + step:

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from dunkwatch.imageops import model_input
+from dunkwatch.imageops import decode_side, model_input
 
 
 class Scorer(Protocol):
@@ -27,7 +27,6 @@ class CnnScorer:
     """The article's ResNet50 classifier, loaded from the model registry, predicting in batches."""
 
     name = "cnn"
-    frame_side = None
 
     def __init__(self, model_path, version: str, batch_size: int = 32):
         from dunkwatch.learn.model import load_model
@@ -37,6 +36,7 @@ class CnnScorer:
         self.batch_size = batch_size
         shape = self.model.input_shape
         self.size = int(shape[1])  # square inputs
+        self.frame_side = decode_side(self.size)
 
     def _predict(self, batch: list[np.ndarray]) -> np.ndarray:
         x = np.stack(batch).astype(np.uint8)
@@ -65,9 +65,8 @@ class GatedScorer:
 
     def __init__(self, motion, cnn: CnnScorer, gate: float, margin: int):
         self.motion, self.cnn = motion, cnn
-        # The decoder shrinks frames to twice the cnn's input in its own thread: both resizes
-        # after it are then cheap, and an area-averaged 2:1 step changes the cnn's input very little.
-        self.frame_side = max(2 * cnn.size, motion.frame_side or 0)
+        # Decoded small enough that both resizes after it are cheap, large enough for both users.
+        self.frame_side = max(decode_side(cnn.size), motion.frame_side or 0)
         self.model_version = cnn.model_version
         self.gate, self.margin = gate, max(0, margin)
         self.classified = 0  # frames the cnn actually saw, for the log

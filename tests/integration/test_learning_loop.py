@@ -94,7 +94,9 @@ def test_corrections_train_a_promoted_model_that_finds_the_held_out_segments(wor
     full_segments = json.loads(full.stdout)["segments"]
     assert len(full_segments) == len(sidecar["segments"])
     for gated, ungated in zip(sidecar["segments"], full_segments):
-        assert abs(gated["start"] - ungated["start"]) <= 0.2 and abs(gated["end"] - ungated["end"]) <= 0.2
+        # One sample at 5 fps is 0.2 s; the gated path decodes at another size, so a frame on the
+        # threshold may land one sample apart.
+        assert abs(gated["start"] - ungated["start"]) <= 0.2 + 1e-6 and abs(gated["end"] - ungated["end"]) <= 0.2 + 1e-6
 
     # Unchanged labels: the next run is skipped, and the listing shows the model.
     again = dunkwatch("train", "--config", str(cfg))
