@@ -24,7 +24,7 @@ from dunkwatch.errors import DunkwatchError, ExportError, ModelError, Unreadable
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwrite
 from dunkwatch.learn import registry
 from dunkwatch.media import probe
-from dunkwatch.pipeline.ingest import FileStabilityTracker, is_candidate, scan_inbox, sha256_of
+from dunkwatch.pipeline.ingest import FileStabilityTracker, dropped_name, is_candidate, scan_inbox, sha256_of
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import process_video
@@ -73,14 +73,6 @@ def one_line(text: str) -> str:
 
 
 PREDICTIONS_CSV = "predictions.csv"
-
-
-def dropped_name(path: Path, inbox: Path) -> str:
-    """A video's name as the user dropped it: its path inside the inbox, with forward slashes."""
-    try:
-        return Path(path).relative_to(inbox).as_posix()
-    except ValueError:
-        return Path(path).name
 
 
 def update_predictions_csv(csv_path: Path, video: str, sidecar: dict) -> None:

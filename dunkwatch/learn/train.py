@@ -166,7 +166,7 @@ def should_promote(new: dict, current: dict | None) -> tuple[bool, str]:
 # --- the whole job -----------------------------------------------------------------------------
 
 def _catalogue(cfg: Config, store) -> list[tuple[KnownVideo, Path]]:
-    from dunkwatch.app import dropped_name  # the name as dropped is the inbox-relative path
+    from dunkwatch.pipeline.ingest import dropped_name  # the name as dropped: inbox-relative
 
     found = []
     for v in store.processed():
@@ -206,15 +206,6 @@ def _training_fingerprint(cfg: Config) -> dict:
             "validation_share": t.validation_share}
 
 
-def current_metrics_of(state_dir: Path, version: str | None) -> dict | None:
-    if version is None:
-        return None
-    try:
-        return json.loads((registry.models_dir(state_dir) / version / registry.METRICS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> TrainResult:
     """The scheduled job and `dunkwatch train`: skip, or train, judge and maybe promote."""
     from dunkwatch.learn.dataset import FrameCache, LabelledVideo, assemble, cap_frames, sample_times, split_by_video
@@ -234,7 +225,7 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
         digests = {sha: s[2] for sha, s in scores.items() if s is not None}
         lhash = labels_hash(rows, digests, rules, extra=_training_fingerprint(cfg))
         current = registry.current_version(state_dir)
-        current_meta = current_metrics_of(state_dir, current)
+        current_meta = registry.metrics(state_dir, current) if current else None
         last = store.get_meta(LAST_ATTEMPT_KEY) or {}
         if not force:
             if current_meta and current_meta.get("labels_hash") == lhash:

@@ -31,6 +31,14 @@ def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Ite
     return suffix in {e.lower().lstrip(".") for e in extensions}
 
 
+def dropped_name(path: Path, inbox: Path) -> str:
+    """A video's name as the user dropped it: its path inside the inbox, with forward slashes."""
+    try:
+        return Path(path).relative_to(inbox).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
 class FileStabilityTracker:
     """A file is stable once its (size, mtime) has not changed for `stable_seconds`.
 

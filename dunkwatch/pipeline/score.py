@@ -38,7 +38,7 @@ class CnnScorer:
         self.size = int(shape[1])  # square inputs
         self.frame_side = decode_side(self.size)
 
-    def _predict(self, batch: list[np.ndarray]) -> np.ndarray:
+    def predict_batch(self, batch: list[np.ndarray]) -> np.ndarray:
         x = np.stack(batch).astype(np.uint8)
         return np.asarray(self.model.predict_on_batch(x), dtype=np.float32).reshape(-1)
 
@@ -47,10 +47,10 @@ class CnnScorer:
         for frame in frames:
             batch.append(model_input(frame, self.size))
             if len(batch) == self.batch_size:
-                yield from (float(p) for p in self._predict(batch))
+                yield from (float(p) for p in self.predict_batch(batch))
                 batch = []
         if batch:
-            yield from (float(p) for p in self._predict(batch))
+            yield from (float(p) for p in self.predict_batch(batch))
 
 
 class GatedScorer:
@@ -89,7 +89,7 @@ class GatedScorer:
 
         def classify() -> None:
             if wanted:
-                for (entry, _), p in zip(wanted, self.cnn._predict([x for _, x in wanted])):
+                for (entry, _), p in zip(wanted, self.cnn.predict_batch([x for _, x in wanted])):
                     entry[1], entry[2] = float(p), True
                 self.classified += len(wanted)
                 wanted.clear()
