@@ -25,41 +25,14 @@ from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwr
 from dunkwatch.learn import registry
 from dunkwatch.media import probe
 from dunkwatch.pipeline.ingest import FileStabilityTracker, dropped_name, is_candidate, scan_inbox, sha256_of
-from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import process_video
+from dunkwatch.scoring import make_scorer, scene_memory
 from dunkwatch.store import Store, Video
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5  # how often pending files are re-examined; also bounds shutdown latency
-
-
-def make_scorer(cfg: Config, choice: str | None = None) -> Scorer:
-    """auto: the promoted cnn model when there is one, else the motion model."""
-    choice = choice or cfg.score.scorer
-    if choice == "motion":
-        return MotionScorer(cfg.motion, cfg.decode.sample_fps)
-    try:
-        version = registry.current_version(cfg.paths.state_dir)
-    except ModelError as exc:
-        if choice == "cnn":
-            raise
-        log.error("%s; scoring with the motion model instead", exc)  # auto keeps clips coming
-        version = None
-    if version is None:
-        if choice == "cnn":
-            raise ModelError(f"--scorer cnn: no model has been promoted yet in "
-                             f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
-                             "or train one from corrections first")
-        return MotionScorer(cfg.motion, cfg.decode.sample_fps)
-    from dunkwatch.pipeline.score import CnnScorer, GatedScorer  # loads Keras only when a model is used
-
-    cnn = CnnScorer(registry.model_path(cfg.paths.state_dir, version), version, cfg.score.batch_size)
-    if cfg.score.motion_gate <= 0:
-        return cnn
-    margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
-    return GatedScorer(MotionScorer(cfg.motion, cfg.decode.sample_fps), cnn, cfg.score.motion_gate, margin)
 
 
 def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:
@@ -133,6 +106,7 @@ class Daemon:
         self._next_probe: dict[Path, float] = {}  # unreadable files are probed again only now and then
         self.stopping = threading.Event()
         self.work = threading.Event()  # wakes the worker when a video is queued
+        self.memory = scene_memory(cfg)
         self._scorer: Scorer | None = None
         self._scorer_key: object = object()
         self.worker_error: BaseException | None = None
@@ -223,10 +197,7 @@ class Daemon:
             self._next_ping = now + self._watchdog / 3
 
     def _idle(self) -> bool:
-        if self.tracker.pending() or self.store.counts()["processing"]:
-            return False
-        wait = self.store.seconds_to_next_job()
-        return wait is None or wait > 0  # nothing queued, or only retries waiting for later
+        return not self.tracker.pending() and self.store.nothing_due()
 
     def recover(self) -> None:
         """Finish what a crash (kill -9, power cut) left half done, before anything new starts."""
@@ -369,7 +340,7 @@ class Daemon:
             except ModelError:
                 key = "broken"
         if self._scorer is None or key != self._scorer_key:
-            self._scorer = make_scorer(self.cfg, self.scorer_choice)
+            self._scorer = make_scorer(self.cfg, self.scorer_choice, self.memory)
             self._scorer_key = key
             log.info("scoring with %s%s", self._scorer.name,
                      f" model {self._scorer.model_version}" if self._scorer.model_version else "")
@@ -395,7 +366,8 @@ class Daemon:
         rel_parent = self._relative_parent(job.path)
         try:
             scorer = self._current_scorer()
-            result = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress)
+            result = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress,
+                                  memory=self.memory)
         except Cancelled:
             self.store.requeue(job.id, 0.0, None, count_attempt=False)
             return

@@ -36,17 +36,18 @@ def _progress_bar(name: str):
 
 
 def _cmd_process(args, cfg) -> int:
-    from dunkwatch.app import make_scorer
     from dunkwatch.pipeline.worker import process_video
+    from dunkwatch.scoring import make_scorer, scene_memory
 
-    scorer = make_scorer(cfg, args.scorer)
+    memory = scene_memory(cfg)  # the service's: a court it has seen empty helps here too
+    scorer = make_scorer(cfg, args.scorer, memory)
     outbox = Path(args.out) if args.out else cfg.paths.outbox
     results, failures = [], 0
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
             results.append(process_video(Path(video), cfg, scorer, outbox, clips=not args.no_clips,
-                                         progress=update).sidecar)
+                                         progress=update, memory=memory).sidecar)
         except DunkwatchError as exc:
             failures += 1
             print(f"dunkwatch: {exc}", file=sys.stderr)

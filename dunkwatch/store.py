@@ -228,6 +228,16 @@ class Store:
                        "WHERE id = ?", (now, row["id"]))
         return self.get(row["id"])
 
+    def nothing_due(self) -> bool:
+        """No video is being processed and none is queued for now (retries for later may wait).
+
+        One SELECT, so a job claimed between two reads (stable -> processing) is never missed."""
+        with self._lock:
+            busy, due = self._db.execute(
+                "SELECT COALESCE(SUM(state = 'processing'), 0), MIN(CASE WHEN state = 'stable' THEN next_attempt END) "
+                "FROM videos").fetchone()
+        return busy == 0 and (due is None or due > self._clock())
+
     def seconds_to_next_job(self) -> float | None:
         with self._lock:
             row = self._db.execute("SELECT MIN(next_attempt) FROM videos WHERE state = 'stable'").fetchone()

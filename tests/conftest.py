@@ -198,3 +198,27 @@ def portrait_mov(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_ground_truth() -> dict:
     return json.loads((SHARED_REAL / "ground_truth.json").read_text())
+
+
+# --- cuts of the shared real footage ---------------------------------------------------------
+
+REAL_NAME = "one-by-one-person-detection.mp4"
+
+
+def cut_real(path: Path, start: float, end: float | None = None) -> Path:
+    """[start, end) s of the shared real video, re-encoded so the cut is frame-accurate."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    span = ["-t", f"{end - start:g}"] if end is not None else []
+    run_ffmpeg("-ss", f"{start:g}", "-i", str(SHARED_REAL / REAL_NAME), *span, "-c:v", "libx264", "-crf", "18",
+               "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def real_visits(start: float = 0.0, end: float | None = None) -> list[tuple[float, float]]:
+    """The ground truth's visits in [start, end) s, in the cut's own time."""
+    from dunkwatch.metrics import frames_to_ranges
+
+    truth = json.loads((SHARED_REAL / "ground_truth.json").read_text())[REAL_NAME]
+    end = truth["frames"] / truth["fps"] if end is None else end
+    return [(max(a, start) - start, min(b, end) - start)
+            for a, b in frames_to_ranges(truth["person_frames"], truth["fps"]) if b > start and a < end]

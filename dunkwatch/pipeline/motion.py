@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -74,6 +74,45 @@ def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -
     return (residual.max(axis=2) > tolerance[None]).mean(axis=1)
 
 
+@dataclass(frozen=True)
+class RememberedScene:
+    """Empty-court images of one camera framing and light, learnt from earlier videos."""
+
+    key: str
+    images: np.ndarray  # n x H x W x 3 uint8 at the motion model's analysis size
+
+
+@dataclass(frozen=True)
+class LearnedEmpty:
+    """An empty-court image this video confirmed, for the scene memory to keep."""
+
+    image: np.ndarray  # H x W x 3 uint8 at analysis size
+    scene: str | None  # the remembered scene it was matched to, None when new
+
+
+def same_scene_share(cfg: MotionConfig) -> float:
+    """Thumbnails differing in less than half the smallest player show the same scene."""
+    return cfg.min_area / 2
+
+
+def thumb_logs(image: np.ndarray) -> np.ndarray:
+    """What candidates are compared by: a small, blurred thumbnail in log units (P x 3)."""
+    thumb = shrink_to_side(image, _THUMB_SIDE)
+    return np.log(thumb.astype(np.float32) + 16.0).reshape(-1, 3)
+
+
+def alike_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of thumbnail pixels of image b that image a's tone curve cannot explain."""
+    ta, tb = thumb_logs(a), thumb_logs(b)
+    if ta.shape != tb.shape:
+        return 1.0
+    return float(_share_changed(ta, tb[None], np.full(len(ta), math.log1p(_THUMB_CHANGE), np.float32))[0])
+
+
+def _runs(mask: np.ndarray) -> int:
+    return int(np.count_nonzero(np.diff(np.concatenate([[0], mask.astype(np.int8)])) == 1))
+
+
 class EmptySceneModel:
     """Candidate frames of a sliding window, and which of them show the empty scene.
 
@@ -83,8 +122,12 @@ class EmptySceneModel:
     are kept between calls, so each new candidate costs one row and one column.
     """
 
-    def __init__(self, same_scene: float):
+    def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = ()):
         self.same_scene = same_scene
+        self.remembered = [(r.key, r.images.astype(np.float32), np.stack([thumb_logs(i) for i in r.images]))
+                           for r in remembered if len(r.images)]
+        self.learned: list[LearnedEmpty] = []  # empty courts confirmed in this video
+        self._tolerance = np.zeros(0, np.float32)
         self.index: list[int] = []
         self.images: list[np.ndarray] = []
         self.logs = np.zeros((0, 0, 3), np.float32)
@@ -95,9 +138,8 @@ class EmptySceneModel:
         self._restless = np.zeros((0, 0, 2), np.float32)
 
     def add(self, index: int, image: np.ndarray) -> None:
-        thumb = shrink_to_side(image, _THUMB_SIDE)
-        self._thumb_shape = thumb.shape[:2]
-        self._new.append((index, image, np.log(thumb.astype(np.float32) + 16.0).reshape(-1, 3)))
+        self._thumb_shape = shrink_to_side(image, _THUMB_SIDE).shape[:2]
+        self._new.append((index, image, thumb_logs(image)))
 
     def drop_before(self, index: int) -> None:
         self._update()
@@ -117,7 +159,7 @@ class EmptySceneModel:
             self._steps.append(_step(before, after))
         restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
         thumb_restless = cv2.resize(restless.max(axis=2), self._thumb_shape[::-1], interpolation=cv2.INTER_AREA)
-        tolerance = np.maximum(math.log1p(_THUMB_CHANGE), thumb_restless.ravel())
+        tolerance = self._tolerance = np.maximum(math.log1p(_THUMB_CHANGE), thumb_restless.ravel())
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
         for i in range(old_n, n):
@@ -139,20 +181,41 @@ class EmptySceneModel:
         return _RESTLESS * np.median(np.stack(self._steps), axis=0).astype(np.float32)
 
     def background(self) -> EmptyScene | None:
-        """The empty scene from the candidates alike to the most typical one."""
+        """The empty scene: candidates alike to a remembered empty court of this camera, or else
+        the candidates alike to the most typical one."""
         self._update()
         if not self.index:
             return None
-        alike = np.maximum(self.differs, self.differs.T) < self.same_scene
-        # A still player yields many identical candidates: weigh every group of alike candidates
-        # as one, so the empty scene, which looks the same between all visits, is not outvoted.
-        weights = 1.0 / alike.sum(axis=1)
-        best = int(np.argmin(self.differs @ weights))
-        members = np.stack([self.images[j] for j in np.flatnonzero(alike[best])]).astype(np.float32)
+        scene, chosen = self._remembered_match()
+        if scene is None:
+            alike = np.maximum(self.differs, self.differs.T) < self.same_scene
+            # A still player yields many identical candidates: weigh every group of alike candidates
+            # as one, so the empty scene, which looks the same between all visits, is not outvoted.
+            weights = 1.0 / alike.sum(axis=1)
+            chosen = alike[int(np.argmin(self.differs @ weights))]
+        members = np.stack([self.images[j] for j in np.flatnonzero(chosen)]).astype(np.float32)
+        # Worth remembering: the court a remembered one confirms, or one seen again after something
+        # else was in view (or in the whole window); a still player is one stretch, never two.
+        if scene is not None or _runs(chosen) >= 2 or chosen.all():
+            self.learned.append(LearnedEmpty(np.clip(np.median(members, axis=0), 0, 255).astype(np.uint8), scene))
         # Restless pixels, learnt from all neighbours rather than the few alike members, which
         # a drifting cloud can leave at one.
         restless = self._restless  # as of the last update; steps only change there
         return EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
+
+    def _remembered_match(self) -> tuple[str | None, np.ndarray]:
+        """(scene key, candidates alike to its images) for the remembered scene most candidates
+        match; (None, []) when none does: a moved camera, another court or other light."""
+        best_key, best = None, np.zeros(0, bool)
+        for key, images, logs in self.remembered:
+            if images.shape[1:] != self.images[0].shape or logs.shape[1] != self.logs.shape[1]:
+                continue
+            alike = np.zeros(len(self.index), bool)
+            for ref in logs:
+                alike |= _share_changed(ref, self.logs, self._tolerance) < self.same_scene
+            if alike.sum() > best.sum():
+                best_key, best = key, alike
+        return best_key, best
 
 
 @dataclass(frozen=True)
@@ -206,8 +269,11 @@ class MotionScorer:
     name = "motion"
     model_version = None
 
-    def __init__(self, cfg: MotionConfig, sample_fps: float):
+    def __init__(self, cfg: MotionConfig, sample_fps: float,
+                 memory: Callable[[], Sequence[RememberedScene]] | None = None):
         self.cfg = cfg
+        self.memory = memory  # asked once per video: the empty courts seen in earlier videos
+        self.learned_scenes: list[LearnedEmpty] = []  # of the last video scored
         self.frame_side = cfg.analysis_size
         self.fps = float(sample_fps)
         self.window = max(1, round(cfg.background_window * self.fps))  # frames
@@ -215,14 +281,14 @@ class MotionScorer:
         self.every = max(1, round(max(_BG_EVERY_S, cfg.background_window / _MAX_CANDIDATES) * self.fps))
         self._luma_log = math.log1p(cfg.luma_change)
         self._restless_floor = math.log1p(_THUMB_CHANGE)
-        # Thumbnails differing in less than half the smallest player show the same scene.
-        self._same_scene = cfg.min_area / 2
+        self._same_scene = same_scene_share(cfg)
 
     # streaming ---------------------------------------------------------------------------
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
         first = 0  # index of pending[0] in the video's sampled frames
-        model = EmptySceneModel(self._same_scene)
+        model = EmptySceneModel(self._same_scene, self.memory() if self.memory else ())
+        self.learned_scenes = model.learned
         half = self.window // 2
         index = 0
         for frame in frames:

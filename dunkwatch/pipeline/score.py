@@ -19,6 +19,7 @@ class Scorer(Protocol):
     name: str  # "motion" or "cnn", written to the sidecar
     model_version: str | None  # registry version for cnn, None for motion
     frame_side: int | None  # the decoder may shrink frames to this longer side before scoring
+    learned_scenes: list  # empty courts the last video confirmed, for the scene memory
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]: ...
 
@@ -28,15 +29,21 @@ class CnnScorer:
 
     name = "cnn"
 
-    def __init__(self, model_path, version: str, batch_size: int = 32):
-        from dunkwatch.learn.model import load_model
+    learned_scenes: list = []  # the cnn learns no empty courts
 
-        self.model = load_model(model_path)
+    def __init__(self, model, version: str | None, batch_size: int = 32):
+        self.model = model  # a Keras model: loaded from the registry, or a candidate being judged
         self.model_version = version
         self.batch_size = batch_size
         shape = self.model.input_shape
         self.size = int(shape[1])  # square inputs
         self.frame_side = decode_side(self.size)
+
+    @classmethod
+    def load(cls, model_path, version: str, batch_size: int = 32) -> "CnnScorer":
+        from dunkwatch.learn.model import load_model
+
+        return cls(load_model(model_path), version, batch_size)
 
     def predict_batch(self, batch: list[np.ndarray]) -> np.ndarray:
         x = np.stack(batch).astype(np.uint8)
@@ -72,7 +79,12 @@ class GatedScorer:
         self.classified = 0  # frames the cnn actually saw, for the log
         self.total = 0
 
+    @property
+    def learned_scenes(self) -> list:
+        return self.motion.learned_scenes
+
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+        self.classified = self.total = 0  # per video: the scorer is reused across videos
         inputs: deque[np.ndarray] = deque()  # cnn inputs of frames the motion model has not scored yet
 
         def tee():

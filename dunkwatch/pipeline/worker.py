@@ -19,6 +19,7 @@ from dunkwatch.pipeline.export import write_clips, write_sidecar
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
+from dunkwatch.scene_memory import SceneMemory
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,12 @@ class Processed:
 
 
 def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: bool = True,
-                  progress: Progress | None = None) -> Processed:
-    """Analyse one video and write its outputs to outbox/<stem>/."""
+                  progress: Progress | None = None, memory: SceneMemory | None = None) -> Processed:
+    """Analyse one video and write its outputs to outbox/<stem>/; remember its empty courts."""
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress)
+    scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     info = result.info
     out_dir = outbox / path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,7 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
         "model": scorer.model_version,
         "sample_fps": cfg.decode.sample_fps,
         "threshold": result.params.threshold,
+        "scenes": scenes,
         "segments": [s.as_dict() for s in result.segments],
         "clips": [c.name for c in written],
         "highlights": reel.name if reel else None,

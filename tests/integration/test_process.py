@@ -140,7 +140,7 @@ def test_scorer_cnn_without_a_promoted_model_says_so(portrait_mov, workdir, conf
 
 
 def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
-    from dunkwatch.app import make_scorer
+    from dunkwatch.scoring import make_scorer
     from dunkwatch.config import from_dict
     from dunkwatch.errors import ModelError
 
@@ -154,7 +154,7 @@ def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
 
 
 def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdir):
-    from dunkwatch.app import make_scorer
+    from dunkwatch.scoring import make_scorer
     from dunkwatch.config import from_dict
     from dunkwatch.learn import registry
     from dunkwatch.learn.model import build_model

@@ -1,0 +1,68 @@
+"""Which scorer scores the next video: motion, or the promoted cnn gated by motion, as `auto` says.
+
+Shared by the service, `dunkwatch process` and the promotion judge, so a candidate model is
+judged exactly the way the service would run it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dunkwatch.config import Config
+from dunkwatch.errors import ModelError
+from dunkwatch.learn import registry
+from dunkwatch.pipeline.motion import MotionScorer, same_scene_share
+from dunkwatch.pipeline.score import Scorer
+from dunkwatch.scene_memory import SceneMemory
+
+log = logging.getLogger(__name__)
+
+
+def scene_memory(cfg: Config) -> SceneMemory:
+    """The service's memory of empty courts, in the state dir: `process` and the judge share it."""
+    return SceneMemory(cfg.paths.state_dir / "scenes", same_scene_share(cfg.motion))
+
+
+def motion_scorer(cfg: Config, memory: SceneMemory | None) -> MotionScorer:
+    return MotionScorer(cfg.motion, cfg.decode.sample_fps, memory.scenes if memory else None)
+
+
+def cnn_pipeline(cfg: Config, model, version: str | None, memory: SceneMemory | None) -> Scorer:
+    """A Keras model as the service runs it: gated by the motion model unless the gate is off."""
+    from dunkwatch.pipeline.score import CnnScorer, GatedScorer  # loads Keras only when a model is used
+
+    cnn = CnnScorer(model, version, cfg.score.batch_size)
+    if cfg.score.motion_gate <= 0:
+        return cnn
+    margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
+    return GatedScorer(motion_scorer(cfg, memory), cnn, cfg.score.motion_gate, margin)
+
+
+def current_model_version(cfg: Config, choice: str) -> str | None:
+    """The promoted version `choice` would use; None for motion."""
+    if choice == "motion":
+        return None
+    try:
+        version = registry.current_version(cfg.paths.state_dir)
+    except ModelError as exc:
+        if choice == "cnn":
+            raise
+        log.error("%s; scoring with the motion model instead", exc)  # auto keeps clips coming
+        return None
+    if version is None and choice == "cnn":
+        raise ModelError(f"--scorer cnn: no model has been promoted yet in "
+                         f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
+                         "or train one from corrections first")
+    return version
+
+
+def make_scorer(cfg: Config, choice: str | None = None, memory: SceneMemory | None = None) -> Scorer:
+    """auto: the promoted cnn model when there is one, else the motion model."""
+    choice = choice or cfg.score.scorer
+    version = current_model_version(cfg, choice)
+    if version is None:
+        return motion_scorer(cfg, memory)
+    from dunkwatch.learn.model import load_model
+
+    model = load_model(registry.model_path(cfg.paths.state_dir, version))
+    return cnn_pipeline(cfg, model, version, memory)
