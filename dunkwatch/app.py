@@ -8,7 +8,6 @@ quarantine, with a one-line reason). A user's original is never deleted or modif
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import queue

@@ -87,6 +87,22 @@ def _cmd_train(args, cfg) -> int:
     return 0
 
 
+FIGURES = ("f1", "precision", "recall", "events_found", "events", "false_segments", "frames", "videos")
+
+
+def _cells(m: dict, prefix: str, short: bool = False) -> str:
+    def num(key: str) -> str:
+        v = m.get(prefix + key)
+        return f"{v:.3f}" if isinstance(v, float) else "-"
+
+    found, events, false = (m.get(prefix + k) for k in ("events_found", "events", "false_segments"))
+    ev = f"{found}/{events}" if events is not None else "-"
+    false_cell = str(false) if false is not None else "-"
+    if short:
+        return f"{num('f1'):>6} {ev:>7} {false_cell:>5}"
+    return f"{num('f1'):>6} {num('precision'):>6} {num('recall'):>6} {ev:>7} {false_cell:>5}"
+
+
 def _cmd_models(args, cfg) -> int:
     from dunkwatch.learn import registry
 
@@ -102,21 +118,25 @@ def _cmd_models(args, cfg) -> int:
     for version in registry.versions(state):
         meta = registry.metrics(state, version)
         m = meta.get("metrics", {})
+        base = meta.get("baseline") or {}
         listing.append({"version": version, "current": version == current, "created": meta.get("created"),
-                        "f1": m.get("f1"), "precision": m.get("precision"), "recall": m.get("recall"),
-                        "segment_recall": m.get("segment_recall"), "validation_frames": m.get("frames"),
+                        **{k: m.get(k) for k in FIGURES},
+                        "baseline": base.get("name"), **{f"baseline_{k}": (base.get("metrics") or {}).get(k)
+                                                         for k in FIGURES},
+                        "backbone": meta.get("backbone"), "input_size": meta.get("input_size"),
                         "trained_on": meta.get("trained_on")})
     if args.json:
         print(json.dumps(listing, indent=2))
     elif not listing:
         print(f"no models yet in {registry.models_dir(state)}")
     else:
-        print(f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'seg.rec':>7}  trained on")
+        # Each version beside what it replaced, both judged on the same validation videos.
+        print(f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'events':>7} {'false':>5}"
+              f"   replaced: {'scoring':13} {'F1':>6} {'events':>7} {'false':>5}  trained on")
         for m in listing:
-            cells = [f"{m[k]:.3f}" if isinstance(m[k], (int, float)) else "-" for k in
-                     ("f1", "precision", "recall", "segment_recall")]
-            print(f"{'*' if m['current'] else ' ':2}{m['version']:8} {m['created'] or '-':25} {cells[0]:>6} "
-                  f"{cells[1]:>6} {cells[2]:>6} {cells[3]:>7}  {m['trained_on'] or '-'}")
+            print(f"{'*' if m['current'] else ' ':2}{m['version']:8} {m['created'] or '-':25} "
+                  f"{_cells(m, '')}   replaced: {m['baseline'] or '-':13} {_cells(m, 'baseline_', short=True)}  "
+                  f"{m['trained_on'] or '-'}")
     return 0
 
 

@@ -114,7 +114,9 @@ class TrainingConfig:
     misfire_grace_seconds: float = setting(3600.0, "a run missed (machine asleep) still starts if this late",
                                            lo=1.0, hi=604800.0)
     sample_fps: float = setting(1.0, "frames per second taken from labelled ranges for training", lo=0.1, hi=30.0)
-    input_size: int = setting(224, "side of the square frames the model sees", lo=32, hi=512)
+    input_size: int = setting(224, "side of the square frames the model sees, when a GPU trains", lo=32, hi=512)
+    cpu_input_size: int = setting(96, "the side used instead when only the CPU trains (at 224 ResNet50 trains at a "
+                                  "few frames/s there); the smaller of the two wins", lo=32, hi=512)
     fine_tune: str = setting("head", "head: train the dense head on a frozen backbone; all: the whole network",
                              choices=("head", "all"))
     imagenet: bool = setting(True, "start the backbone from ImageNet weights (downloaded once into state_dir)")

@@ -77,10 +77,3 @@ def runs(mask: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, 
     if start is not None:
         ranges.append((start, times[-1] + step))
     return ranges
-
-
-def segment_recall(truth: Sequence[tuple[float, float]], detected: Sequence[tuple[float, float]]) -> float:
-    """Share of true ranges that at least one detected range overlaps; 1.0 when there are none."""
-    if not truth:
-        return 1.0
-    return sum(1 for a, b in truth if any(c < b and d > a for c, d in detected)) / len(truth)

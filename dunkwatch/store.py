@@ -328,6 +328,12 @@ class Store:
         digest = hashlib.sha256(row["times"] + row["scores"]).hexdigest()[:16]
         return np.frombuffer(row["times"], "<f8"), np.frombuffer(row["scores"], "<f4"), digest
 
+    def scored_by(self, sha256: str) -> str | None:
+        """The scorer (motion or cnn) whose scores are stored for this content."""
+        with self._lock:
+            row = self._db.execute("SELECT scorer FROM scores WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else row["scorer"]
+
     def get_meta(self, key: str) -> Any:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

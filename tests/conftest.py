@@ -30,6 +30,8 @@ def run_ffmpeg(*args: str, stdin: bytes | None = None) -> bytes:
 
 # --- a synthetic fixed-camera scene ---------------------------------------------------------
 
+BALL_COLOUR = (214, 96, 28)
+
 @dataclass
 class Visit:
     start: float  # seconds the player is in view
@@ -54,6 +56,7 @@ class Scene:
     light: Callable[[float], float] = lambda t: 1.0  # global brightness factor over time
     cloud: bool = False  # a soft shadow drifting across the scene
     foliage: bool = False  # a tree in the wind: leaves and sky trade places from frame to frame
+    balls: list[tuple[float, float]] = field(default_factory=list)  # an orange ball rolls across during each
     seed: int = 7
 
     def background(self) -> np.ndarray:
@@ -106,6 +109,11 @@ class Scene:
                 img[y:y + ph, x0:x1] = v.color
                 hx0, hx1 = max(0, x + pw // 4), min(self.width, x + 3 * pw // 4)
                 img[y - pw // 2:y, hx0:hx1] = (120, 80, 60)  # head
+        for a, b in self.balls:
+            if a <= t < b:  # moves like a player, is no player: motion alone cuts a clip of it
+                yy, xx = np.mgrid[0:self.height, 0:self.width]
+                cx, cy, r = (0.05 + 0.9 * (t - a) / (b - a)) * self.width, self.height * 0.85, self.width * 0.03
+                img[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] = BALL_COLOUR
         img = img + rng.normal(0, self.noise, img.shape)
         return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -120,7 +128,7 @@ class Scene:
 
 
 def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: float,
-           codec: str = "libx264", audio: bool = True, rotation: int = 0) -> Path:
+           codec: str = "libx264", audio: bool = True, rotation: int = 0, preset: str = "medium") -> Path:
     """Encode RGB frames; rotation (clockwise degrees to display) is stored as metadata."""
     raw = b"".join(f.tobytes() for f in frames)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +136,7 @@ def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fp
     args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"]
     if audio:
         args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-shortest"]
-    args += ["-c:v", codec, "-pix_fmt", "yuv420p", "-g", str(int(fps * 2))]
+    args += ["-c:v", codec, "-preset", preset, "-pix_fmt", "yuv420p", "-g", str(int(fps * 2))]
     if codec == "libx265":
         args += ["-x265-params", "log-level=error", "-tag:v", "hvc1"]
     if audio:
@@ -210,7 +218,7 @@ def cut_real(path: Path, start: float, end: float | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     span = ["-t", f"{end - start:g}"] if end is not None else []
     run_ffmpeg("-ss", f"{start:g}", "-i", str(SHARED_REAL / REAL_NAME), *span, "-c:v", "libx264", "-crf", "18",
-               "-pix_fmt", "yuv420p", str(path))
+               "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
     return path
 
 
@@ -222,3 +230,48 @@ def real_visits(start: float = 0.0, end: float | None = None) -> list[tuple[floa
     end = truth["frames"] / truth["fps"] if end is None else end
     return [(max(a, start) - start, min(b, end) - start)
             for a, b in frames_to_ranges(truth["person_frames"], truth["fps"]) if b > start and a < end]
+
+
+EMPTY_ROOM = (0.0, 5.5)  # the shared video's first seconds: nobody in view yet
+
+
+def real_frames(start: float, end: float, width: int, height: int) -> np.ndarray:
+    """Frames [start, end) s of the shared real video at its 10 fps, scaled to width x height."""
+    raw = run_ffmpeg("-ss", f"{start:g}", "-i", str(SHARED_REAL / REAL_NAME), "-t", f"{end - start:g}",
+                     "-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def composed_real(path: Path, parts: list[tuple[float, float] | float], rolls: list[tuple[float, float]],
+                  width: int = 384, height: int = 216) -> tuple[Path, list[tuple[float, float]]]:
+    """A clip of the real room: each part is a (start, end) cut of the shared video, or a number
+    of seconds of its empty room (played back and forth); an orange ball rolls across the floor
+    during each (from, to) s of the clip, which motion alone takes for a player. Returns the
+    clip and its visits in the clip's own time."""
+    import cv2
+
+    fps = 10.0
+    empty = real_frames(*EMPTY_ROOM, width, height)
+    pingpong = np.concatenate([empty, empty[::-1]])
+    frames, visits, clock = [], [], 0.0
+    for part in parts:
+        if isinstance(part, tuple):
+            chunk = real_frames(part[0], part[1], width, height)
+            visits += [(a + clock, b + clock) for a, b in real_visits(*part)]
+        else:
+            n = int(round(part * fps))
+            chunk = np.concatenate([pingpong] * (n // len(pingpong) + 1))[:n]
+        frames.append(chunk)
+        clock += len(chunk) / fps
+    video = np.concatenate(frames)
+    radius = max(3, int(0.025 * width))
+    for i, frame in enumerate(video):
+        t = i / fps
+        for a, b in rolls:
+            if a <= t < b:
+                x = int((0.05 + 0.9 * (t - a) / (b - a)) * width)
+                y = int(height * 0.85 + 0.03 * height * np.sin(3 * t))  # bounces a little on the floor
+                cv2.circle(frame, (x, y), radius, (214, 96, 28), -1, cv2.LINE_AA)
+                cv2.circle(frame, (x - radius // 3, y - radius // 3), max(1, radius // 3), (240, 150, 80), -1,
+                           cv2.LINE_AA)
+    return encode(video, path, width, height, fps, audio=False, preset="veryfast"), visits

@@ -32,6 +32,7 @@ class LabelledVideo:
     times: np.ndarray  # frame times that carry a label
     labels: np.ndarray  # 1.0 player in view, 0.0 empty
     weights: np.ndarray  # > 0
+    corrected: bool = False  # the user corrected some of its frames
 
     @property
     def positives(self) -> int:
@@ -111,23 +112,31 @@ class FrameCache:
 def split_by_video(videos: Sequence[LabelledVideo], share: float) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
     """(train, validation): whole videos, chosen by a hash so the split is stable from run to run.
 
-    Both sides keep at least one video with a player in view when there are two such videos.
+    Both sides keep at least one video with a player in view when there are two such videos, and
+    at least one corrected video when there are two: a model can only show it beats the scoring in
+    use where the user corrected that scoring, and can only learn from corrections it trains on.
     """
     order = sorted(videos, key=lambda v: hashlib.sha256(("split:" + v.sha256).encode()).hexdigest())
     n_val = min(len(order) - 1, max(1, round(share * len(order))))
+    corrected = [v for v in order if v.corrected]
     with_player = [v for v in order if v.positives]
     val: list[LabelledVideo] = []
-    if len(with_player) >= 2:
-        val.append(with_player[0])
+
+    def can_leave(v: LabelledVideo) -> bool:
+        """Training keeps a video with a player, and a corrected one when there are two or more."""
+        rest = [w for w in order if w not in val and w is not v]
+        return (not with_player or any(w.positives for w in rest)) and \
+            (len(corrected) < 2 or any(w.corrected for w in rest))
+
+    # A single corrected video is validated on: its figures show, and promotion waits for a second.
+    for kind in (corrected, with_player if len(with_player) >= 2 else []):
+        if not any(v in val for v in kind):
+            val += [v for v in kind if can_leave(v)][:1]
     for v in order:
         if len(val) >= n_val:
             break
-        if v in val:
-            continue
-        remaining_positive = [w for w in with_player if w not in val and w is not v]
-        if v.positives and not remaining_positive:
-            continue  # training keeps at least one video with a player
-        val.append(v)
+        if v not in val and can_leave(v):
+            val.append(v)
     train = [v for v in order if v not in val]
     return train, val
 
@@ -148,7 +157,8 @@ def cap_frames(video: LabelledVideo, keep: int, rng: np.random.Generator) -> Lab
     room = keep - len(chosen)
     chosen += list(rng.choice(neg, min(room, len(neg)), replace=False)) if room > 0 and len(neg) else []
     idx = np.sort(np.asarray(chosen, dtype=np.int64))
-    return LabelledVideo(video.sha256, video.name, video.path, video.times[idx], video.labels[idx], video.weights[idx])
+    return LabelledVideo(video.sha256, video.name, video.path, video.times[idx], video.labels[idx], video.weights[idx],
+                         video.corrected)
 
 
 def assemble(videos: Sequence[LabelledVideo], cache: FrameCache,

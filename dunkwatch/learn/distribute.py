@@ -33,6 +33,7 @@ class TrainingPlan:
     is_chief: bool = True  # only the chief writes the model when several workers train together
     scope: Callable[[], ContextManager] = field(default=contextlib.nullcontext)
     strategy: Any = None  # the tf.distribute strategy, when TensorFlow is the backend
+    accelerated: bool = False  # a GPU (or other accelerator) trains, not the CPU
 
     def global_batch(self, per_replica: int) -> int:
         return per_replica * self.replicas
@@ -95,7 +96,7 @@ def plan_training(devices: Sequence[str] = (), precision: str = "auto") -> Train
     policy = precision if precision != "auto" else ("mixed_float16" if accelerated else "float32")
     keras.mixed_precision.set_dtype_policy(policy)
     log.info("training on %s: %d replica(s), %s", description, replicas, policy)
-    return TrainingPlan(backend, replicas, description, policy, chief, scope, strategy)
+    return TrainingPlan(backend, replicas, description, policy, chief, scope, strategy, accelerated)
 
 
 def is_multi_worker(plan: TrainingPlan) -> bool:

@@ -1,4 +1,4 @@
-"""Retraining: labels -> frames -> fit on every device -> judge by predict() -> promote or keep.
+"""Retraining: labels -> frames -> fit on every device -> judge as the service runs it -> promote or keep.
 
 The fitting pieces (`compile_for_training`, `fit`, `recalibrate_batchnorm`, `predict_scores`)
 use the Keras 3 API only, on uint8 numpy inputs, so the same code runs under TensorFlow here
@@ -7,12 +7,10 @@ and under JAX on a GPU machine without TensorFlow (bench/train_gpu.sh).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -21,7 +19,7 @@ from dunkwatch.errors import DunkwatchError, ModelError
 from dunkwatch.learn import registry
 from dunkwatch.learn.corrections import (
     Correction, KnownVideo, LabelRules, frame_labels, labels_hash, parse_corrections)
-from dunkwatch.metrics import frame_scores, runs, segment_recall
+from dunkwatch.learn.promotion import Figures, JudgedVideo, decide, figures, truth_ranges
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +35,18 @@ class TrainResult:
     status: str  # promoted, kept, skipped
     reason: str
     version: str | None = None
-    metrics: dict = field(default_factory=dict)
-    current_metrics: dict | None = None
+    metrics: dict = field(default_factory=dict)  # the candidate's pipeline on the validation videos
+    baseline_metrics: dict | None = None  # the scoring in use, on the same videos
+    baseline: str | None = None  # "motion" or "model vNNNN"
     labels_hash: str | None = None
 
     def summary(self) -> str:
         parts = [f"{self.status}: {self.reason}"]
         if self.metrics:
-            m = self.metrics
-            parts.append(f"new model: F1 {m['f1']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
-                         f"segment recall {m['segment_recall']:.3f}) on {m['frames']} validation frames "
-                         f"of {m['videos']} video(s)")
-        if self.current_metrics:
-            parts.append(f"current model: F1 {self.current_metrics['f1']:.3f} on the same frames")
+            parts.append(f"new model:  {Figures(**self.metrics).line()} on {self.metrics['videos']} validation "
+                         f"video(s), as the service would run it")
+        if self.baseline_metrics:
+            parts.append(f"{self.baseline + ':':11} {Figures(**self.baseline_metrics).line()} on the same videos")
         return "\n".join(parts)
 
 
@@ -128,41 +125,6 @@ def predict_scores(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32).reshape(-1)
 
 
-def judge(scores: np.ndarray, labels: np.ndarray, counts: list[int], times: list[np.ndarray], step: float,
-          threshold: float) -> dict[str, Any]:
-    """Frame precision, recall and F1 at the decision threshold, and segment recall, per validation set."""
-    truth = labels > 0.5
-    predicted = scores >= threshold
-    precision, recall, f1 = frame_scores(predicted, truth)
-    found, total = 0.0, 0
-    offset = 0
-    for n, t in zip(counts, times):
-        true_ranges = runs(truth[offset:offset + n], t, step)
-        detected = runs(predicted[offset:offset + n], t, step)
-        found += segment_recall(true_ranges, detected) * len(true_ranges)
-        total += len(true_ranges)
-        offset += n
-    accuracy = float(np.mean(predicted == truth)) if len(truth) else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "segment_recall": round(found / total, 4) if total else 1.0, "accuracy": round(accuracy, 4),
-            "empty_baseline_accuracy": round(float(np.mean(~truth)), 4) if len(truth) else 0.0,
-            "frames": int(len(truth)), "positives": int(truth.sum()), "videos": len(counts),
-            "threshold": threshold}
-
-
-def should_promote(new: dict, current: dict | None) -> tuple[bool, str]:
-    if current is None:
-        if new["positives"] == 0:
-            return False, "the validation videos have no frame with a player in view to judge by"
-        if new["f1"] <= 0.0 or new["accuracy"] <= new["empty_baseline_accuracy"]:
-            return False, (f"it does not beat predicting \"empty\" everywhere (F1 {new['f1']:.3f}, accuracy "
-                           f"{new['accuracy']:.3f} vs {new['empty_baseline_accuracy']:.3f})")
-        return True, f"first model: F1 {new['f1']:.3f} beats predicting \"empty\" everywhere"
-    if new["f1"] >= current["f1"]:
-        return True, f"F1 {new['f1']:.3f} is not lower than the current model's {current['f1']:.3f}"
-    return False, f"F1 {new['f1']:.3f} is lower than the current model's {current['f1']:.3f}"
-
-
 # --- the whole job -----------------------------------------------------------------------------
 
 def _catalogue(cfg: Config, store) -> list[tuple[KnownVideo, Path]]:
@@ -203,7 +165,7 @@ def _training_fingerprint(cfg: Config) -> dict:
     t = cfg.training
     return {"input_size": t.input_size, "sample_fps": t.sample_fps, "fine_tune": t.fine_tune,
             "imagenet": t.imagenet, "epochs": t.epochs, "max_frames": t.max_frames,
-            "validation_share": t.validation_share}
+            "validation_share": t.validation_share, "cpu_input_size": t.cpu_input_size}
 
 
 def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> TrainResult:
@@ -246,7 +208,8 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
                                            s[1] if s else None, rules)
             keep = weights > 0
             if keep.any():
-                videos.append(LabelledVideo(k.sha256, k.name, location, times[keep], labels[keep], weights[keep]))
+                videos.append(LabelledVideo(k.sha256, k.name, location, times[keep], labels[keep], weights[keep],
+                                            corrected=k.sha256 in by_sha))
         with_player = [v for v in videos if v.positives]
         if len(videos) < 2 or len(with_player) < 2:
             return _record(store, TrainResult(
@@ -254,33 +217,47 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
                            f"of {len(videos)} labelled); process more videos or add corrections",
                 labels_hash=lhash))
         train_videos, val_videos = split_by_video(videos, t.validation_share)
+        if not any(v.corrected for v in val_videos):
+            # Uncorrected labels are the scoring in use's own predictions: no model can beat it on them.
+            return _record(store, TrainResult(
+                "skipped", "no corrections to learn from and judge by: the labels are the current scoring's own "
+                           "predictions, which no new model can beat; correct what it gets wrong in at least two "
+                           "videos (see outbox/predictions.csv)", labels_hash=lhash))
+        plan = _plan(cfg)
+        size = t.input_size if plan.accelerated else min(t.input_size, t.cpu_input_size)
+        if size != t.input_size:
+            log.info("no GPU: training at %dx%d (training.cpu_input_size), not %d", size, size, t.input_size)
         rng = np.random.default_rng(int(lhash[:8], 16))
         per_video = max(10, t.max_frames // max(1, len(videos)))
         train_videos = [cap_frames(v, per_video, rng) for v in train_videos]
-        val_videos = [cap_frames(v, per_video, rng) for v in val_videos]
 
-        cache = FrameCache(state_dir / "dataset", t.input_size, t.sample_fps)
-        log.info("extracting frames: %d training and %d validation video(s)", len(train_videos), len(val_videos))
+        cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
+        log.info("extracting frames: %d training video(s); validating on %d: %s", len(train_videos),
+                 len(val_videos), ", ".join(v.name for v in val_videos))
         x_train, y_train, w_train, _, _ = assemble(train_videos, cache)
-        x_val, y_val, _, val_counts, val_times = assemble(val_videos, cache)
 
         started = time.monotonic()
-        model, plan = _train_model(cfg, x_train, y_train, w_train, verbose)
-        threshold = cfg.segment.threshold_cnn
-        new_metrics = judge(predict_scores(model, x_val), y_val, val_counts, val_times, 1.0 / t.sample_fps,
-                            threshold)
-        new_metrics["train_frames"] = int(len(x_train))
-        new_metrics["train_seconds"] = round(time.monotonic() - started, 1)
-        cur_metrics = None
-        if current is not None:
-            cur_metrics = _judge_current(cfg, current, val_videos, threshold)
-        promote, reason = should_promote(new_metrics, cur_metrics)
-        result = TrainResult("promoted" if promote else "kept", reason, None, new_metrics, cur_metrics, lhash)
+        model, backbone = _train_model(cfg, plan, size, x_train, y_train, w_train, verbose, seed=int(lhash[:8], 16))
+        train_seconds = round(time.monotonic() - started, 1)
+        judged = [_ValidationVideo(v.name, v.path, by_sha.get(v.sha256, []), _predicted(cfg, store, v.sha256))
+                  for v in val_videos]
+        baseline_name, baseline_scorer = _scoring_in_use(cfg, current)
+        baseline = judge_in_service(cfg, baseline_scorer, judged)
+        from dunkwatch.scoring import cnn_pipeline, scene_memory
+
+        candidate = judge_in_service(cfg, cnn_pipeline(cfg, model, None, scene_memory(cfg)), judged)
+        promote, reason = decide(candidate, baseline, baseline_name, any(v.corrections for v in judged))
+        metrics = {**candidate.as_dict(), "train_frames": int(len(x_train)), "train_seconds": train_seconds}
+        log.info("new model:  %s", candidate.line())
+        log.info("%-11s %s", baseline_name + ":", baseline.line())
+        result = TrainResult("promoted" if promote else "kept", reason, None, candidate.as_dict(),
+                             baseline.as_dict(), baseline_name, lhash)
         if promote and plan.is_chief:
-            meta = {"metrics": new_metrics, "labels_hash": lhash, "f1": new_metrics["f1"],
+            meta = {"metrics": metrics, "labels_hash": lhash, "f1": candidate.f1,
+                    "baseline": {"name": baseline_name, "metrics": baseline.as_dict()},
                     "config": _config_snapshot(cfg), "trained_on": plan.description, "precision": plan.precision,
-                    "replicas": plan.replicas, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "previous": current, "previous_metrics_on_same_frames": cur_metrics,
+                    "replicas": plan.replicas, "input_size": size, "backbone": backbone,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "previous": current,
                     "train_videos": [v.name for v in train_videos], "validation_videos": [v.name for v in val_videos]}
             version = registry.add_version(state_dir, lambda p: model.save(str(p)), meta)
             registry.set_current(state_dir, version)
@@ -291,42 +268,91 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
         store.close()
 
 
-def _train_model(cfg: Config, x, y, w, verbose):
+def _plan(cfg: Config):
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.learn.model import build_model, imagenet_weights
 
     t = cfg.training
     try:
-        plan = plan_training(t.devices, t.precision)
+        return plan_training(t.devices, t.precision)
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"config key training.devices = {list(t.devices)!r}: {exc}") from None
+
+
+def _train_model(cfg: Config, plan, size: int, x, y, w, verbose, seed: int = 0):
+    """The fitted model, and how its backbone started ("imagenet" or "random, whole network trained")."""
+    import keras
+
+    from dunkwatch.learn.model import build_model, imagenet_weights
+
+    t = cfg.training
+    keras.utils.set_random_seed(seed)  # the same labels train the same model, as far as the device allows
     weights = imagenet_weights(cfg.paths.state_dir / "weights") if t.imagenet else None
+    train_backbone = t.fine_tune == "all"
+    if weights is None and not train_backbone:
+        # A frozen backbone of random weights computes noise features: the head cannot learn from them.
+        log.warning("no ImageNet weights: training the whole network, not only the head (training.fine_tune)")
+        train_backbone = True
+    backbone = "imagenet" if weights is not None else "random, whole network trained"
     global_batch = plan.global_batch(t.batch_size)
     with plan.scope():
-        model = build_model(t.input_size, weights=weights, train_backbone=(t.fine_tune == "all"))
+        model = build_model(size, weights=weights, train_backbone=train_backbone)
         compile_for_training(model, t.learning_rate)
-    log.info("training on %d frames (%d with a player), global batch %d, %d epoch(s)",
-             len(x), int((y > 0.5).sum()), global_batch, t.epochs)
-    fit(model, x, y, balanced_weights(y, w), global_batch, t.epochs, verbose=verbose, plan=plan)
-    if t.fine_tune == "all":
+    log.info("training on %d frames (%d with a player) at %dx%d, global batch %d, %d epoch(s)",
+             len(x), int((y > 0.5).sum()), size, size, global_batch, t.epochs)
+    fit(model, x, y, balanced_weights(y, w), global_batch, t.epochs, verbose=verbose, plan=plan, seed=seed)
+    if train_backbone:
         recalibrate_batchnorm(model, x, global_batch)
-    return model, plan
+    return model, backbone
 
 
-def _judge_current(cfg: Config, version: str, val_videos, threshold) -> dict | None:
-    """The current model on the same validation frames, at its own input size."""
-    from dunkwatch.learn.dataset import FrameCache, assemble
-    from dunkwatch.learn.model import load_model
+@dataclass(frozen=True)
+class _ValidationVideo:
+    name: str
+    path: Path  # the archived original
+    corrections: list[Correction]
+    predicted: list[tuple[float, float]]  # the segments the service cut when it processed the video
 
-    try:
-        model = load_model(registry.model_path(cfg.paths.state_dir, version))
-    except ModelError as exc:
-        log.warning("current model %s cannot be loaded (%s); judging the new one on its own", version, exc)
-        return None
-    size = int(model.input_shape[1])
-    cache = FrameCache(cfg.paths.state_dir / "dataset", size, cfg.training.sample_fps)
-    x, y, _, counts, times = assemble(val_videos, cache)
-    return judge(predict_scores(model, x), y, counts, times, 1.0 / cfg.training.sample_fps, threshold)
+
+def _predicted(cfg: Config, store, sha256: str) -> list[tuple[float, float]]:
+    """The segments the stored scores give with today's segment settings: the pseudo-labels."""
+    from dunkwatch.pipeline.segment import find_segments
+    from dunkwatch.pipeline.worker import segment_params
+
+    stored = store.load_scores(sha256)
+    if stored is None:
+        return []
+    times, scores, _ = stored
+    params = segment_params(cfg.segment, store.scored_by(sha256) or "motion")
+    duration = float(times[-1]) + 1.0 / cfg.decode.sample_fps if len(times) else 0.0
+    return [(s.start, s.end) for s in find_segments(np.asarray(times, float), np.asarray(scores, float),
+                                                    duration, params)]
+
+
+def _scoring_in_use(cfg: Config, current: str | None):
+    """(name, scorer) of what `auto` scores with now: the current model's pipeline, or motion."""
+    from dunkwatch.scoring import make_scorer, scene_memory
+
+    memory = scene_memory(cfg)  # read, never written, while judging
+    if current is not None:
+        try:
+            return f"model {current}", make_scorer(cfg, "auto", memory)
+        except ModelError as exc:
+            log.warning("current model %s cannot be loaded (%s); judging against motion", current, exc)
+    return "motion", make_scorer(cfg, "motion", memory)
+
+
+def judge_in_service(cfg: Config, scorer, videos: list[_ValidationVideo]) -> Figures:
+    """Run `scorer` over each validation video as the service would, and score its segments
+    against the corrections, or where there are none, the predictions."""
+    from dunkwatch.pipeline.worker import analyse
+
+    judged = []
+    for v in videos:
+        result = analyse(v.path, cfg, scorer)
+        duration = result.info.duration
+        judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
+                                  tuple((s.start, s.end) for s in result.segments), bool(v.corrections)))
+    return figures(judged)
 
 
 def _config_snapshot(cfg: Config) -> dict:
@@ -339,6 +365,8 @@ def _record(store, result: TrainResult) -> TrainResult:
     """The outcome goes to the journal, for `dunkwatch status` and the next run's skip check."""
     entry = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": result.status, "reason": result.reason,
              "version": result.version, "f1": result.metrics.get("f1") if result.metrics else None,
+             "baseline": result.baseline,
+             "baseline_f1": result.baseline_metrics.get("f1") if result.baseline_metrics else None,
              "labels_hash": result.labels_hash}
     store.set_meta(LAST_ATTEMPT_KEY, entry)
     log.info("training %s: %s", result.status, result.reason)

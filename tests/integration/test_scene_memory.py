@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import Scene, Visit, cut_real, real_visits
+from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, cut_real, real_visits
 from dunkwatch.config import MotionConfig
 from dunkwatch.metrics import match_ranges
 from dunkwatch.pipeline.motion import MotionScorer, alike_share, same_scene_share
@@ -106,7 +106,8 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
     cut_real(workdir / "inbox" / "first.mp4", 0, 48)
     cut_real(workdir / "inbox" / "second.mp4", 48, 90)
     last = cut_real(tmp_path / "last.mp4", 90)
-    cfg = config_file(score={"scorer": "motion"}, export={"highlight_reel": False})
+    cfg = config_file(export={"highlight_reel": False},
+                      training={"input_size": 96, "fine_tune": "all", "imagenet": False})
     ran = dunkwatch("run", "--once", "--config", str(cfg))
     assert ran.returncode == 0, ran.stderr
     sidecars = [json.loads((workdir / "outbox" / n / f"{n}.json").read_text()) for n in ("first", "second")]
@@ -114,6 +115,16 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
         match = clip_match(sidecar, visits)
         assert match.f1 >= 0.99 and match.found == match.truths == match.detections, match
     assert len(list((workdir / "state" / "scenes").glob("scene-*.npz"))) == 1
+
+    # The sequence: `train` offline on these two, uncorrected. Nothing can beat motion on
+    # its own predictions, so nothing is trained, and `auto` stays on motion (with the memory).
+    trained = dunkwatch("train", "--config", str(cfg))
+    assert trained.returncode == 0 and trained.stdout.startswith("skipped: no corrections"), trained.stdout
+    assert not (workdir / "state" / "models").exists()
+    whole = json.loads(dunkwatch("process", str(SHARED_REAL / REAL_NAME), "--config", str(cfg), "--no-clips",
+                                 "--json", "--out", str(tmp_path / "whole")).stdout)
+    match = clip_match(whole, real_visits())
+    assert whole["scorer"] == "motion" and match.f1 >= 0.99 and match.found == match.detections == 6, match
 
     remembered = dunkwatch("process", str(last), "--config", str(cfg), "--no-clips", "--json",
                            "--out", str(tmp_path / "out"))

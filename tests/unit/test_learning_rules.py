@@ -10,16 +10,18 @@ from dunkwatch.config import from_dict, parse_schedule
 from dunkwatch.errors import ConfigError, ModelError
 from dunkwatch.learn import registry
 from dunkwatch.learn.dataset import LabelledVideo, cap_frames, split_by_video
-from dunkwatch.learn.train import balanced_weights, judge, should_promote
-from dunkwatch.metrics import runs, segment_recall
+from dunkwatch.learn.corrections import Correction
+from dunkwatch.learn.promotion import JudgedVideo, decide, figures, truth_ranges
+from dunkwatch.learn.train import balanced_weights
+from dunkwatch.metrics import runs
 from dunkwatch.schedule import crontab_weekdays, make_trigger
 
 
-def video(sha: str, positives: int, n: int = 20) -> LabelledVideo:
+def video(sha: str, positives: int, n: int = 20, corrected: bool = False) -> LabelledVideo:
     labels = np.zeros(n, np.float32)
     labels[:positives] = 1
     return LabelledVideo(sha * 64, f"{sha}.mp4", Path(f"/a/{sha}.mp4"), np.arange(n, dtype=float), labels,
-                         np.ones(n, np.float32))
+                         np.ones(n, np.float32), corrected)
 
 
 def test_validation_is_split_by_whole_video_and_both_sides_see_a_player():
@@ -28,6 +30,18 @@ def test_validation_is_split_by_whole_video_and_both_sides_see_a_player():
     assert {v.sha256 for v in train}.isdisjoint({v.sha256 for v in val})
     assert len(val) == 2 and any(v.positives for v in val) and any(v.positives for v in train)
     assert split_by_video(videos, share=0.5) == (train, val)  # stable from run to run
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_corrected_videos_fall_on_both_sides_of_the_split(seed):
+    names = [chr(ord("a") + (seed + k) % 8) for k in range(8)]
+    videos = [video(n, 5 if k % 2 else 0, corrected=k in (1, 6)) for k, n in enumerate(names)]
+    train, val = split_by_video(videos, share=0.25)
+    assert any(v.corrected for v in train) and any(v.corrected for v in val)
+    assert any(v.positives for v in train) and any(v.positives for v in val)
+    lone = [video(n, 5, corrected=k == 3) for k, n in enumerate(names[:4])]
+    train, val = split_by_video(lone, share=0.25)
+    assert [v.corrected for v in val] == [True]  # judged on, and the reason says to correct a second
 
 
 def test_cap_frames_keeps_corrected_frames_first():
@@ -44,28 +58,50 @@ def test_balanced_weights_give_both_classes_the_same_total():
     assert w[y == 1].sum() == pytest.approx(w[y == 0].sum())
 
 
-def test_judge_scores_frames_at_the_threshold_and_counts_segments():
-    times = np.arange(10, dtype=float)
-    labels = np.array([0, 1, 1, 1, 0, 0, 1, 1, 0, 0], np.float32)
-    scores = np.array([0, .99, .99, .5, 0, 0, 0, 0, 0, 0], np.float32)  # second visit missed
-    m = judge(scores, labels, [10], [times], 1.0, threshold=0.95)
-    assert m["precision"] == 1.0 and m["recall"] == pytest.approx(0.4) and m["segment_recall"] == 0.5
-    assert m["empty_baseline_accuracy"] == 0.5 and m["frames"] == 10
-
-
-def test_promotion_rules():
-    good = {"f1": 0.8, "accuracy": 0.9, "empty_baseline_accuracy": 0.7, "positives": 5}
-    assert should_promote(good, None)[0]
-    assert not should_promote({**good, "accuracy": 0.7}, None)[0]  # no better than "empty" everywhere
-    assert not should_promote({**good, "positives": 0}, None)[0]
-    assert should_promote(good, {"f1": 0.8})[0]  # not lower: promoted
-    assert not should_promote(good, {"f1": 0.81})[0]
-
-
-def test_runs_and_segment_recall():
+def test_runs():
     mask = np.array([0, 1, 1, 0, 1], bool)
     assert runs(mask, np.arange(5.0), 1.0) == [(1.0, 3.0), (4.0, 5.0)]
-    assert segment_recall([(1, 3), (6, 7)], [(2, 2.5)]) == 0.5 and segment_recall([], []) == 1.0
+
+
+def correction(start, end, positive, row=2):
+    return Correction(row, "a" * 64, "a.mp4", start, end, positive)
+
+
+def test_truth_is_the_prediction_with_corrections_painted_over_it():
+    predicted = [(10.0, 20.0), (30.0, 35.0)]
+    fixes = [correction(30, 35, False), correction(50, 55, True, row=3), correction(12, 14, False, row=4)]
+    assert truth_ranges(60.0, predicted, fixes) == ((10.0, 12.0), (14.0, 20.0), (50.0, 55.0))
+    assert truth_ranges(60.0, predicted, []) == ((10.0, 20.0), (30.0, 35.0))
+
+
+def judged(truth, detected, corrected=True, duration=60.0):
+    return JudgedVideo("a.mp4", duration, tuple(truth), tuple(detected), corrected)
+
+
+def test_figures_count_frames_events_and_false_segments():
+    f = figures([judged([(10, 20), (40, 45)], [(10, 20), (30, 32)])])
+    assert (f.events_found, f.events, f.false_segments) == (1, 2, 1)
+    assert f.precision < 1.0 and f.recall < 1.0
+    perfect = figures([judged([(10, 20)], [(10.2, 19.8)])])  # within the boundary frames left out
+    assert (perfect.precision, perfect.recall, perfect.f1) == (1.0, 1.0, 1.0)
+
+
+def test_promotion_needs_no_worse_on_every_figure_and_better_on_one_where_corrected():
+    # The user marked the motion model's clip at 30-32 s (a ball) as empty.
+    truth = [(10, 20), (40, 45)]
+    motion = figures([judged(truth, [(10, 20), (30, 32), (40, 45)])])
+    fixed = figures([judged(truth, [(10, 20), (40, 45)])])
+    worse = figures([judged(truth, [(10, 20)])])  # lost a visit along with the ball
+    same = figures([judged(truth, [(10, 20), (30, 32), (40, 45)])])
+    assert decide(fixed, motion, "motion", any_corrected=True)[0]
+    promote, reason = decide(worse, motion, "motion", any_corrected=True)
+    assert not promote and "worse than motion" in reason and "1 of 2 events" in reason
+    assert not decide(same, motion, "motion", any_corrected=True)[0]  # better on nothing
+    promote, reason = decide(fixed, motion, "motion", any_corrected=False)
+    assert not promote and "no validation video has corrections" in reason
+    # One boundary sample more or less is no reason to replace anything.
+    nudged = figures([judged(truth, [(10, 20.6), (30, 32), (40, 45)])])
+    assert not decide(nudged, motion, "motion", any_corrected=True)[0]
 
 
 @pytest.mark.parametrize("text", ["0 3 * * *", "*/15 * * * 1-5", "30 2 1 * sun", "every 6h", "every 90s"])
@@ -106,14 +142,18 @@ def test_models_lists_versions_and_use_rolls_back(tmp_path, capsys):
     (tmp_path / "config.toml").write_text('[paths]\nstate_dir = "state"\n')
     state = tmp_path / "state"
     for f1 in (0.7, 0.9):
+        figures_ = {"f1": f1, "precision": 1.0, "recall": f1, "events_found": 2, "events": 2, "false_segments": 0,
+                    "frames": 40, "videos": 1}
         version = registry.add_version(state, lambda p: p.write_bytes(b"m"),
-                                       {"metrics": {"f1": f1, "precision": 1.0, "recall": f1, "segment_recall": 1.0,
-                                                    "frames": 40}, "created": "2026-11-28T03:00:00+0000"})
+                                       {"metrics": figures_, "created": "2026-11-28T03:00:00+0000",
+                                        "baseline": {"name": "motion", "metrics": {**figures_, "f1": 0.615,
+                                                                                   "false_segments": 3}}})
         registry.set_current(state, version)
     config = str(tmp_path / "config.toml")
     assert cli.main(["models", "--config", config]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[1].startswith("  v0001") and listing[2].startswith("* v0002") and "0.900" in listing[2]
+    assert "replaced: motion" in listing[2] and "0.615" in listing[2]  # the baseline beside it
     assert cli.main(["models", "use", "v0001", "--config", config]) == 0
     assert registry.current_version(state) == "v0001"
     assert cli.main(["models", "use", "v0009", "--config", config]) == 2
