@@ -224,9 +224,7 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
                            "predictions, which no new model can beat; correct what it gets wrong in at least two "
                            "videos (see outbox/predictions.csv)", labels_hash=lhash))
         plan = _plan(cfg)
-        size = t.input_size if plan.accelerated else min(t.input_size, t.cpu_input_size)
-        if size != t.input_size:
-            log.info("no GPU: training at %dx%d (training.cpu_input_size), not %d", size, size, t.input_size)
+        size = training_input_size(t, plan.accelerated)
         rng = np.random.default_rng(int(lhash[:8], 16))
         per_video = max(10, t.max_frames // max(1, len(videos)))
         train_videos = [cap_frames(v, per_video, rng) for v in train_videos]
@@ -268,6 +266,15 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
         store.close()
 
 
+def training_input_size(t, accelerated: bool) -> int:
+    """training.input_size on a GPU; on the CPU the smaller of it and training.cpu_input_size, said in the log."""
+    size = t.input_size if accelerated else min(t.input_size, t.cpu_input_size)
+    if size != t.input_size:
+        log.info("no GPU: training at %dx%d (training.cpu_input_size), not %d: ResNet50 at %d trains at a few "
+                 "frames/s on a CPU", size, size, t.input_size, t.input_size)
+    return size
+
+
 def _plan(cfg: Config):
     from dunkwatch.learn.distribute import plan_training
 
@@ -276,6 +283,16 @@ def _plan(cfg: Config):
         return plan_training(t.devices, t.precision)
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"config key training.devices = {list(t.devices)!r}: {exc}") from None
+
+
+def backbone_plan(fine_tune: str, have_imagenet: bool) -> tuple[bool, str]:
+    """(train the backbone?, how it started, for the version's metadata)."""
+    if have_imagenet:
+        return fine_tune == "all", "imagenet"
+    if fine_tune != "all":
+        # A frozen backbone of random weights computes noise features: the head cannot learn from them.
+        log.warning("no ImageNet weights: training the whole network, not only the head (training.fine_tune)")
+    return True, "random, whole network trained"
 
 
 def _train_model(cfg: Config, plan, size: int, x, y, w, verbose, seed: int = 0):
@@ -287,12 +304,7 @@ def _train_model(cfg: Config, plan, size: int, x, y, w, verbose, seed: int = 0):
     t = cfg.training
     keras.utils.set_random_seed(seed)  # the same labels train the same model, as far as the device allows
     weights = imagenet_weights(cfg.paths.state_dir / "weights") if t.imagenet else None
-    train_backbone = t.fine_tune == "all"
-    if weights is None and not train_backbone:
-        # A frozen backbone of random weights computes noise features: the head cannot learn from them.
-        log.warning("no ImageNet weights: training the whole network, not only the head (training.fine_tune)")
-        train_backbone = True
-    backbone = "imagenet" if weights is not None else "random, whole network trained"
+    train_backbone, backbone = backbone_plan(t.fine_tune, weights is not None)
     global_batch = plan.global_batch(t.batch_size)
     with plan.scope():
         model = build_model(size, weights=weights, train_backbone=train_backbone)

@@ -115,3 +115,23 @@ def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_
     again = train.run_training(cfg, force=True)
     assert again.status == "kept" and again.baseline == "model v0001", again.summary()
     assert registry.current_version(cfg.paths.state_dir) == "v0001"
+
+
+def test_offline_start_trains_the_whole_network_and_says_so(caplog):
+    """No ImageNet weights: a frozen random backbone would learn nothing, so all of it trains."""
+    with caplog.at_level("WARNING"):
+        assert train.backbone_plan("head", have_imagenet=False) == (True, "random, whole network trained")
+    assert "training the whole network" in caplog.text
+    assert train.backbone_plan("head", have_imagenet=True) == (False, "imagenet")
+    assert train.backbone_plan("all", have_imagenet=True) == (True, "imagenet")
+
+
+def test_on_the_cpu_training_picks_the_smaller_cpu_input_size_and_says_which(caplog):
+    from dunkwatch.config import TrainingConfig
+
+    t = TrainingConfig()  # input_size 224, cpu_input_size 96
+    with caplog.at_level("INFO"):
+        assert train.training_input_size(t, accelerated=False) == 96
+    assert "no GPU: training at 96x96" in caplog.text
+    assert train.training_input_size(t, accelerated=True) == 224
+    assert train.training_input_size(TrainingConfig(input_size=64), accelerated=False) == 64
