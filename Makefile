@@ -16,8 +16,9 @@ install: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/dunkwatch run --config config.toml
 
+# Two workers: the training tests spend most of their time tracing graphs on one core each.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 clean:
 	rm -rf $(VENV) *.egg-info
