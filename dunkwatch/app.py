@@ -23,7 +23,8 @@ from dunkwatch.errors import DunkwatchError, ExportError, ModelError, Unreadable
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwrite
 from dunkwatch.learn import registry
 from dunkwatch.media import probe
-from dunkwatch.pipeline.ingest import FileStabilityTracker, dropped_name, is_candidate, scan_inbox, sha256_of
+from dunkwatch.pipeline.ingest import (
+    EntryKind, FileStabilityTracker, dropped_name, entry_kind, is_candidate, scan_inbox, sha256_of)
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import process_video
 from dunkwatch.scoring import make_scorer, scene_memory
@@ -106,6 +107,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.work = threading.Event()  # wakes the worker when a video is queued
         self.memory = scene_memory(cfg)
+        self._ignored: set[Path] = set()  # non-regular entries already logged once
         self._scorer: Scorer | None = None
         self._scorer_key: object = object()
         self.worker_error: BaseException | None = None
@@ -236,7 +238,7 @@ class Daemon:
             except queue.Empty:
                 break
         for path in batch:
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():
                 # A folder moved in whole brings its files without an event for each.
                 for inner in scan_inbox(path, self.cfg.watch.extensions, ()):
                     self._consider(inner)
@@ -246,11 +248,16 @@ class Daemon:
     def _consider(self, path: Path) -> None:
         if not is_candidate(path, self.paths.inbox, self.cfg.watch.extensions, self.cfg.watch.ignore):
             return
-        try:
-            st = path.stat()
-        except OSError:
+        kind, st = entry_kind(path)
+        if kind is not EntryKind.FILE:
             self.tracker.forget(path)
-            self.store.forget_seen(path)  # renamed away by its sync client
+            self.store.forget_seen(path)  # renamed away by its sync client, or replaced
+            if kind is EntryKind.SYMLINK:
+                self._quarantine_link(path)
+            elif kind is EntryKind.OTHER and path not in self._ignored:
+                self._ignored.add(path)  # once: a rescan finds it again every few minutes
+                log.warning("%s: ignored: %s (a FIFO, socket, device or folder); only regular files are "
+                            "opened", path, kind.value)
             return
         row = self.store.active(path)
         if row is not None and row.state != "seen":
@@ -263,11 +270,9 @@ class Daemon:
     def _check_pending(self) -> None:
         now = time.monotonic()
         for path in self.tracker.pending():
-            try:
-                st = path.stat()
-            except OSError:
-                self.tracker.forget(path)
-                self.store.forget_seen(path)
+            kind, st = entry_kind(path)
+            if kind is not EntryKind.FILE:
+                self._consider(path)  # gone, or swapped for a link or a FIFO since it was seen
                 continue
             if not self.tracker.observe(path, st.st_size, st.st_mtime, now):
                 continue
@@ -289,6 +294,25 @@ class Daemon:
             except OSError:
                 continue
             self._take(path, st)
+
+    def _quarantine_link(self, path: Path) -> None:
+        """A symlink is never followed: anyone who shares the synced folder could point it at any
+        video the service may read and get its frames in the outbox. The link itself moves."""
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        reason = f"{path}: a symbolic link (to {target!r}); links are never followed. Put the video itself in the inbox"
+        dest_dir = self.paths.quarantine / self._relative_parent(path)
+        try:
+            moved = quarantine(path, dest_dir, reason)
+        except OSError as exc:
+            if path not in self._ignored:
+                self._ignored.add(path)
+                log.error("%s: a symbolic link, not followed; cannot move it to %s (%s)", path, dest_dir, exc)
+            return
+        log.error("%s -> quarantine: %s", path.name, reason)
+        log.debug("moved to %s", moved)
 
     def _take(self, path: Path, st: os.stat_result, failure: str | None = None) -> None:
         """A complete file: hash it and queue it, or send it straight to the quarantine."""

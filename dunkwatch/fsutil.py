@@ -17,8 +17,19 @@ def part_path(path: Path) -> Path:
 
 
 def _fsync(path: Path) -> None:
+    if os.path.islink(path):
+        return  # a quarantined link: opening it would follow it
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or link in `folder` durable: until then a power cut can undo it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -58,17 +69,19 @@ def move_without_overwrite(src: Path, dest_dir: Path) -> Path:
         dest = _free_name(dest_dir, src.name, n)
         n += 1
         try:
-            os.link(src, dest)
+            os.link(src, dest, follow_symlinks=False)  # a symlink moves as the link, never its target
             break
         except FileExistsError:
-            if os.path.samefile(src, dest):
+            a, b = os.lstat(src), os.lstat(dest)
+            if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
                 break  # linked before a crash, never unlinked: finish that move
             continue
         except OSError:
-            if dest.exists():
+            if os.path.lexists(dest):
                 continue
             with atomic_target(dest) as tmp:
-                shutil.copy2(src, tmp)
+                shutil.copy2(src, tmp, follow_symlinks=False)
             break
+    fsync_dir(dest_dir)  # the new name is on disk before the old one goes
     os.unlink(src)
     return dest

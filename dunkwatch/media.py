@@ -77,12 +77,20 @@ def parse_ffmpeg_listing(path: Path, text: str) -> MediaInfo:
                      audio_codec=audio.group(1) if audio else None)
 
 
+PROBE_SECONDS = 120  # reading a header takes well under a second; this is a hung mount or file
+
+
 def probe(path: str | Path) -> MediaInfo:
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise UnreadableError(f"{path}: not a readable video (the file is empty)")
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True, text=True, errors="replace", timeout=120)
+    try:
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                              capture_output=True, text=True, errors="replace", timeout=PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        # A file on a hung mount, or one ffmpeg cannot make sense of: the file's problem, not the service's.
+        raise UnreadableError(f"{path}: not a readable video (ffmpeg could not read its header in "
+                              f"{PROBE_SECONDS} s)") from None
     return parse_ffmpeg_listing(path, proc.stderr)

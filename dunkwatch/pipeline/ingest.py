@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from enum import Enum
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -37,6 +39,24 @@ def dropped_name(path: Path, inbox: Path) -> str:
         return Path(path).relative_to(inbox).as_posix()
     except ValueError:
         return Path(path).name
+
+
+class EntryKind(Enum):
+    FILE = "a regular file"  # the only kind ever opened
+    SYMLINK = "a symbolic link"  # never followed: it could point at any file the service can read
+    OTHER = "not a regular file"  # FIFO, socket, device, a folder named like a video: opening can block
+    GONE = "gone"
+
+
+def entry_kind(path: Path) -> tuple[EntryKind, os.stat_result | None]:
+    """What an inbox entry is, by lstat: never follows a link, never opens anything."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return EntryKind.GONE, None
+    if stat.S_ISLNK(st.st_mode):
+        return EntryKind.SYMLINK, st
+    return (EntryKind.FILE if stat.S_ISREG(st.st_mode) else EntryKind.OTHER), st
 
 
 class FileStabilityTracker:
@@ -83,8 +103,13 @@ def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) ->
 
 
 def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
+    """sha256 of a regular file; a link or FIFO swapped in since the last look raises, never blocks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    with os.fdopen(fd, "rb") as fh:
         while chunk := fh.read(_HASH_CHUNK):
             digest.update(chunk)
             if on_chunk:

@@ -37,7 +37,7 @@ def test_move_never_overwrites_and_keeps_bytes(tmp_path):
 
 
 def test_move_falls_back_to_copy_where_links_fail(tmp_path, monkeypatch):
-    def no_links(src, dst):
+    def no_links(src, dst, **_):
         raise OSError(18, "Invalid cross-device link")
 
     monkeypatch.setattr(fsutil.os, "link", no_links)
@@ -50,3 +50,20 @@ def test_move_falls_back_to_copy_where_links_fail(tmp_path, monkeypatch):
     assert (tmp_path / "archive" / "v.mp4").read_bytes() == b"older"
     assert not src.exists()
     assert sorted(os.listdir(tmp_path / "archive")) == ["v (1).mp4", "v.mp4"]
+
+
+@pytest.mark.parametrize("links_work", [True, False])
+def test_a_symlink_moves_as_the_link_never_its_target(tmp_path, monkeypatch, links_work):
+    if not links_work:
+        def no_links(src, dst, **_):
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(fsutil.os, "link", no_links)
+    target = tmp_path / "elsewhere.mp4"
+    target.write_bytes(b"private video")
+    link = tmp_path / "inbox" / "link.mp4"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    moved = move_without_overwrite(link, tmp_path / "quarantine")
+    assert moved.is_symlink() and os.readlink(moved) == str(target)
+    assert not os.path.lexists(link) and target.read_bytes() == b"private video"
