@@ -24,7 +24,7 @@ from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwr
 from dunkwatch.learn import registry
 from dunkwatch.media import probe
 from dunkwatch.pipeline.ingest import (
-    EntryKind, FileStabilityTracker, dropped_name, entry_kind, is_candidate, scan_inbox, sha256_of)
+    EntryKind, FileStabilityTracker, dropped_name, entry_kind, is_candidate, listed_name, scan_inbox, sha256_of)
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import process_video
 from dunkwatch.scoring import make_scorer, scene_memory
@@ -390,7 +390,7 @@ class Daemon:
         try:
             scorer = self._current_scorer()
             result = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress,
-                                  memory=self.memory)
+                                  memory=self.memory, sha256=job.sha256)
         except Cancelled:
             self.store.requeue(job.id, 0.0, None, count_attempt=False)
             return
@@ -399,12 +399,13 @@ class Daemon:
             return
         sidecar = result.sidecar
         self.store.save_scores(job.sha256, scorer.name, scorer.model_version, result.times, result.scores)
-        outputs = {"outbox": str(self.paths.outbox / rel_parent / job.path.stem),
+        outputs = {"outbox": str(result.out_dir),
                    "segments": len(sidecar.get("segments", [])), "clips": sidecar.get("clips", []),
                    "highlights": sidecar.get("highlights"), "scorer": sidecar.get("scorer"),
                    "model": sidecar.get("model"), "duration": sidecar.get("duration")}
         try:
-            update_predictions_csv(self.paths.outbox / PREDICTIONS_CSV, self.dropped_name(job.path), sidecar)
+            update_predictions_csv(self.paths.outbox / PREDICTIONS_CSV,
+                                   listed_name(job.path, result.out_dir, self.paths.outbox), sidecar)
         except OSError as exc:  # a convenience file: never fail a processed video over it
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, "done", outputs=outputs)

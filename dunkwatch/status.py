@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from dunkwatch.config import Config
@@ -23,7 +24,7 @@ def quarantined(folder: Path) -> list[dict]:
     if folder.is_dir():
         for reason_file in sorted(folder.rglob("*.error.txt")):
             video = reason_file.with_name(reason_file.name[: -len(".error.txt")])
-            if video.exists():
+            if os.path.lexists(video):  # a quarantined symlink counts even when it points nowhere
                 found.append({"file": str(video), "reason": reason_file.read_text(encoding="utf-8",
                                                                                    errors="replace").strip()})
     return found

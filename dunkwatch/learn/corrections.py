@@ -40,6 +40,7 @@ class KnownVideo:
     name: str  # path relative to the inbox as it was dropped, e.g. "IMG_0001.MOV" or "phone/IMG_0001.MOV"
     sha256: str
     duration: float
+    listed: tuple[str, ...] = ()  # unique names from its outbox folder, e.g. "IMG_0001 (1).MOV"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ def _resolve(name: str, catalogue: Sequence[KnownVideo]) -> tuple[KnownVideo | N
     if _outside_archive(name):
         return None, f"video {name!r} points outside the archive; use the name as dropped"
     clean = name.replace("\\", "/").strip("/")
-    exact = [v for v in catalogue if v.name == clean]
+    # The outbox folder's name is unique: it decides when two videos were dropped under one name.
+    exact = [v for v in catalogue if clean in v.listed]
+    if not exact:
+        exact = [v for v in catalogue if v.name == clean]
     if not exact:
         exact = [v for v in catalogue if PurePosixPath(v.name).name == clean]
     if not exact and _SHA_PREFIX.match(clean):
@@ -107,8 +111,9 @@ def _resolve(name: str, catalogue: Sequence[KnownVideo]) -> tuple[KnownVideo | N
     if not distinct:
         return None, f"unknown video {name!r}: not among the processed videos"
     if len(distinct) > 1:
-        return None, (f"video {name!r} matches {len(distinct)} processed videos; "
-                      "use the folder as dropped or a sha256 prefix")
+        listed = sorted(n for v in distinct.values() for n in v.listed)
+        return None, (f"video {name!r} matches {len(distinct)} processed videos; name it by its outbox folder "
+                      f"({', '.join(listed) or 'the folder as dropped'}) or a sha256 prefix")
     return next(iter(distinct.values())), None
 
 

@@ -128,13 +128,16 @@ def predict_scores(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
 # --- the whole job -----------------------------------------------------------------------------
 
 def _catalogue(cfg: Config, store) -> list[tuple[KnownVideo, Path]]:
-    from dunkwatch.pipeline.ingest import dropped_name  # the name as dropped: inbox-relative
+    from dunkwatch.pipeline.ingest import dropped_name, listed_name
 
     found = []
     for v in store.processed():
         if v.location and v.location.is_file():
-            duration = float((v.outputs or {}).get("duration") or 0.0)
-            found.append((KnownVideo(dropped_name(v.path, cfg.paths.inbox), v.sha256, duration), v.location))
+            outputs = v.outputs or {}
+            duration = float(outputs.get("duration") or 0.0)
+            # Named as dropped, or as predictions.csv names it when another video had that name first.
+            listed = (listed_name(v.path, Path(outputs["outbox"]), cfg.paths.outbox),) if outputs.get("outbox") else ()
+            found.append((KnownVideo(dropped_name(v.path, cfg.paths.inbox), v.sha256, duration, listed), v.location))
     return found
 
 

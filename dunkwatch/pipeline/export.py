@@ -6,13 +6,14 @@ Every file is written under a hidden `.part` name and renamed when complete.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Sequence
 
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
-from dunkwatch.fsutil import atomic_target, atomic_write_text
+from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, ffmpeg_exe
 from dunkwatch.pipeline.segment import Segment
 
@@ -33,6 +34,12 @@ def _atempo_chain(speed: float) -> str:
         speed /= 0.5
     stages.append(f"atempo={speed:.6f}")
     return ",".join(stages)
+
+
+def safe_stem(stem: str) -> str:
+    """A video's name as output names use it: no control characters (a newline breaks ffmpeg's
+    concat list) and no quotes."""
+    return re.sub(r"[\x00-\x1f\x7f'\"]", "_", stem)
 
 
 def clip_name(stem: str, number: int, segment: Segment) -> str:
@@ -66,8 +73,9 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
 
 def join_clips(clips: Sequence[Path], dest: Path) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
-    listing = "".join("file '{}'\n".format(str(c.resolve()).replace("'", r"'\''")) for c in clips)
-    list_file = dest.with_name(f".{dest.stem}.concat.txt")
+    # Names relative to the list, which sits beside the clips: the folder's own name stays out of it.
+    listing = "".join(f"file '{c.name}'\n" for c in clips)
+    list_file = dest.with_name(f".{dest.stem}.concat{PART_SUFFIX}")
     list_file.write_text(listing, encoding="utf-8")
     try:
         with atomic_target(dest) as tmp:
@@ -81,7 +89,7 @@ def join_clips(clips: Sequence[Path], dest: Path) -> Path:
 def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
                 cfg: ExportConfig) -> tuple[list[Path], Path | None]:
     """All clips of one video, then the reel; returns (clips, reel or None)."""
-    stem = info.path.stem
+    stem = safe_stem(info.path.stem)
     clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg)
              for i, seg in enumerate(segments, start=1)]
     reel = None

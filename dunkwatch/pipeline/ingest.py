@@ -41,6 +41,16 @@ def dropped_name(path: Path, inbox: Path) -> str:
         return Path(path).name
 
 
+def listed_name(video: Path, out_dir: Path, outbox: Path) -> str:
+    """How the CSVs name a processed video: its outbox folder plus the video's extension. That is
+    the name as dropped, unless another video had that name first: "IMG_0001 (1).MOV"."""
+    try:
+        rel = Path(out_dir).relative_to(outbox)
+    except ValueError:
+        rel = Path(Path(out_dir).name)
+    return rel.as_posix() + Path(video).suffix
+
+
 class EntryKind(Enum):
     FILE = "a regular file"  # the only kind ever opened
     SYMLINK = "a symbolic link"  # never followed: it could point at any file the service can read

@@ -12,10 +12,11 @@ from typing import Callable
 import numpy as np
 
 from dunkwatch.config import Config, SegmentConfig
-from dunkwatch.fsutil import PART_SUFFIX
+from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader, prefetched
 from dunkwatch.pipeline.export import write_clips, write_sidecar
+from dunkwatch.pipeline.ingest import sha256_of
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
@@ -78,18 +79,53 @@ class Processed:
     sidecar: dict  # what <stem>.json says
     times: np.ndarray  # every analysed frame's time and score, for training labels
     scores: np.ndarray
+    out_dir: Path  # the folder the outputs went to
+
+
+OWNER_FILE = ".dunkwatch-video"  # in each output folder: the sha256 of the video it belongs to
+
+
+def output_dir(parent: Path, stem: str, owner: str) -> Path:
+    """The folder for one video's outputs: <stem>/, or <stem> (1)/ ... when that name belongs to
+    another video (IMG_0001.MOV and IMG_0001.mp4, or a phone's numbering starting again), so no
+    result ever replaces another's. The same video (a retry) gets its own folder back."""
+    n = 0
+    while True:
+        folder = parent / (stem if n == 0 else f"{stem} ({n})")
+        n += 1
+        try:
+            folder.mkdir(parents=True)  # claims the name, atomically
+        except FileExistsError:
+            there = _owner_of(folder)
+            if there == owner:
+                return folder
+            # Taken, unless a crash left it with nothing but half-written files (.name.part).
+            if there is not None or not folder.is_dir() or any(
+                    not (p.name.startswith(".") and p.name.endswith(PART_SUFFIX)) for p in folder.iterdir()):
+                continue
+        atomic_write_text(folder / OWNER_FILE, owner + "\n")
+        return folder
+
+
+def _owner_of(folder: Path) -> str | None:
+    try:
+        return (folder / OWNER_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None  # no mark: an older dunkwatch's outputs, or the user's own folder
 
 
 def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: bool = True,
-                  progress: Progress | None = None, memory: SceneMemory | None = None) -> Processed:
-    """Analyse one video and write its outputs to outbox/<stem>/; remember its empty courts."""
+                  progress: Progress | None = None, memory: SceneMemory | None = None,
+                  sha256: str | None = None) -> Processed:
+    """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its
+    empty courts. `sha256` (hashed here when not given) says whose folder is whose."""
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     info = result.info
-    out_dir = outbox / path.stem
-    out_dir.mkdir(parents=True, exist_ok=True)
+    sha256 = sha256 or sha256_of(path)
+    out_dir = output_dir(outbox, path.stem, sha256)
     for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write
         leftover.unlink(missing_ok=True)
     sidecar_path = out_dir / f"{path.stem}.json"
@@ -101,6 +137,7 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
                                   info.duration, result.params.threshold, path.name)
     sidecar = {
         "video": str(path.resolve()),
+        "sha256": sha256,
         "duration": round(info.duration, 3),
         "width": info.width,
         "height": info.height,
@@ -123,4 +160,4 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
     speed = info.duration / elapsed if elapsed > 0 else 0.0
     log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)",
              path.name, info.duration, len(result.segments), len(written), elapsed, speed)
-    return Processed(sidecar, result.times, result.scores)
+    return Processed(sidecar, result.times, result.scores, out_dir)

@@ -29,7 +29,7 @@ def daemon_config(config_file, **daemon):
 def fake_sidecar(path: Path, outbox: Path) -> Processed:
     sidecar = {"segments": [{"start": 1.0, "end": 2.0}], "clips": [], "highlights": None, "scorer": "motion",
                "model": None, "duration": 3.0}
-    return Processed(sidecar, np.arange(0, 3, 0.2), np.zeros(15))
+    return Processed(sidecar, np.arange(0, 3, 0.2), np.zeros(15), outbox / path.stem)
 
 
 def test_disk_full_is_retried_with_back_off_not_quarantined(workdir, config_file, small_video):
@@ -37,7 +37,7 @@ def test_disk_full_is_retried_with_back_off_not_quarantined(workdir, config_file
     (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
     calls = []
 
-    def process(path, cfg, scorer, outbox, progress=None, memory=None):
+    def process(path, cfg, scorer, outbox, progress=None, **_):
         calls.append(path)
         if len(calls) < 3:
             raise OSError(errno.ENOSPC, "No space left on device", str(outbox))
@@ -54,7 +54,7 @@ def test_a_transient_error_that_persists_ends_in_quarantine_after_max_attempts(w
     cfg = daemon_config(config_file, max_attempts=2)
     (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
 
-    def process(path, cfg, scorer, outbox, progress=None, memory=None):
+    def process(path, cfg, scorer, outbox, progress=None, **_):
         raise ExportError(f"{outbox}/x.mp4: ffmpeg failed: No space left on device")
 
     assert Daemon(cfg, once=True, process=process).run() == 0
@@ -69,7 +69,7 @@ def test_a_bad_video_is_not_retried(workdir, config_file, small_video):
     (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
     calls = []
 
-    def process(path, cfg, scorer, outbox, progress=None, memory=None):
+    def process(path, cfg, scorer, outbox, progress=None, **_):
         calls.append(path)
         raise VideoError(f"{path}: truncated or damaged: frames stop at 1.0 s of 3.0 s")
 
@@ -110,7 +110,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
     calls = []
 
-    def process(path, cfg, scorer, outbox, progress=None, memory=None):
+    def process(path, cfg, scorer, outbox, progress=None, **_):
         calls.append(path.name)
         return fake_sidecar(path, outbox)
 
@@ -144,7 +144,7 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
     monkeypatch.setattr(app, "make_scorer", fake_make_scorer)
     used = []
 
-    def process(path, cfg, scorer, outbox, progress=None, memory=None):
+    def process(path, cfg, scorer, outbox, progress=None, **_):
         used.append((path.name, scorer.model_version))
         if not registry.versions(cfg.paths.state_dir):
             # Training promotes v0001 while the first video is being processed.

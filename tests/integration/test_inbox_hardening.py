@@ -67,3 +67,36 @@ def test_fifos_and_folders_are_ignored_and_symlinks_quarantined_as_links(workdir
         assert "a symbolic link" in reason and "never followed" in reason
     assert secret.read_bytes() == secret_bytes
     assert not (workdir / "outbox" / "link").exists() and not list((workdir / "archive").glob("link*"))
+
+
+def test_videos_with_the_same_name_keep_both_results_and_both_can_be_corrected(workdir, config_file, tmp_path):
+    import json
+    import shutil
+
+    inbox, outbox = workdir / "inbox", workdir / "outbox"
+    make_portrait_mov(inbox / "IMG_0001.MOV", player=(1.0, 3.0))
+    make_portrait_mov(inbox / "IMG_0001.mp4", player=(3.0, 5.0))  # another video, the same stem
+    cfg = config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
+                      export={"timeline": False, "highlight_reel": False})
+    assert dunkwatch("run", "--once", "--config", str(cfg)).returncode == 0
+    # The phone's numbering starts again: a third video under a name already used.
+    make_portrait_mov(tmp_path / "IMG_0001.MOV", player=(2.0, 4.5), duration=7.0)
+    shutil.copy(tmp_path / "IMG_0001.MOV", inbox / "IMG_0001.MOV")
+    assert dunkwatch("run", "--once", "--config", str(cfg)).returncode == 0
+
+    folders = sorted(p.name for p in outbox.iterdir() if p.is_dir())
+    assert folders == ["IMG_0001", "IMG_0001 (1)", "IMG_0001 (2)"]
+    sidecars = [json.loads((outbox / f / "IMG_0001.json").read_text()) for f in folders]
+    assert len({s["sha256"] for s in sidecars}) == 3 and all(s["clips"] for s in sidecars)
+    for folder, sidecar in zip(folders, sidecars):
+        assert all((outbox / folder / clip).is_file() for clip in sidecar["clips"])  # nothing replaced
+    assert len(list((workdir / "archive").iterdir())) == 3
+
+    # predictions.csv names each by its folder, so every row copied into corrections is unambiguous.
+    predictions = (outbox / "predictions.csv").read_text()
+    names = {line.split(",")[0] for line in predictions.splitlines()[1:]}
+    assert names == {folder + Path(sidecar["video"]).suffix for folder, sidecar in zip(folders, sidecars)}
+    assert len(names) == 3 and "IMG_0001 (2).MOV" in names  # the third came last, whatever the order before
+    (workdir / "corrections.csv").write_text(predictions)
+    check = dunkwatch("check", "--config", str(cfg))
+    assert check.returncode == 0 and "0 error(s)" in check.stdout, check.stdout

@@ -114,7 +114,7 @@ def test_no_clips_only_scores_and_segments(portrait_mov, workdir):
     proc = dunkwatch("process", str(portrait_mov), "--out", str(out), "--scorer", "motion", "--no-clips")
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in (out / portrait_mov.stem).iterdir())
-    assert files == ["IMG_0001.json", "IMG_0001.png"]
+    assert files == [".dunkwatch-video", "IMG_0001.json", "IMG_0001.png"]  # the mark says whose folder it is
     assert json.loads((out / portrait_mov.stem / "IMG_0001.json").read_text())["clips"] == []
 
 
