@@ -101,14 +101,15 @@ class Video:
 class Store:
     """A thread-safe handle on the journal; every method is one transaction."""
 
-    def __init__(self, state_dir: Path, clock=time.time):
+    def __init__(self, state_dir: Path, clock=time.time, busy_seconds: float = 30.0):
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
         self._clock = clock
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=busy_seconds, check_same_thread=False,
+                                       isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")  # readers (`dunkwatch status`) never block the daemon
             self._db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
@@ -138,7 +139,11 @@ class Store:
         class _Tx:
             def __enter__(self):
                 store._lock.acquire()
-                store._db.execute("BEGIN IMMEDIATE")
+                try:
+                    store._db.execute("BEGIN IMMEDIATE")  # "database is locked" while a train writes
+                except BaseException:
+                    store._lock.release()  # else the next caller blocks on the lock for ever
+                    raise
                 return store._db
 
             def __exit__(self, exc_type, exc, tb):

@@ -60,7 +60,18 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}: {self.message}"
+        return f"row {self.row}: {self.message}" if self.row else self.message  # row 0: the whole file
+
+
+def decode_csv(data: bytes) -> tuple[str, RowError | None]:
+    """The file's text: UTF-8 (with or without Excel's BOM), or else Windows-1252, which Excel on
+    Windows writes, with an error that says so instead of silently mangled names."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        note = RowError(0, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); read as "
+                           "Windows-1252: save it as UTF-8 to be sure names match")
+        return data.decode("cp1252", errors="replace"), note
 
 
 def parse_time(text: str) -> float:

@@ -7,10 +7,14 @@ and under JAX on a GPU machine without TensorFlow (bench/train_gpu.sh).
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from dunkwatch.config import Config
 from dunkwatch.errors import DunkwatchError, ModelError
 from dunkwatch.learn import registry
 from dunkwatch.learn.corrections import (
-    Correction, KnownVideo, LabelRules, frame_labels, labels_hash, parse_corrections)
+    Correction, KnownVideo, LabelRules, decode_csv, frame_labels, labels_hash, parse_corrections)
 from dunkwatch.learn.promotion import Figures, JudgedVideo, decide, figures, truth_ranges
 
 log = logging.getLogger(__name__)
@@ -145,13 +149,15 @@ def read_corrections(cfg: Config, catalogue: list[KnownVideo]):
     """Parse paths.corrections against the processed videos; a missing file is no corrections."""
     path = cfg.paths.corrections
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        data = path.read_bytes()
     except FileNotFoundError:
         return [], []
     except OSError as exc:
         log.error("%s: cannot read corrections: %s", path, exc)
         return [], []
-    return parse_corrections(text, catalogue)
+    text, encoding_error = decode_csv(data)
+    rows, errors = parse_corrections(text, catalogue)
+    return rows, ([encoding_error] if encoding_error else []) + errors
 
 
 def load_corrections(cfg: Config, store):
@@ -171,8 +177,43 @@ def _training_fingerprint(cfg: Config) -> dict:
             "validation_share": t.validation_share, "cpu_input_size": t.cpu_input_size}
 
 
+LOCK_NAME = "training.lock"
+
+
+@contextmanager
+def _one_run_at_a_time(state_dir: Path) -> Iterator[bool]:
+    """True when this run holds the state dir's training lock; False when another run does.
+
+    A manual `train` and the scheduled one would otherwise write the same vNNNN.part. Workers of
+    one multi-worker run (TF_CONFIG) train together by design, so they do not take it."""
+    if os.environ.get("TF_CONFIG"):
+        yield True
+        return
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(state_dir) / LOCK_NAME, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the kernel if this process dies
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> TrainResult:
     """The scheduled job and `dunkwatch train`: skip, or train, judge and maybe promote."""
+    with _one_run_at_a_time(cfg.paths.state_dir) as alone:
+        if not alone:
+            result = TrainResult("skipped", f"another training run is in progress "
+                                            f"({cfg.paths.state_dir / LOCK_NAME}); this one does nothing")
+            log.info("training %s: %s", result.status, result.reason)
+            return result
+        return _run_training(cfg, force, verbose)
+
+
+def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
     from dunkwatch.learn.dataset import FrameCache, LabelledVideo, assemble, cap_frames, sample_times, split_by_video
     from dunkwatch.store import Store
 

@@ -135,3 +135,17 @@ def test_on_the_cpu_training_picks_the_smaller_cpu_input_size_and_says_which(cap
     assert "no GPU: training at 96x96" in caplog.text
     assert train.training_input_size(t, accelerated=True) == 224
     assert train.training_input_size(TrainingConfig(input_size=64), accelerated=False) == 64
+
+
+def test_a_second_training_run_at_the_same_time_does_nothing(processed, monkeypatch):
+    import fcntl
+
+    cfg, balls = processed
+    correct_the_balls(cfg, balls)
+    hand_made_training(monkeypatch, "red")
+    with open(cfg.paths.state_dir / train.LOCK_NAME, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the scheduled run, say, is training now
+        result = train.run_training(cfg)
+    assert result.status == "skipped" and "another training run is in progress" in result.reason
+    assert registry.versions(cfg.paths.state_dir) == []
+    assert train.run_training(cfg).status == "promoted"  # and once it is done, the next one runs

@@ -121,3 +121,23 @@ def test_prediction_rows_read_back_as_valid_corrections():
     assert errors == []
     assert [(r.start, r.end, r.positive) for r in rows] == [
         (0, 10, False), (10, 14.5, True), (14.5, 60.25, False), (60.25, 70, True), (70, 120, False)]
+
+
+def test_a_file_that_is_not_utf8_is_read_as_windows_1252_and_said_so():
+    from dunkwatch.learn.corrections import decode_csv
+
+    data = "video,start,end,label,note\nIMG_0001.MOV,1,2,dunk,Ren\u00e9e's dunk\n".encode("cp1252")
+    text, error = decode_csv(data)
+    assert "Ren\u00e9e" in text and error is not None
+    assert str(error).startswith("not UTF-8 (byte 0xe9 at offset ") and "Windows-1252" in str(error)
+    assert decode_csv("\ufeffvideo\n".encode("utf-8")) == ("video\n", None)
+
+
+def test_a_video_dropped_twice_under_one_name_is_named_by_its_outbox_folder():
+    from dunkwatch.learn.corrections import KnownVideo
+
+    first = KnownVideo("IMG_0001.MOV", "a" * 64, 60.0, ("IMG_0001.MOV",))
+    second = KnownVideo("IMG_0001.MOV", "b" * 64, 60.0, ("IMG_0001 (1).MOV",))
+    rows, errors = parse_corrections("video,start,end,label\nIMG_0001.MOV,1,2,dunk\nIMG_0001 (1).MOV,1,2,empty\n",
+                                     [first, second])
+    assert errors == [] and [r.sha256 for r in rows] == ["a" * 64, "b" * 64]

@@ -75,3 +75,18 @@ def test_vanished_arrivals_are_forgotten_but_finished_rows_are_kept(tmp_path):
     store.note_seen(tmp_path / "x.mp4", 1, 1.0)
     store.forget_seen(tmp_path / "x.mp4")
     assert store.all() == []
+
+
+def test_a_locked_database_raises_without_keeping_the_store_locked(tmp_path):
+    import sqlite3
+    import threading
+
+    store = Store(tmp_path, busy_seconds=0.2)
+    other = sqlite3.connect(tmp_path / "journal.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a concurrent `dunkwatch train` writing
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.note_seen(tmp_path / "a.mp4", 1, 1.0)
+    other.execute("ROLLBACK")
+    done = threading.Event()
+    threading.Thread(target=lambda: (store.note_seen(tmp_path / "a.mp4", 1, 1.0), done.set()), daemon=True).start()
+    assert done.wait(5), "the store's lock was never released"
