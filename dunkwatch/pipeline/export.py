@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
@@ -18,11 +19,37 @@ from dunkwatch.media import MediaInfo, ffmpeg_exe
 from dunkwatch.pipeline.segment import Segment
 
 
-def _run_ffmpeg(args: list[str], target: Path) -> None:
+# A bound that only a hang reaches: x264 on two cores re-encodes 4K at a few frames/s, so allow a
+# minute to start plus half a minute per second of media written.
+FFMPEG_START_SECONDS = 60.0
+FFMPEG_SECONDS_PER_MEDIA_SECOND = 30.0
+
+StopCheck = Callable[[], None]  # raises (the service's Cancelled) when the service is stopping
+
+
+def _run_ffmpeg(args: list[str], target: Path, media_seconds: float, stop: StopCheck | None = None) -> None:
+    """Run ffmpeg to write `target`; killed when it outlives its bound or the service stops."""
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    limit = FFMPEG_START_SECONDS + FFMPEG_SECONDS_PER_MEDIA_SECOND * max(0.0, media_seconds)
+    deadline = time.monotonic() + limit
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    try:
+        while True:
+            try:
+                _, stderr = proc.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None:
+                    stop()  # SIGTERM: the clip is abandoned now, not after a long re-encode
+                if time.monotonic() > deadline:
+                    # An OSError: retried later like a full disk, then quarantined if it keeps hanging.
+                    raise TimeoutError(f"{target}: ffmpeg was still writing after {limit:.0f} s; stopped it")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        detail = (stderr.strip().splitlines() or ["no message"])[-1]
         raise ExportError(f"{target}: ffmpeg failed: {detail}")
 
 
@@ -47,7 +74,8 @@ def clip_name(stem: str, number: int, segment: Segment) -> str:
     return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s.mp4"
 
 
-def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig) -> Path:
+def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
+             stop: StopCheck | None = None) -> Path:
     """One clip of [start, end) from the original, upright, with its audio, at full resolution."""
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
@@ -67,11 +95,11 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
                      "-af", _atempo_chain(1.0 / cfg.slow_motion)]
     args += ["-movflags", "+faststart", "-f", "mp4"]
     with atomic_target(dest) as tmp:
-        _run_ffmpeg([*args, str(tmp)], dest)
+        _run_ffmpeg([*args, str(tmp)], dest, duration * cfg.slow_motion, stop)
     return dest
 
 
-def join_clips(clips: Sequence[Path], dest: Path) -> Path:
+def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
     # Names relative to the list, which sits beside the clips: the folder's own name stays out of it.
     listing = "".join(f"file '{c.name}'\n" for c in clips)
@@ -80,21 +108,23 @@ def join_clips(clips: Sequence[Path], dest: Path) -> Path:
     try:
         with atomic_target(dest) as tmp:
             _run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
-                         "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest)
+                         "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest,
+                        media_seconds / 10, stop)  # a stream copy: far faster than real time
     finally:
         list_file.unlink(missing_ok=True)
     return dest
 
 
 def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
-                cfg: ExportConfig) -> tuple[list[Path], Path | None]:
+                cfg: ExportConfig, stop: StopCheck | None = None) -> tuple[list[Path], Path | None]:
     """All clips of one video, then the reel; returns (clips, reel or None)."""
     stem = safe_stem(info.path.stem)
-    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg)
+    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg, stop)
              for i, seg in enumerate(segments, start=1)]
     reel = None
     if cfg.highlight_reel and clips:
-        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4")
+        seconds = sum(seg.clip_end - seg.clip_start for seg in segments) * cfg.slow_motion
+        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4", seconds, stop)
     return clips, reel
 
 

@@ -130,7 +130,8 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
         leftover.unlink(missing_ok=True)
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
-    written, reel = write_clips(info, result.segments, out_dir, cfg.export) if clips else ([], None)
+    stop = (lambda: progress(1.0)) if progress else None  # the service's progress raises when it stops
+    written, reel = write_clips(info, result.segments, out_dir, cfg.export, stop) if clips else ([], None)
     timeline = None
     if cfg.export.timeline:
         timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
