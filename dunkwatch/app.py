@@ -281,7 +281,8 @@ class Daemon:
             try:
                 probe(path)
             except UnreadableError as exc:
-                unchanged = self.tracker.unchanged_for(path, now)
+                # The journal's clock too: a restart must not start a never-opening file's wait again.
+                unchanged = max(self.tracker.unchanged_for(path, now), self.store.unchanged_seconds(path))
                 if not self.once and unchanged < self.cfg.watch.unreadable_after:
                     # Possibly a copy still arriving under its final name: give it time.
                     self._next_probe[path] = now + max(self.cfg.watch.stable_seconds, 2.0)

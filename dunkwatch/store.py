@@ -191,9 +191,15 @@ class Store:
             else:
                 video_id = row["id"]
                 if row["state"] == "seen":
-                    db.execute("UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ?",
-                               (size, mtime, now, video_id))
+                    # `updated` moves only when the file does: "unchanged since" survives restarts.
+                    db.execute("UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ? "
+                               "AND (size IS NOT ? OR mtime IS NOT ?)", (size, mtime, now, video_id, size, mtime))
         return self.get(video_id)
+
+    def unchanged_seconds(self, path: Path) -> float:
+        """How long the journal has seen this arriving file with its current size and mtime."""
+        row = self.active(path)
+        return 0.0 if row is None or row.state != "seen" else max(0.0, self._clock() - row.updated)
 
     def forget_seen(self, path: Path) -> None:
         """A file that vanished before it was complete (a sync client's rename): it held no work."""

@@ -90,3 +90,18 @@ def test_a_locked_database_raises_without_keeping_the_store_locked(tmp_path):
     done = threading.Event()
     threading.Thread(target=lambda: (store.note_seen(tmp_path / "a.mp4", 1, 1.0), done.set()), daemon=True).start()
     assert done.wait(5), "the store's lock was never released"
+
+
+def test_the_unchanged_clock_of_an_arriving_file_survives_a_restart(tmp_path):
+    clock = Clock()
+    store = Store(tmp_path, clock=clock)
+    path = tmp_path / "never_opens.mp4"
+    store.note_seen(path, 10, 1.0)
+    clock.now += 100
+    store.close()
+    store = Store(tmp_path, clock=clock)  # the service restarted
+    store.note_seen(path, 10, 1.0)  # seen again by the startup scan, unchanged
+    clock.now += 30
+    assert store.unchanged_seconds(path) == 130
+    store.note_seen(path, 20, 2.0)  # it grew: the wait starts again
+    assert store.unchanged_seconds(path) == 0
