@@ -28,7 +28,7 @@ from dunkwatch.pipeline.ingest import (
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.worker import process_video
 from dunkwatch.scoring import make_scorer, scene_memory
-from dunkwatch.store import Store, Video
+from dunkwatch.store import State, Store, Video
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class Daemon:
                             "opened", path, kind.value)
             return
         row = self.store.active(path)
-        if row is not None and row.state != "seen":
+        if row is not None and row.state is not State.SEEN:
             return  # queued or being processed already
         if row is None and self.store.move_pending(path):
             return  # finished; its move failed and is retried at the next start, not re-ingested
@@ -379,7 +379,7 @@ class Daemon:
         if original is not None and original.id != job.id:
             log.info("%s: same content as %s (already processed); archived without new clips",
                      job.name, original.name)
-            self.store.finish(job.id, "done", outputs=original.outputs, duplicate_of=original.id)
+            self.store.finish(job.id, State.DONE, outputs=original.outputs, duplicate_of=original.id)
             self._move_original(self.store.get(job.id))
             return
 
@@ -409,7 +409,7 @@ class Daemon:
                                    listed_name(job.path, result.out_dir, self.paths.outbox), sidecar)
         except OSError as exc:  # a convenience file: never fail a processed video over it
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
-        self.store.finish(job.id, "done", outputs=outputs)
+        self.store.finish(job.id, State.DONE, outputs=outputs)
         self._move_original(self.store.get(job.id))
 
     def _handle_failure(self, job: Video, exc: Exception) -> None:
@@ -441,19 +441,19 @@ class Daemon:
             return Path()
 
     def _fail(self, video: Video, reason: str) -> None:
-        self.store.finish(video.id, "failed", error=one_line(reason))
+        self.store.finish(video.id, State.FAILED, error=one_line(reason))
         self._move_original(self.store.get(video.id))
 
     def _move_original(self, video: Video) -> None:
         """Done: to the archive; failed: to the quarantine with its reason. The row says so after."""
-        dest_dir = (self.paths.archive if video.state == "done" else self.paths.quarantine) / \
+        dest_dir = (self.paths.archive if video.state is State.DONE else self.paths.quarantine) / \
             self._relative_parent(video.path)
         if not video.path.exists():
             # Moved before a crash, recorded not yet: the folder is all we know.
             self.store.moved(video.id, dest_dir)
             return
         try:
-            if video.state == "done":
+            if video.state is State.DONE:
                 moved = move_without_overwrite(video.path, dest_dir)
             else:
                 moved = quarantine(video.path, dest_dir, video.error or "failed")

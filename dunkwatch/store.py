@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,18 @@ import numpy as np
 from dunkwatch.errors import DunkwatchError
 
 DB_NAME = "journal.sqlite3"
-STATES = ("seen", "stable", "processing", "done", "failed")
-ACTIVE = ("seen", "stable", "processing")
+class State(str, Enum):
+    """Where a video is in its life; stored as the value."""
+
+    SEEN = "seen"  # in the inbox, maybe still arriving
+    STABLE = "stable"  # complete and hashed: queued
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+STATES = tuple(s.value for s in State)
+ACTIVE = tuple(s.value for s in (State.SEEN, State.STABLE, State.PROCESSING))  # for SQL: a tuple of strings
 
 _MIGRATIONS = [
     # v1: the journal and a key/value table for daemon facts (next training run, ...).
@@ -78,7 +89,7 @@ class Video:
     size: int | None
     mtime: float | None
     sha256: str | None
-    state: str
+    state: State
     attempts: int
     error: str | None
     outputs: dict | None
@@ -93,6 +104,7 @@ class Video:
     def from_row(cls, row: sqlite3.Row) -> "Video":
         d = dict(row)
         d["path"] = Path(d["path"])
+        d["state"] = State(d["state"])
         d["location"] = Path(d["location"]) if d["location"] else None
         d["outputs"] = json.loads(d["outputs"]) if d["outputs"] else None
         return cls(**d)
@@ -190,7 +202,7 @@ class Store:
                 video_id = cur.lastrowid
             else:
                 video_id = row["id"]
-                if row["state"] == "seen":
+                if row["state"] == State.SEEN:
                     # `updated` moves only when the file does: "unchanged since" survives restarts.
                     db.execute("UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ? "
                                "AND (size IS NOT ? OR mtime IS NOT ?)", (size, mtime, now, video_id, size, mtime))
@@ -199,7 +211,7 @@ class Store:
     def unchanged_seconds(self, path: Path) -> float:
         """How long the journal has seen this arriving file with its current size and mtime."""
         row = self.active(path)
-        return 0.0 if row is None or row.state != "seen" else max(0.0, self._clock() - row.updated)
+        return 0.0 if row is None or row.state is not State.SEEN else max(0.0, self._clock() - row.updated)
 
     def forget_seen(self, path: Path) -> None:
         """A file that vanished before it was complete (a sync client's rename): it held no work."""
@@ -212,7 +224,7 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, updated = ?, "
                        "finished = ? WHERE id = ? AND state = 'seen'",
-                       ("failed" if failure else "stable", size, mtime, sha256, failure, now,
+                       ((State.FAILED if failure else State.STABLE).value, size, mtime, sha256, failure, now,
                         now if failure else None, video_id))
 
     def drop(self, video_id: int) -> None:
@@ -262,16 +274,16 @@ class Store:
                        "attempts = attempts - ?, updated = ? WHERE id = ?",
                        (now + delay, error, 0 if count_attempt else 1, now, video_id))
 
-    def finish(self, video_id: int, state: str, *, error: str | None = None, outputs: dict | None = None,
+    def finish(self, video_id: int, state: State, *, error: str | None = None, outputs: dict | None = None,
                duplicate_of: int | None = None) -> None:
         """done or failed; the original's move is recorded separately by `moved`."""
-        if state not in ("done", "failed"):
+        if state not in (State.DONE, State.FAILED):
             raise ValueError(state)
         now = self._clock()
         with self._tx() as db:
             db.execute("UPDATE videos SET state = ?, error = ?, outputs = ?, duplicate_of = ?, updated = ?, "
                        "finished = ? WHERE id = ?",
-                       (state, error, json.dumps(outputs) if outputs is not None else None, duplicate_of,
+                       (State(state).value, error, json.dumps(outputs) if outputs is not None else None, duplicate_of,
                         now, now, video_id))
 
     def moved(self, video_id: int, location: Path) -> None:

@@ -17,4 +17,11 @@ if [ -n "$out" ]; then
     echo "$out" | sed "s#$work/##g"
     exit 1
 fi
+# Hardening: the system unit's exposure score must stay at 2.0 or below (threshold in tenths).
+if ! score="$(systemd-analyze security --offline=true --threshold=20 "$work/system/dunkwatch.service" 2>&1)"; then
+    echo "$score" | tail -n 1
+    echo "dunkwatch.service: exposure above 2.0"
+    exit 1
+fi
+echo "$score" | tail -n 1
 echo "systemd units verified"

@@ -38,3 +38,18 @@ def test_the_units_run_the_daemon_as_a_notify_service_with_a_watchdog():
             assert line in text, (unit, line)
         assert "dunkwatch run --config" in text
         assert "\nPrivateDevices=" not in text  # it would hide the GPUs
+
+
+def test_the_system_unit_stays_hardened_to_an_exposure_of_2_or_less(tmp_path):
+    shutil.copytree(REPO / "systemd", tmp_path / "systemd")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    stub = tmp_path / ".venv" / "bin" / "dunkwatch"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+    proc = verify(tmp_path)
+    assert proc.returncode == 0 and "exposure level for dunkwatch.service: 1." in proc.stdout, proc.stdout
+    unit = tmp_path / "systemd" / "dunkwatch.service"
+    unit.write_text("\n".join(line for line in unit.read_text().splitlines()
+                              if not line.startswith(("CapabilityBoundingSet=", "SystemCallFilter=", "Protect"))))
+    proc = verify(tmp_path)
+    assert proc.returncode == 1 and "exposure above 2.0" in proc.stdout, proc.stdout

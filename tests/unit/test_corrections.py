@@ -141,3 +141,26 @@ def test_a_video_dropped_twice_under_one_name_is_named_by_its_outbox_folder():
     rows, errors = parse_corrections("video,start,end,label\nIMG_0001.MOV,1,2,dunk\nIMG_0001 (1).MOV,1,2,empty\n",
                                      [first, second])
     assert errors == [] and [r.sha256 for r in rows] == ["a" * 64, "b" * 64]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_CELL = st.one_of(st.text(max_size=12), st.sampled_from(["IMG_0001.MOV", "phone/IMG_0002.MOV", "aaaaaaaa", "../x",
+                                                         "C:\\x.mov", "1:02.5", "-3", "nan", "inf", "1e400", "dunk",
+                                                         "EMPTY", "", "\"", "\ufeff", "\r", "\x00"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(header=st.sampled_from(["video,start,end,label,note", "video,start,end,label", "start,video,label,end",
+                               "file,from,to", ""]),
+       rows=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8), raw=st.text(max_size=200))
+def test_no_corrections_file_makes_the_parser_raise(header, rows, raw):
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    for text in (header + "\n" + out.getvalue(), raw, header + "\n" + raw):
+        valid, errors = parse(text)
+        assert all(isinstance(r.start, float) and r.end > r.start for r in valid)
+        assert all(isinstance(e.row, int) for e in errors)
