@@ -8,6 +8,7 @@ quarantine, with a one-line reason). A user's original is never deleted or modif
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import queue
@@ -32,7 +33,11 @@ from dunkwatch.store import State, Store, Video
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.5  # how often pending files are re-examined; also bounds shutdown latency
+TICK_SECONDS = 0.5
+FATAL_SIGNALS = "fatal-signals.log"  # faulthandler's report of a segfault or abort, in the state dir
+# Deaths from outside (kill, OOM killer, reboot) allowed per attempt before a video is given up:
+# not its fault as such, but a video the OOM killer stops every time must not loop for ever.
+OUTSIDE_DEATHS_PER_ATTEMPT = 3  # how often pending files are re-examined; also bounds shutdown latency
 
 
 def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:
@@ -108,6 +113,7 @@ class Daemon:
         self.work = threading.Event()  # wakes the worker when a video is queued
         self.memory = scene_memory(cfg)
         self._ignored: set[Path] = set()  # non-regular entries already logged once
+        self._fatal_log = None  # faulthandler's file while running
         self._scorer: Scorer | None = None
         self._scorer_key: object = object()
         self.worker_error: BaseException | None = None
@@ -168,6 +174,9 @@ class Daemon:
                 schedule.shutdown()
             worker.join()
             self.store.close()
+            if self._fatal_log is not None:
+                faulthandler.disable()
+                self._fatal_log.close()
         return 1 if self.worker_error else 0
 
     def _check_corrections(self) -> None:
@@ -209,17 +218,42 @@ class Daemon:
                 leftover.unlink(missing_ok=True)
         for video in self.store.unfinished_moves():
             self._move_original(video)
+        fault = self._last_fatal_signal()
+        limit = self.cfg.daemon.max_attempts
         for video in self.store.interrupted():
-            if video.attempts >= self.cfg.daemon.max_attempts:
-                reason = (f"{video.path}: the service stopped {video.attempts} times while processing it "
-                          "(killed, crashed or out of memory); see the service log")
-                self._fail(video, reason)
+            if fault:
+                # A fatal signal inside the service (a decoder's segfault on a crafted file, say):
+                # the video's doing, so it counts as one of its attempts.
+                if video.attempts >= limit:
+                    self._fail(video, f"{video.path}: crashed the service {video.attempts} times ({fault}); "
+                                      "see the service log")
+                    continue
+                log.warning("%s: the service crashed while processing it (%s); try %d of %d",
+                            video.name, fault, video.attempts + 1, limit)
+                self.store.requeue(video.id, 0.0, f"crashed the service: {fault}")
+            elif video.interruptions + 1 >= OUTSIDE_DEATHS_PER_ATTEMPT * limit:
+                # Killed from outside this often on one video: most likely out of memory on it.
+                self._fail(video, f"{video.path}: the service was stopped {video.interruptions + 1} times while "
+                                  "processing it (killed or out of memory); see the service log")
             else:
+                # systemctl restart, a reboot, the OOM killer, kill -9: not the video's fault.
                 log.info("%s: was being processed when the service stopped; processing it again", video.name)
-                self.store.requeue(video.id, 0.0, "interrupted")
+                self.store.requeue_interrupted(video.id)
         for path in self.store.seen_paths():
             if not path.exists():
                 self.store.forget_seen(path)
+
+    def _last_fatal_signal(self) -> str:
+        """The first line faulthandler wrote when the last run died of a fatal signal, or "";
+        then start recording for this run."""
+        path = self.paths.state_dir / FATAL_SIGNALS
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            lines = []
+        self._fatal_log = open(path, "w", encoding="utf-8")  # kept open: written from a signal handler
+        faulthandler.enable(file=self._fatal_log, all_threads=True)
+        return lines[0].strip() if lines else ""
 
     def rescan(self) -> None:
         """Every candidate in the inbox, so a missed event (or a restart) never strands a file."""

@@ -74,6 +74,11 @@ _MIGRATIONS = [
         updated REAL NOT NULL
     );
     """,
+    # v3: deaths of the service from outside (kill, OOM, reboot) while a video was processed,
+    # counted apart from the video's own attempts.
+    """
+    ALTER TABLE videos ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -99,6 +104,7 @@ class Video:
     created: float
     updated: float
     finished: float | None
+    interruptions: int = 0  # the service died from outside while processing it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Video":
@@ -292,6 +298,14 @@ class Store:
                        (str(location), self._clock(), video_id))
 
     # --- recovery after a crash ----------------------------------------------------------
+
+    def requeue_interrupted(self, video_id: int) -> None:
+        """Back to the queue after the service was killed from outside: the attempt is not counted."""
+        now = self._clock()
+        with self._tx() as db:
+            db.execute("UPDATE videos SET state = 'stable', next_attempt = ?, error = 'interrupted', "
+                       "attempts = attempts - 1, interruptions = interruptions + 1, updated = ? WHERE id = ?",
+                       (now, now, video_id))
 
     def interrupted(self) -> list[Video]:
         """Videos that were being processed when the service died."""

@@ -103,6 +103,8 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     for _ in range(2):  # C was being processed in each of three runs that died
         store.requeue(rows["C.MOV"], 0.0, "interrupted")
         assert store.next_job().name == "C.MOV"
+    # The last run died of a segfault (faulthandler's report): the videos it was on are to blame.
+    (cfg.paths.state_dir / "fatal-signals.log").write_text("Fatal Python error: Segmentation fault\n\nThread ...\n")
     leftover = workdir / "outbox" / "A" / ".A_01_00m01s.mp4.part"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"half a clip")
@@ -120,7 +122,8 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     by_name = {v.name: v for v in Store(cfg.paths.state_dir).all()}
     assert by_name["A.MOV"].state == "done" and by_name["A.MOV"].attempts == 2
     assert by_name["B.MOV"].state == "done" and (workdir / "archive" / "B.MOV").exists()
-    assert by_name["C.MOV"].state == "failed" and "stopped 3 times" in by_name["C.MOV"].error
+    assert by_name["C.MOV"].state == "failed" and "crashed the service 3 times" in by_name["C.MOV"].error
+    assert "Segmentation fault" in by_name["C.MOV"].error
     assert (workdir / "quarantine" / "C.MOV").exists()
     assert not list(inbox.iterdir())
 
@@ -155,3 +158,26 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
 
     Daemon(cfg, once=True, process=process).run()
     assert [version for _, version in used] == [None, "v0001"]
+
+
+def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir, config_file, small_video):
+    from dunkwatch.app import OUTSIDE_DEATHS_PER_ATTEMPT
+
+    cfg = daemon_config(config_file, max_attempts=2)
+    path = workdir / "inbox" / "A.MOV"
+    path.write_bytes(small_video.read_bytes())
+    store = Store(cfg.paths.state_dir)
+    st = path.stat()
+    video_id = store.note_seen(path, st.st_size, st.st_mtime).id
+    store.mark_stable(video_id, st.st_size, st.st_mtime, "hash-A")
+    store.close()
+    deaths = OUTSIDE_DEATHS_PER_ATTEMPT * 2
+    for death in range(1, deaths + 1):  # kill -9 (or systemctl restart) each time it works on A
+        store = Store(cfg.paths.state_dir)
+        assert store.next_job().name == "A.MOV"
+        store.close()
+        Daemon(cfg, once=True, process=lambda *a, **k: pytest.fail("not reached")).recover()
+        row = Store(cfg.paths.state_dir).get(video_id)
+        if death < deaths:
+            assert (row.state, row.attempts, row.interruptions) == ("stable", 0, death)
+    assert row.state == "failed" and f"stopped {deaths} times" in row.error  # an OOM loop still ends
