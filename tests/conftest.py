@@ -275,3 +275,9 @@ def composed_real(path: Path, parts: list[tuple[float, float] | float], rolls: l
                 cv2.circle(frame, (x - radius // 3, y - radius // 3), max(1, radius // 3), (240, 150, 80), -1,
                            cv2.LINE_AA)
     return encode(video, path, width, height, fps, audio=False, preset="veryfast"), visits
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first: with two xdist workers the short ones then fill in beside them, instead
+    of one long test running alone at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)

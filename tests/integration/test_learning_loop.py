@@ -53,6 +53,7 @@ def judged(sidecar: dict, truth) -> Figures:
                                 tuple((s["start"], s["end"]) for s in sidecar["segments"]), True)])
 
 
+@pytest.mark.slow
 def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config_file, room):
     for name in "xy":
         shutil.copy(room[name][0], workdir / "inbox")

@@ -3,6 +3,8 @@ moved camera or a knocked tripod starts a new scene instead of poisoning the old
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -100,6 +102,7 @@ def clip_match(sidecar: dict, visits):
     return match_ranges(visits, [(s["start"], s["end"]) for s in sidecar["segments"]], sidecar["duration"], 10.0)
 
 
+@pytest.mark.slow
 def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, workdir, config_file):
     # The shared video in three files: the service sees 0-90 s, then `process` gets 90 s to the end,
     # where one player stands at the table for 23 s of 49 and the empty room shows for 9 s.

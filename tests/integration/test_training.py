@@ -32,6 +32,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus_reports_2_replicas_and_trains_an_epoch():
     result = result_of(run_worker("two-cpus"))
     assert result["backend"] == "tensorflow"
@@ -39,6 +40,7 @@ def test_mirrored_strategy_over_two_logical_cpus_reports_2_replicas_and_trains_a
     assert result["epochs_run"] == 1 and result["predict_finite"]
 
 
+@pytest.mark.slow
 def test_multi_worker_mirrored_strategy_with_two_workers_on_localhost():
     ports = [free_port(), free_port()]
     workers = []
@@ -53,6 +55,7 @@ def test_multi_worker_mirrored_strategy_with_two_workers_on_localhost():
     assert results[0]["loss"] == pytest.approx(results[1]["loss"])  # one synchronised run, not two
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_judging_by_predict_catches_the_batchnorm_trap_and_recalibration_fixes_it(backend):
     """A ResNet50 trained from scratch for a few dozen steps looks perfect on training batches,
