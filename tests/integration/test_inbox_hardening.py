@@ -100,3 +100,11 @@ def test_videos_with_the_same_name_keep_both_results_and_both_can_be_corrected(w
     (workdir / "corrections.csv").write_text(predictions)
     check = dunkwatch("check", "--config", str(cfg))
     assert check.returncode == 0 and "0 error(s)" in check.stdout, check.stdout
+
+
+def test_a_small_fuzzed_inbox_never_kills_or_hangs_the_service():
+    """bench/fuzz_inbox.py with 30 damaged files: each ends done, quarantined or ignored once."""
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "fuzz_inbox.py"), "--files", "30", "--seed", "2",
+                           "--timeout", "300"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.rstrip().endswith("PASS"), proc.stdout + proc.stderr[-2000:]
+    assert '"service_died": false' in proc.stdout and '"hung": false' in proc.stdout
