@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import make_portrait_mov
-from dunkwatch.app import Daemon, is_transient
+from dunkwatch.app import Daemon
+from dunkwatch.jobs import is_transient
 from dunkwatch.config import load
 from dunkwatch.errors import ExportError, VideoError
 from dunkwatch.pipeline.worker import Processed
@@ -130,7 +131,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
 def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
                                                                              monkeypatch):
-    import dunkwatch.app as app
+    import dunkwatch.jobs as jobs
     from dunkwatch.learn import registry
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
@@ -144,7 +145,7 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
     def fake_make_scorer(cfg, choice=None, memory=None):
         return FakeScorer(registry.current_version(cfg.paths.state_dir))
 
-    monkeypatch.setattr(app, "make_scorer", fake_make_scorer)
+    monkeypatch.setattr(jobs, "make_scorer", fake_make_scorer)
     used = []
 
     def process(path, cfg, scorer, outbox, progress=None, **_):
@@ -161,7 +162,7 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
 
 
 def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir, config_file, small_video):
-    from dunkwatch.app import OUTSIDE_DEATHS_PER_ATTEMPT
+    from dunkwatch.originals import OUTSIDE_DEATHS_PER_ATTEMPT
 
     cfg = daemon_config(config_file, max_attempts=2)
     path = workdir / "inbox" / "A.MOV"

@@ -12,6 +12,15 @@ def verify(checkout: Path) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def checkout_copy(tmp_path: Path) -> None:
+    """The units and a stub executable where ExecStart points, to edit without touching the repo."""
+    shutil.copytree(REPO / "systemd", tmp_path / "systemd")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    stub = tmp_path / ".venv" / "bin" / "dunkwatch"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+
+
 def test_both_units_verify():
     proc = verify(REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -19,11 +28,7 @@ def test_both_units_verify():
 
 
 def test_a_misspelt_key_fails_verification(tmp_path):
-    shutil.copytree(REPO / "systemd", tmp_path / "systemd")
-    (tmp_path / ".venv" / "bin").mkdir(parents=True)
-    stub = tmp_path / ".venv" / "bin" / "dunkwatch"
-    stub.write_text("#!/bin/sh\n")
-    stub.chmod(0o755)
+    checkout_copy(tmp_path)
     assert verify(tmp_path).returncode == 0
     unit = tmp_path / "systemd" / "user" / "dunkwatch.service"
     unit.write_text(unit.read_text().replace("Restart=on-failure", "Restartt=on-failure"))
@@ -41,11 +46,7 @@ def test_the_units_run_the_daemon_as_a_notify_service_with_a_watchdog():
 
 
 def test_the_system_unit_stays_hardened_to_an_exposure_of_2_or_less(tmp_path):
-    shutil.copytree(REPO / "systemd", tmp_path / "systemd")
-    (tmp_path / ".venv" / "bin").mkdir(parents=True)
-    stub = tmp_path / ".venv" / "bin" / "dunkwatch"
-    stub.write_text("#!/bin/sh\n")
-    stub.chmod(0o755)
+    checkout_copy(tmp_path)
     proc = verify(tmp_path)
     assert proc.returncode == 0 and "exposure level for dunkwatch.service: 1." in proc.stdout, proc.stdout
     unit = tmp_path / "systemd" / "dunkwatch.service"
