@@ -217,3 +217,15 @@ def test_console_script_and_module_agree():
                             capture_output=True, text=True)
     assert module.returncode == script.returncode == 0
     assert module.stdout == script.stdout and module.stdout.startswith("dunkwatch ")
+
+
+def test_a_name_with_a_newline_and_quotes_still_gets_its_clips_and_reel(portrait_mov, tmp_path):
+    odd = tmp_path / "it's\nIMG_0001.MOV"  # ffmpeg's concat list once broke on both
+    odd.write_bytes(portrait_mov.read_bytes())
+    proc = dunkwatch("process", str(odd), "--out", str(tmp_path / "out"), "--scorer", "motion", "--json")
+    assert proc.returncode == 0, proc.stderr
+    sidecar = json.loads(proc.stdout)
+    folder = next((tmp_path / "out").iterdir())
+    assert sidecar["clips"] and sidecar["highlights"]
+    assert all((folder / name).is_file() for name in sidecar["clips"] + [sidecar["highlights"]])
+    assert all("\n" not in name and "'" not in name for name in sidecar["clips"])

@@ -67,3 +67,15 @@ def test_a_symlink_moves_as_the_link_never_its_target(tmp_path, monkeypatch, lin
     moved = move_without_overwrite(link, tmp_path / "quarantine")
     assert moved.is_symlink() and os.readlink(moved) == str(target)
     assert not os.path.lexists(link) and target.read_bytes() == b"private video"
+
+
+def test_a_move_makes_the_new_name_durable_before_the_original_goes(tmp_path, monkeypatch):
+    order = []
+    real_fsync_dir, real_unlink = fsutil.fsync_dir, fsutil.os.unlink
+    monkeypatch.setattr(fsutil, "fsync_dir", lambda folder: (order.append("fsync " + folder.name),
+                                                              real_fsync_dir(folder)))
+    monkeypatch.setattr(fsutil.os, "unlink", lambda path: (order.append("unlink"), real_unlink(path)))
+    src = tmp_path / "v.mp4"
+    src.write_bytes(b"video")
+    move_without_overwrite(src, tmp_path / "archive")
+    assert order == ["fsync archive", "unlink"]  # a power cut in between leaves both names, never neither

@@ -49,3 +49,11 @@ def test_a_visit_at_the_very_end_is_classified():
     cnn = FakeCnn()
     assert list(GatedScorer(FakeMotion(motion), cnn, gate=0.05, margin=2).score(frames(6)))[-3:] == [0.75] * 3
     assert cnn.seen == [2, 3, 4, 5]
+
+
+def test_the_counts_in_each_videos_log_line_are_that_videos_own():
+    motion = [0, 0, 0, 0, 0.8, 0.9, 0, 0, 0, 0]
+    scorer = GatedScorer(FakeMotion(motion), FakeCnn(), gate=0.05, margin=1)
+    for _ in range(2):  # the service keeps one scorer for video after video
+        list(scorer.score(frames(len(motion))))
+        assert (scorer.classified, scorer.total) == (4, 10)

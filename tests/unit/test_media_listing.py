@@ -48,3 +48,19 @@ def test_no_video_stream_names_the_file():
 def test_garbage_names_the_file():
     with pytest.raises(VideoError, match="notes.mov: not a readable video"):
         parse_ffmpeg_listing(Path("notes.mov"), "notes.mov: Invalid data found when processing input\n")
+
+
+def test_a_probe_that_times_out_is_an_unreadable_file_not_a_crash(tmp_path, monkeypatch):
+    import subprocess
+
+    from dunkwatch import media
+    from dunkwatch.errors import UnreadableError
+
+    def hangs(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(media.subprocess, "run", hangs)  # as on a hung network mount
+    path = tmp_path / "slow.mp4"
+    path.write_bytes(b"x" * 100)
+    with pytest.raises(UnreadableError, match="could not read its header in 120 s"):
+        media.probe(path)
