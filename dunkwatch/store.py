@@ -129,11 +129,24 @@ class Store:
             self._db = sqlite3.connect(self.path, timeout=busy_seconds, check_same_thread=False,
                                        isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers (`dunkwatch status`) never block the daemon
+            self._wal(busy_seconds)  # readers (`dunkwatch status`) never block the daemon
             self._db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the journal: {exc}") from None
+
+    def _wal(self, busy_seconds: float) -> None:
+        """Switch to WAL; the switch needs the file to itself, and SQLite does not wait for that
+        (no busy handler), so a journal opened by two processes at once retries here."""
+        deadline = time.monotonic() + busy_seconds
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
@@ -146,6 +159,9 @@ class Store:
                              f"(v{len(_MIGRATIONS)}); upgrade dunkwatch")
         for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
             with self._tx():
+                # Another process (`dunkwatch status` as the service starts) may have migrated since.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
