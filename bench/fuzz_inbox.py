@@ -21,7 +21,6 @@ import random
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,8 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import cut_real, make_portrait_mov  # noqa: E402
-from dunkwatch.store import Store  # noqa: E402
 from load_check import base_video, vm_hwm_mb  # noqa: E402
+from service_harness import SERVICE_CONFIG, journal_counts, start_service  # noqa: E402
 
 
 def flip(data: bytearray, start: int, end: int, rng: random.Random, flips: int = 8) -> bytearray:
@@ -105,15 +104,11 @@ def main() -> int:
         media.mkdir()
         bases = [base_video(media / "court.mp4", 4.0), cut_real(media / "room.mp4", 60, 66),
                  make_portrait_mov(media / "IMG_0001.MOV", duration=4.0)]
-        (work / "config.toml").write_text(
-            '[score]\nscorer = "motion"\n[watch]\nstable_seconds = 0.5\nunreadable_after = 2.0\n'
-            '[export]\ntimeline = false\nhighlight_reel = false\n')
+        (work / "config.toml").write_text(SERVICE_CONFIG + "highlight_reel = false\n")
         staging = work / "staging"
         staging.mkdir()
         made = make_files(staging, bases, args.files, rng)
-        log = open(work / "daemon.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(work / "config.toml")],
-                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = start_service(work)
         inbox = work / "inbox"
         while not inbox.is_dir():
             time.sleep(0.1)
@@ -128,10 +123,7 @@ def main() -> int:
                 died = proc.returncode
                 break
             peak = max(peak, vm_hwm_mb(proc.pid))
-            store = Store(work / "state")
-            counts = store.counts()
-            moved = sum(1 for v in store.all() if v.location is not None)
-            store.close()
+            counts, moved = journal_counts(work)
             links_left = [p for p in made["symlink"] if os.path.lexists(inbox / p.name)]
             if moved >= len(regular) and not links_left:
                 break

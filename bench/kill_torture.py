@@ -15,12 +15,10 @@ PASS or FAIL (exit code 1).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,30 +31,14 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import SHARED_REAL, cut_real  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
-from dunkwatch.store import Store  # noqa: E402
+from dunkwatch.pipeline.ingest import sha256_of as sha  # noqa: E402
 from load_check import make_inputs  # noqa: E402
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def start(work: Path) -> subprocess.Popen:
-    log = open(work / "daemon.log", "a")
-    return subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(work / "config.toml")],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+from service_harness import journal_counts, start_service as start  # noqa: E402
 
 
 def finished(work: Path, total: int) -> bool:
-    if not (work / "state" / "journal.sqlite3").exists():
-        return False
-    store = Store(work / "state")
-    try:
-        counts = store.counts()
-        moved = sum(1 for v in store.all() if v.location is not None)
-    finally:
-        store.close()
-    return counts["done"] + counts["failed"] >= total and moved >= total
+    counts, moved = journal_counts(work)
+    return bool(counts) and counts["done"] + counts["failed"] >= total and moved >= total
 
 
 def main() -> int:
@@ -76,9 +58,6 @@ def main() -> int:
         if SHARED_REAL.is_dir():
             good += [cut_real(media / "real_a.mp4", 0, 30), cut_real(media / "real_b.mp4", 60, 100)]
         originals = {p.name: sha(p) for p in good + bad}
-        (work / "config.toml").write_text(
-            '[score]\nscorer = "motion"\n[watch]\nstable_seconds = 0.5\nunreadable_after = 2.0\n'
-            '[export]\ntimeline = false\n')
         (work / "inbox").mkdir()
         for src in good + bad:
             shutil.copy(src, work / "inbox" / src.name)

@@ -1,0 +1,38 @@
+"""What the service benches share: a work folder's config, starting `dunkwatch run` on it, and
+whether the journal has an end for every input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from dunkwatch.store import Store  # noqa: E402
+
+# Motion only (no TensorFlow), short waits, so a bench spends its time on what it tests.
+SERVICE_CONFIG = ('[score]\nscorer = "motion"\n[watch]\nstable_seconds = 0.5\nunreadable_after = 2.0\n'
+                  '[export]\ntimeline = false\n')
+
+
+def start_service(work: Path) -> subprocess.Popen:
+    """`dunkwatch run` on work/config.toml (written with SERVICE_CONFIG if missing), logging to work/daemon.log."""
+    config = work / "config.toml"
+    if not config.exists():
+        config.write_text(SERVICE_CONFIG)
+    log = open(work / "daemon.log", "a")
+    return subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(config)],
+                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+
+def journal_counts(work: Path) -> tuple[dict, int]:
+    """(videos per state, originals moved out of the inbox); nothing before the service made its journal."""
+    if not (work / "state" / "journal.sqlite3").exists():
+        return {}, 0
+    store = Store(work / "state")
+    try:
+        return store.counts(), sum(1 for v in store.all() if v.location is not None)
+    finally:
+        store.close()
