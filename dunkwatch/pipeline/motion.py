@@ -124,7 +124,8 @@ class EmptySceneModel:
 
     def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = ()):
         self.same_scene = same_scene
-        self.remembered = [(r.key, r.images.astype(np.float32), np.stack([thumb_logs(i) for i in r.images]))
+        # Matching needs only each image's size and thumbnail, not the images themselves.
+        self.remembered = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]))
                            for r in remembered if len(r.images)]
         self.learned: list[LearnedEmpty] = []  # empty courts confirmed in this video
         self._tolerance = np.zeros(0, np.float32)
@@ -207,8 +208,8 @@ class EmptySceneModel:
         """(scene key, candidates alike to its images) for the remembered scene most candidates
         match; (None, []) when none does: a moved camera, another court or other light."""
         best_key, best = None, np.zeros(0, bool)
-        for key, images, logs in self.remembered:
-            if images.shape[1:] != self.images[0].shape or logs.shape[1] != self.logs.shape[1]:
+        for key, shape, logs in self.remembered:
+            if shape != self.images[0].shape or logs.shape[1] != self.logs.shape[1]:
                 continue
             alike = np.zeros(len(self.index), bool)
             for ref in logs:
