@@ -17,10 +17,10 @@ import time
 from dunkwatch import sdnotify
 from dunkwatch.config import Config
 from dunkwatch.intake import Intake
-from dunkwatch.jobs import ProcessFn, JobRunner
+from dunkwatch.jobs import JobRunner
 from dunkwatch.originals import Originals
-from dunkwatch.pipeline.worker import process_video
 from dunkwatch.scoring import scene_memory
+from dunkwatch.video_worker import ChildVideoWorker, InlineVideoWorker, ProcessFn, VideoWorker
 from dunkwatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ class Daemon:
     """`dunkwatch run`: watch the inbox until SIGTERM (or, with once=True, until it is empty)."""
 
     def __init__(self, cfg: Config, scorer_choice: str | None = None, once: bool = False,
-                 process: ProcessFn = process_video):
+                 process: ProcessFn | None = None, videos: VideoWorker | None = None):
+        """By default each video is processed in a child process. `process` stands in for
+        process_video in this process, `videos` for the whole worker (both for tests)."""
         self.cfg = cfg
         self.paths = cfg.paths
         self.once = once
@@ -42,8 +44,10 @@ class Daemon:
         self.store = Store(self.paths.state_dir)
         self.stopping = threading.Event()
         self.originals = Originals(cfg, self.store)
-        self.jobs = JobRunner(cfg, self.store, self.originals, scene_memory(cfg), scorer_choice, self.stopping,
-                              process)
+        if videos is None:
+            videos = (ChildVideoWorker(cfg, scorer_choice) if process is None
+                      else InlineVideoWorker(cfg, scorer_choice, scene_memory(cfg), process))
+        self.jobs = JobRunner(cfg, self.store, self.originals, videos, self.stopping)
         self.intake = Intake(cfg, self.store, self.originals, once, queued=self.jobs.work.set,
                              keepalive=self._keepalive)
         self._worker: threading.Thread | None = None

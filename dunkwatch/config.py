@@ -106,6 +106,10 @@ class DaemonConfig:
                                 lo=1, hi=100)
     retry_seconds: float = setting(60.0, "wait before the first retry; it doubles with each try",
                                    lo=0.0, hi=86400.0)
+    stall_seconds: float = setting(600.0, "a video's worker process that reports no progress this long is "
+                                   "stopped, and the video retried", lo=1.0, hi=86400.0)
+    min_free_mb: float = setting(512.0, "free space kept on the outbox and archive disks; a video waits in the "
+                                 "inbox until its outputs fit", lo=0.0, hi=10_000_000.0)
 
 
 @dataclass(frozen=True)

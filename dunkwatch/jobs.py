@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
-from typing import Callable
 
 from dunkwatch.config import Config
-from dunkwatch.errors import DunkwatchError, ExportError, ModelError
+from dunkwatch.disk_space import OutOfSpace, SPACE_KEY, check_before_start
+from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
-from dunkwatch.learn import registry
 from dunkwatch.originals import Originals, one_line
 from dunkwatch.pipeline.ingest import listed_name
-from dunkwatch.pipeline.score import Scorer
-from dunkwatch.pipeline.worker import process_video
-from dunkwatch.scene_memory import SceneMemory
-from dunkwatch.scoring import make_scorer
 from dunkwatch.store import State, Store, Video
+from dunkwatch.video_worker import Cancelled, VideoWorker
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +39,6 @@ def update_predictions_csv(csv_path: Path, video: str, sidecar: dict) -> None:
     atomic_write_text(csv_path, render_csv(kept))
 
 
-class Cancelled(Exception):
-    """The service is stopping: the current video is put back to be redone cleanly."""
-
-
 _TRANSIENT_FFMPEG = ("No space left on device", "Disk quota exceeded", "Input/output error",
                      "Cannot allocate memory")
 
@@ -61,18 +54,13 @@ def is_transient(exc: BaseException) -> bool:
     return True  # an unexpected bug: bounded retries, then the quarantine says what happened
 
 
-ProcessFn = Callable[..., object]  # process_video, or a stand-in in tests
-
-
 class JobRunner:
-    def __init__(self, cfg: Config, store: Store, originals: Originals, memory: SceneMemory,
-                 scorer_choice: str | None, stopping: threading.Event, process: ProcessFn = process_video):
+    def __init__(self, cfg: Config, store: Store, originals: Originals, videos: VideoWorker,
+                 stopping: threading.Event):
         self.cfg, self.paths, self.store, self.originals = cfg, cfg.paths, store, originals
-        self.memory, self.scorer_choice, self.stopping, self.process = memory, scorer_choice, stopping, process
+        self.videos, self.stopping = videos, stopping
         self.work = threading.Event()  # set when a video is queued, or to stop
         self.error: BaseException | None = None  # a bug that stopped the loop
-        self._scorer: Scorer | None = None
-        self._scorer_key: object = object()
 
     def loop(self) -> None:
         try:
@@ -87,22 +75,8 @@ class JobRunner:
         except BaseException as exc:  # a bug in the loop itself: let systemd restart the service
             self.error = exc
             log.exception("worker stopped")
-
-    def _current_scorer(self) -> Scorer:
-        """The scorer for the next video; a newly promoted model is picked up here, between videos."""
-        choice = self.scorer_choice or self.cfg.score.scorer
-        key: object = "motion"
-        if choice != "motion":
-            try:
-                key = registry.current_version(self.paths.state_dir)
-            except ModelError:
-                key = "broken"
-        if self._scorer is None or key != self._scorer_key:
-            self._scorer = make_scorer(self.cfg, self.scorer_choice, self.memory)
-            self._scorer_key = key
-            log.info("scoring with %s%s", self._scorer.name,
-                     f" model {self._scorer.model_version}" if self._scorer.model_version else "")
-        return self._scorer
+        finally:
+            self.videos.close()
 
     def _run_job(self, job: Video) -> None:
         if not job.path.exists():
@@ -117,23 +91,22 @@ class JobRunner:
             self.originals.move(self.store.get(job.id))
             return
 
-        def progress(_fraction: float) -> None:
-            if self.stopping.is_set():
-                raise Cancelled()
-
-        rel_parent = self.originals.relative_parent(job.path)
+        out_parent = self.paths.outbox / self.originals.relative_parent(job.path)
         try:
-            scorer = self._current_scorer()
-            result = self.process(job.path, self.cfg, scorer, self.paths.outbox / rel_parent, progress=progress,
-                                  memory=self.memory, sha256=job.sha256)
+            check_before_start(job.path, out_parent, self.paths.archive, self.cfg.daemon.min_free_mb)
+            result = self.videos.process(job.path, out_parent, job.sha256, self.stopping)
         except Cancelled:
             self.store.requeue(job.id, 0.0, None, count_attempt=False)
+            return
+        except OutOfSpace as exc:
+            self._wait_for_space(job, exc)
             return
         except Exception as exc:
             self._handle_failure(job, exc)
             return
         sidecar = result.sidecar
-        self.store.save_scores(job.sha256, scorer.name, scorer.model_version, result.times, result.scores)
+        self.store.set_meta(SPACE_KEY, None)
+        self.store.save_scores(job.sha256, sidecar.get("scorer"), sidecar.get("model"), result.times, result.scores)
         outputs = {"outbox": str(result.out_dir),
                    "segments": len(sidecar.get("segments", [])), "clips": sidecar.get("clips", []),
                    "highlights": sidecar.get("highlights"), "scorer": sidecar.get("scorer"),
@@ -145,6 +118,13 @@ class JobRunner:
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, State.DONE, outputs=outputs)
         self.originals.move(self.store.get(job.id))
+
+    def _wait_for_space(self, job: Video, exc: OutOfSpace) -> None:
+        """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""
+        delay = max(self.cfg.daemon.retry_seconds, 1.0)
+        log.warning("%s: waiting for disk space: %s; trying again in %.0f s", job.name, exc, delay)
+        self.store.set_meta(SPACE_KEY, {"video": job.name, "message": str(exc), "since": time.time()})
+        self.store.requeue(job.id, delay, f"waiting for disk space: {exc}", count_attempt=False)
 
     def _handle_failure(self, job: Video, exc: Exception) -> None:
         message = one_line(str(exc) or type(exc).__name__)

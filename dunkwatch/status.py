@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from dunkwatch.config import Config
+from dunkwatch.disk_space import SPACE_KEY
 from dunkwatch.errors import ModelError
 from dunkwatch.learn import registry
 from dunkwatch.store import Store
@@ -41,6 +42,7 @@ def collect_status(cfg: Config) -> dict:
                   for v in store.recent(limit=10)]
         next_training = store.get_meta("next_training")
         last_training = store.get_meta("last_training")
+        waiting = store.get_meta(SPACE_KEY)
     finally:
         store.close()
     try:
@@ -56,6 +58,7 @@ def collect_status(cfg: Config) -> dict:
         "model": model,
         "next_training": next_training,
         "last_training": last_training,
+        "waiting_for_space": waiting,
         "journal": str(Path(cfg.paths.state_dir) / "journal.sqlite3"),
     }
 
@@ -67,6 +70,9 @@ def format_status(report: dict) -> str:
              f"queue: {report['queue']}",
              f"model: {report['model'] or 'none promoted (motion scorer)'}",
              f"next training: {report['next_training'] or 'not scheduled'}"]
+    if report.get("waiting_for_space"):
+        w = report["waiting_for_space"]
+        lines.append(f"waiting for disk space since {_when(w['since'])}: {w['video']}: {w['message']}")
     if report.get("last_training"):
         lines.append(f"last training: {report['last_training']}")
     if report["last_errors"]:

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from dunkwatch.config import Config, SegmentConfig
+from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader, prefetched
@@ -51,8 +52,8 @@ def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None =
     def frames():
         for frame in prefetched(reader):
             times.append(frame.time)
-            if progress and info.duration > 0:
-                progress(min(1.0, frame.time / info.duration))
+            if progress:  # also the service's heartbeat, so called when the duration is unknown too
+                progress(min(1.0, frame.time / info.duration) if info.duration > 0 else 0.0)
             yield frame.image
 
     scores = np.fromiter(scorer.score(frames()), dtype=np.float64)
@@ -125,6 +126,11 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     info = result.info
     sha256 = sha256 or sha256_of(path)
+    if clips:  # before the folder exists: a full disk leaves nothing half written
+        needed = outputs_estimate(path.stat().st_size, info.duration,
+                                  [s.clip_end - s.clip_start for s in result.segments],
+                                  cfg.export.mode == "reencode", cfg.export.highlight_reel)
+        check_before_export(outbox, needed, cfg.daemon.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
     for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write
         leftover.unlink(missing_ok=True)

@@ -131,7 +131,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
 def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
                                                                              monkeypatch):
-    import dunkwatch.jobs as jobs
+    import dunkwatch.video_worker as video_worker
     from dunkwatch.learn import registry
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
@@ -145,7 +145,7 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
     def fake_make_scorer(cfg, choice=None, memory=None):
         return FakeScorer(registry.current_version(cfg.paths.state_dir))
 
-    monkeypatch.setattr(jobs, "make_scorer", fake_make_scorer)
+    monkeypatch.setattr(video_worker, "make_scorer", fake_make_scorer)
     used = []
 
     def process(path, cfg, scorer, outbox, progress=None, **_):
@@ -182,3 +182,64 @@ def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir,
         if death < deaths:
             assert (row.state, row.attempts, row.interruptions) == ("stable", 0, death)
     assert row.state == "failed" and f"stopped {deaths} times" in row.error  # an OOM loop still ends
+
+
+def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attempt(workdir, config_file,
+                                                                                   small_video, monkeypatch, caplog):
+    import logging
+    import time
+
+    import dunkwatch.disk_space as disk_space
+    from dunkwatch.status import collect_status, format_status
+
+    cfg = daemon_config(config_file, max_attempts=1)
+    original = workdir / "inbox" / small_video.name
+    original.write_bytes(small_video.read_bytes())
+    free = {"bytes": 10 * disk_space.MB}
+    monkeypatch.setattr(disk_space, "free_bytes", lambda path: free["bytes"])
+    calls = []
+
+    def process(path, cfg, scorer, outbox, progress=None, **_):
+        calls.append(path)
+        return fake_sidecar(path, outbox)
+
+    with caplog.at_level(logging.WARNING):
+        assert Daemon(cfg, once=True, process=process).run() == 0
+    assert calls == [] and original.exists() and list((workdir / "outbox").iterdir()) == []
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert row.state == "stable" and row.attempts == 0  # waiting never uses up an attempt
+    assert any("waiting for disk space" in r.getMessage() for r in caplog.records)
+    status = format_status(collect_status(cfg))
+    assert "waiting for disk space" in status and "daemon.min_free_mb" in status and small_video.name in status
+
+    free["bytes"] = 10 ** 12  # the user makes room
+    time.sleep(1.1)  # the retry is due a second later
+    assert Daemon(cfg, once=True, process=process).run() == 0
+    assert len(calls) == 1
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert row.state == "done" and row.attempts == 1
+    assert "waiting for disk space" not in format_status(collect_status(cfg))
+
+
+def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, config_file, small_video,
+                                                                        monkeypatch):
+    import dunkwatch.disk_space as disk_space
+    from dunkwatch.pipeline.worker import process_video
+    from dunkwatch.scoring import motion_scorer
+
+    cfg = daemon_config(config_file)
+    size = small_video.stat().st_size
+    monkeypatch.setattr(disk_space, "free_bytes", lambda path: size // 4 + int(cfg.daemon.min_free_mb * disk_space.MB))
+    outbox = workdir / "outbox"
+    with pytest.raises(disk_space.OutOfSpace, match="MB of clips plus the reserve"):
+        process_video(small_video, cfg, motion_scorer(cfg, None), outbox)
+    assert list(outbox.iterdir()) == []
+
+
+def test_the_outputs_estimate_scales_with_the_clipped_seconds():
+    from dunkwatch.disk_space import outputs_estimate
+
+    assert outputs_estimate(1000, 100.0, [10.0, 5.0], reencode=False, reel=False) == 150
+    assert outputs_estimate(1000, 100.0, [10.0, 5.0], reencode=False, reel=True) == 300
+    assert outputs_estimate(1000, 100.0, [10.0, 5.0], reencode=True, reel=True) == 600
+    assert outputs_estimate(1000, 100.0, [], reencode=True, reel=True) == 0

@@ -1,0 +1,323 @@
+"""Who runs one video's processing: a child process (the service), or the calling thread (tests'
+stand-ins, `dunkwatch process`).
+
+In a child, a decoder's segfault on a crafted file, a stage stuck on a hung mount, or TensorFlow's
+memory never reach the long-lived service. The service sends one job at a time over a pipe; the
+child answers with log records, progress (its heartbeat) and then the result or the error. The
+child lives on between videos, so TensorFlow and the model load once; it is replaced when the
+model in use changes, when it dies, and when it stalls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from dunkwatch.config import Config
+from dunkwatch.errors import ModelError
+from dunkwatch.learn import registry
+from dunkwatch.pipeline.score import Scorer
+from dunkwatch.pipeline.worker import Processed, process_video
+from dunkwatch.scene_memory import SceneMemory
+from dunkwatch.scoring import make_scorer, scene_memory
+
+log = logging.getLogger(__name__)
+
+ProcessFn = Callable[..., Processed]  # process_video's signature, or a stand-in in tests
+
+BEAT_SECONDS = 1.0  # the child reports progress at most this often
+CANCEL_GRACE_SECONDS = 30.0  # a cancelled child that has not answered by then is killed
+QUIT_SECONDS = 10.0  # a retiring child that has not exited by then is killed
+
+
+class Cancelled(Exception):
+    """The service is stopping: the current video is put back to be redone cleanly."""
+
+
+class WorkerDied(Exception):
+    """The child died while processing a video: a native crash (segfault, abort) or a kill."""
+
+
+class Stalled(Exception):
+    """The child made no progress for `daemon.stall_seconds` and was killed."""
+
+
+def scorer_key(cfg: Config, choice: str | None) -> str:
+    """What decides the scorer: "motion", a promoted model's version, "none" or "broken"."""
+    choice = choice or cfg.score.scorer
+    if choice == "motion":
+        return "motion"
+    try:
+        return registry.current_version(cfg.paths.state_dir) or "none"
+    except ModelError:
+        return "broken"
+
+
+class VideoWorker(Protocol):
+    def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed: ...
+
+    def close(self) -> None: ...
+
+
+class InlineVideoWorker:
+    """Processes in the calling thread; a newly promoted model is picked up between videos."""
+
+    def __init__(self, cfg: Config, choice: str | None, memory: SceneMemory, process: ProcessFn = process_video):
+        self.cfg, self.choice, self.memory, self.run = cfg, choice, memory, process
+        self._scorer: Scorer | None = None
+        self._key: str | None = None
+
+    def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
+        key = scorer_key(self.cfg, self.choice)
+        if self._scorer is None or key != self._key:
+            self._scorer, self._key = _new_scorer(self.cfg, self.choice, self.memory), key
+
+        def progress(_fraction: float) -> None:
+            if stopping.is_set():
+                raise Cancelled()
+
+        return self.run(path, self.cfg, self._scorer, out_dir, progress=progress, memory=self.memory, sha256=sha256)
+
+    def close(self) -> None:
+        self._scorer = None
+
+
+def _new_scorer(cfg: Config, choice: str | None, memory: SceneMemory) -> Scorer:
+    scorer = make_scorer(cfg, choice, memory)
+    log.info("scoring with %s%s", scorer.name, f" model {scorer.model_version}" if scorer.model_version else "")
+    return scorer
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path
+    out_dir: Path
+    sha256: str | None
+
+
+_CANCEL = "cancel"
+
+
+class ChildVideoWorker:
+    """Processes each video in a child process (spawned: never a fork of a threaded service)."""
+
+    def __init__(self, cfg: Config, choice: str | None, process: ProcessFn = process_video):
+        self.cfg, self.choice, self.target = cfg, choice, process
+        self.stall_seconds = cfg.daemon.stall_seconds
+        self._proc: multiprocessing.process.BaseProcess | None = None
+        self._conn = None
+        self._key: str | None = None
+
+    def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
+        key = scorer_key(self.cfg, self.choice)
+        if self._proc is not None and (key != self._key or not self._proc.is_alive()):
+            self.close()  # a newly promoted model: a fresh child loads it, and the old one's memory goes
+        if self._proc is None:
+            self._start(key)
+        try:
+            self._conn.send(Job(Path(path), Path(out_dir), sha256))
+        except OSError:
+            self._forget(kill=True)
+            raise WorkerDied(f"{path}: the video worker process ended before it took the video")
+        return self._await(Path(path), stopping)
+
+    def _start(self, key: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe()
+        level = logging.getLogger().getEffectiveLevel()
+        self._proc = context.Process(target=child_main, name="dunkwatch-video",
+                                     args=(child_end, self.cfg, self.choice, self.target, level), daemon=True)
+        self._proc.start()
+        child_end.close()
+        self._conn, self._key = parent_end, key
+
+    def _await(self, path: Path, stopping: threading.Event) -> Processed:
+        last_heard = time.monotonic()
+        cancel_deadline: float | None = None
+        while True:
+            now = time.monotonic()
+            if stopping.is_set() and cancel_deadline is None:
+                try:
+                    self._conn.send(_CANCEL)
+                except OSError:
+                    pass
+                cancel_deadline = now + CANCEL_GRACE_SECONDS
+            if cancel_deadline is not None and now > cancel_deadline:
+                self._forget(kill=True)
+                raise Cancelled()
+            try:
+                ready = self._conn.poll(0.5)
+                message = self._conn.recv() if ready else None
+            except (EOFError, OSError):
+                ready, message = True, None
+            if ready and message is None:  # the pipe closed: the child is gone
+                raise self._death(path)
+            if message is None:
+                if not self._proc.is_alive():
+                    raise self._death(path)
+                if now - last_heard > self.stall_seconds:
+                    self._forget(kill=True)
+                    raise Stalled(f"{path}: no progress for {self.stall_seconds:.0f} s (daemon.stall_seconds); "
+                                  "the video worker process was stopped")
+                continue
+            kind = message[0]
+            last_heard = time.monotonic()
+            if kind == "log":
+                record = message[1]
+                logger = logging.getLogger(record.name)
+                if logger.isEnabledFor(record.levelno):
+                    logger.handle(record)
+            elif kind == "done":
+                return message[1]
+            elif kind == "failed":
+                raise message[1]
+            elif kind == "cancelled":
+                raise Cancelled()
+
+    def _death(self, path: Path) -> WorkerDied:
+        self._proc.join(timeout=5.0)
+        code = self._proc.exitcode
+        self._forget(kill=True)
+        return WorkerDied(f"{path}: the video worker process {describe_exit(code)} while processing it")
+
+    def _forget(self, kill: bool) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = self._key = None
+        if proc is None:
+            return
+        if kill and proc.is_alive():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # its ffmpeg children too
+            except OSError:
+                proc.kill()
+        proc.join(timeout=QUIT_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        conn.close()
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._conn.send(None)
+            self._proc.join(timeout=QUIT_SECONDS)
+        except OSError:
+            pass
+        self._forget(kill=True)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {"SIGSEGV": "a crash in a decoder or native library", "SIGABRT": "a native library aborted",
+               "SIGBUS": "a crash in a decoder or native library", "SIGILL": "an illegal instruction",
+               "SIGFPE": "a native arithmetic fault",
+               "SIGKILL": "killed, most likely by the out-of-memory killer"}.get(name)
+        return f"died of {name}" + (f" ({why})" if why else "")
+    return f"exited with code {code}"
+
+
+# --- the child side -------------------------------------------------------------------------
+
+
+class _PipeLogHandler(logging.Handler):
+    """Sends the child's log records to the service, which logs them as its own."""
+
+    def __init__(self, send: Callable[[tuple], None]):
+        super().__init__()
+        self.send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            record.msg = record.getMessage()
+            record.args = None
+            if record.exc_info:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
+            self.send(("log", record))
+        except Exception:  # a log line must never fail a video
+            pass
+
+
+def _die_with_parent() -> None:
+    """If the service is killed (kill -9, OOM), the child goes too, even when stuck in a read."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling; else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def child_main(conn, cfg: Config, choice: str | None, target: ProcessFn, level: int) -> None:
+    _die_with_parent()
+    os.setpgid(0, 0)  # its own group: a stalled child is killed with its ffmpeg children
+    # The service decides when to stop: SIGTERM or Ctrl-C reach it, and it cancels the video here.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.enable()  # a native crash's traceback goes to the service's log (stderr)
+    lock = threading.Lock()
+
+    def send(message: tuple) -> None:
+        with lock:  # the decode prefetch thread logs too
+            conn.send(message)
+
+    root = logging.getLogger()
+    root.handlers[:] = [_PipeLogHandler(send)]
+    root.setLevel(level)
+    memory = scene_memory(cfg)
+    scorer: Scorer | None = None
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        if job == _CANCEL:
+            continue  # crossed a video that had already finished
+        last_beat = [0.0]
+
+        def progress(fraction: float) -> None:
+            while conn.poll():
+                if conn.recv() in (_CANCEL, None):
+                    raise Cancelled()
+            now = time.monotonic()
+            if now - last_beat[0] >= BEAT_SECONDS:
+                last_beat[0] = now
+                send(("beat", fraction))
+
+        try:
+            if scorer is None:
+                scorer = _new_scorer(cfg, choice, memory)
+            result = target(job.path, cfg, scorer, job.out_dir, progress=progress, memory=memory, sha256=job.sha256)
+            send(("done", result))
+        except Cancelled:
+            send(("cancelled",))
+        except Exception as exc:
+            log.debug("details", exc_info=True)
+            send(("failed", _portable(exc)))
