@@ -13,12 +13,15 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
@@ -109,18 +112,19 @@ _CANCEL = "cancel"
 
 
 class ChildVideoWorker:
-    """Processes each video in a child process (spawned: never a fork of a threaded service)."""
+    """Processes each video in a child process: a fresh interpreter, never a fork of the threaded
+    service, and never a re-run of the caller's main script (as multiprocessing's spawn would)."""
 
     def __init__(self, cfg: Config, choice: str | None, process: ProcessFn = process_video):
         self.cfg, self.choice, self.target = cfg, choice, process
         self.stall_seconds = cfg.daemon.stall_seconds
-        self._proc: multiprocessing.process.BaseProcess | None = None
-        self._conn = None
+        self._proc: subprocess.Popen | None = None
+        self._conn: Connection | None = None
         self._key: str | None = None
 
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
         key = scorer_key(self.cfg, self.choice)
-        if self._proc is not None and (key != self._key or not self._proc.is_alive()):
+        if self._proc is not None and (key != self._key or self._proc.poll() is not None):
             self.close()  # a newly promoted model: a fresh child loads it, and the old one's memory goes
         if self._proc is None:
             self._start(key)
@@ -132,14 +136,16 @@ class ChildVideoWorker:
         return self._await(Path(path), stopping)
 
     def _start(self, key: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        parent_end, child_end = context.Pipe()
-        level = logging.getLogger().getEffectiveLevel()
-        self._proc = context.Process(target=child_main, name="dunkwatch-video",
-                                     args=(child_end, self.cfg, self.choice, self.target, level), daemon=True)
-        self._proc.start()
-        child_end.close()
-        self._conn, self._key = parent_end, key
+        ours, theirs = socket.socketpair()
+        fd = theirs.fileno()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", f"from dunkwatch.video_worker import child_main; child_main({fd})"],
+            pass_fds=(fd,), start_new_session=True)  # its own group: killed with its ffmpeg children
+        theirs.close()
+        self._conn, self._key = Connection(ours.detach()), key
+        # sys.path first, so the child can unpickle a target that lives outside the package (tests).
+        self._conn.send(list(sys.path))
+        self._conn.send((self.cfg, self.choice, self.target, logging.getLogger().getEffectiveLevel()))
 
     def _await(self, path: Path, stopping: threading.Event) -> Processed:
         last_heard = time.monotonic()
@@ -163,7 +169,7 @@ class ChildVideoWorker:
             if ready and message is None:  # the pipe closed: the child is gone
                 raise self._death(path)
             if message is None:
-                if not self._proc.is_alive():
+                if self._proc.poll() is not None:
                     raise self._death(path)
                 if now - last_heard > self.stall_seconds:
                     self._forget(kill=True)
@@ -185,8 +191,10 @@ class ChildVideoWorker:
                 raise Cancelled()
 
     def _death(self, path: Path) -> WorkerDied:
-        self._proc.join(timeout=5.0)
-        code = self._proc.exitcode
+        try:
+            code = self._proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            code = None
         self._forget(kill=True)
         return WorkerDied(f"{path}: the video worker process {describe_exit(code)} while processing it")
 
@@ -195,15 +203,16 @@ class ChildVideoWorker:
         self._proc = self._conn = self._key = None
         if proc is None:
             return
-        if kill and proc.is_alive():
+        if kill and proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # its ffmpeg children too
             except OSError:
                 proc.kill()
-        proc.join(timeout=QUIT_SECONDS)
-        if proc.is_alive():
+        try:
+            proc.wait(timeout=QUIT_SECONDS)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            proc.join()
+            proc.wait()
         conn.close()
 
     def close(self) -> None:
@@ -211,8 +220,8 @@ class ChildVideoWorker:
             return
         try:
             self._conn.send(None)
-            self._proc.join(timeout=QUIT_SECONDS)
-        except OSError:
+            self._proc.wait(timeout=QUIT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired):
             pass
         self._forget(kill=True)
 
@@ -273,9 +282,15 @@ def _portable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def child_main(conn, cfg: Config, choice: str | None, target: ProcessFn, level: int) -> None:
+def child_main(fd: int) -> None:
+    """The child's entry: `python -c "...child_main(fd)"` with one end of a socket pair."""
     _die_with_parent()
-    os.setpgid(0, 0)  # its own group: a stalled child is killed with its ffmpeg children
+    conn = Connection(fd)
+    try:
+        sys.path[:] = conn.recv()
+        cfg, choice, target, level = conn.recv()
+    except (EOFError, OSError):
+        return
     # The service decides when to stop: SIGTERM or Ctrl-C reach it, and it cancels the video here.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Sequence
 
 import keras
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +144,45 @@ def fit_multi_worker(plan: TrainingPlan, model, x, y, w, global_batch: int, epoc
             steps += 1
         history.append(total / max(1, steps))
     return history
+
+
+def _sum_from_replicas(plan: TrainingPlan, value: np.ndarray, only_first: bool) -> np.ndarray:
+    """All-reduce (sum) of `value` over every replica of every worker; with only_first, only the
+    global replica 0 (the chief's first device) contributes, which makes it a broadcast."""
+    import tensorflow as tf
+
+    strategy = plan.strategy
+    constant = tf.constant(value)
+
+    @tf.function
+    def step():
+        def replica_fn():
+            ctx = tf.distribute.get_replica_context()
+            mine = constant
+            if only_first:
+                mine = tf.where(tf.equal(ctx.replica_id_in_sync_group, 0), constant, tf.zeros_like(constant))
+            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine)
+
+        return strategy.run(replica_fn)
+
+    return strategy.experimental_local_results(step())[0].numpy()
+
+
+def broadcast_from_chief(plan: TrainingPlan, payload: bytes) -> bytes:
+    """The chief's `payload` on every worker (the others' is ignored): workers that decided
+    differently (skip or train, on which frames) would hang each other's collectives."""
+    if not is_multi_worker(plan):
+        return payload
+    length = int(_sum_from_replicas(plan, np.array([len(payload)], np.float32), only_first=True)[0])
+    mine = np.zeros(length, np.float32)  # bytes as floats: 0..255 are exact, and collectives take float32
+    if plan.is_chief:
+        mine[:] = np.frombuffer(payload, np.uint8)
+    summed = _sum_from_replicas(plan, mine, only_first=True)
+    return np.rint(summed).astype(np.uint8).tobytes()
+
+
+def all_workers_can(plan: TrainingPlan, can: bool) -> bool:
+    """True only when every worker says it can go on (for example: it has every video the chief chose)."""
+    if not is_multi_worker(plan):
+        return can
+    return float(_sum_from_replicas(plan, np.array([0.0 if can else 1.0], np.float32), only_first=False)[0]) == 0.0

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -213,76 +213,189 @@ def run_training(cfg: Config, force: bool = False, verbose: int | str = 0) -> Tr
         return _run_training(cfg, force, verbose)
 
 
-def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
-    from dunkwatch.learn.dataset import FrameCache, LabelledVideo, assemble, cap_frames, sample_times, split_by_video
-    from dunkwatch.store import Store
+@dataclass
+class TrainingDecision:
+    """What one training run does: skip (and why), or train on which frames with which settings.
+    When several workers train together, the chief's decision is everyone's."""
+
+    skip: TrainResult | None = None
+    labels_hash: str = ""
+    train: list = field(default_factory=list)  # LabelledVideo, capped to training.max_frames
+    validation: list = field(default_factory=list)  # LabelledVideo, judged by the chief only
+    corrections: dict = field(default_factory=dict)  # sha256 -> [Correction], for the judge
+    input_size: int = 0
+    imagenet: bool = False  # the chief starts the backbone from ImageNet weights
+    precision: str = ""  # the chief's dtype policy
+    settings: dict = field(default_factory=dict)  # the training.* values every worker uses
+
+    def portable(self) -> bytes:
+        """What a follower needs, as JSON: the frames to train on and how; not the judging."""
+        import json
+
+        videos = [{"sha256": v.sha256, "name": v.name, "times": v.times.tolist(), "labels": v.labels.tolist(),
+                   "weights": v.weights.tolist()} for v in self.train]
+        return json.dumps({"skip": asdict(self.skip) if self.skip else None, "labels_hash": self.labels_hash,
+                           "train": videos, "input_size": self.input_size, "imagenet": self.imagenet, "precision": self.precision,
+                           "settings": self.settings}).encode()
+
+    @classmethod
+    def follow(cls, payload: bytes, locations: dict[str, Path]) -> tuple["TrainingDecision", list[str]]:
+        """The chief's decision with this worker's own copies of the videos; and the names it lacks."""
+        import json
+
+        from dunkwatch.learn.dataset import LabelledVideo
+
+        data = json.loads(payload.decode())
+        if data["skip"]:
+            return cls(skip=TrainResult(**data["skip"])), []
+        videos, missing = [], []
+        for v in data["train"]:
+            if v["sha256"] not in locations:
+                missing.append(v["name"])
+                continue
+            videos.append(LabelledVideo(v["sha256"], v["name"], locations[v["sha256"]], np.asarray(v["times"]),
+                                        np.asarray(v["labels"]), np.asarray(v["weights"])))
+        return cls(labels_hash=data["labels_hash"], train=videos, input_size=data["input_size"],
+                   imagenet=data["imagenet"], precision=data["precision"], settings=data["settings"]), missing
+
+
+FOLLOWED_SETTINGS = ("epochs", "batch_size", "learning_rate", "fine_tune", "sample_fps")
+
+
+def _decide(cfg: Config, store, known: list, force: bool) -> TrainingDecision:
+    """Skip, or which frames to train on: from the corrections, the stored scores and the last run."""
+    from dunkwatch.learn.dataset import LabelledVideo, cap_frames, sample_times, split_by_video
 
     t = cfg.training
+    state_dir = cfg.paths.state_dir
+    catalogue = [k for k, _ in known]
+    rows, errors = read_corrections(cfg, catalogue)
+    for error in errors:
+        log.warning("%s: %s", cfg.paths.corrections, error)
+    rules = _label_rules(cfg)
+    scores = {k.sha256: store.load_scores(k.sha256) for k in catalogue}
+    digests = {sha: s[2] for sha, s in scores.items() if s is not None}
+    lhash = labels_hash(rows, digests, rules, extra=_training_fingerprint(cfg))
+    current = registry.current_version(state_dir)
+    current_meta = registry.metrics(state_dir, current) if current else None
+    last = store.get_meta(LAST_ATTEMPT_KEY) or {}
+    if not force:
+        if current_meta and current_meta.get("labels_hash") == lhash:
+            return TrainingDecision(TrainResult("skipped", f"labels unchanged since model {current}",
+                                                labels_hash=lhash))
+        if last.get("labels_hash") == lhash and last.get("status") in ("kept", "skipped"):
+            return TrainingDecision(TrainResult("skipped", "labels unchanged since the last training run",
+                                                labels_hash=lhash))
+    by_sha: dict[str, list[Correction]] = {}
+    for r in rows:
+        by_sha.setdefault(r.sha256, []).append(r)
+    videos = []
+    for k, location in known:
+        times = sample_times(k.duration, t.sample_fps)
+        s = scores.get(k.sha256)
+        labels, weights = frame_labels(times, by_sha.get(k.sha256, []), s[0] if s else None,
+                                       s[1] if s else None, rules)
+        keep = weights > 0
+        if keep.any():
+            videos.append(LabelledVideo(k.sha256, k.name, location, times[keep], labels[keep], weights[keep],
+                                        corrected=k.sha256 in by_sha))
+    with_player = [v for v in videos if v.positives]
+    if len(videos) < 2 or len(with_player) < 2:
+        return TrainingDecision(TrainResult(
+            "skipped", f"need at least two labelled videos with a player in view (have {len(with_player)} "
+                       f"of {len(videos)} labelled); process more videos or add corrections", labels_hash=lhash))
+    train_videos, val_videos = split_by_video(videos, t.validation_share)
+    if not any(v.corrected for v in val_videos):
+        # Uncorrected labels are the scoring in use's own predictions: no model can beat it on them.
+        return TrainingDecision(TrainResult(
+            "skipped", "no corrections to learn from and judge by: the labels are the current scoring's own "
+                       "predictions, which no new model can beat; correct what it gets wrong in at least two "
+                       "videos (see outbox/predictions.csv)", labels_hash=lhash))
+    rng = np.random.default_rng(int(lhash[:8], 16))
+    per_video = max(10, t.max_frames // max(1, len(videos)))
+    return TrainingDecision(None, lhash, [cap_frames(v, per_video, rng) for v in train_videos], val_videos,
+                            by_sha, settings={k: getattr(t, k) for k in FOLLOWED_SETTINGS})
+
+
+def _agree_with_chief(cfg: Config, plan, decision: TrainingDecision, known: list) -> TrainingDecision:
+    """Multi-worker training: every worker takes the chief's decision, or all skip together.
+
+    Each worker reads its own corrections and journal; had each decided for itself, one skipping
+    while another trains would hang the collectives for good."""
+    from dunkwatch.learn.distribute import all_workers_can, broadcast_from_chief
+    from dunkwatch.learn.model import IMAGENET_NOTOP_NAME
+
+    if plan.is_chief and decision.skip is None:
+        decision.input_size = training_input_size(cfg.training, plan.accelerated)
+        decision.imagenet = cfg.training.imagenet and _imagenet(cfg) is not None
+        decision.precision = plan.precision
+    payload = broadcast_from_chief(plan, decision.portable())
+    if plan.is_chief:
+        chosen, problem = decision, ""
+    else:
+        chosen, missing = TrainingDecision.follow(payload, {k.sha256: location for k, location in known})
+        problem = f"this worker lacks {len(missing)} of the chief's videos ({', '.join(missing[:3])})" if missing \
+            else ""
+        weights = cfg.paths.state_dir / "weights" / IMAGENET_NOTOP_NAME
+        if not problem and chosen.imagenet and not weights.is_file():
+            problem = f"the chief starts from ImageNet weights and this worker has none in {weights.parent}"
+        if problem:
+            log.error("multi-worker training: %s", problem)
+    if not all_workers_can(plan, not problem):
+        return TrainingDecision(TrainResult("skipped", problem or "a worker cannot follow this run's data (see "
+                                            "that worker's log); nothing trained", labels_hash=chosen.labels_hash))
+    if chosen.precision and chosen.precision != plan.precision:
+        import keras
+
+        keras.mixed_precision.set_dtype_policy(chosen.precision)  # the same dtypes in every collective
+        plan.precision = chosen.precision
+    return chosen
+
+
+def _imagenet(cfg: Config) -> Path | None:
+    from dunkwatch.learn.model import imagenet_weights
+
+    return imagenet_weights(cfg.paths.state_dir / "weights")
+
+
+def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
+    from dunkwatch.learn.dataset import FrameCache, assemble
+    from dunkwatch.store import Store
+
     state_dir = cfg.paths.state_dir
     store = Store(state_dir)
     try:
         known = _catalogue(cfg, store)
-        catalogue = [k for k, _ in known]
-        rows, errors = read_corrections(cfg, catalogue)
-        for error in errors:
-            log.warning("%s: %s", cfg.paths.corrections, error)
-        rules = _label_rules(cfg)
-        scores = {k.sha256: store.load_scores(k.sha256) for k in catalogue}
-        digests = {sha: s[2] for sha, s in scores.items() if s is not None}
-        lhash = labels_hash(rows, digests, rules, extra=_training_fingerprint(cfg))
-        current = registry.current_version(state_dir)
-        current_meta = registry.metrics(state_dir, current) if current else None
-        last = store.get_meta(LAST_ATTEMPT_KEY) or {}
-        if not force:
-            if current_meta and current_meta.get("labels_hash") == lhash:
-                return _record(store, TrainResult("skipped", f"labels unchanged since model {current}",
-                                                  labels_hash=lhash))
-            if last.get("labels_hash") == lhash and last.get("status") in ("kept", "skipped"):
-                return _record(store, TrainResult("skipped", "labels unchanged since the last training run",
-                                                  labels_hash=lhash))
-
-        by_sha: dict[str, list[Correction]] = {}
-        for r in rows:
-            by_sha.setdefault(r.sha256, []).append(r)
-        videos = []
-        for k, location in known:
-            times = sample_times(k.duration, t.sample_fps)
-            s = scores.get(k.sha256)
-            labels, weights = frame_labels(times, by_sha.get(k.sha256, []), s[0] if s else None,
-                                           s[1] if s else None, rules)
-            keep = weights > 0
-            if keep.any():
-                videos.append(LabelledVideo(k.sha256, k.name, location, times[keep], labels[keep], weights[keep],
-                                            corrected=k.sha256 in by_sha))
-        with_player = [v for v in videos if v.positives]
-        if len(videos) < 2 or len(with_player) < 2:
-            return _record(store, TrainResult(
-                "skipped", f"need at least two labelled videos with a player in view (have {len(with_player)} "
-                           f"of {len(videos)} labelled); process more videos or add corrections",
-                labels_hash=lhash))
-        train_videos, val_videos = split_by_video(videos, t.validation_share)
-        if not any(v.corrected for v in val_videos):
-            # Uncorrected labels are the scoring in use's own predictions: no model can beat it on them.
-            return _record(store, TrainResult(
-                "skipped", "no corrections to learn from and judge by: the labels are the current scoring's own "
-                           "predictions, which no new model can beat; correct what it gets wrong in at least two "
-                           "videos (see outbox/predictions.csv)", labels_hash=lhash))
-        plan = _plan(cfg)
-        size = training_input_size(t, plan.accelerated)
-        rng = np.random.default_rng(int(lhash[:8], 16))
-        per_video = max(10, t.max_frames // max(1, len(videos)))
-        train_videos = [cap_frames(v, per_video, rng) for v in train_videos]
-
+        decision = _decide(cfg, store, known, force)
+        plan = None
+        if os.environ.get("TF_CONFIG"):
+            plan = _plan(cfg)  # every worker joins before anything may end the run
+            decision = _agree_with_chief(cfg, plan, decision, known)
+        if decision.skip is not None:
+            return _record(store, decision.skip)
+        plan = plan or _plan(cfg)
+        t = replace(cfg.training, **decision.settings)
+        size = decision.input_size or training_input_size(t, plan.accelerated)
+        lhash, train_videos, val_videos = decision.labels_hash, decision.train, decision.validation
         cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
-        log.info("extracting frames: %d training video(s); validating on %d: %s", len(train_videos),
-                 len(val_videos), ", ".join(v.name for v in val_videos))
+        log.info("extracting frames: %d training video(s)%s", len(train_videos),
+                 f"; validating on {len(val_videos)}: " + ", ".join(v.name for v in val_videos) if val_videos else "")
         x_train, y_train, w_train, _, _ = assemble(train_videos, cache)
 
         started = time.monotonic()
-        model, backbone = _train_model(cfg, plan, size, x_train, y_train, w_train, verbose, seed=int(lhash[:8], 16))
+        multi_worker = plan.description.startswith("MultiWorker")
+        model, backbone = _train_model(t, plan, size, x_train, y_train, w_train, verbose, seed=int(lhash[:8], 16),
+                                       imagenet=(decision.imagenet if multi_worker else t.imagenet),
+                                       weights_dir=state_dir / "weights")
         train_seconds = round(time.monotonic() - started, 1)
-        judged = [_ValidationVideo(v.name, v.path, by_sha.get(v.sha256, []), _predicted(cfg, store, v.sha256))
-                  for v in val_videos]
+        if not plan.is_chief:
+            return _record(store, TrainResult("trained", f"a worker of {plan.description}: the chief judges the "
+                                              "model and promotes it or not", labels_hash=lhash))
+        if multi_worker:
+            model = _local_copy(model, size, backbone)  # judging must not wait on the other workers
+        current = registry.current_version(state_dir)
+        judged = [_ValidationVideo(v.name, v.path, decision.corrections.get(v.sha256, []),
+                                   _predicted(cfg, store, v.sha256)) for v in val_videos]
         baseline_name, baseline_scorer = _scoring_in_use(cfg, current)
         baseline = judge_in_service(cfg, baseline_scorer, judged)
         from dunkwatch.scoring import cnn_pipeline, scene_memory
@@ -294,7 +407,7 @@ def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
         log.info("%-11s %s", baseline_name + ":", baseline.line())
         result = TrainResult("promoted" if promote else "kept", reason, None, candidate.as_dict(),
                              baseline.as_dict(), baseline_name, lhash)
-        if promote and plan.is_chief:
+        if promote:
             meta = {"metrics": metrics, "labels_hash": lhash, "f1": candidate.f1,
                     "baseline": {"name": baseline_name, "metrics": baseline.as_dict()},
                     "config": _config_snapshot(cfg), "trained_on": plan.description, "precision": plan.precision,
@@ -308,6 +421,16 @@ def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
         return _record(store, result)
     finally:
         store.close()
+
+
+def _local_copy(model, size: int, backbone: str):
+    """The same weights in a model outside the multi-worker strategy: its predict would otherwise
+    gather results from every worker, and only the chief judges."""
+    from dunkwatch.learn.model import build_model
+
+    copy = build_model(size, weights=None, train_backbone=True)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def training_input_size(t, accelerated: bool) -> int:
@@ -339,15 +462,15 @@ def backbone_plan(fine_tune: str, have_imagenet: bool) -> tuple[bool, str]:
     return True, "random, whole network trained"
 
 
-def _train_model(cfg: Config, plan, size: int, x, y, w, verbose, seed: int = 0):
-    """The fitted model, and how its backbone started ("imagenet" or "random, whole network trained")."""
+def _train_model(t, plan, size: int, x, y, w, verbose, seed: int, imagenet: bool, weights_dir: Path):
+    """The fitted model, and how its backbone started ("imagenet" or "random, whole network trained").
+    `t` is the training section; ImageNet weights are cached in (or downloaded once into) `weights_dir`."""
     import keras
 
     from dunkwatch.learn.model import build_model, imagenet_weights
 
-    t = cfg.training
+    weights = imagenet_weights(weights_dir) if imagenet else None
     keras.utils.set_random_seed(seed)  # the same labels train the same model, as far as the device allows
-    weights = imagenet_weights(cfg.paths.state_dir / "weights") if t.imagenet else None
     train_backbone, backbone = backbone_plan(t.fine_tune, weights is not None)
     global_batch = plan.global_batch(t.batch_size)
     with plan.scope():

@@ -3,6 +3,7 @@
     python train_worker.py bn-trap        # ResNet50 from scratch: predict() before/after recalibration
     python train_worker.py two-cpus       # MirroredStrategy over two logical CPUs, one epoch
     python train_worker.py multi-worker   # MultiWorkerMirroredStrategy from TF_CONFIG, one epoch
+    python train_worker.py follow-chief   # TF_CONFIG workers that decided differently agree on the chief's decision
 """
 
 from __future__ import annotations
@@ -20,7 +21,46 @@ import numpy as np  # noqa: E402
 from model_factory import toy_frames  # noqa: E402
 
 
+def follow_the_chief() -> dict:
+    """Worker 0 (the chief) would train on A.mp4; worker 1 read other corrections and would skip.
+    Then the chief chooses B.mp4 too, which worker 1 does not have."""
+    import tempfile
+
+    from dunkwatch.config import from_dict
+    from dunkwatch.learn.corrections import KnownVideo
+    from dunkwatch.learn.dataset import LabelledVideo
+    from dunkwatch.learn.distribute import plan_training
+    from dunkwatch.learn.train import TrainingDecision, TrainResult, _agree_with_chief
+
+    index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    plan = plan_training((), "float32")
+    cfg = from_dict({"training": {"imagenet": False}}, Path(tempfile.mkdtemp()))
+    here = Path(f"/worker{index}")
+
+    def video(name: str, sha: str) -> LabelledVideo:
+        times = np.arange(0.0, 5.0, 0.5)
+        return LabelledVideo(sha, name, here / name, times, (times > 2).astype(float), np.ones(len(times)))
+
+    def shown(d: TrainingDecision) -> dict:
+        return {"skip": d.skip.reason if d.skip else None, "labels_hash": d.labels_hash,
+                "train": [[v.name, str(v.path), v.times.tolist(), v.labels.tolist()] for v in d.train],
+                "input_size": d.input_size, "settings": d.settings}
+
+    mine = [(KnownVideo("A.mp4", "sha-a", 5.0), here / "A.mp4")]
+    if plan.is_chief:
+        first = TrainingDecision(None, "hash-of-the-chief", [video("A.mp4", "sha-a")], settings={"epochs": 3})
+    else:
+        first = TrainingDecision(TrainResult("skipped", "no corrections to learn from"))
+    result = {"chief": plan.is_chief, "first": shown(_agree_with_chief(cfg, plan, first, mine))}
+    second = TrainingDecision(None, "hash-2", [video("A.mp4", "sha-a"), video("B.mp4", "sha-b")]) \
+        if plan.is_chief else first
+    result["second"] = shown(_agree_with_chief(cfg, plan, second, mine))
+    return result
+
+
 def main(mode: str) -> dict:
+    if mode == "follow-chief":
+        return follow_the_chief()
     if mode == "two-cpus":
         import tensorflow as tf
 

@@ -56,6 +56,28 @@ def test_multi_worker_mirrored_strategy_with_two_workers_on_localhost():
 
 
 @pytest.mark.slow
+def test_multi_worker_training_follows_the_chiefs_decision_or_every_worker_skips():
+    ports = [free_port(), free_port()]
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(run_worker("follow-chief", env={"TF_CONFIG": json.dumps(tf_config)}))
+    chief, follower = (result_of(w, timeout=240) for w in workers)
+    assert chief["chief"] and not follower["chief"]
+    # Worker 1 would have skipped on its own corrections, and the chief's collectives would have hung.
+    assert follower["first"]["skip"] is None and follower["first"]["labels_hash"] == "hash-of-the-chief"
+    assert follower["first"]["settings"] == {"epochs": 3}
+    assert follower["first"]["input_size"] == chief["first"]["input_size"] > 0
+    (name, path, times, labels), = follower["first"]["train"]
+    assert (name, path) == ("A.mp4", "/worker1/A.mp4")  # its own copy of the chief's video
+    assert (times, labels) == tuple(chief["first"]["train"][0][2:])
+    # The chief then picks a video worker 1 does not have: both skip, neither hangs.
+    assert "lacks 1 of the chief's videos (B.mp4)" in follower["second"]["skip"]
+    assert chief["second"]["skip"] and chief["second"]["train"] == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_judging_by_predict_catches_the_batchnorm_trap_and_recalibration_fixes_it(backend):
     """A ResNet50 trained from scratch for a few dozen steps looks perfect on training batches,
