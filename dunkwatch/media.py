@@ -31,13 +31,30 @@ class MediaInfo:
     video_codec: str
     fps: float
     audio_codec: str | None  # None when the file has no audio track
+    pix_fmt: str = ""  # e.g. yuv420p, yuv420p10le
+    color_matrix: str = ""  # ffmpeg's names: bt709, bt2020nc, ...; "" when not tagged
+    color_primaries: str = ""
+    color_transfer: str = ""  # arib-std-b67 (HLG), smpte2084 (PQ), bt709, ...
+    start: float = 0.0  # the container's start time, seconds
+    recorded_at: str | None = None  # when filming began (ISO 8601), from the container's metadata
+    live_photo: bool = False  # an Apple Live Photo's companion movie (it has a content identifier)
+    dolby_vision: bool = False  # Dolby Vision metadata on top of the base layer
 
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
 
+    @property
+    def hdr(self) -> bool:
+        return self.color_transfer in HDR_TRANSFERS
+
+
+HDR_TRANSFERS = ("arib-std-b67", "smpte2084")  # HLG (iPhone's default since the 12), PQ
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_START = re.compile(r"Duration:[^\n]*?start: (-?\d+(?:\.\d+)?)")
+_PIX_FMT = re.compile(r", ((?:yuv|yuvj|rgb|bgr|gbr|gray|nv|p0)[a-z0-9_]*)(?:\(([^)]*)\))?")
+_META = re.compile(r"^\s+([\w.\-]+)\s*: (.*)$", re.M)
 _VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
 _AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: (\w+)")
 _FPS = re.compile(r"([\d.]+) (?:fps|tbr)")
@@ -72,9 +89,43 @@ def parse_ffmpeg_listing(path: Path, text: str) -> MediaInfo:
     video_line = text[video.start(): line_end if line_end >= 0 else None]
     fps_match = _FPS.search(video_line)
     audio = _AUDIO.search(text)
+    pix_fmt, matrix, primaries, transfer = _colours(video_line)
+    start_match = _START.search(text)
+    meta = _container_metadata(text)
+    recorded = meta.get("com.apple.quicktime.creationdate") or meta.get("creation_time")
     return MediaInfo(path=path, duration=duration, width=width, height=height, rotation=rotation,
                      video_codec=video.group(1), fps=float(fps_match.group(1)) if fps_match else 0.0,
-                     audio_codec=audio.group(1) if audio else None)
+                     audio_codec=audio.group(1) if audio else None, pix_fmt=pix_fmt, color_matrix=matrix,
+                     color_primaries=primaries, color_transfer=transfer,
+                     start=float(start_match.group(1)) if start_match else 0.0, recorded_at=recorded,
+                     live_photo="com.apple.quicktime.content.identifier" in meta,
+                     dolby_vision="DOVI configuration record" in video_block or "dvh1" in video_line
+                     or "dvhe" in video_line)
+
+
+def _colours(video_line: str) -> tuple[str, str, str, str]:
+    """(pix_fmt, matrix, primaries, transfer) from "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)";
+    ffmpeg prints one name when all three agree: "yuv420p(tv, bt709)"."""
+    m = _PIX_FMT.search(video_line)
+    if not m:
+        return "", "", "", ""
+    matrix = primaries = transfer = ""
+    for part in (m.group(2) or "").split(", "):
+        part = part.strip()
+        if "/" in part:
+            matrix, primaries, transfer = (part.split("/") + ["", ""])[:3]
+        elif part and part not in ("tv", "pc", "progressive", "top first", "bottom first", "top coded first (swapped)",
+                                   "bottom coded first (swapped)", "unknown"):
+            matrix = primaries = transfer = part
+    return m.group(1), matrix, primaries, transfer
+
+
+def _container_metadata(text: str) -> dict[str, str]:
+    """The file-level metadata block (between "Input #0" and "Duration:"): creation_time, Apple's keys."""
+    start, end = text.find("Input #0"), text.find("Duration:")
+    if start < 0 or end < start:
+        return {}
+    return {k: v.strip() for k, v in _META.findall(text[start:end])}
 
 
 PROBE_SECONDS = 120  # reading a header takes well under a second; this is a hung mount or file

@@ -281,3 +281,34 @@ def pytest_collection_modifyitems(items):
     """Slow tests first: with two xdist workers the short ones then fill in beside them, instead
     of one long test running alone at the end."""
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
+
+
+# --- HDR copies, as an iPhone records them ----------------------------------------------------
+
+HDR_TAGS = {"arib-std-b67": "HLG", "smpte2084": "PQ"}
+
+
+def make_hdr_copy(source: Path, path: Path, transfer: str = "arib-std-b67", rotation: int = 90,
+                  audio: bool = True, preset: str = "ultrafast", extra: tuple[str, ...] = ()) -> Path:
+    """`source` as an iPhone records HDR: 10-bit HEVC (hvc1) in .mov, BT.2020 primaries and matrix,
+    HLG (or PQ) transfer, made with zscale; stored turned (portrait pixels with a display matrix
+    that turns it back `rotation` degrees clockwise), AAC audio."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored = path.with_name("stored_" + path.name)
+    turn = {0: [], 90: ["transpose=2"], 180: ["hflip,vflip"], 270: ["transpose=1"]}[rotation]
+    white = ":npl=203" if transfer == "smpte2084" else ""
+    # The sources are SDR (BT.709, or untagged): say so, so zscale has a path to HDR.
+    vf = ",".join(turn + [f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={transfer}:m=bt2020nc:p=bt2020:r=tv{white}",
+                          "format=yuv420p10le"])
+    args = ["-i", str(source)]
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-shortest", "-map", "0:v:0",
+                 "-map", "1:a:0", "-c:a", "aac", "-b:a", "96k"]
+    args += ["-vf", vf, "-c:v", "libx265", "-preset", preset, "-crf", "18",  # phone-like quality
+             "-x265-params", f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc",
+             "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-tag:v", "hvc1",
+             *extra, str(stored)]
+    run_ffmpeg(*args)
+    run_ffmpeg("-display_rotation", str(-rotation), "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
+    stored.unlink()
+    return path

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import cv2
 import imutils
@@ -15,7 +17,7 @@ import numpy as np
 
 from dunkwatch.errors import VideoError
 from dunkwatch.imageops import shrink_to_side
-from dunkwatch.media import MediaInfo, probe
+from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
 
 log = logging.getLogger(__name__)
 
@@ -42,41 +44,62 @@ class VideoReader:
         self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
 
     def __iter__(self) -> Iterator[Frame]:
+        if self.info.hdr:
+            yield from self._sampled(self._tone_mapped_frames())
+            return
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             raise VideoError(f"{self.path}: not a readable video (OpenCV cannot open it)")
         try:
-            yield from self._frames(cap)
+            yield from self._sampled(self._opencv_frames(cap))
         finally:
             cap.release()
 
-    def _frames(self, cap: cv2.VideoCapture) -> Iterator[Frame]:
+    def _tolerance(self) -> float:
+        # Accept a frame up to half a source frame early, so float timestamps never skip a sample.
+        step = 1.0 / self.sample_fps
+        return min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3
+
+    def _opencv_frames(self, cap: cv2.VideoCapture) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+        """(time, fetch) per decoded frame: the colour conversion happens only for frames kept."""
         rotation = self.info.rotation
         # OpenCV's FFmpeg backend applies rotation metadata itself when it can; else we turn the frame.
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if self.opencv_rotates else 0)
         opencv_rotates = bool(cap.get(cv2.CAP_PROP_ORIENTATION_AUTO))
-        step = 1.0 / self.sample_fps
-        # Accept a frame up to half a source frame early, so float timestamps never skip a sample.
-        tol = min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3
-        next_time = 0.0
         if self.start > 0:
             # Seeks to the keyframe before and decodes forward, so the first frame kept is at `start` or after.
             cap.set(cv2.CAP_PROP_POS_MSEC, self.start * 1000.0)
-            next_time = self.start
-        count = 0
-        while cap.grab():
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if t < next_time - tol:
-                continue
+
+        def fetch() -> np.ndarray | None:
             ok, bgr = cap.retrieve()
             if not ok or bgr is None:
-                continue
-            while next_time <= t + tol:
-                next_time += step
+                return None
             bgr = shrink_to_side(bgr, self.max_side)  # shrink first: everything after is cheaper
             if rotation and not opencv_rotates:
                 bgr = imutils.rotate_bound(bgr, rotation)
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+        while cap.grab():
+            yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, fetch
+
+    def _tone_mapped_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+        """HLG and PQ sources, through ffmpeg: OpenCV hands over 8-bit frames of the HDR signal, whose
+        squeezed contrast hides a small player. See `sdr_filter`."""
+        yield from hdr_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
+
+    def _sampled(self, frames: Iterator[tuple[float, Callable[[], np.ndarray | None]]]) -> Iterator[Frame]:
+        step = 1.0 / self.sample_fps
+        tol = self._tolerance()
+        next_time = self.start if self.start > 0 else 0.0
+        count = 0
+        for t, fetch in frames:
+            if t < next_time - tol:
+                continue
+            rgb = fetch()
+            if rgb is None:
+                continue
+            while next_time <= t + tol:
+                next_time += step
             self.last_time = t
             count += 1
             yield Frame(t, rgb)
@@ -87,6 +110,80 @@ class VideoReader:
         if duration > 0 and self.last_time < duration - max(_TRUNCATION_SLACK_S, 0.05 * duration):
             raise VideoError(f"{self.path}: truncated or damaged: frames stop at {self.last_time:.1f} s "
                              f"of {duration:.1f} s")
+
+
+def sdr_filter(info: MediaInfo) -> str:
+    """ffmpeg filters from an HLG or PQ picture to BT.709 SDR, as a player without HDR shows it.
+
+    HLG is made to be shown on SDR screens: its curve is inverted and the BT.2020 colours are
+    converted to BT.709 (zscale). PQ is absolute light: its reference white (203 cd/m2, ITU-R
+    BT.2408) becomes SDR white. Highlights brighter than that white clip, which costs nothing in
+    finding a player, while a tone curve would flatten the contrast of everything else."""
+    white = ":npl=203" if info.color_transfer == "smpte2084" else ""
+    return f"zscale=t=bt709:m=bt709:p=bt709:r=tv{white},format=rgb24"
+
+
+def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
+    """The size shrink_to_side gives a width x height picture."""
+    scale = side / max(width, height) if side else 1.0
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+_PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
+
+
+def hdr_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float,
+               start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+    """(time, fetch) of the frames the sampling keeps, upright, shrunk and in SDR.
+
+    ffmpeg keeps only frames the sampling wants (the same rule as `_sampled`, as a select
+    expression) before it shrinks and converts them, so a 4K60 file costs little more than its
+    decoding; showinfo reports each kept frame's time."""
+    width, height = output_size(info.width, info.height, max_side)
+    step = 1.0 / sample_fps
+    keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,(floor((t+{tol:.6f})/{step:.6f})+1)*{step:.6f}),0)'"
+            if sample_fps > 0 else "null")
+    chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{sdr_filter(info)}"
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info", *seek, "-copyts", "-i", str(path),
+           "-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    times: queue.Queue = queue.Queue()
+    errors: list[str] = []
+
+    def read_stderr() -> None:
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            if (m := _PTS_TIME.search(line)) is not None:
+                times.put(float(m.group(1)) - info.start)
+            elif "rror" in line or "nvalid" in line:
+                errors.append(line.strip())
+        times.put(None)
+
+    reader = threading.Thread(target=read_stderr, name="ffmpeg-stderr", daemon=True)
+    reader.start()
+    size = width * height * 3
+    try:
+        while True:
+            data = proc.stdout.read(size)
+            if len(data) < size:
+                break
+            t = times.get()
+            if t is None:
+                break
+            image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            yield t, (lambda image=image: image)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    if proc.returncode not in (0, None, -9) and errors:
+        log.warning("%s: ffmpeg: %s", path, errors[-1])
 
 
 T = TypeVar("T")

@@ -1,0 +1,66 @@
+"""iPhone HDR footage (HLG, PQ): analysed as well as its SDR original."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_REAL, REAL_NAME, Scene, Visit, encode, make_hdr_copy
+from dunkwatch.config import from_dict
+from dunkwatch.media import probe
+from dunkwatch.metrics import frames_to_ranges, match_ranges
+from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.motion import MotionScorer
+from dunkwatch.pipeline.worker import analyse
+
+
+@pytest.fixture(scope="module")
+def hlg_real(tmp_path_factory) -> Path:
+    """The shared real video as an iPhone 12+ records it: HLG, portrait pixels turned back by a display matrix."""
+    return make_hdr_copy(SHARED_REAL / REAL_NAME, tmp_path_factory.mktemp("hdr") / "IMG_HLG.MOV")
+
+
+def run_motion(path: Path):
+    cfg = from_dict({}, path.parent)
+    return analyse(path, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps)), cfg
+
+
+@pytest.mark.slow
+def test_an_hlg_copy_of_real_footage_is_found_as_well_as_the_sdr_original(hlg_real, real_ground_truth):
+    info = probe(hlg_real)
+    assert info.hdr and info.color_transfer == "arib-std-b67" and info.rotation == 90 and info.has_audio
+    assert (info.width, info.height) == (768, 432)  # displayed upright, as filmed
+    truth = real_ground_truth[REAL_NAME]
+    visits = frames_to_ranges(truth["person_frames"], truth["fps"])
+    duration = truth["frames"] / truth["fps"]
+    sdr, cfg = run_motion(SHARED_REAL / REAL_NAME)
+    hdr, _ = run_motion(hlg_real)
+    step = 1.0 / cfg.decode.sample_fps
+    assert len(hdr.segments) == len(sdr.segments) == len(visits)
+    for a, b in zip(sdr.segments, hdr.segments):  # the same visits, to within one sample
+        assert abs(a.start - b.start) <= step + 1e-6 and abs(a.end - b.end) <= step + 1e-6, (a, b)
+    f1 = [match_ranges(visits, [(s.start, s.end) for s in r.segments], duration, truth["fps"]).f1
+          for r in (sdr, hdr)]
+    assert abs(f1[0] - f1[1]) <= 0.01, f1
+
+
+def test_hdr_frames_come_out_upright_in_sdr_like_the_original(tmp_path):
+    scene = Scene(duration=3, fps=10, seed=3, visits=[Visit(1.0, 2.0, 0.3, 0.6)])
+    original = encode(scene.frames(), tmp_path / "sdr.mp4", scene.width, scene.height, scene.fps, audio=False,
+                      preset="veryfast")
+    reference = np.array([f.image for f in VideoReader(original, 5.0)], dtype=float)
+    for transfer in ("arib-std-b67", "smpte2084"):
+        copy = make_hdr_copy(original, tmp_path / f"{transfer}.mov", transfer=transfer, rotation=270, audio=False)
+        info = probe(copy)
+        assert info.hdr and info.color_transfer == transfer and info.rotation == 270
+        frames = list(VideoReader(copy, 5.0, info=info))
+        assert [round(f.time, 3) for f in frames] == [round(t, 3) for t in np.arange(0, 3, 0.2)]
+        got = np.array([f.image for f in frames], dtype=float)
+        assert got.shape == reference.shape  # upright, at the displayed size
+        assert np.abs(got - reference).mean() < 4.0, transfer  # colours and contrast of the original
+        # What OpenCV alone hands over: the HDR signal in 8 bits, contrast squeezed.
+        plain = VideoReader(copy, 5.0, info=info.__class__(**{**info.__dict__, "color_transfer": ""}))
+        squeezed = np.array([f.image for f in plain], dtype=float)
+        assert np.abs(squeezed - reference).mean() > 2 * np.abs(got - reference).mean()
