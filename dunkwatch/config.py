@@ -84,6 +84,9 @@ class ExportConfig:
     crf: int = setting(20, "x264 quality when re-encoding; lower is better and larger", lo=0, hi=51)
     preset: str = setting("veryfast", "x264 speed/size trade-off when re-encoding",
                           choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
+    hdr: str = setting("keep", "clips of HDR (HLG, PQ) videos: keep: 10-bit HEVC with the source's colour tags, "
+                       "HDR on the phone; sdr: 8-bit H.264 in BT.709, for players and editors without HDR",
+                       choices=("keep", "sdr"))
 
 
 @dataclass(frozen=True)

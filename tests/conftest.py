@@ -309,6 +309,7 @@ def make_hdr_copy(source: Path, path: Path, transfer: str = "arib-std-b67", rota
              "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-tag:v", "hvc1",
              *extra, str(stored)]
     run_ffmpeg(*args)
-    run_ffmpeg("-display_rotation", str(-rotation), "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
+    run_ffmpeg("-display_rotation", str(-rotation), "-i", str(stored), "-c", "copy", "-map_metadata", "0",
+               "-movflags", "use_metadata_tags", str(path))
     stored.unlink()
     return path

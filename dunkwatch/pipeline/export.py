@@ -5,6 +5,7 @@ Every file is written under a hidden `.part` name and renamed when complete.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -16,6 +17,7 @@ from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, ffmpeg_exe
+from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
 
 
@@ -74,9 +76,59 @@ def clip_name(stem: str, number: int, segment: Segment) -> str:
     return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s.mp4"
 
 
+def recorded(recorded_at: str | None, offset: float = 0.0) -> dt.datetime | None:
+    """The moment `offset` seconds into a video whose recording began at `recorded_at` (ISO 8601;
+    Apple's creationdate carries the phone's local offset, creation_time is UTC)."""
+    if not recorded_at:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(recorded_at)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)  # QuickTime's creation_time is UTC
+    return when + dt.timedelta(seconds=offset)
+
+
+def recording_time(recorded_at: str | None, offset: float) -> dict[str, str]:
+    """The metadata that dates a clip at the moment it was filmed: `creation_time` (UTC) and
+    Apple's `creationdate` (local time), which Photos sorts by."""
+    when = recorded(recorded_at, offset)
+    if when is None:
+        return {}
+    utc = when.astimezone(dt.timezone.utc)
+    return {"creation_time": utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "com.apple.quicktime.creationdate": when.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def dating_args(recorded_at: str | None, offset: float) -> list[str]:
+    args = []
+    for key, value in recording_time(recorded_at, offset).items():
+        args += ["-metadata", f"{key}={value}"]
+        if key == "creation_time":  # the tracks carry their own copy of the source's
+            args += ["-metadata:s", f"{key}={value}"]
+    return args
+
+
+def video_encoding(info: MediaInfo, cfg: ExportConfig) -> tuple[list[str], list[str]]:
+    """(encoder arguments, filters) for a re-encoded clip: H.264 for SDR; for HDR, 10-bit HEVC
+    with the source's colour tags (export.hdr = keep) or tone-mapped H.264 in BT.709 (sdr)."""
+    if info.hdr and cfg.hdr == "keep":
+        tags = f"colorprim={info.color_primaries}:transfer={info.color_transfer}:colormatrix={info.color_matrix}"
+        return (["-c:v", "libx265", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p10le",
+                 "-x265-params", f"log-level=error:{tags}", "-tag:v", "hvc1",  # Apple players want hvc1
+                 "-color_primaries", info.color_primaries, "-color_trc", info.color_transfer,
+                 "-colorspace", info.color_matrix, "-color_range", "tv",
+                 "-dolbyvision", "0"], [])  # its Dolby Vision layer cannot be re-encoded: plain HLG/PQ
+    sdr = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if info.hdr else []
+    filters = [sdr_filter(info).replace("format=rgb24", "format=yuv420p")] if info.hdr else []
+    return ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p", *sdr], filters
+
+
 def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
              stop: StopCheck | None = None) -> Path:
-    """One clip of [start, end) from the original, upright, with its audio, at full resolution."""
+    """One clip of [start, end) from the original, upright, with its audio, at full resolution,
+    dated at the moment it was filmed."""
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
     # -t before -i limits what is read, so slow motion stretches the output, not cuts it.
@@ -88,18 +140,24 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
             args += ["-tag:v", "hvc1"]  # Apple players only play HEVC in mp4 tagged hvc1
     else:
         # ffmpeg applies the rotation metadata while re-encoding, so pixels come out upright.
-        args += ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
-                 "-c:a", "aac", "-b:a", "160k"]
+        encoder, filters = video_encoding(info, cfg)
+        args += [*encoder, "-c:a", "aac", "-b:a", "160k"]
         if cfg.slow_motion > 1.0:
-            args += ["-vf", f"setpts={cfg.slow_motion:g}*PTS", "-fps_mode", "passthrough",
-                     "-af", _atempo_chain(1.0 / cfg.slow_motion)]
-    args += ["-movflags", "+faststart", "-f", "mp4"]
+            filters.append(f"setpts={cfg.slow_motion:g}*PTS")
+            args += ["-fps_mode", "passthrough", "-af", _atempo_chain(1.0 / cfg.slow_motion)]
+        if filters:
+            args += ["-vf", ",".join(filters)]
+    args += dating_args(info.recorded_at, start)
+    # A clip is not half of a Live Photo: without this, Photos could pair it with the still.
+    args += ["-metadata", "com.apple.quicktime.content.identifier=",
+             "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
     with atomic_target(dest) as tmp:
         _run_ffmpeg([*args, str(tmp)], dest, duration * cfg.slow_motion, stop)
     return dest
 
 
-def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None) -> Path:
+def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None,
+               dating: Sequence[str] = ()) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
     # Names relative to the list, which sits beside the clips: the folder's own name stays out of it.
     listing = "".join(f"file '{c.name}'\n" for c in clips)
@@ -108,7 +166,8 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
     try:
         with atomic_target(dest) as tmp:
             _run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
-                         "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest,
+                         "-c", "copy", *dating, "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(tmp)],
+                        dest,
                         media_seconds / 10, stop)  # a stream copy: far faster than real time
     finally:
         list_file.unlink(missing_ok=True)
@@ -124,7 +183,8 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
     reel = None
     if cfg.highlight_reel and clips:
         seconds = sum(seg.clip_end - seg.clip_start for seg in segments) * cfg.slow_motion
-        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4", seconds, stop)
+        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4", seconds, stop,
+                          dating_args(info.recorded_at, segments[0].clip_start))
     return clips, reel
 
 

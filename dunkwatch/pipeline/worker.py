@@ -16,7 +16,7 @@ from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader, prefetched
-from dunkwatch.pipeline.export import write_clips, write_sidecar
+from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.ingest import sha256_of
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
@@ -65,6 +65,10 @@ def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None =
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments = find_segments(times_arr, scores, duration, params)
     return Analysis(info, times_arr, scores, segments, params)
+
+
+def _iso(when) -> str | None:
+    return when.isoformat(timespec="milliseconds") if when is not None else None
 
 
 def _previous_clips(sidecar_path: Path) -> set[str]:
@@ -154,7 +158,9 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
         "sample_fps": cfg.decode.sample_fps,
         "threshold": result.params.threshold,
         "scenes": scenes,
-        "segments": [s.as_dict() for s in result.segments],
+        "recorded_at": _iso(recorded(info.recorded_at)),
+        "segments": [{**s.as_dict(), "recorded_start": _iso(recorded(info.recorded_at, s.start))}
+                     for s in result.segments],
         "clips": [c.name for c in written],
         "highlights": reel.name if reel else None,
         "timeline": timeline.name if timeline else None,

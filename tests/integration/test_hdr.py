@@ -64,3 +64,71 @@ def test_hdr_frames_come_out_upright_in_sdr_like_the_original(tmp_path):
         plain = VideoReader(copy, 5.0, info=info.__class__(**{**info.__dict__, "color_transfer": ""}))
         squeezed = np.array([f.image for f in plain], dtype=float)
         assert np.abs(squeezed - reference).mean() > 2 * np.abs(got - reference).mean()
+
+
+RECORDED = "2026-06-01T11:22:03-0700"  # as an iPhone writes com.apple.quicktime.creationdate
+
+
+@pytest.fixture(scope="module")
+def hlg_portrait(tmp_path_factory) -> Path:
+    """A portrait HLG .mov with audio, recorded at RECORDED: upright content (red top, blue bottom),
+    a player (green block) from 2 s to 4 s."""
+    from conftest import upright_marker_frames
+
+    folder = tmp_path_factory.mktemp("hlg")
+    rng = np.random.default_rng(7)
+    noisy = (np.clip(f + rng.normal(0, 4, f.shape), 0, 255).astype(np.uint8)  # a camera's sensor noise
+             for f in upright_marker_frames(180, 320, 30.0, 6.0, (2.0, 4.0)))
+    sdr = encode(noisy, folder / "upright.mp4", 180, 320, 30.0, audio=False, preset="veryfast")
+    return make_hdr_copy(sdr, folder / "IMG_0042.MOV", extra=(
+        "-metadata", "creation_time=2026-06-01T18:22:03.000000Z",
+        "-metadata", f"com.apple.quicktime.creationdate={RECORDED}", "-movflags", "use_metadata_tags"))
+
+
+def listing(path: Path) -> str:
+    from dunkwatch.media import ffmpeg_exe
+    import subprocess
+
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+
+
+def first_frame_sdr(path: Path) -> np.ndarray:
+    return next(iter(VideoReader(path, 1.0))).image
+
+
+def is_upright(image: np.ndarray) -> bool:
+    h = image.shape[0]
+    top, bottom = image[: h // 10].mean(axis=(0, 1)), image[-h // 10:].mean(axis=(0, 1))
+    return top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
+
+
+@pytest.mark.parametrize("mode", ["keep", "sdr"])
+def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_filmed(hlg_portrait, tmp_path, mode):
+    from dunkwatch.pipeline.worker import process_video
+    from dunkwatch.scoring import motion_scorer
+
+    cfg = from_dict({"export": {"hdr": mode, "timeline": False}}, tmp_path)
+    result = process_video(hlg_portrait, cfg, motion_scorer(cfg, None), tmp_path / "outbox")
+    sidecar = result.sidecar
+    (segment,) = sidecar["segments"]
+    assert segment["start"] == pytest.approx(2.0, abs=0.3)
+    assert sidecar["recorded_at"] == "2026-06-01T11:22:03.000-07:00"
+    assert segment["recorded_start"].startswith("2026-06-01T11:22:0") and segment["recorded_start"].endswith("-07:00")
+    clip = result.out_dir / sidecar["clips"][0]
+    reel = result.out_dir / sidecar["highlights"]
+    for video in (clip, reel):
+        info = probe(video)
+        assert info.has_audio and (info.width, info.height) == (180, 320), video.name
+        if mode == "keep":
+            assert (info.video_codec, info.pix_fmt, info.color_transfer, info.color_primaries) == (
+                "hevc", "yuv420p10le", "arib-std-b67", "bt2020"), video.name
+            assert "hvc1" in listing(video)
+        else:
+            assert (info.video_codec, info.pix_fmt, info.color_transfer) == ("h264", "yuv420p", "bt709"), video.name
+        assert is_upright(first_frame_sdr(video)), video.name
+    # Dated at the moment the clip's first frame was filmed: recording start plus its offset.
+    text = listing(clip)
+    offset = int(segment["clip_start"])
+    assert f"com.apple.quicktime.creationdate: 2026-06-01T11:22:0{3 + offset}-0700" in text
+    assert f"creation_time   : 2026-06-01T18:22:0{3 + offset}." in text
+    assert "content.identifier" not in text
