@@ -101,6 +101,10 @@ class WatchConfig:
     extensions: tuple = setting(("mp4", "mov", "m4v"), "file extensions taken as videos (any case)")
     ignore: tuple = setting((".*", "*.icloud", "*.part", "*.tmp", "*.crdownload", "*.download", "~$*"),
                             "names never taken: sync clients' temporary and placeholder files")
+    min_duration: float = setting(1.0, "videos shorter than this (seconds) are archived without clips: an "
+                                  "accidental tap", lo=0.0, hi=3600.0)
+    live_photos: bool = setting(False, "also process Live Photos' companion movies (short .MOV files with an "
+                                "Apple content identifier); by default they are archived without clips")
 
 
 @dataclass(frozen=True)

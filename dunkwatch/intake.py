@@ -18,7 +18,7 @@ from dunkwatch.errors import UnreadableError, VideoError
 from dunkwatch.media import probe
 from dunkwatch.originals import Originals, one_line
 from dunkwatch.pipeline.ingest import (
-    EntryKind, FileStabilityTracker, entry_kind, is_candidate, scan_inbox, sha256_of)
+    EntryKind, FileStabilityTracker, entry_kind, is_candidate, scan_inbox, sha256_of, skip_reason)
 from dunkwatch.store import State, Store
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class Intake:
             if self._next_probe.get(path, 0.0) > now:
                 continue
             try:
-                probe(path)
+                info = probe(path)
             except UnreadableError as exc:
                 # The journal's clock too: a restart must not start a never-opening file's wait again.
                 unchanged = max(self.tracker.unchanged_for(path, now), self.store.unchanged_seconds(path))
@@ -111,9 +111,9 @@ class Intake:
                 continue
             except OSError:
                 continue
-            self._take(path, st)
+            self._take(path, st, skip=skip_reason(info, self.cfg.watch.min_duration, self.cfg.watch.live_photos))
 
-    def _take(self, path: Path, st: os.stat_result, failure: str | None = None) -> None:
+    def _take(self, path: Path, st: os.stat_result, failure: str | None = None, skip: str | None = None) -> None:
         """A complete file: hash it and queue it, or send it straight to the quarantine."""
         self.tracker.forget(path)
         self._next_probe.pop(path, None)
@@ -130,6 +130,12 @@ class Intake:
         if failure:
             log.error("%s -> quarantine: %s", path.name, one_line(failure))
             self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest, failure=one_line(failure))
+            self.originals.move(self.store.get(row.id))
+            return
+        if skip:
+            # Kept, like every original, but not worth clips: one line, then the archive.
+            log.info("%s: skipped, archived without clips: %s", path.name, skip)
+            self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest, skipped=skip)
             self.originals.move(self.store.get(row.id))
             return
         self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest)

@@ -240,14 +240,18 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM videos WHERE path = ? AND state = 'seen'", (str(path),))
 
-    def mark_stable(self, video_id: int, size: int, mtime: float, sha256: str, failure: str | None = None) -> None:
-        """Complete and hashed: queued, or (with `failure`) failed on arrival without being queued."""
+    def mark_stable(self, video_id: int, size: int, mtime: float, sha256: str, failure: str | None = None,
+                    skipped: str | None = None) -> None:
+        """Complete and hashed: queued; or, never queued, failed on arrival (`failure`) or done
+        without clips (`skipped`: phone clutter such as a Live Photo's movie)."""
         now = self._clock()
+        state = State.FAILED if failure else State.DONE if skipped else State.STABLE
+        outputs = json.dumps({"skipped": skipped, "clips": [], "segments": 0}) if skipped else None
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, updated = ?, "
-                       "finished = ? WHERE id = ? AND state = 'seen'",
-                       ((State.FAILED if failure else State.STABLE).value, size, mtime, sha256, failure, now,
-                        now if failure else None, video_id))
+            db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, outputs = ?, "
+                       "updated = ?, finished = ? WHERE id = ? AND state = 'seen'",
+                       (state.value, size, mtime, sha256, failure, outputs, now,
+                        now if state is not State.STABLE else None, video_id))
 
     def drop(self, video_id: int) -> None:
         """Forget a queued file the user took back out of the inbox before it was processed."""

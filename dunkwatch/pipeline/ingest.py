@@ -125,3 +125,16 @@ def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
             if on_chunk:
                 on_chunk()
     return digest.hexdigest()
+
+
+LIVE_PHOTO_MAX_SECONDS = 4.0  # an iPhone's Live Photo movie runs about 1.5 to 3 s
+
+
+def skip_reason(info, min_duration: float, live_photos: bool) -> str | None:
+    """Why a readable video is archived without clips (phone clutter), or None to process it."""
+    if info.live_photo and not live_photos and 0 < info.duration <= LIVE_PHOTO_MAX_SECONDS:
+        return (f"a Live Photo's companion movie ({info.duration:.1f} s, with an Apple content identifier); "
+                "set watch.live_photos = true to process these")
+    if 0 < info.duration < min_duration:
+        return f"{info.duration:.1f} s long, shorter than watch.min_duration ({min_duration:g} s)"
+    return None

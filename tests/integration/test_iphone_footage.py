@@ -1,4 +1,5 @@
-"""iPhone HDR footage (HLG, PQ): analysed as well as its SDR original."""
+"""Real iPhone footage: HDR (HLG, PQ) analysed as well as SDR, HDR clips, recording time, Live
+Photos and other clutter, 120 fps slow motion."""
 
 from __future__ import annotations
 
@@ -132,3 +133,64 @@ def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_fi
     assert f"com.apple.quicktime.creationdate: 2026-06-01T11:22:0{3 + offset}-0700" in text
     assert f"creation_time   : 2026-06-01T18:22:0{3 + offset}." in text
     assert "content.identifier" not in text
+
+
+def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdir, config_file, caplog):
+    import logging
+
+    from conftest import run_ffmpeg
+    from dunkwatch.app import Daemon
+    from dunkwatch.config import load
+    from dunkwatch.store import Store
+
+    inbox = workdir / "inbox"
+    scene = Scene(duration=2.5, fps=10, seed=4, visits=[Visit(0.5, 2.0, 0.3, 0.6)])
+    plain = encode(scene.frames(), workdir / "plain.mp4", scene.width, scene.height, scene.fps, audio=True,
+                   preset="veryfast")
+    # An iPhone's Live Photo movie: about 2.5 s, HEVC in .mov, with the still's content identifier.
+    run_ffmpeg("-i", str(plain), "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy",
+               "-metadata", "com.apple.quicktime.content.identifier=6F1A2B3C-0000-4D5E-8F90-ABCDEF012345",
+               "-movflags", "use_metadata_tags", str(inbox / "IMG_0100.MOV"))
+    run_ffmpeg("-i", str(plain), "-t", "0.6", "-c", "copy", str(inbox / "IMG_0101.MOV"))  # a tap, 0.6 s
+    (inbox / "IMG_0102.MOV").write_bytes(plain.read_bytes())  # the same 2.5 s, no identifier: processed
+    cfg = load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
+                           export={"timeline": False, "highlight_reel": False}))
+    with caplog.at_level(logging.INFO):
+        assert Daemon(cfg, once=True).run() == 0
+    rows = {v.name: v for v in Store(cfg.paths.state_dir).all()}
+    assert {name: row.state for name, row in rows.items()} == {"IMG_0100.MOV": "done", "IMG_0101.MOV": "done",
+                                                               "IMG_0102.MOV": "done"}
+    assert "Live Photo" in rows["IMG_0100.MOV"].outputs["skipped"]
+    assert "watch.min_duration" in rows["IMG_0101.MOV"].outputs["skipped"]
+    assert "skipped" not in rows["IMG_0102.MOV"].outputs
+    for name in rows:
+        assert (workdir / "archive" / name).is_file()  # every original kept
+    assert sorted(p.name for p in (workdir / "outbox").iterdir() if p.is_dir()) == ["IMG_0102"]
+    skipped = [r.getMessage() for r in caplog.records if "skipped, archived without clips" in r.getMessage()]
+    assert len(skipped) == 2, skipped  # one line each
+
+
+def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(tmp_path):
+    from conftest import run_ffmpeg
+    from dunkwatch.pipeline.worker import process_video
+    from dunkwatch.scoring import motion_scorer
+
+    scene = Scene(duration=8, fps=120, seed=9, visits=[Visit(3.0, 5.0, 0.3, 0.6)])
+    cfr = encode(scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, audio=True,
+                 preset="ultrafast")
+    # As an iPhone's slow motion: 120 fps with gaps (variable frame rate), timestamps kept as they are.
+    slomo = tmp_path / "IMG_0120.MOV"
+    run_ffmpeg("-i", str(cfr), "-vf", "select='not(between(mod(n\\,97)\\,40\\,52))'", "-fps_mode", "vfr",
+               "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy", str(slomo))
+    info = probe(slomo)
+    assert info.fps > 100 and info.duration == pytest.approx(8.0, abs=0.3)
+    frames = list(VideoReader(slomo, 5.0, info=info))
+    times = np.array([f.time for f in frames])
+    # Real time, not slowed down: 5 samples a second over 8 s (a sample after a gap comes late).
+    assert times[-1] == pytest.approx(7.8, abs=0.1) and np.all(np.diff(times) > 0) and 36 <= len(times) <= 40
+    cfg = from_dict({"export": {"timeline": False, "highlight_reel": False}}, tmp_path)
+    result = process_video(slomo, cfg, motion_scorer(cfg, None), tmp_path / "outbox")
+    (segment,) = result.sidecar["segments"]
+    assert segment["start"] == pytest.approx(3.0, abs=0.3) and segment["end"] == pytest.approx(5.0, abs=0.3)
+    clip = probe(result.out_dir / result.sidecar["clips"][0])
+    assert clip.duration == pytest.approx(segment["clip_end"] - segment["clip_start"], abs=0.2) and clip.has_audio
