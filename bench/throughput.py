@@ -15,6 +15,14 @@ Then, for each input, it times:
     opencv-contrib-python, which would replace the project's cv2).
 Every time is a whole process, start included; peak RSS comes from wait4() for that process.
 Prints a table of times and ratios to the floor.
+
+    .venv/bin/python bench/throughput.py --4k [--skip-dvr-scan]
+
+iPhone-like 4K instead: 15 s portrait HEVC (stored 3840x2160 with a display matrix, as the phone
+stores it) at about 50 Mbit/s for 4K30 and 65 Mbit/s for 4K60, 8-bit SDR, plus a 10-bit HLG 4K30
+copy; motion scoring only. For the HLG file it also times the decoder itself both ways, side by
+side: frames tone-mapped to SDR through ffmpeg (what dunkwatch does) and OpenCV's plain 8-bit
+decode of the same file (what it did before).
 """
 
 from __future__ import annotations
@@ -83,6 +91,55 @@ def make_inputs(quick: bool) -> dict[str, Path]:
     return videos
 
 
+def make_4k_inputs() -> dict[str, Path]:
+    """Synthetic courts at iPhone 4K: drawn at 480x270, scaled to 3840x2160, encoded as HEVC at the
+    phone's bit rates and stored turned (portrait: landscape pixels, a display matrix)."""
+    from conftest import Scene, Visit
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for name, fps, rate, hdr in (("4k30_hevc", 30, "50M", False), ("4k60_hevc", 60, "65M", False),
+                                 ("4k30_hlg", 30, "50M", True)):
+        dest = CACHE / f"{name}_portrait.mov"
+        made[name] = dest
+        if dest.exists():
+            continue
+        scene = Scene(width=480, height=270, fps=float(fps), duration=15.0, visits=[Visit(5.0, 9.0, 0.2, 0.8)])
+        colour = (["-vf", "scale=3840:2160:flags=bicubic,zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:"
+                   "t=arib-std-b67:m=bt2020nc:p=bt2020:r=tv,format=yuv420p10le",
+                   "-x265-params", "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
+                   "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc"]
+                  if hdr else ["-vf", "scale=3840:2160:flags=bicubic,format=yuv420p",
+                               "-x265-params", "log-level=error"])
+        stored = CACHE / f".{name}_stored.mov"
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{scene.width}x{scene.height}", "-r", f"{fps}", "-i", "-",
+               "-f", "lavfi", "-i", "anoisesrc=amplitude=0.05:sample_rate=44100", "-shortest", *colour,
+               "-c:v", "libx265", "-preset", "ultrafast", "-b:v", rate, "-maxrate", rate, "-bufsize", rate,
+               "-tag:v", "hvc1", "-c:a", "aac", "-b:a", "96k", str(stored)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+        for frame in scene.frames():
+            proc.stdin.write(frame.tobytes())
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise SystemExit(f"ffmpeg failed writing {stored}")
+        ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", str(dest))
+        stored.unlink()
+    return made
+
+
+HDR_DECODE = """
+import sys, time, dataclasses
+from dunkwatch.media import probe
+from dunkwatch.pipeline.decode import VideoReader
+info = probe(sys.argv[1])
+for label, view in (("tone-mapped to SDR (ffmpeg)", info), ("plain 8-bit (OpenCV)", dataclasses.replace(info, color_transfer=""))):
+    started = time.perf_counter()
+    n = sum(1 for _ in VideoReader(info.path, 5.0, max_side=320, info=view))
+    print(f"{label}|{time.perf_counter() - started:.2f}|{n}", flush=True)
+"""
+
+
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB of that process, its stdout); stderr goes to a file."""
     with tempfile.TemporaryFile() as err:
@@ -131,11 +188,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="leave out the 10-minute video")
     parser.add_argument("--skip-dvr-scan", action="store_true")
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
+    parser.add_argument("--4k", dest="four_k", action="store_true",
+                        help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
     parser.add_argument("--ungated", action="store_true",
                         help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
 
-    videos = make_inputs(args.quick)
+    videos = make_4k_inputs() if args.four_k else make_inputs(args.quick)
     if args.only:
         videos = {k: v for k, v in videos.items() if k in args.only}
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
@@ -143,7 +202,7 @@ def main() -> int:
     gated, ungated = work / "config.toml", work / "every_frame.toml"
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
-    version = prepare_model(work / "state")
+    version = "-" if args.four_k else prepare_model(work / "state")
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
     rows = []
@@ -152,7 +211,7 @@ def main() -> int:
                                      "-f", "null", "-"])
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
         segments = {}
-        variants = [("motion", "motion", gated), ("cnn", "cnn", gated)]
+        variants = [("motion", "motion", gated)] + ([] if args.four_k else [("cnn", "cnn", gated)])
         if args.ungated and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         for label, scorer, config in variants:
@@ -167,6 +226,13 @@ def main() -> int:
         if dvr is not None and name != "ten_minutes":
             elapsed, rss, _ = timed([str(dvr), "-i", str(video), "-so", "-q"])
             results[f"DVR-Scan {DVR_VERSION} defaults"] = (elapsed, rss)
+        if name.endswith("hlg"):
+            out = subprocess.run([python, "-c", HDR_DECODE, str(video)], capture_output=True, text=True, cwd=REPO,
+                                 check=True).stdout
+            decode = {label: (float(t), int(n)) for label, t, n in (line.split("|") for line in out.splitlines())}
+            (mapped, n), (plain, _) = decode.values()
+            print(f"{name}: decoding alone, {n} sampled frames: tone-mapped {mapped:.1f} s, plain 8-bit {plain:.1f} s, "
+                  f"{mapped / plain:.2f}x", flush=True)
         for what, (elapsed, rss) in results.items():
             rows.append((name, what, elapsed, elapsed / floor, rss))
             print(f"{name:13} {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x  {rss:7.0f} MB", flush=True)
