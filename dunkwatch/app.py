@@ -77,6 +77,8 @@ class Daemon:
             observer = start_observer(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
             schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_RUN_KEY, when))
             schedule.start()
+            if self.cfg.review.enabled:
+                self._start_review_page()
         self.intake.rescan()
         worker = self._worker = threading.Thread(target=self.jobs.loop, name="worker", daemon=True)
         worker.start()
@@ -110,6 +112,20 @@ class Daemon:
             self.store.close()
             self.originals.close()
         return 1 if self.jobs.error else 0
+
+    def _start_review_page(self) -> None:
+        """`[review] enabled = true`: the page in a thread of the service; a failure to bind is logged,
+        and the service goes on without it."""
+        from dunkwatch.review import serve
+
+        def run() -> None:
+            try:
+                serve(self.cfg, self.stopping)
+            except Exception as exc:
+                log.error("review page: cannot serve on %s (%s); the service goes on without it",
+                          self.cfg.review.listen, exc)
+
+        threading.Thread(target=run, name="review", daemon=True).start()
 
     def _check_corrections(self) -> None:
         """Log the corrections file's errors whenever it changes; a bad row never stops anything."""

@@ -146,6 +146,19 @@ def _cmd_run(args, cfg) -> int:
     return Daemon(cfg, args.scorer, once=args.once).run()
 
 
+def _cmd_review(args, cfg) -> int:
+    import dataclasses
+
+    from dunkwatch.config import parse_listen
+    from dunkwatch.review import serve
+
+    if args.listen:
+        parse_listen(args.listen)  # a clear message for a typo, before anything starts
+        cfg = dataclasses.replace(cfg, review=dataclasses.replace(cfg.review, listen=args.listen))
+    serve(cfg)
+    return 0
+
+
 def _cmd_status(args, cfg) -> int:
     from dunkwatch.status import collect_status, format_status
 
@@ -189,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scorer", choices=("auto", "motion", "cnn"), help="default: score.scorer from the config")
     p.add_argument("--once", action="store_true", help="process what is in the inbox now, then exit")
     p.set_defaults(func=_cmd_run)
+
+    p = with_config(sub.add_parser("review", help="the review page: watch clips, fix labels, see models"))
+    p.add_argument("--listen", help="host:port (default: review.listen, 127.0.0.1:8765)")
+    p.set_defaults(func=_cmd_review)
 
     p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -152,6 +152,13 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class ReviewConfig:
+    enabled: bool = setting(False, "the service also serves the review page (else: dunkwatch review)")
+    listen: str = setting("127.0.0.1:8765", "host:port of the review page; any address but loopback needs the token")
+    token: str = setting("", "the review page's access token off loopback; empty: a new one is printed at start")
+
+
+@dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
@@ -162,13 +169,14 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
 
 _SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
                   "watch": WatchConfig, "daemon": DaemonConfig,
-                  "training": TrainingConfig}
+                  "training": TrainingConfig, "review": ReviewConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:
@@ -243,7 +251,17 @@ def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) 
     return cfg
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """("127.0.0.1", 8765) from "127.0.0.1:8765"; "[::1]:8765" for IPv6."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"config key review.listen = {value!r}: expected host:port, e.g. 127.0.0.1:8765")
+    return host, int(port)
+
+
 def _check_cross_fields(cfg: Config) -> None:
+    parse_listen(cfg.review.listen)
     seg = cfg.segment
     for key in ("threshold_motion", "threshold_cnn"):
         threshold = getattr(seg, key)

@@ -280,3 +280,46 @@ def render_csv(rows: Iterable[Sequence[str]]) -> str:
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def add_rows(text: str, rows: Sequence[Sequence[str]]) -> str:
+    """The corrections file with `rows` added at the end. A row already there for the same video
+    and range (by value: "1:05" is 65 s) is replaced in place, so a second click changes a label
+    rather than contradicting it. Every other line, note and comment stays exactly as written."""
+    def key(record: Sequence[str]) -> tuple[str, float, float] | None:
+        try:
+            return record[0].strip(), round(parse_time(record[1]), 3), round(parse_time(record[2]), 3)
+        except (IndexError, ValueError):
+            return None
+
+    def line(record: Sequence[str]) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(record)
+        return out.getvalue()
+
+    lines = text.splitlines(keepends=True)
+    if not text.strip():
+        lines = [line(COLUMNS)]
+    elif not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"
+    # Where each record starts and ends in `lines` (a quoted field may span lines).
+    spans: dict[tuple[str, float, float], tuple[int, int, str]] = {}
+    reader = csv.reader(io.StringIO("".join(lines)))
+    start = 0
+    for record in reader:
+        end = reader.line_num
+        k = key(record) if start > 0 else None
+        if k is not None:
+            spans[k] = (start, end, record[4] if len(record) > 4 else "")
+        start = end
+    appended = []
+    for record in rows:
+        k = key(record)
+        if k in spans:
+            a, b, note = spans[k]
+            if note.strip():  # the user's own note stays
+                record = [*record[:4], note]
+            lines[a:b] = [line(record)] + [""] * (b - a - 1)  # same length: later spans stay valid
+        else:
+            appended.append(line(record))
+    return "".join(lines) + "".join(appended)

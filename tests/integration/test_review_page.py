@@ -1,0 +1,284 @@
+"""The review page, in a real headless Chromium (Debian's, driven by Playwright), and its protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, Scene, Visit, encode
+from dunkwatch.config import load
+from dunkwatch.learn.corrections import parse_time
+from dunkwatch.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+# What a headless Chromium needs on a machine with no way out: no background fetches at all.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    """Two court videos processed by the service; each gets one clip."""
+    root = tmp_path_factory.mktemp("review")
+    for name in ("inbox", "outbox", "archive", "quarantine", "state"):
+        (root / name).mkdir()
+    for name, visit in (("IMG_0201.MOV", (3.0, 6.0)), ("IMG_0202.MOV", (8.0, 11.0))):
+        scene = Scene(duration=14, fps=10, seed=11, visits=[Visit(*visit, 0.25, 0.65)])
+        encode(scene.frames(), root / "inbox" / name, scene.width, scene.height, scene.fps, audio=True,
+               preset="veryfast")
+    (root / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n')
+    cfg = load(root / "config.toml")
+    from dunkwatch.app import Daemon
+
+    assert Daemon(cfg, once=True).run() == 0
+    return cfg
+
+
+@pytest.fixture
+def page_server(processed):
+    """The page on a free loopback port, as `dunkwatch review` serves it."""
+    from dunkwatch.review import serve
+
+    cfg = dataclasses.replace(processed, review=dataclasses.replace(processed.review,
+                                                                    listen=f"127.0.0.1:{free_port()}"))
+    cfg.paths.corrections.unlink(missing_ok=True)
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, args=(cfg, stop), daemon=True)
+    thread.start()
+    url = f"http://{cfg.review.listen}/"
+    for _ in range(100):
+        try:
+            socket.create_connection(tuple(cfg.review.listen.split(":")), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield cfg, url
+    stop.set()
+    thread.join(timeout=5)
+
+
+def rows_of(path: Path) -> list[list[str]]:
+    import csv
+
+    return list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+
+
+@pytest.mark.slow
+def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_the_rows(page_server):
+    from playwright.sync_api import sync_playwright
+
+    cfg, url = page_server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.goto(url)
+            articles = page.locator("article.video")
+            assert articles.count() == 2
+            first = articles.filter(has_text="IMG_0202.MOV")
+            second = articles.filter(has_text="IMG_0201.MOV")
+            # Play a clip: it plays in the page (H.264), and time advances.
+            video = first.locator("video").first
+            video.evaluate("v => { v.muted = true; return v.play(); }")
+            page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle(), timeout=20000)
+
+            # "no player here" on IMG_0202's clip.
+            clip = first.locator(".clip").first
+            action = (float(clip.get_attribute("data-start")), float(clip.get_attribute("data-end")))
+            clip.locator("button.no-player").click()
+            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+            # "missed a player here": drag across 20%..40% of IMG_0201's timeline.
+            track = second.locator("svg.track")
+            track.scroll_into_view_if_needed()
+            box = track.bounding_box()
+            duration = float(second.get_attribute("data-duration"))
+            page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + box["height"] / 2, steps=8)
+            page.mouse.up()
+            page.evaluate("() => document.getElementById('message').className = ''")
+            second.locator("button.missed").click()
+            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+            if os.environ.get("DUNKWATCH_SCREENSHOTS"):  # the README's pictures: make screenshots
+                page.screenshot(path=str(Path(os.environ["DUNKWATCH_SCREENSHOTS"]) / "review-page.png"))
+
+            rows = rows_of(cfg.paths.corrections)
+            assert rows[0] == ["video", "start", "end", "label", "note"] and len(rows) == 3
+            (v1, s1, e1, l1, n1), (v2, s2, e2, l2, _) = rows[1:]
+            assert (v1, l1, n1) == ("IMG_0202.MOV", "empty", "review page")
+            assert (parse_time(s1), parse_time(e1)) == pytest.approx(action, abs=0.001)
+            assert (v2, l2) == ("IMG_0201.MOV", "dunk")
+            assert parse_time(s2) == pytest.approx(0.2 * duration, abs=0.15)
+            assert parse_time(e2) == pytest.approx(0.4 * duration, abs=0.15)
+
+            # A stale write: the file is edited by hand after the page read it. Refused, nothing merged.
+            by_hand = cfg.paths.corrections.read_text() + "IMG_0201.MOV,0:12,0:13,empty,my own row\n"
+            cfg.paths.corrections.write_text(by_hand)
+            page.evaluate("() => document.getElementById('message').className = ''")
+            clip.locator("button.no-player").click()
+            page.wait_for_function("() => document.getElementById('message').className === 'error'")
+            assert "changed since this page was loaded" in page.locator("#message").text_content()
+            assert cfg.paths.corrections.read_text() == by_hand
+        finally:
+            browser.close()
+
+    # `dunkwatch check` accepts everything the page wrote, and training labels frames by it.
+    check = subprocess.run([sys.executable, "-m", "dunkwatch", "check", "--config", str(cfg.source)],
+                           capture_output=True, text=True, cwd=REPO)
+    assert check.returncode == 0 and "3 valid row(s), 0 error(s)" in check.stdout, check.stdout + check.stderr
+    from dunkwatch.learn import train
+    from dunkwatch.learn.corrections import frame_labels
+    from dunkwatch.learn.dataset import sample_times
+
+    store = Store(cfg.paths.state_dir)
+    try:
+        known = train._catalogue(cfg, store)  # exactly what `dunkwatch train` reads
+        rows, errors = train.read_corrections(cfg, [k for k, _ in known])
+        assert errors == [] and len(rows) == 3
+        labels = {}
+        for k, _ in known:
+            times = sample_times(k.duration, cfg.training.sample_fps)
+            times_s, scores, _ = store.load_scores(k.sha256)
+            y, w = frame_labels(times, [r for r in rows if r.sha256 == k.sha256], times_s, scores,
+                                train._label_rules(cfg))
+            labels[k.name] = (times, y, w)
+    finally:
+        store.close()
+    times, y, w = labels["IMG_0202.MOV"]
+    inside = (times >= action[0] + 0.5) & (times <= action[1] - 0.5)
+    assert inside.any() and np.all(y[inside] == 0.0) and np.all(w[inside] > 1)  # corrected: empty, weighted
+    times, y, w = labels["IMG_0201.MOV"]
+    marked = (times > parse_time(s2) + 0.5) & (times < parse_time(e2) - 0.5)
+    assert marked.any() and np.all(y[marked] == 1.0) and np.all(w[marked] > 1)  # the dragged range: a player
+
+
+def test_off_loopback_every_request_needs_the_token(processed):
+    from dunkwatch.review import create_app
+
+    client = create_app(processed, token="s3cret").test_client()
+    assert client.get("/").status_code == 401
+    assert client.get("/?token=wrong").status_code == 401
+    first = client.get("/?token=s3cret")
+    assert first.status_code == 200 and "dunkwatch_token=s3cret" in first.headers["Set-Cookie"]
+    assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Strict" in first.headers["Set-Cookie"]
+    assert client.get("/").status_code == 200  # the cookie from then on
+    assert create_app(processed, token="s3cret").test_client().get(
+        "/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_clips_are_served_with_range_requests_and_only_files_the_journal_lists(processed):
+    from dunkwatch.review import create_app
+
+    client = create_app(processed).test_client()
+    store = Store(processed.paths.state_dir)
+    try:
+        video = next(v for v in store.all() if v.outputs and v.outputs.get("clips"))
+    finally:
+        store.close()
+    whole = client.get(f"/video/{video.id}/clip/1")
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes"
+    part = client.get(f"/video/{video.id}/clip/1", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and len(part.data) == 100 and part.data == whole.data[100:200]
+    assert part.headers["Content-Range"].startswith("bytes 100-199/")
+    for unknown in (f"/video/{video.id}/clip/9", "/video/9999/clip/1", f"/video/{video.id}/clip/..%2F..%2Fconfig.toml",
+                    "/video/1/../../config.toml", "/static/../__init__.py"):
+        assert client.get(unknown).status_code == 404, unknown
+
+
+def test_posts_from_another_site_or_without_the_form_token_are_refused(processed):
+    from dunkwatch.review import create_app
+
+    app = create_app(processed)
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    csrf = page.split('data-csrf="')[1].split('"')[0]
+    form = {"video": "1", "ranges": "[[1, 2, \"empty\"]]", "stamp": "none"}
+    assert client.post("/corrections", data=form).status_code == 403  # no form token
+    assert client.post("/corrections", data={**form, "csrf": csrf},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.post("/train", data={"csrf": "guess"}).status_code == 403
+    assert client.post("/models/use", data={"csrf": csrf, "version": "v9999"}).status_code == 404
+
+
+def test_an_hevc_clip_gets_a_cached_h264_preview(processed, tmp_path, portrait_mov):
+    from dunkwatch.media import probe
+    from dunkwatch.review.previews import playable
+
+    clip = tmp_path / "clip.mp4"
+    subprocess.run([sys.executable, "-m", "dunkwatch", "--version"], check=True, capture_output=True)
+    clip.write_bytes(portrait_mov.read_bytes())
+    assert probe(clip).video_codec == "hevc"
+    cache = tmp_path / "previews"
+    preview = playable(clip, cache)
+    info = probe(preview)
+    assert preview.parent == cache and (info.video_codec, info.pix_fmt) == ("h264", "yuv420p") and info.has_audio
+    assert (info.width, info.height) == (180, 320)  # upright, as the clip is shown
+    made = preview.stat().st_mtime_ns
+    assert playable(clip, cache) == preview and preview.stat().st_mtime_ns == made  # cached, not made again
+
+
+def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_model(workdir, config_file):
+    import re
+
+    from dunkwatch.app import Daemon
+    from dunkwatch.learn import registry
+    from dunkwatch.review import create_app
+
+    (workdir / "inbox" / "broken.mp4").write_bytes(b"not a video at all" * 100)
+    cfg = load(config_file(watch={"stable_seconds": 0.2, "unreadable_after": 0.0}, score={"scorer": "motion"}))
+    Daemon(cfg, once=True).run()
+    assert (workdir / "quarantine" / "broken.mp4").exists()
+    for n in (1, 2):
+        registry.set_current(cfg.paths.state_dir, registry.add_version(
+            cfg.paths.state_dir, lambda p: p.write_bytes(b"model"), {"metrics": {"f1": 0.5 * n}}))
+    client = create_app(cfg).test_client()
+    page = client.get("/").get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    assert "broken.mp4" in page and "not a readable video" in page
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert client.post(f"/quarantine/{row.id}/retry", data={"csrf": csrf}).status_code == 303
+    assert (workdir / "inbox" / "broken.mp4").exists() and not (workdir / "quarantine" / "broken.mp4").exists()
+    assert not (workdir / "quarantine" / "broken.mp4.error.txt").exists()
+    assert client.post("/models/use", data={"csrf": csrf, "version": "v0001"}).status_code == 303
+    assert registry.current_version(cfg.paths.state_dir) == "v0001"
+
+
+def test_the_service_serves_the_page_when_review_is_enabled(workdir, config_file):
+    import signal
+    import urllib.request
+
+    port = free_port()
+    config = config_file(review={"enabled": True, "listen": f"127.0.0.1:{port}"}, training={"schedule": "every 6h"},
+                         score={"scorer": "motion"})
+    service = subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(config)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    assert response.status == 200 and "dunkwatch" in response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the service did not serve the review page")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err[-2000:]
+    assert f"review page: http://127.0.0.1:{port}/" in err
