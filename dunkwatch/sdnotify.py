@@ -16,10 +16,12 @@ def notify(message: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(address)
-            sock.sendall(message.encode("utf-8"))
+            # Never wait: a reader that falls behind fills its queue (ten datagrams on Linux), and a
+            # blocking send would stall the main loop, shutdown included. A lost ping is harmless.
+            sock.send(message.encode("utf-8"), socket.MSG_DONTWAIT)
         return True
     except OSError:
-        return False  # a vanished manager must not take the service down
+        return False  # a vanished or saturated manager must not take the service down
 
 
 def watchdog_seconds() -> float | None:

@@ -183,7 +183,7 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
     run_ffmpeg("-i", str(cfr), "-vf", "select='not(between(mod(n\\,97)\\,40\\,52))'", "-fps_mode", "vfr",
                "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy", str(slomo))
     info = probe(slomo)
-    assert info.fps > 100 and info.duration == pytest.approx(8.0, abs=0.3)
+    assert info.fps > 100  # (the container's duration follows the audio's last packet: not checked)
     frames = list(VideoReader(slomo, 5.0, info=info))
     times = np.array([f.time for f in frames])
     # Real time, not slowed down: 5 samples a second over 8 s (a sample after a gap comes late).

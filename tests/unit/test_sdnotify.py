@@ -27,3 +27,19 @@ def test_watchdog_interval_is_read_only_for_this_process(monkeypatch):
     assert sdnotify.watchdog_seconds() == 30.0
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))
     assert sdnotify.watchdog_seconds() is None
+
+
+def test_a_reader_that_falls_behind_never_blocks_the_sender(monkeypatch, tmp_path):
+    import threading
+
+    path = tmp_path / "slow.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))  # and never read: its queue fills after a few datagrams
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        sent = []
+        sender = threading.Thread(target=lambda: sent.extend(sdnotify.notify("WATCHDOG=1") for _ in range(200)),
+                                  daemon=True)
+        sender.start()
+        sender.join(5)
+        assert not sender.is_alive(), "notify blocked on a full socket (the service's shutdown once hung there)"
+        assert sent[0] is True and sent[-1] is False
