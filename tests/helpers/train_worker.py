@@ -89,10 +89,11 @@ def main(mode: str) -> dict:
     keras.utils.set_random_seed(0)
     x, y = toy_frames(48 if mode == "bn-trap" else 16, 32, seed=0)
     with plan.scope():
-        if mode == "multi-worker":
-            # The lock-step loop and its collectives are what is tested here, not the architecture
-            # (MirroredStrategy and the BatchNorm tests train ResNet50): a small conv net with a
-            # BatchNorm layer keeps the two workers' minute of graph building out of the suite.
+        if mode in ("multi-worker", "two-cpus"):
+            # The strategies (replicas, lock-step steps, BatchNorm recalibration and predict under
+            # them) are what is tested here, not the architecture: a small conv net with a BatchNorm
+            # layer saves the suite ResNet50's minute of graph building per process. ResNet50 trains
+            # in the BatchNorm tests, and under MultiWorkerMirroredStrategy in bench/multi_worker_train.py.
             model = small_model(32)
         else:
             model = build_model(32, weights=None, train_backbone=True)
