@@ -190,6 +190,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
     parser.add_argument("--4k", dest="four_k", action="store_true",
                         help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
+    parser.add_argument("--opencv", action="store_true", help="also run with decode.reader = \"opencv\"")
     parser.add_argument("--ungated", action="store_true",
                         help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
@@ -199,9 +200,10 @@ def main() -> int:
         videos = {k: v for k, v in videos.items() if k in args.only}
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
     base = '[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n'
-    gated, ungated = work / "config.toml", work / "every_frame.toml"
+    gated, ungated, opencv = work / "config.toml", work / "every_frame.toml", work / "opencv.toml"
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
+    opencv.write_text(base + "[decode]\nreader = \"opencv\"\n")
     version = "-" if args.four_k else prepare_model(work / "state")
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
@@ -212,6 +214,9 @@ def main() -> int:
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
         segments = {}
         variants = [("motion", "motion", gated)] + ([] if args.four_k else [("cnn", "cnn", gated)])
+        if args.opencv:  # the decoder before ffmpeg's took over (decode.reader = "opencv"), side by side
+            variants += [("motion, OpenCV decoder", "motion", opencv)] + \
+                ([] if args.four_k else [("cnn, OpenCV decoder", "cnn", opencv)])
         if args.ungated and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         for label, scorer, config in variants:

@@ -47,10 +47,11 @@ def sample_times(duration: float, fps: float) -> np.ndarray:
 class FrameCache:
     """uint8 (size x size x 3) frames keyed by (sha256, time), extracted only once."""
 
-    def __init__(self, root: Path, size: int, sample_fps: float):
+    def __init__(self, root: Path, size: int, sample_fps: float, reader: str = "ffmpeg"):
         self.root = Path(root) / f"frames_{size}"
         self.size = size
         self.sample_fps = sample_fps
+        self.reader = reader  # decode.reader: training sees frames decoded as the service decodes them
 
     def _file(self, sha256: str) -> Path:
         return self.root / f"{sha256}.npz"
@@ -92,7 +93,7 @@ class FrameCache:
         step = 1.0 / self.sample_fps
         best: dict[int, tuple[float, np.ndarray]] = {}
         reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, max_side=decode_side(self.size),
-                             start=max(0.0, float(times[0]) - step))
+                             start=max(0.0, float(times[0]) - step), reader=self.reader)
         try:
             for frame in reader:
                 if frame.time > times[-1] + step:

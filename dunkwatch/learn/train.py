@@ -377,7 +377,7 @@ def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
         t = replace(cfg.training, **decision.settings)
         size = decision.input_size or training_input_size(t, plan.accelerated)
         lhash, train_videos, val_videos = decision.labels_hash, decision.train, decision.validation
-        cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
+        cache = FrameCache(state_dir / "dataset", size, t.sample_fps, cfg.decode.reader)
         log.info("extracting frames: %d training video(s)%s", len(train_videos),
                  f"; validating on {len(val_videos)}: " + ", ".join(v.name for v in val_videos) if val_videos else "")
         x_train, y_train, w_train, _, _ = assemble(train_videos, cache)

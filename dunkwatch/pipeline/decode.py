@@ -34,7 +34,8 @@ class VideoReader:
     """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame."""
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None, opencv_rotates: bool = True, start: float = 0.0):
+                 info: MediaInfo | None = None, opencv_rotates: bool = True, start: float = 0.0,
+                 reader: str = "ffmpeg"):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
@@ -42,10 +43,11 @@ class VideoReader:
         self.last_time = 0.0  # for progress reporting
         self.opencv_rotates = opencv_rotates  # False: always turn frames here (OpenCV builds without it)
         self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
+        self.reader = reader  # "ffmpeg" or "opencv" (decode.reader); HDR always goes through ffmpeg
 
     def __iter__(self) -> Iterator[Frame]:
-        if self.info.hdr:
-            yield from self._sampled(self._tone_mapped_frames())
+        if self.info.hdr or self.reader == "ffmpeg":
+            yield from self._sampled(self._ffmpeg_frames())
             return
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
@@ -82,10 +84,12 @@ class VideoReader:
         while cap.grab():
             yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, fetch
 
-    def _tone_mapped_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
-        """HLG and PQ sources, through ffmpeg: OpenCV hands over 8-bit frames of the HDR signal, whose
-        squeezed contrast hides a small player. See `sdr_filter`."""
-        yield from hdr_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
+    def _ffmpeg_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+        """Through ffmpeg, which drops unwanted frames and shrinks the rest in its own threads (faster
+        than OpenCV's decoder, bench/throughput.py), and which alone maps HLG and PQ to SDR:
+        OpenCV hands over 8-bit frames of the HDR signal, whose squeezed contrast hides a small
+        player (see `sdr_filter`)."""
+        yield from ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
 
     def _sampled(self, frames: Iterator[tuple[float, Callable[[], np.ndarray | None]]]) -> Iterator[Frame]:
         step = 1.0 / self.sample_fps
@@ -134,8 +138,8 @@ def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
 _PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
 
 
-def hdr_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float,
-               start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float,
+                  start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
     """(time, fetch) of the frames the sampling keeps, upright, shrunk and in SDR.
 
     ffmpeg keeps only frames the sampling wants (the same rule as `_sampled`, as a select
@@ -145,7 +149,8 @@ def hdr_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: fl
     step = 1.0 / sample_fps
     keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,(floor((t+{tol:.6f})/{step:.6f})+1)*{step:.6f}),0)'"
             if sample_fps > 0 else "null")
-    chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{sdr_filter(info)}"
+    colour = sdr_filter(info) if info.hdr else "format=rgb24"
+    chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{colour}"
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info", *seek, "-copyts", "-i", str(path),
            "-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]

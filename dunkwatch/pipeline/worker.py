@@ -46,7 +46,7 @@ def segment_params(cfg: SegmentConfig, scorer_name: str) -> SegmentParams:
 
 def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None = None) -> Analysis:
     info = probe(path)
-    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info)
+    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, reader=cfg.decode.reader)
     times: list[float] = []
 
     def frames():

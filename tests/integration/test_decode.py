@@ -27,7 +27,7 @@ def test_portrait_hevc_mov_frames_come_out_upright(portrait_mov):
 
 
 def test_frames_are_turned_upright_where_opencv_does_not_rotate(portrait_mov):
-    frames = list(VideoReader(portrait_mov, sample_fps=2, opencv_rotates=False))
+    frames = list(VideoReader(portrait_mov, sample_fps=2, opencv_rotates=False, reader="opencv"))
     assert frames and all(f.image.shape == (320, 180, 3) and is_upright(f.image) for f in frames)
 
 
@@ -98,3 +98,14 @@ def test_a_truncated_video_is_reported_not_half_processed(tmp_path):
     with pytest.raises(VideoError, match=r"half-synced.mp4: truncated or damaged: frames stop at \d"):
         list(VideoReader(cut, sample_fps=5))
     assert len(list(VideoReader(faststart, sample_fps=5))) == 100
+
+
+def test_the_ffmpeg_and_opencv_readers_give_the_same_times_and_pictures(portrait_mov, tmp_path):
+    for path in (portrait_mov, encode(upright_marker_frames(160, 96, 30, 3), tmp_path / "b.mp4", 160, 96, 30,
+                                      audio=False)):
+        ours = list(VideoReader(path, sample_fps=5, max_side=64))
+        theirs = list(VideoReader(path, sample_fps=5, max_side=64, reader="opencv"))
+        assert [round(f.time, 3) for f in ours] == [round(f.time, 3) for f in theirs]
+        for a, b in zip(ours, theirs):
+            assert a.image.shape == b.image.shape
+            assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 3.0  # both shrink by area
