@@ -36,8 +36,9 @@ class PathsConfig:
 class DecodeConfig:
     sample_fps: float = setting(5.0, "frames per second analysed; timestamps come from the container",
                                 lo=0.5, hi=60.0)
-    reader: str = setting("ffmpeg", "ffmpeg: frames picked and shrunk in ffmpeg's own threads; opencv: OpenCV's "
-                          "decoder (HDR videos always go through ffmpeg)", choices=("ffmpeg", "opencv"))
+    reader: str = setting("opencv", "opencv: OpenCV's decoder; ffmpeg: frames picked and shrunk in ffmpeg's own "
+                          "threads, faster, not yet the default (see README, Performance); HDR videos always go "
+                          "through ffmpeg", choices=("opencv", "ffmpeg"))
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def sample_times(duration: float, fps: float) -> np.ndarray:
 class FrameCache:
     """uint8 (size x size x 3) frames keyed by (sha256, time), extracted only once."""
 
-    def __init__(self, root: Path, size: int, sample_fps: float, reader: str = "ffmpeg"):
+    def __init__(self, root: Path, size: int, sample_fps: float, reader: str = "opencv"):
         self.root = Path(root) / f"frames_{size}"
         self.size = size
         self.sample_fps = sample_fps

@@ -35,7 +35,7 @@ class VideoReader:
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
                  info: MediaInfo | None = None, opencv_rotates: bool = True, start: float = 0.0,
-                 reader: str = "ffmpeg"):
+                 reader: str = "opencv"):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
@@ -147,8 +147,9 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     decoding; showinfo reports each kept frame's time."""
     width, height = output_size(info.width, info.height, max_side)
     step = 1.0 / sample_fps
-    keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,(floor((t+{tol:.6f})/{step:.6f})+1)*{step:.6f}),0)'"
-            if sample_fps > 0 else "null")
+    # The sampling grid starts at `start`, as in `_sampled`: next = start + (floor((t + tol - start) / step) + 1) * step.
+    keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
+            f"*{step:.6f}),0)'" if sample_fps > 0 else "null")
     colour = sdr_filter(info) if info.hdr else "format=rgb24"
     chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{colour}"
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
