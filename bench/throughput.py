@@ -51,13 +51,14 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
-def render(scene, dest: Path) -> None:
-    """Stream a synthetic scene's frames into ffmpeg, upscaled to 1080p30 H.264 with AAC audio."""
+def render(scene, dest: Path, encoding: list[str] | None = None) -> None:
+    """Stream a synthetic scene's frames into ffmpeg with AAC audio; by default upscaled to 1080p30 H.264."""
+    encoding = encoding or ["-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast",
+                            "-crf", "23", "-pix_fmt", "yuv420p"]
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
            "-s", f"{scene.width}x{scene.height}", "-r", f"{scene.fps:g}", "-i", "-",
            "-f", "lavfi", "-i", "anoisesrc=amplitude=0.05:sample_rate=44100", "-shortest",
-           "-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-           "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", str(dest)]
+           *encoding, "-c:a", "aac", "-b:a", "96k", str(dest)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for frame in scene.frames():
         proc.stdin.write(frame.tobytes())
@@ -112,17 +113,8 @@ def make_4k_inputs() -> dict[str, Path]:
                   if hdr else ["-vf", "scale=3840:2160:flags=bicubic,format=yuv420p",
                                "-x265-params", "log-level=error"])
         stored = CACHE / f".{name}_stored.mov"
-        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{scene.width}x{scene.height}", "-r", f"{fps}", "-i", "-",
-               "-f", "lavfi", "-i", "anoisesrc=amplitude=0.05:sample_rate=44100", "-shortest", *colour,
-               "-c:v", "libx265", "-preset", "ultrafast", "-b:v", rate, "-maxrate", rate, "-bufsize", rate,
-               "-tag:v", "hvc1", "-c:a", "aac", "-b:a", "96k", str(stored)]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
-        for frame in scene.frames():
-            proc.stdin.write(frame.tobytes())
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise SystemExit(f"ffmpeg failed writing {stored}")
+        render(scene, stored, [*colour, "-c:v", "libx265", "-preset", "ultrafast", "-b:v", rate, "-maxrate", rate,
+                               "-bufsize", rate, "-tag:v", "hvc1"])
         ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", str(dest))
         stored.unlink()
     return made

@@ -23,21 +23,21 @@ class OutOfSpace(DunkwatchError):
     """Not enough free space for a video's outputs (or the archive's copy of it)."""
 
 
-def free_bytes(path: Path) -> int:
-    """Free space for an unprivileged writer on the file system `path` is (or would be) on."""
+def _existing(path: Path) -> Path:
+    """`path`, or its nearest existing ancestor: the file system it is (or would be) on."""
     path = Path(path)
     while not path.exists() and path.parent != path:
         path = path.parent
-    return shutil.disk_usage(path).free
+    return path
+
+
+def free_bytes(path: Path) -> int:
+    """Free space for an unprivileged writer on the file system `path` is (or would be) on."""
+    return shutil.disk_usage(_existing(path)).free
 
 
 def _same_file_system(a: Path, b: Path) -> bool:
-    def device(p: Path) -> int:
-        while not p.exists() and p.parent != p:
-            p = p.parent
-        return os.stat(p).st_dev
-
-    return device(Path(a)) == device(Path(b))
+    return os.stat(_existing(a)).st_dev == os.stat(_existing(b)).st_dev
 
 
 def check_before_start(video: Path, outbox: Path, archive: Path, reserve_mb: float) -> None:

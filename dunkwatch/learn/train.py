@@ -323,11 +323,11 @@ def _agree_with_chief(cfg: Config, plan, decision: TrainingDecision, known: list
     Each worker reads its own corrections and journal; had each decided for itself, one skipping
     while another trains would hang the collectives for good."""
     from dunkwatch.learn.distribute import all_workers_can, broadcast_from_chief
-    from dunkwatch.learn.model import IMAGENET_NOTOP_NAME
+    from dunkwatch.learn.model import IMAGENET_NOTOP_NAME, imagenet_weights
 
     if plan.is_chief and decision.skip is None:
         decision.input_size = training_input_size(cfg.training, plan.accelerated)
-        decision.imagenet = cfg.training.imagenet and _imagenet(cfg) is not None
+        decision.imagenet = cfg.training.imagenet and imagenet_weights(cfg.paths.state_dir / "weights") is not None
         decision.precision = plan.precision
     payload = broadcast_from_chief(plan, decision.portable())
     if plan.is_chief:
@@ -350,12 +350,6 @@ def _agree_with_chief(cfg: Config, plan, decision: TrainingDecision, known: list
         keras.mixed_precision.set_dtype_policy(chosen.precision)  # the same dtypes in every collective
         plan.precision = chosen.precision
     return chosen
-
-
-def _imagenet(cfg: Config) -> Path | None:
-    from dunkwatch.learn.model import imagenet_weights
-
-    return imagenet_weights(cfg.paths.state_dir / "weights")
 
 
 def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:

@@ -116,15 +116,18 @@ class VideoReader:
                              f"of {duration:.1f} s")
 
 
-def sdr_filter(info: MediaInfo) -> str:
-    """ffmpeg filters from an HLG or PQ picture to BT.709 SDR, as a player without HDR shows it.
+def sdr_filter(info: MediaInfo, pix_fmt: str = "rgb24") -> str:
+    """ffmpeg filters from the video's picture to BT.709 SDR in `pix_fmt`, as a player without HDR
+    shows it; for an SDR video, only the pixel format.
 
     HLG is made to be shown on SDR screens: its curve is inverted and the BT.2020 colours are
     converted to BT.709 (zscale). PQ is absolute light: its reference white (203 cd/m2, ITU-R
     BT.2408) becomes SDR white. Highlights brighter than that white clip, which costs nothing in
     finding a player, while a tone curve would flatten the contrast of everything else."""
+    if not info.hdr:
+        return f"format={pix_fmt}"
     white = ":npl=203" if info.color_transfer == "smpte2084" else ""
-    return f"zscale=t=bt709:m=bt709:p=bt709:r=tv{white},format=rgb24"
+    return f"zscale=t=bt709:m=bt709:p=bt709:r=tv{white},format={pix_fmt}"
 
 
 def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
@@ -150,8 +153,7 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     # The sampling grid starts at `start`, as in `_sampled`: next = start + (floor((t + tol - start) / step) + 1) * step.
     keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
             f"*{step:.6f}),0)'" if sample_fps > 0 else "null")
-    colour = sdr_filter(info) if info.hdr else "format=rgb24"
-    chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{colour}"
+    chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{sdr_filter(info)}"
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info", *seek, "-copyts", "-i", str(path),
            "-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]

@@ -121,7 +121,7 @@ def video_encoding(info: MediaInfo, cfg: ExportConfig) -> tuple[list[str], list[
                  "-colorspace", info.color_matrix, "-color_range", "tv",
                  "-dolbyvision", "0"], [])  # its Dolby Vision layer cannot be re-encoded: plain HLG/PQ
     sdr = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if info.hdr else []
-    filters = [sdr_filter(info).replace("format=rgb24", "format=yuv420p")] if info.hdr else []
+    filters = [sdr_filter(info, "yuv420p")] if info.hdr else []
     return ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p", *sdr], filters
 
 

@@ -15,6 +15,7 @@ import logging
 import secrets
 import subprocess
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,16 +84,21 @@ def _curve(times, scores, max_points: int = 1200) -> str:
     return " ".join(f"{a:.2f},{1.0 - b:.3f}" for a, b in zip(t, s))
 
 
-def video_cards(cfg: Config, store, limit: int = 100) -> list[VideoCard]:
-    """The journal's newest videos, with what each one's sidecar and stored scores say."""
+def csv_name(cfg: Config, video) -> str:
+    """How the CSVs name a journal row's video (predictions.csv's name, for a processed one)."""
     from dunkwatch.pipeline.ingest import listed_name
 
+    outbox = (video.outputs or {}).get("outbox")
+    return listed_name(video.path, Path(outbox), cfg.paths.outbox) if outbox else video.name
+
+
+def video_cards(cfg: Config, store, limit: int = 100) -> list[VideoCard]:
+    """The journal's newest videos, with what each one's sidecar and stored scores say."""
     cards = []
     for v in sorted(store.recent(limit=limit), key=lambda v: v.id, reverse=True):  # newest arrivals first
         outputs = v.outputs or {}
         out_dir = Path(outputs["outbox"]) if outputs.get("outbox") else None
-        name = listed_name(v.path, out_dir, cfg.paths.outbox) if out_dir else v.name
-        card = VideoCard(v.id, name, v.state.value if hasattr(v.state, "value") else str(v.state), error=v.error,
+        card = VideoCard(v.id, csv_name(cfg, v), v.state.value if hasattr(v.state, "value") else str(v.state), error=v.error,
                          skipped=outputs.get("skipped"), scorer=outputs.get("scorer"), model=outputs.get("model"),
                          duration=float(outputs.get("duration") or 0.0))
         if v.duplicate_of is not None:
@@ -170,8 +176,20 @@ def create_app(cfg: Config, token: str | None = None):
     training = TrainingRun(cfg)
     paths = cfg.paths
 
-    def store() -> Store:
-        return Store(paths.state_dir)
+    @contextmanager
+    def journal():
+        opened = Store(paths.state_dir)
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+    def journal_video(video_id: int):
+        with journal() as j:
+            video = j.get(video_id)
+        if video is None:
+            abort(404)
+        return video
 
     @app.before_request
     def guard():
@@ -200,12 +218,9 @@ def create_app(cfg: Config, token: str | None = None):
 
     @app.get("/")
     def index():
-        with_store = store()
-        try:
-            cards = video_cards(cfg, with_store)
-            quarantined = [v for v in with_store.recent(state=State.FAILED.value, limit=100) if v.location]
-        finally:
-            with_store.close()
+        with journal() as j:
+            cards = video_cards(cfg, j)
+            quarantined = [v for v in j.recent(state=State.FAILED.value, limit=100) if v.location]
         report = collect_status(cfg)
         models = []
         current = report["model"]
@@ -219,48 +234,31 @@ def create_app(cfg: Config, token: str | None = None):
                                slow_motion=cfg.export.slow_motion, training_running=training.running(),
                                training_tail=training.tail())
 
-    def _video_file(video_id: int, name: str | None) -> Path:
+    def outbox_file(video, name: str | None) -> Path:
         """A file the journal lists for this video, in its outbox folder; anything else is a 404."""
-        with_store = store()
-        try:
-            video = with_store.get(video_id)
-        finally:
-            with_store.close()
-        outputs = (video.outputs or {}) if video else {}
-        if not outputs.get("outbox") or name is None:
+        outputs = video.outputs or {}
+        if not outputs.get("outbox") or not name or name not in (outputs.get("clips") or []) + \
+                [outputs.get("highlights")]:
             abort(404)
-        listed = set(outputs.get("clips") or []) | {outputs.get("highlights")}
-        timeline = f"{video.path.stem}.png"
-        if name not in listed and name != timeline:
-            abort(404)
-        folder = Path(outputs["outbox"]).resolve()
-        path = (folder / name).resolve()
+        path = (Path(outputs["outbox"]) / name).resolve()
         if not path.is_relative_to(paths.outbox.resolve()) or not path.is_file():
             abort(404)
         return path
 
+    def send_video(video, name: str | None):
+        path = playable(outbox_file(video, name), paths.state_dir / "previews")
+        return send_file(path, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
+
     @app.get("/video/<int:video_id>/clip/<int:number>")
     def clip(video_id: int, number: int):
-        with_store = store()
-        try:
-            video = with_store.get(video_id)
-        finally:
-            with_store.close()
-        clips = ((video.outputs or {}).get("clips") or []) if video else []
-        name = clips[number - 1] if 0 < number <= len(clips) else None
-        path = playable(_video_file(video_id, name), paths.state_dir / "previews")
-        return send_file(path, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
+        video = journal_video(video_id)
+        clips = (video.outputs or {}).get("clips") or []
+        return send_video(video, clips[number - 1] if 0 < number <= len(clips) else None)
 
     @app.get("/video/<int:video_id>/reel")
     def reel(video_id: int):
-        with_store = store()
-        try:
-            video = with_store.get(video_id)
-        finally:
-            with_store.close()
-        name = (video.outputs or {}).get("highlights") if video else None
-        path = playable(_video_file(video_id, name), paths.state_dir / "previews")
-        return send_file(path, mimetype="video/mp4", conditional=True)
+        video = journal_video(video_id)
+        return send_video(video, (video.outputs or {}).get("highlights"))
 
     @app.post("/corrections")
     def correct():
@@ -276,13 +274,11 @@ def create_app(cfg: Config, token: str | None = None):
                 rows.append((start, end, label))
         except (KeyError, ValueError, TypeError):
             return jsonify(ok=False, message="a correction needs a video and ranges of [start, end, label]"), 400
-        with_store = store()
-        try:
-            card = next((c for c in video_cards(cfg, with_store) if c.id == video_id), None)
-        finally:
-            with_store.close()
-        if card is None or card.state != State.DONE.value:
+        with journal() as j:
+            video = j.get(video_id)
+        if video is None or video.state is not State.DONE:
             return jsonify(ok=False, message="no processed video with that id"), 404
+        name = csv_name(cfg, video)
         note = form.get("note", "review page")[:200]
         with csv_lock:
             if form.get("stamp") != csv_stamp(paths.corrections):
@@ -295,12 +291,12 @@ def create_app(cfg: Config, token: str | None = None):
                 text = ""
             except UnicodeDecodeError:
                 return jsonify(ok=False, message=f"{paths.corrections} is not UTF-8; save it as UTF-8 first"), 409
-            new = add_rows(text, [[card.name, format_time(a), format_time(b), label, note] for a, b, label in rows])
+            new = add_rows(text, [[name, format_time(a), format_time(b), label, note] for a, b, label in rows])
             atomic_write_text(paths.corrections, new)
-        log.info("review page: %s: %s", card.name, ", ".join(f"{format_time(a)}-{format_time(b)} {label}"
+        log.info("review page: %s: %s", name, ", ".join(f"{format_time(a)}-{format_time(b)} {label}"
                                                            for a, b, label in rows))
         return jsonify(ok=True, stamp=csv_stamp(paths.corrections),
-                       message=f"saved to {paths.corrections.name}: {len(rows)} row(s) for {card.name}")
+                       message=f"saved to {paths.corrections.name}: {len(rows)} row(s) for {name}")
 
     @app.post("/models/use")
     def use_model():
@@ -312,8 +308,8 @@ def create_app(cfg: Config, token: str | None = None):
 
     @app.post("/train")
     def train_now():
-        started = training.start()
-        return redirect("/#models" if started else "/#models", code=303)
+        training.start()  # a run already going is left to finish: the page shows its log either way
+        return redirect("/#models", code=303)
 
     @app.get("/train/progress")
     def train_progress():
@@ -321,34 +317,20 @@ def create_app(cfg: Config, token: str | None = None):
 
     @app.post("/quarantine/<int:video_id>/retry")
     def retry(video_id: int):
-        with_store = store()
+        video = journal_video(video_id)
+        if video.state is not State.FAILED or not video.location or not Path(video.location).is_file():
+            abort(404)
+        location = Path(video.location)
         try:
-            video = with_store.get(video_id)
-            if video is None or video.state is not State.FAILED or not video.location or \
-                    not Path(video.location).is_file():
-                abort(404)
-            location = Path(video.location)
-            try:
-                back_to = paths.inbox / location.parent.relative_to(paths.quarantine)
-            except ValueError:
-                back_to = paths.inbox
-            moved = move_without_overwrite(location, back_to)
-            location.with_name(location.name + ".error.txt").unlink(missing_ok=True)  # our own note
-            with_store.moved(video.id, moved)
-        finally:
-            with_store.close()
+            back_to = paths.inbox / location.parent.relative_to(paths.quarantine)
+        except ValueError:
+            back_to = paths.inbox
+        moved = move_without_overwrite(location, back_to)
+        location.with_name(location.name + ".error.txt").unlink(missing_ok=True)  # our own note
+        with journal() as j:
+            j.moved(video.id, moved)
         log.info("review page: %s moved back to %s to be tried again", location.name, moved)
         return redirect("/#quarantine", code=303)
-
-    @app.get("/video/<int:video_id>/timeline.png")
-    def timeline(video_id: int):
-        with_store = store()
-        try:
-            video = with_store.get(video_id)
-        finally:
-            with_store.close()
-        name = f"{video.path.stem}.png" if video else None
-        return send_file(_video_file(video_id, name), mimetype="image/png", conditional=True)
 
     @app.errorhandler(404)
     def not_found(_error):

@@ -31,8 +31,7 @@ def playable(clip: Path, cache_dir: Path) -> Path:
     with _lock:
         if not preview.exists():
             cache_dir.mkdir(parents=True, exist_ok=True)
-            filters = ([sdr_filter(info).replace("format=rgb24", "format=yuv420p")] if info.hdr else []) + \
-                ["scale='min(1280,iw)':-2", "format=yuv420p"]
+            filters = [sdr_filter(info, "yuv420p"), "scale='min(1280,iw)':-2"]
             with atomic_target(preview) as tmp:
                 subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
                                 "-vf", ",".join(filters), "-c:v", "libx264", "-preset", "veryfast", "-crf", "26",
