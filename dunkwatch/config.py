@@ -45,7 +45,12 @@ class DecodeConfig:
 class ScoreConfig:
     scorer: str = setting("auto", "auto: cnn when a model is promoted, else motion",
                           choices=("auto", "motion", "cnn"))
-    batch_size: int = setting(32, "frames per cnn prediction batch", lo=1, hi=1024)
+    batch_size: int = setting(32, "frames per cnn prediction batch on the CPU", lo=1, hi=1024)
+    runtime: str = setting("auto", "what runs the cnn: openvino (CPU; bfloat16 where the CPU has AMX or AVX512_BF16), "
+                           "keras (the training backend, on its GPU when it has one), or auto: keras when its "
+                           "backend sees an NVIDIA GPU, else openvino", choices=("auto", "openvino", "keras"))
+    gpu_batch_size: int = setting(256, "frames per cnn prediction batch when keras runs it on a GPU "
+                                  "(bench/infer_throughput.py prints the fastest for a GPU)", lo=1, hi=4096)
     motion_gate: float = setting(0.05, "cnn runs only near frames whose motion score reaches this; 0: on every "
                                  "frame", lo=0.0, hi=0.9)
     gate_margin: float = setting(1.0, "seconds around a gated frame that the cnn also scores", lo=0.0, hi=30.0)

@@ -17,6 +17,8 @@ from dunkwatch.scene_memory import SceneMemory
 
 log = logging.getLogger(__name__)
 
+GATE_JUDGED_OVER_S = 30.0  # the gate's cost and savings are weighed over this much footage: one visit does not flip it
+
 
 def scene_memory(cfg: Config) -> SceneMemory:
     """The service's memory of empty courts, in the state dir: `process` and the judge share it."""
@@ -27,15 +29,16 @@ def motion_scorer(cfg: Config, memory: SceneMemory | None) -> MotionScorer:
     return MotionScorer(cfg.motion, cfg.decode.sample_fps, memory.scenes if memory else None)
 
 
-def cnn_pipeline(cfg: Config, model, version: str | None, memory: SceneMemory | None) -> Scorer:
-    """A Keras model as the service runs it: gated by the motion model unless the gate is off."""
-    from dunkwatch.pipeline.score import CnnScorer, GatedScorer  # loads Keras only when a model is used
+def cnn_pipeline(cfg: Config, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
+    """A classifier (dunkwatch.inference) as the service runs it: gated by the motion model unless the gate is off."""
+    from dunkwatch.pipeline.score import CnnScorer, GatedScorer
 
-    cnn = CnnScorer(model, version, cfg.score.batch_size)
+    cnn = CnnScorer(classifier, version, batch_size(cfg, classifier))
     if cfg.score.motion_gate <= 0:
         return cnn
     margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
-    return GatedScorer(motion_scorer(cfg, memory), cnn, cfg.score.motion_gate, margin)
+    window = round(GATE_JUDGED_OVER_S * cfg.decode.sample_fps)
+    return GatedScorer(motion_scorer(cfg, memory), cnn, cfg.score.motion_gate, margin, window)
 
 
 def current_model_version(cfg: Config, choice: str) -> str | None:
@@ -62,7 +65,16 @@ def make_scorer(cfg: Config, choice: str | None = None, memory: SceneMemory | No
     version = current_model_version(cfg, choice)
     if version is None:
         return motion_scorer(cfg, memory)
-    from dunkwatch.learn.model import load_model
+    from dunkwatch.inference import load_classifier
 
-    model = load_model(registry.model_path(cfg.paths.state_dir, version))
-    return cnn_pipeline(cfg, model, version, memory)
+    classifier = load_classifier(registry.version_dir(cfg.paths.state_dir, version), cfg.score.runtime)
+    log.info("cnn model %s runs through %s", version, classifier.runtime)
+    return cnn_pipeline(cfg, classifier, version, memory)
+
+
+def batch_size(cfg: Config, classifier) -> int:
+    """score.gpu_batch_size when Keras runs on a GPU, else score.batch_size."""
+    from dunkwatch.inference import gpu_present, keras_sees_gpu
+
+    on_gpu = classifier.runtime == "keras" and gpu_present() and keras_sees_gpu()
+    return cfg.score.gpu_batch_size if on_gpu else cfg.score.batch_size

@@ -47,6 +47,10 @@ def model_path(state_dir: Path, version: str) -> Path:
     return models_dir(state_dir) / version / MODEL_FILE
 
 
+def version_dir(state_dir: Path, version: str) -> Path:
+    return models_dir(state_dir) / version
+
+
 def add_version(state_dir: Path, write_model: Callable[[Path], None], metrics: dict[str, Any]) -> str:
     """Store a new version; it is complete (model and metrics) before its folder gets its name."""
     root = models_dir(state_dir)

@@ -24,6 +24,7 @@ def toy_frames(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def promote_toy_model(state_dir: Path, size: int = 224, steps: int = 2) -> str:
     """Build the production architecture at `size`, train it a few steps, register and promote it."""
+    from dunkwatch.inference import export_openvino
     from dunkwatch.learn import registry
     from dunkwatch.learn.model import build_model
     from dunkwatch.learn.train import compile_for_training, fit
@@ -32,6 +33,11 @@ def promote_toy_model(state_dir: Path, size: int = 224, steps: int = 2) -> str:
     compile_for_training(model, 1e-3)
     x, y = toy_frames(8 * steps, size, seed=0)
     fit(model, x, y, np.ones(len(x), np.float32), 8, 1)
-    version = registry.add_version(state_dir, lambda p: model.save(str(p)), {"metrics": {"f1": 0.0}, "toy": True})
+
+    def write(path: Path) -> None:  # as training keeps a version: the Keras model and its OpenVINO export
+        model.save(str(path))
+        export_openvino(model, path.parent)
+
+    version = registry.add_version(state_dir, write, {"metrics": {"f1": 0.0}, "toy": True})
     registry.set_current(state_dir, version)
     return version
