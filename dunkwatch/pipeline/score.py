@@ -68,12 +68,26 @@ class GateCost:
 
     def __init__(self, window: int):
         self.window = max(1, window)
-        self.motion_seconds = self.cnn_seconds = 0.0
-        self.motion_frames = self.cnn_frames = 0
+        # The motion model works on each frame as it is handed over (shrink, blur, background
+        # candidates) and gives its verdicts up to 90 s later: both parts are timed apart, so
+        # the cost per frame is right from its second verdict on, not only at the video's end.
+        self.intake_seconds = self.verdict_seconds = self.cnn_seconds = 0.0
+        self.handed = self.verdicts = self.cnn_frames = 0
         self.passed: deque[bool] = deque(maxlen=self.window)  # gate decisions, newest last
 
     def motion_per_frame(self) -> float | None:
-        return self.motion_seconds / self.motion_frames if self.motion_frames else None
+        if not self.handed:
+            return None
+        return self.intake_seconds / self.handed + (self.verdict_seconds / self.verdicts if self.verdicts else 0.0)
+
+    def add_motion(self, seconds: float, handed: int) -> None:
+        """One pull of a verdict: `handed` frames went in meanwhile (none: the time was the verdict's alone)."""
+        if handed:
+            self.intake_seconds += seconds
+            self.handed += handed
+        else:
+            self.verdict_seconds += seconds
+            self.verdicts += 1
 
     def cnn_per_frame(self) -> float | None:
         return self.cnn_seconds / self.cnn_frames if self.cnn_frames else None
@@ -182,7 +196,7 @@ class GatedScorer:
         """Gate frames until the video ends (returns False) or the gate stops paying (returns True)."""
         cost.passed.clear()  # a fresh motion model is judged on its own decisions
         inputs: deque[np.ndarray] = deque()  # cnn inputs of frames the motion model has not scored yet
-        upstream = [0.0]  # seconds spent decoding and resizing inside the motion model's pulls
+        upstream = [0.0, 0]  # seconds spent decoding and resizing inside the motion model's pulls, frames pulled
         exhausted = [False]
 
         def tee():
@@ -193,10 +207,12 @@ class GatedScorer:
                     exhausted[0] = True
                     return
                 inputs.append(model_input(frame, self.cnn.size))
-                cost.motion_frames += 1  # per frame handed: it works on each as it comes, long before its verdict
+                upstream[1] += 1
                 if not cost.cnn_frames and len(inputs) == self.cnn.batch_size:
                     # The gate weighs the cnn's cost against the motion model's at the motion
-                    # model's first verdicts: time one batch now (its scores are not used).
+                    # model's first verdicts: time one batch now (its scores are not used), after
+                    # an untimed one, since a runtime's first call compiles and is several times slower.
+                    self.cnn.predict_batch(list(inputs))
                     self._predict(list(inputs), cost, probe=True)
                 upstream[0] += self.clock() - started
                 yield frame
@@ -240,11 +256,11 @@ class GatedScorer:
 
         scores = self.motion.score(tee())
         while True:
-            started, pulled = self.clock(), upstream[0]
+            started, (pulling, pulled) = self.clock(), upstream
             motion_score = next(scores, None)
             if motion_score is None:
                 break
-            cost.motion_seconds += self.clock() - started - (upstream[0] - pulled)
+            cost.add_motion(self.clock() - started - (upstream[0] - pulling), upstream[1] - pulled)
             waiting.append((inputs.popleft(), motion_score))
             decide()
             yield from ready()

@@ -79,9 +79,10 @@ class Clock:
 class CostlyMotion(FakeMotion):
     """Works `seconds` on the clock on each frame it is handed; a fresh score() starts over."""
 
-    def __init__(self, scores, clock, seconds, lag=0):
+    def __init__(self, scores, clock, seconds, lag=0, verdict=0.0, chunk=1):
         super().__init__(scores)
         self.clock, self.seconds, self.lag, self.starts, self.scored = clock, seconds, lag, [], 0
+        self.verdict, self.chunk = verdict, chunk  # seconds each verdict costs besides; verdicts given at once
 
     def score(self, frames):
         self.starts.append(None)  # the first frame it is handed, per start
@@ -91,12 +92,14 @@ class CostlyMotion(FakeMotion):
                 self.starts[-1] = int(frame[0, 0, 0])
             self.clock.now += self.seconds
             held.append(int(frame[0, 0, 0]))
-            if len(held) > self.lag:
-                yield self._verdict(held.pop(0))
+            if len(held) >= self.lag + self.chunk:
+                for _ in range(self.chunk):
+                    yield self._verdict(held.pop(0))
         while held:
             yield self._verdict(held.pop(0))
 
     def _verdict(self, i):
+        self.clock.now += self.verdict
         self.scored += 1
         return self.scores[i]
 
@@ -170,3 +173,14 @@ def test_the_next_video_starts_without_the_gate_when_motion_costs_more_than_the_
     scored = motion.scored
     assert list(scorer.score(numbered(100))) == truth  # the service's next video, same scorer
     assert motion.scored == scored and scorer.switches == [(0, False)] and scorer.classified == 100
+
+
+def test_the_motion_models_cost_counts_its_verdicts_which_come_long_after_the_frames():
+    # Like the real one: little work as frames come in (1 ms), most in each verdict (6 ms), given
+    # 10 at a time 30 frames behind. Its cost is known at its second verdict: dearer than the cnn's 5 ms.
+    truth = [1.0] * 200
+    clock = Clock()
+    motion = CostlyMotion(truth, clock, 0.001, lag=30, verdict=0.006, chunk=10)
+    scorer = GatedScorer(motion, CostlyCnn(truth, clock, 0.005), gate=0.05, margin=1, window=40, clock=clock)
+    assert list(scorer.score(numbered(200))) == truth
+    assert [on for _, on in scorer.switches] == [False] and motion.scored == 2
