@@ -16,7 +16,7 @@ install: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/dunkwatch run --config config.toml
 
-# Two workers, slow tests first, idle workers stealing queued tests (7.8-8.7 min on two cores, 269 tests).
+# Two workers, slow tests first, idle workers stealing queued tests (7.0-7.3 min on two cores, 276 tests).
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
