@@ -47,10 +47,10 @@ class OpenVinoClassifier:
     """An exported model compiled by OpenVINO for this machine's CPU."""
 
     def __init__(self, xml: Path):
-        import openvino as ov
-
-        core = ov.Core()
         try:
+            import openvino as ov
+
+            core = ov.Core()
             self.compiled = core.compile_model(core.read_model(str(xml)), "CPU")
         except Exception as exc:
             raise ModelError(f"{xml}: OpenVINO cannot load the model: {exc}") from None
@@ -136,12 +136,13 @@ def load_classifier(version_dir: Path, runtime: str) -> Classifier:
 
     Versions promoted before the export existed were judged through Keras, and keep running so.
     """
-    if resolve_runtime(runtime) == "openvino" and has_openvino(version_dir):
+    runtime = resolve_runtime(runtime)
+    if runtime == "openvino" and has_openvino(version_dir):
         return OpenVinoClassifier(version_dir / OPENVINO_FILES[0])
     from dunkwatch.learn import registry
     from dunkwatch.learn.model import load_model
 
-    if resolve_runtime(runtime) == "openvino":
+    if runtime == "openvino":
         log.info("%s has no OpenVINO export (promoted before it existed, or judged through Keras): "
                  "running it through Keras", version_dir.name)
     return KerasClassifier(load_model(version_dir / registry.MODEL_FILE))
