@@ -9,6 +9,7 @@ runs bfloat16 on CPUs with AMX or AVX512_BF16, which it picks by itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 from pathlib import Path
@@ -72,6 +73,7 @@ def gpu_present() -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1)  # the backend's devices do not change while the process lives
 def keras_sees_gpu() -> bool:
     """Whether Keras' backend can run on a GPU here (tensorflow-cpu cannot, whatever the machine has)."""
     import keras

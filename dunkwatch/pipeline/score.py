@@ -45,14 +45,19 @@ class CnnScorer:
     def predict_batch(self, batch: list[np.ndarray]) -> np.ndarray:
         return self.classifier.predict(np.stack(batch).astype(np.uint8, copy=False))
 
-    def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+    def batches(self, frames: Iterable[np.ndarray]) -> Iterator[list[np.ndarray]]:
+        """Model inputs in full batches (the last may be short), each as soon as it is full."""
         batch: list[np.ndarray] = []
         for frame in frames:
             batch.append(model_input(frame, self.size))
             if len(batch) == self.batch_size:
-                yield from (float(p) for p in self.predict_batch(batch))
+                yield batch
                 batch = []
         if batch:
+            yield batch
+
+    def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+        for batch in self.batches(frames):
             yield from (float(p) for p in self.predict_batch(batch))
 
 
@@ -282,22 +287,13 @@ class GatedScorer:
         gate would pay again (returns True): the share the gate would pass is taken as the frames
         within the margin of a cnn score of 0.5 or more, which the motion model would see too."""
         recent: deque[bool] = deque(maxlen=self.window)  # cnn saw something, per frame
-        batch: list[np.ndarray] = []
-        for frame in source:
-            batch.append(model_input(frame, self.cnn.size))
-            if len(batch) < self.cnn.batch_size:
-                continue
+        for batch in self.cnn.batches(source):
             scores = self._predict(batch, cost)
-            batch = []
             self.total += len(scores)
             yield from (float(p) for p in scores)
             recent.extend(bool(p >= 0.5) for p in scores)
             if len(recent) == self.window and cost.gate_would_win(_near_share(list(recent), self.margin)):
                 return True
-        if batch:
-            scores = self._predict(batch, cost)
-            self.total += len(scores)
-            yield from (float(p) for p in scores)
         return False
 
 

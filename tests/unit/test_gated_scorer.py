@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dunkwatch.pipeline.score import GatedScorer
+from dunkwatch.pipeline.score import CnnScorer, GatedScorer
 
 
 class FakeMotion:
@@ -20,6 +20,8 @@ class FakeCnn:
     size = 4
     batch_size = 3
     model_version = "v0001"
+
+    batches = CnnScorer.batches  # the real batching; only the prediction is faked
 
     def __init__(self):
         self.seen = []
