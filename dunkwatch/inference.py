@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -120,9 +120,10 @@ def export_openvino(model, folder: Path) -> None:
         raise ModelError(f"{folder}: the OpenVINO export wrote no {' and '.join(OPENVINO_FILES)}")
 
 
-def copy_openvino(source: Path, dest: Path) -> None:
+def move_openvino(source: Path, dest: Path) -> None:
+    """Rename the export into `dest` (both under the registry's folder: one file system, no copy)."""
     for name in OPENVINO_FILES:
-        shutil.copyfile(source / name, dest / name)
+        os.replace(source / name, dest / name)
 
 
 def candidate_classifier(model, runtime: str, scratch: Path) -> Classifier:

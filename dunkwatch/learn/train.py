@@ -425,7 +425,7 @@ def _run_training(cfg: Config, force: bool, verbose: int | str) -> TrainResult:
 
 @contextmanager
 def _candidate_folder(state_dir: Path) -> Iterator[Path]:
-    """A private folder for the candidate's runtime export; the registry copies what it keeps."""
+    """A private folder for the candidate's runtime export; a promoted version takes its files."""
     root = registry.models_dir(state_dir)
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=".candidate-", dir=root))
@@ -447,11 +447,11 @@ def _judge_candidate(cfg: Config, model, scratch: Path, judged: list) -> tuple[F
 
 def _keep(model, path: Path, scratch: Path) -> None:
     """The registry version: the Keras model (to train on and to fall back to) and the export that was judged."""
-    from dunkwatch.inference import copy_openvino, has_openvino
+    from dunkwatch.inference import has_openvino, move_openvino
 
     model.save(str(path))
     if has_openvino(scratch):
-        copy_openvino(scratch, path.parent)
+        move_openvino(scratch, path.parent)
 
 
 def _local_copy(model, size: int, backbone: str):
