@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean
+.PHONY: run test install system-packages clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,24 @@ install: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/dunkwatch run --config config.toml
 
+# Debian packages the suite needs that PyPI cannot bring: systemd-analyze (systemd/verify.sh) and
+# chromium (the review page's browser tests; Playwright drives it and downloads no browser).
+# Installed when this user may (root, or sudo without a password); otherwise one line says how.
+CHROMIUM ?= /usr/bin/chromium
+system-packages:
+	@missing=""; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo="sudo -n"; \
+	else echo "make test: the suite needs Debian packages this user cannot install; run: sudo apt-get install$$missing" >&2; exit 1; fi; \
+	echo "make test: installing$$missing from Debian (apt-get)"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null \
+	  || { echo "make test: apt-get could not install$$missing; run: sudo apt-get install$$missing" >&2; exit 1; }
+
 # Two workers, slow tests first, idle workers stealing queued tests (7.0-7.3 min on two cores, 276 tests).
-test: $(BIN)/.installed
+test: system-packages $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 clean:

@@ -174,13 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p):
-        p.add_argument("--config", help="config file (default: ./config.toml, else built-in defaults)")
+        p.add_argument("--config", metavar="F", help="config file (default: ./config.toml, else built-in defaults)")
         return p
 
     p = with_config(sub.add_parser("process", help="turn videos into clips of the moments a player is in view"))
     p.add_argument("videos", nargs="+", metavar="VIDEO")
     p.add_argument("--scorer", choices=("auto", "motion", "cnn"), help="default: score.scorer from the config")
-    p.add_argument("--out", help="output folder (default: paths.outbox)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: paths.outbox)")
     p.add_argument("--json", action="store_true", help="print the sidecar object(s) to stdout")
     p.add_argument("--no-clips", action="store_true", help="only score and segment; write no clips")
     p.set_defaults(func=_cmd_process)
@@ -204,13 +204,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     p = with_config(sub.add_parser("review", help="the review page: watch clips, fix labels, see models"))
-    p.add_argument("--listen", help="host:port (default: review.listen, 127.0.0.1:8765)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="host:port (default: review.listen, 127.0.0.1:8765)")
     p.set_defaults(func=_cmd_review)
 
     p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_status)
     return parser
+
+
+def synopsis(parser: argparse.ArgumentParser | None = None) -> str:
+    """One line per subcommand, as the README's Commands block shows them (a test keeps it in step)."""
+    parser = parser or build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+    def word(action: argparse.Action) -> str:
+        if action.option_strings:
+            flag = action.option_strings[-1]
+            if action.nargs == 0:
+                return f"[{flag}]"
+            value = "|".join(action.choices) if action.choices else (action.metavar or action.dest.upper())
+            return f"[{flag} {value}]"
+        name = "|".join(action.choices) if action.choices else (action.metavar or action.dest.upper())
+        return {"+": f"{name}...", "?": f"[{name}]", "*": f"[{name}...]"}.get(action.nargs, name)
+
+    lines = []
+    for name, sub in subparsers.choices.items():
+        positionals = [a for a in sub._actions if not a.option_strings]
+        options = [a for a in sub._actions if a.option_strings and not isinstance(a, argparse._HelpAction)]
+        lines.append(" ".join([f"dunkwatch {name}", *map(word, positionals), *map(word, options)]))
+    globals_ = [a for a in parser._actions if a.option_strings and not isinstance(a, argparse._HelpAction)]
+    lines.append(" ".join(["dunkwatch", *map(word, globals_), "COMMAND ..."]))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

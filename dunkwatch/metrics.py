@@ -1,6 +1,7 @@
 """PURE: how well detected segments match ground-truth ranges, frame by frame and visit by visit.
 
-Used by the accuracy benchmark and tests now, and by model promotion in the learning loop.
+Used by the accuracy benchmarks, the tests and model promotion (`learn/promotion.py`), so that
+every F1 the project reports is computed by the same rule.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[
     fp = int(np.sum(~is_true & is_detected & keep))
     fn = int(np.sum(is_true & ~is_detected & keep))
     overlaps = [sum(1 for c, d in detected if c < b and d > a) for a, b in truth]
-    return Match(precision=tp / max(1, tp + fp), recall=tp / max(1, tp + fn), f1=2 * tp / max(1, 2 * tp + fp + fn),
-                 found=sum(1 for k in overlaps if k), truths=len(truth), detections=len(detected),
+    precision, recall, f1 = prf(tp, fp, fn)
+    return Match(precision=precision, recall=recall, f1=f1, found=sum(1 for k in overlaps if k), truths=len(truth), detections=len(detected),
                  split=sum(1 for k in overlaps if k > 1))
 
 
@@ -53,13 +54,11 @@ def frames_to_ranges(frame_ranges: Iterable[Sequence[int]], fps: float) -> list[
     return [(a / fps, (b + 1) / fps) for a, b in frame_ranges]
 
 
-def frame_scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """(precision, recall, F1) of boolean per-frame predictions."""
-    predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
-    tp = int(np.sum(predicted & truth))
-    fp = int(np.sum(predicted & ~truth))
-    fn = int(np.sum(~predicted & truth))
-    return tp / max(1, tp + fp), tp / max(1, tp + fn), 2 * tp / max(1, 2 * tp + fp + fn)
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """(precision, recall, F1) from frame counts."""
+    if tp + fp + fn == 0:
+        return 1.0, 1.0, 1.0  # nothing to find and nothing found: perfect, not zero
+    return tp / max(1, tp + fp), tp / max(1, tp + fn), 2 * tp / (2 * tp + fp + fn)
 
 
 def runs(mask: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, float]]:

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from dunkwatch.learn.corrections import Correction
-from dunkwatch.metrics import runs
+from dunkwatch.metrics import prf, runs
 
 Ranges = Sequence[tuple[float, float]]
 
@@ -86,15 +86,9 @@ def figures(videos: Sequence[JudgedVideo], fps: float = 10.0) -> Figures:
         events += len(v.truth)
         found += sum(1 for a, b in v.truth if any(c < b and d > a for c, d in v.detected))
         false_segments += sum(1 for c, d in v.detected if not any(c < b and d > a for a, b in v.truth))
-    precision, recall, f1 = _scores(tp, fp, fn)
+    precision, recall, f1 = prf(tp, fp, fn)
     return Figures(round(precision, 4), round(recall, 4), round(f1, 4), found, events, false_segments,
                    frames, len(videos))
-
-
-def _scores(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    if tp + fp + fn == 0:
-        return 1.0, 1.0, 1.0  # nothing to find and nothing found: perfect, for either pipeline
-    return tp / max(1, tp + fp), tp / max(1, tp + fn), 2 * tp / (2 * tp + fp + fn)
 
 
 def _cover(t: np.ndarray, ranges: Ranges) -> np.ndarray:

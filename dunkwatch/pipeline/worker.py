@@ -1,4 +1,4 @@
-"""One video end to end: decode -> score -> segment -> export. The only module joining stages."""
+"""One video end to end: decode -> score -> segment -> export, for the service and `dunkwatch process`."""
 
 from __future__ import annotations
 

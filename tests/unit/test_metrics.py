@@ -23,3 +23,14 @@ def test_split_and_false_detections():
 
 def test_inclusive_frames_to_seconds():
     assert frames_to_ranges([[60, 199]], 10) == [(6.0, 20.0)]
+
+
+def test_nothing_to_find_and_nothing_found_is_perfect_for_tests_and_promotion_alike():
+    from dunkwatch.learn.promotion import JudgedVideo, figures
+
+    empty = match_ranges([], [], 10, 10)
+    assert (empty.precision, empty.recall, empty.f1) == (1.0, 1.0, 1.0)
+    judged = figures([JudgedVideo("a", 10.0, (), (), True)])
+    assert (judged.precision, judged.recall, judged.f1) == (empty.precision, empty.recall, empty.f1)
+    false_alarm = match_ranges([], [(2, 4)], 10, 10)
+    assert (false_alarm.precision, false_alarm.f1) == (0.0, 0.0)
