@@ -67,6 +67,9 @@ class MotionConfig:
                                  lo=0.02, hi=2.0)
     chroma_change: float = setting(0.04, "colour (rg chromaticity) change that makes a pixel foreground",
                                    lo=0.005, hi=0.5)
+    person_prior: bool = setting(True, "look for people (OpenCV's HOG detector, shipped in the opencv wheel) on the "
+                                 "frames the motion model is about to take for the empty court; a person there "
+                                 "means it is not empty")
 
 
 @dataclass(frozen=True)

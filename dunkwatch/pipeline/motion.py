@@ -5,6 +5,7 @@ Pure numpy and OpenCV on frames handed in; no file I/O, no Keras.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import numpy as np
 
 from dunkwatch.config import MotionConfig
 from dunkwatch.imageops import shrink_to_side
+from dunkwatch.pipeline.person import Box, PersonDetector
 
 _THUMB_SIDE = 48  # background clustering compares thumbnails: cheap, and blurred free of noise
 _THUMB_CHANGE = 0.15  # relative brightness change that counts a thumbnail pixel as different
@@ -29,6 +31,16 @@ _CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
 # A pixel must change by more than this many times the deviation it shows in 90% of the empty
 # frames: about 4 sigma for sensor noise, and more than a leaf that flips now and then.
 _SPREADS = 2.5
+# A remembered court is the same court as a clip's frames when, once aligned, the tone curve
+# explains all but this share of the thumbnail: a player covers well under a third of a fixed
+# camera's frame, while another court, room or framing differs almost everywhere.
+_COURT_SHARE = 0.3
+_MAX_NUDGE = 0.05  # a tripod nudged by up to this share of the frame's side is still the same framing
+_PERSON_LOOKS = 4  # members of a would-be empty group the person detector looks at
+# Candidates differing in less than this share of the thumbnail are one look, when looks vote for
+# the empty scene and when telling stretches apart: a still player fidgets (a page, a hand, the
+# head), which changes far less of the frame than a player arriving or leaving.
+_FIDGET_SHARE = 0.03
 
 
 def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None,
@@ -122,11 +134,16 @@ class EmptySceneModel:
     are kept between calls, so each new candidate costs one row and one column.
     """
 
-    def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = ()):
+    def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = (),
+                 detector: PersonDetector | None = None, window_frames: int = 0):
         self.same_scene = same_scene
-        # Matching needs only each image's size and thumbnail, not the images themselves.
-        self.remembered = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]))
+        self.window_frames = window_frames  # sampled frames of a whole background window
+        # Matching needs each image's size and thumbnail; the images only to stand in for the court.
+        self.remembered = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]), r.images)
                            for r in remembered if len(r.images)]
+        self.detector = detector
+        self.details: list[bytes | None] = []  # per candidate, what the detector looks at
+        self._people: dict[int, tuple[Box, ...]] = {}  # candidate index -> people found (looked once)
         self.learned: list[LearnedEmpty] = []  # empty courts confirmed in this video
         self._tolerance = np.zeros(0, np.float32)
         self.index: list[int] = []
@@ -138,24 +155,26 @@ class EmptySceneModel:
         self._thumb_shape: tuple[int, int] = (0, 0)
         self._restless = np.zeros((0, 0, 2), np.float32)
 
-    def add(self, index: int, image: np.ndarray) -> None:
+    def add(self, index: int, image: np.ndarray, detail: bytes | None = None) -> None:
+        """A candidate: its analysis image and, with a detector, its PersonDetector.prepare() copy."""
         self._thumb_shape = shrink_to_side(image, _THUMB_SIDE).shape[:2]
-        self._new.append((index, image, thumb_logs(image)))
+        self._new.append((index, image, thumb_logs(image), detail))
 
     def drop_before(self, index: int) -> None:
         self._update()
         cut = next((k for k, i in enumerate(self.index) if i >= index), len(self.index))
-        del self.index[:cut], self.images[:cut]
+        del self.index[:cut], self.images[:cut], self.details[:cut]
+        self._people = {i: found for i, found in self._people.items() if i >= index}
         self.logs = self.logs[cut:]
         self.differs = self.differs[cut:, cut:]
 
     def _update(self) -> None:
         if not self._new:
             return
-        new = np.stack([t for _, _, t in self._new])
+        new = np.stack([t for _, _, t, _ in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
-        images = self.images[-1:] + [img for _, img, _ in self._new]
+        images = self.images[-1:] + [img for _, img, _, _ in self._new]
         for before, after in zip(images, images[1:]):
             self._steps.append(_step(before, after))
         restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
@@ -167,8 +186,9 @@ class EmptySceneModel:
             differs[i] = _share_changed(everyone[i], everyone, tolerance)
         # The tone fit runs one way; the other way differs only slightly, and costs as much again.
         differs[:old_n, old_n:] = differs[old_n:, :old_n].T
-        self.index += [i for i, _, _ in self._new]
-        self.images += [img for _, img, _ in self._new]
+        self.index += [i for i, _, _, _ in self._new]
+        self.images += [img for _, img, _, _ in self._new]
+        self.details += [detail for _, _, _, detail in self._new]
         self.logs, self.differs, self._new = everyone, differs, []
 
     def _restlessness(self, shape: tuple[int, int]) -> np.ndarray:
@@ -182,33 +202,131 @@ class EmptySceneModel:
         return _RESTLESS * np.median(np.stack(self._steps), axis=0).astype(np.float32)
 
     def background(self) -> EmptyScene | None:
-        """The empty scene: candidates alike to a remembered empty court of this camera, or else
-        the candidates alike to the most typical one."""
+        """The empty scene: candidates alike to a remembered empty court of this camera; else the
+        candidates alike to the most typical look in which no person is seen, unless they are one
+        stretch that differs from a remembered court: then something stayed in view the whole
+        time (a player, still), and the remembered court, aligned to this camera, is the scene."""
         self._update()
         if not self.index:
             return None
         scene, chosen = self._remembered_match()
+        members, people = None, []
         if scene is None:
-            alike = np.maximum(self.differs, self.differs.T) < self.same_scene
-            # A still player yields many identical candidates: weigh every group of alike candidates
-            # as one, so the empty scene, which looks the same between all visits, is not outvoted.
-            weights = 1.0 / alike.sum(axis=1)
-            chosen = alike[int(np.argmin(self.differs @ weights))]
-        members = np.stack([self.images[j] for j in np.flatnonzero(chosen)]).astype(np.float32)
-        # Worth remembering: the court a remembered one confirms, or one seen again after something
-        # else was in view (or in the whole window); a still player is one stretch, never two.
-        if scene is not None or _runs(chosen) >= 2 or chosen.all():
-            self.learned.append(LearnedEmpty(np.clip(np.median(members, axis=0), 0, 255).astype(np.uint8), scene))
+            looks = self._looks()
+            chosen, people = self._typical_empty(looks)
+            returns = _runs(looks[chosen].any(axis=0)) >= 2
+            court = None if returns else self._court_match(np.median(self.logs[chosen], axis=0))
+            if court is not None:
+                scene, aligned, same = court
+                if not same:  # the window's look holds what the court never showed: the court decides
+                    members, people = aligned, []
+            elif returns or (chosen.all() and not people and self._spans_window()):
+                scene = ""  # worth remembering as a new scene: see below
+        if members is None:
+            members = np.stack([self.images[j] for j in np.flatnonzero(chosen)]).astype(np.float32)
+            # Worth remembering: the court a remembered one confirms, a look that comes back after
+            # something else was in view, or one that fills a whole window in which nobody is seen.
+            # A still player is one stretch, never two, so he is never remembered as the court.
+            if scene is not None and not people:
+                self.learned.append(LearnedEmpty(np.clip(np.median(members, axis=0), 0, 255).astype(np.uint8),
+                                                 scene or None))
         # Restless pixels, learnt from all neighbours rather than the few alike members, which
         # a drifting cloud can leave at one.
         restless = self._restless  # as of the last update; steps only change there
-        return EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
+        scene_ = EmptyScene.from_members(members, restless[..., 0], restless[..., 1])
+        # Every look of the window shows a person and no court is remembered: where they were
+        # seen, they stay in view for as long as the window lasts.
+        return scene_.with_people(people) if people else scene_
+
+    def _looks(self) -> np.ndarray:
+        """Candidates that show one look: differing in under _FIDGET_SHARE of the thumbnail."""
+        return np.maximum(self.differs, self.differs.T) < max(_FIDGET_SHARE, self.same_scene)
+
+    def _spans_window(self) -> bool:
+        return self.index[-1] - self.index[0] >= 0.9 * self.window_frames
+
+    def _typical_empty(self, looks: np.ndarray) -> tuple[np.ndarray, list[Box]]:
+        """(candidates alike to the most typical one in which no person is seen, []); when every
+        group shows a person, the most typical group all the same, with the people seen in it."""
+        alike = np.maximum(self.differs, self.differs.T) < self.same_scene
+        # A still player yields many near-identical candidates: weigh every look as one vote, so
+        # the empty scene, which looks the same between all visits, is not outvoted by a player
+        # who stands at one spot for longer than the court shows empty.
+        cost = self.differs @ (1.0 / looks.sum(axis=1))
+        open_ = np.ones(len(self.index), bool)
+        first: tuple[np.ndarray, list[Box]] | None = None
+        while open_.any():
+            k = int(np.flatnonzero(open_)[np.argmin(cost[open_])])
+            group = alike[k] & open_
+            look = looks[k] & open_  # a still player fidgets: the detector may see him in any of them
+            people = self._people_in(look, looks)
+            if not people:
+                return group, []
+            first = first or (group, people)
+            open_ &= ~look
+        return first
+
+    def _people_in(self, group: np.ndarray, looks: np.ndarray) -> list[Box]:
+        """People the detector finds in a few of the group's candidates. Where the window has
+        other looks, only where the group differs from them (a detection on what is always there,
+        a coat stand, is clutter); where it has none, only when seen in two candidates (a person
+        who stays in view is seen again)."""
+        if self.detector is None:
+            return []
+        members = np.flatnonzero(group)
+        outside = np.flatnonzero(~looks[group].any(axis=0))
+        rest = np.median(self.logs[outside], axis=0) if len(outside) else None
+        th, tw = self._thumb_shape
+        found: list[Box] = []
+        seen_in = 0
+        for j in members[np.unique(np.linspace(0, len(members) - 1, _PERSON_LOOKS).round().astype(int))]:
+            if self.details[j] is None:
+                continue
+            index = self.index[j]
+            if index not in self._people:
+                self._people[index] = self.detector.find(self.details[j])
+            boxes = [box for box in self._people[index] if rest is None or self._differs_in(box, self.logs[j], rest)]
+            seen_in += bool(boxes)
+            found += boxes
+        return found if rest is not None or seen_in >= 2 else []
+
+    def _differs_in(self, box: Box, logs: np.ndarray, rest: np.ndarray) -> bool:
+        th, tw = self._thumb_shape
+        x0, y0 = int(box.x0 * tw), int(box.y0 * th)
+        inside = np.zeros((th, tw), bool)
+        inside[y0:max(y0 + 1, int(np.ceil(box.y1 * th))), x0:max(x0 + 1, int(np.ceil(box.x1 * tw)))] = True
+        change = np.abs(logs - rest).max(axis=1)[inside.ravel()]
+        return bool(np.mean(change > math.log1p(_THUMB_CHANGE)) > 0.1)
+
+    def _court_match(self, typical: np.ndarray) -> tuple[str, np.ndarray, bool] | None:
+        """(scene key, its images aligned to this camera, whether `typical` is that court) for
+        the remembered court whose thumbnail, shifted by at most a nudge, the tone curve maps onto
+        `typical` (the window's empty-looking thumbnail) in all but _COURT_SHARE of the pixels;
+        None when none does: another court, a moved camera, other light."""
+        best = None
+        here = self.images[len(self.images) // 2]
+        for key, shape, _, images in self.remembered:
+            if shape != here.shape:
+                continue
+            for image in images:
+                shifted = _aligned(image, here)
+                if shifted is None:
+                    continue
+                share = float(_share_changed(thumb_logs(shifted), typical[None], self._tolerance)[0])
+                if share < _COURT_SHARE and (best is None or share < best[0]):
+                    best = (share, key)
+        if best is None:
+            return None
+        share, key = best
+        images = next(imgs for k, _, _, imgs in self.remembered if k == key)
+        aligned = [a for a in (_aligned(i, here) for i in images) if a is not None]
+        return key, np.stack(aligned).astype(np.float32), share < self.same_scene
 
     def _remembered_match(self) -> tuple[str | None, np.ndarray]:
         """(scene key, candidates alike to its images) for the remembered scene most candidates
         match; (None, []) when none does: a moved camera, another court or other light."""
         best_key, best = None, np.zeros(0, bool)
-        for key, shape, logs in self.remembered:
+        for key, shape, logs, _ in self.remembered:
             if shape != self.images[0].shape or logs.shape[1] != self.logs.shape[1]:
                 continue
             alike = np.zeros(len(self.index), bool)
@@ -217,6 +335,21 @@ class EmptySceneModel:
             if alike.sum() > best.sum():
                 best_key, best = key, alike
         return best_key, best
+
+
+def _aligned(image: np.ndarray, to: np.ndarray) -> np.ndarray | None:
+    """`image` shifted onto `to` (a tripod nudged by a few pixels), by phase correlation of their
+    brightness; None when the shift is beyond a nudge, a framing of its own."""
+    a = image.astype(np.float32).mean(axis=2)
+    b = to.astype(np.float32).mean(axis=2)
+    window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
+    if max(abs(dx), abs(dy)) > _MAX_NUDGE * max(a.shape):
+        return None
+    if abs(dx) < 0.25 and abs(dy) < 0.25:
+        return image
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, shift, a.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 @dataclass(frozen=True)
@@ -232,6 +365,14 @@ class EmptyScene:
     chroma_spread: np.ndarray  # HxW, 90th percentile deviation of rg chromaticity while empty
     luma_restless: np.ndarray  # HxW, log brightness change between neighbouring frames anyway
     chroma_restless: np.ndarray  # HxW, log colour change between neighbouring frames anyway
+    occupied: np.ndarray | None = None  # HxW bool: where a person was seen in every look; in view
+
+    def with_people(self, people: Sequence[Box]) -> "EmptyScene":
+        h, w = self.image.shape[:2]
+        occupied = np.zeros((h, w), bool)
+        for box in people:
+            occupied[int(box.y0 * h):int(np.ceil(box.y1 * h)), int(box.x0 * w):int(np.ceil(box.x1 * w))] = True
+        return dataclasses.replace(self, occupied=occupied)
 
     @classmethod
     def from_members(cls, members: np.ndarray, luma_restless: np.ndarray,
@@ -275,7 +416,9 @@ class MotionScorer:
         self.cfg = cfg
         self.memory = memory  # asked once per video: the empty courts seen in earlier videos
         self.learned_scenes: list[LearnedEmpty] = []  # of the last video scored
-        self.frame_side = cfg.analysis_size
+        self.detector = PersonDetector() if cfg.person_prior else None
+        # The detector needs more pixels than the motion model; candidates keep a grey copy for it.
+        self.frame_side = max(cfg.analysis_size, PersonDetector.side) if self.detector else cfg.analysis_size
         self.fps = float(sample_fps)
         self.window = max(1, round(cfg.background_window * self.fps))  # frames
         self.chunk = max(1, self.window // 4)
@@ -288,7 +431,7 @@ class MotionScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
         first = 0  # index of pending[0] in the video's sampled frames
-        model = EmptySceneModel(self._same_scene, self.memory() if self.memory else ())
+        model = EmptySceneModel(self._same_scene, self.memory() if self.memory else (), self.detector, self.window)
         self.learned_scenes = model.learned
         half = self.window // 2
         index = 0
@@ -296,7 +439,7 @@ class MotionScorer:
             image = self._prepare(frame)
             pending.append(image)
             if index % self.every == 0:
-                model.add(index, image)
+                model.add(index, image, PersonDetector.prepare(frame) if self.detector else None)
             index += 1
             # A chunk is scored once the window reaches half a window past its end.
             if len(pending) >= self.chunk + half:
@@ -345,7 +488,7 @@ class MotionScorer:
         chroma_limit = np.maximum(self.cfg.chroma_change, _SPREADS * scene.chroma_spread)
         steady = scene.chroma_restless <= self._restless_floor  # leaves trade colours: luma decides there
         chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA) & steady
-        mask = (luma_fg | chroma_fg).astype(np.uint8)
+        mask = (luma_fg | chroma_fg | (scene.occupied if scene.occupied is not None else False)).astype(np.uint8)
         # An opening removes isolated speckle from compression noise.
         return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
