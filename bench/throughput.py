@@ -132,11 +132,12 @@ for label, view in (("tone-mapped to SDR (ffmpeg)", info), ("plain 8-bit (OpenCV
 """
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB of that process, its stdout); stderr goes to a file."""
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB of that process, its stdout); stderr goes to a file. `python -m
+    dunkwatch` runs the code of `cwd` (the first entry of sys.path)."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **(env or {})}, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **(env or {})}, cwd=cwd)
         out = proc.stdout.read().decode(errors="replace")
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
@@ -183,6 +184,12 @@ def main() -> int:
     parser.add_argument("--4k", dest="four_k", action="store_true",
                         help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
     parser.add_argument("--opencv", action="store_true", help="also run with decode.reader = \"opencv\"")
+    parser.add_argument("--no-prior", action="store_true",
+                        help="also run motion with motion.person_prior = false (the prior's cost, side by side)")
+    parser.add_argument("--motion-only", action="store_true", help="leave out the cnn runs")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also run motion from this checkout of an earlier commit (git worktree add), "
+                             "side by side with the same inputs and environment")
     parser.add_argument("--ungated", action="store_true",
                         help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
@@ -193,10 +200,13 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
     base = '[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n'
     gated, ungated, opencv = work / "config.toml", work / "every_frame.toml", work / "opencv.toml"
+    no_prior = work / "no_prior.toml"
+    no_prior.write_text(base + "[motion]\nperson_prior = false\n")
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
     opencv.write_text(base + "[decode]\nreader = \"opencv\"\n")
-    version = "-" if args.four_k else prepare_model(work / "state")
+    with_cnn = not (args.four_k or args.motion_only)
+    version = prepare_model(work / "state") if with_cnn else "-"
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
     rows = []
@@ -205,16 +215,20 @@ def main() -> int:
                                      "-f", "null", "-"])
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
         segments = {}
-        variants = [("motion", "motion", gated)] + ([] if args.four_k else [("cnn", "cnn", gated)])
+        variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
+        if args.no_prior:
+            variants.insert(0, ("motion, no person prior", "motion", no_prior))
         if args.opencv:  # the decoder before ffmpeg's took over (decode.reader = "opencv"), side by side
             variants += [("motion, OpenCV decoder", "motion", opencv)] + \
-                ([] if args.four_k else [("cnn, OpenCV decoder", "cnn", opencv)])
-        if args.ungated and name != "ten_minutes":
+                ([("cnn, OpenCV decoder", "cnn", opencv)] if with_cnn else [])
+        if args.ungated and with_cnn and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
+        if args.before:
+            variants.insert(0, ("motion, before", "motion", gated))
         for label, scorer, config in variants:
             cmd = [python, "-m", "dunkwatch", "process", str(video), "--no-clips", "--scorer", scorer,
                    "--config", str(config), "--json"]
-            elapsed, rss, out = timed(cmd)
+            elapsed, rss, out = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
             results[f"dunkwatch {label}"] = (elapsed, rss)
             segments[label] = json.loads(out)["segments"]
         if "cnn, every frame" in segments:

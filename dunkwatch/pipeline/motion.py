@@ -41,6 +41,7 @@ _PERSON_LOOKS = 4  # members of a would-be empty group the person detector looks
 # the empty scene and when telling stretches apart: a still player fidgets (a page, a hand, the
 # head), which changes far less of the frame than a player arriving or leaving.
 _FIDGET_SHARE = 0.03
+_FIDGET_PART = 0.1  # ... and a fidget moves at least this part of the player (a hand of the body)
 
 
 def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None,
@@ -63,7 +64,12 @@ def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, weight: np.n
 
 def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """Share of pixels of each of `others` (n x P x 3 log values) unlike `ref` (P x 3), a pixel
-    being unlike when it is off by more than its `tolerance` (P, log units).
+    being unlike when it is off by more than its `tolerance` (P, log units)."""
+    return _changed(ref, others, tolerance).mean(axis=1)
+
+
+def _changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """Which pixels of each of `others` are unlike `ref` (n x P bool); see _share_changed.
 
     Phones re-expose and re-balance colour when a dark player walks in, which shifts brightness
     non-linearly (a white wall clips, the floor brightens): fit, per pair and channel, a line
@@ -83,7 +89,7 @@ def _share_changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -
         slope = np.clip((w * dx * (others - ym)).sum(axis=1, keepdims=True) / var, 0.5, 2.0)
         residual = np.abs(others - ym - slope * dx)
         keep = residual < 2 * limit
-    return (residual.max(axis=2) > tolerance[None]).mean(axis=1)
+    return residual.max(axis=2) > tolerance[None]
 
 
 @dataclass(frozen=True)
@@ -218,8 +224,12 @@ class EmptySceneModel:
             court = None if returns else self._court_match(np.median(self.logs[chosen], axis=0))
             if court is not None:
                 scene, aligned, same = court
-                if not same:  # the window's look holds what the court never showed: the court decides
+                if not same and (people or self._moves_where(looks[chosen].any(axis=0), aligned)):
+                    # The window's look holds what the court never showed, and it is a person (seen,
+                    # or moving however little: a ball at rest does not): the court decides.
                     members, people = aligned, []
+                elif not same:
+                    scene = None  # a new look of this court (an object left on it): not remembered
             elif returns or (chosen.all() and not people and self._spans_window()):
                 scene = ""  # worth remembering as a new scene: see below
         if members is None:
@@ -237,6 +247,15 @@ class EmptySceneModel:
         # Every look of the window shows a person and no court is remembered: where they were
         # seen, they stay in view for as long as the window lasts.
         return scene_.with_people(people) if people else scene_
+
+    def _moves_where(self, look: np.ndarray, court: np.ndarray) -> bool:
+        """Whether the look's own candidates change among themselves where the look differs from
+        the court (a still player fidgets; furniture or a ball at rest does not)."""
+        typical = np.median(self.logs[look], axis=0)
+        differs = _changed(thumb_logs(np.median(court, axis=0).astype(np.uint8)), typical[None], self._tolerance)[0]
+        spread = (self.logs[look].max(axis=0) - self.logs[look].min(axis=0)).max(axis=1)
+        moving = spread > np.maximum(self._tolerance, math.log1p(_THUMB_CHANGE))
+        return bool(differs.any() and (differs & moving).sum() >= _FIDGET_PART * differs.sum())
 
     def _looks(self) -> np.ndarray:
         """Candidates that show one look: differing in under _FIDGET_SHARE of the thumbnail."""
