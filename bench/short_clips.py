@@ -82,6 +82,7 @@ def summary(name: str, f1s: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-dvr-scan", action="store_true")
+    parser.add_argument("--no-prior", action="store_true", help="motion.person_prior = false: what the rest does alone")
     args = parser.parse_args()
     exe = None if args.skip_dvr_scan else dvr_scan()
     video = SHARED_REAL / REAL_NAME
@@ -93,12 +94,17 @@ def main() -> int:
         tail_start = 90.0
         tail = cut_real(tmp / "tail.mp4", tail_start)
         started = time.monotonic()
-        shared_cfg = from_dict({"paths": {"state_dir": str(tmp / "shared-state")}}, tmp)
+        motion = {"person_prior": not args.no_prior}
+
+        def config(state: str):
+            return from_dict({"paths": {"state_dir": str(tmp / state)}, "motion": motion}, tmp)
+
+        shared_cfg = config("shared-state")
         shared_memory = scene_memory(shared_cfg)
         rows = {"fresh": [], "in order": [], "dvr": []}
         print(f"{'clip':12} {'fresh F1':>9} {'in order F1':>12} {'DVR-Scan F1':>12}")
         for k, (a, b, path, visits) in enumerate(clips):
-            cfg = from_dict({"paths": {"state_dir": str(tmp / f"fresh-{k}")}}, tmp)
+            cfg = config(f"fresh-{k}")
             fresh = match_ranges(visits, dunkwatch_events(path, cfg, scene_memory(cfg)), b - a, FPS).f1
             ordered = match_ranges(visits, dunkwatch_events(path, shared_cfg, shared_memory), b - a, FPS).f1
             dvr = match_ranges(visits, dvr_events(exe, path), b - a, FPS).f1 if exe else None
@@ -111,7 +117,7 @@ def main() -> int:
         print(summary("dunkwatch motion, in order", rows["in order"]))
         if rows["dvr"]:
             print(summary("DVR-Scan (-tb 0 -tp 0)", rows["dvr"]))
-        cfg = from_dict({"paths": {"state_dir": str(tmp / "tail-state")}}, tmp)
+        cfg = config("tail-state")
         tail_f1 = match_ranges(real_visits(tail_start), dunkwatch_events(tail, cfg, scene_memory(cfg)),
                                duration - tail_start, FPS).f1
         print(f"last {duration - tail_start:.0f} s alone, fresh: F1 {tail_f1:.3f}")

@@ -328,7 +328,7 @@ class EmptySceneModel:
             if shape != here.shape:
                 continue
             for image in images:
-                shifted = _aligned(image, here)
+                shifted = align_to(image, here)
                 if shifted is None:
                     continue
                 share = float(_share_changed(thumb_logs(shifted), typical[None], self._tolerance)[0])
@@ -338,7 +338,7 @@ class EmptySceneModel:
             return None
         share, key = best
         images = next(imgs for k, _, _, imgs in self.remembered if k == key)
-        aligned = [a for a in (_aligned(i, here) for i in images) if a is not None]
+        aligned = [a for a in (align_to(i, here) for i in images) if a is not None]
         return key, np.stack(aligned).astype(np.float32), share < self.same_scene
 
     def _remembered_match(self) -> tuple[str | None, np.ndarray]:
@@ -356,7 +356,7 @@ class EmptySceneModel:
         return best_key, best
 
 
-def _aligned(image: np.ndarray, to: np.ndarray) -> np.ndarray | None:
+def align_to(image: np.ndarray, to: np.ndarray) -> np.ndarray | None:
     """`image` shifted onto `to` (a tripod nudged by a few pixels), by phase correlation of their
     brightness; None when the shift is beyond a nudge, a framing of its own."""
     a = image.astype(np.float32).mean(axis=2)
