@@ -6,6 +6,7 @@ judged exactly the way the service would run it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from dunkwatch.config import Config
@@ -25,8 +26,9 @@ def scene_memory(cfg: Config) -> SceneMemory:
     return SceneMemory(cfg.paths.state_dir / "scenes", same_scene_share(cfg.motion))
 
 
-def motion_scorer(cfg: Config, memory: SceneMemory | None) -> MotionScorer:
-    return MotionScorer(cfg.motion, cfg.decode.sample_fps, memory.scenes if memory else None)
+def motion_scorer(cfg: Config, memory: SceneMemory | None, person_prior: bool = True) -> MotionScorer:
+    motion = cfg.motion if person_prior else dataclasses.replace(cfg.motion, person_prior=False)
+    return MotionScorer(motion, cfg.decode.sample_fps, memory.scenes if memory else None)
 
 
 def cnn_pipeline(cfg: Config, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
@@ -38,7 +40,9 @@ def cnn_pipeline(cfg: Config, classifier, version: str | None, memory: SceneMemo
         return cnn
     margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
     window = round(GATE_JUDGED_OVER_S * cfg.decode.sample_fps)
-    return GatedScorer(motion_scorer(cfg, memory), cnn, cfg.score.motion_gate, margin, window)
+    # The gate's motion model goes without the person prior: the prior needs frames decoded larger
+    # than the cnn's, and the cnn must see frames made exactly as its training frames were.
+    return GatedScorer(motion_scorer(cfg, memory, person_prior=False), cnn, cfg.score.motion_gate, margin, window)
 
 
 def current_model_version(cfg: Config, choice: str) -> str | None:
