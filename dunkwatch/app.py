@@ -69,12 +69,12 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         self.originals.recover()
-        observer = schedule = None
+        watch = schedule = None
         if not self.once:
-            from dunkwatch.pipeline.watch import start_observer
+            from dunkwatch.pipeline.watch import InboxWatch
             from dunkwatch.schedule import NEXT_RUN_KEY, RetrainingSchedule
 
-            observer = start_observer(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
+            watch = InboxWatch(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
             schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_RUN_KEY, when))
             schedule.start()
             if self.cfg.review.enabled:
@@ -93,7 +93,7 @@ class Daemon:
                 self.intake.check_pending()
                 self._check_corrections()
                 now = time.monotonic()
-                if now >= next_rescan:
+                if now >= next_rescan or (watch is not None and watch.replaced()):
                     self.intake.rescan()
                     next_rescan = now + self.cfg.watch.rescan_seconds
                 if not worker.is_alive():
@@ -104,8 +104,8 @@ class Daemon:
         finally:
             self.stopping.set()
             self.jobs.work.set()
-            if observer is not None:
-                observer.stop()
+            if watch is not None:
+                watch.stop()
             if schedule is not None:
                 schedule.shutdown()
             worker.join()

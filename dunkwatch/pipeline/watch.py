@@ -6,12 +6,16 @@ never blocks watchdog's thread and a missed event is caught by the periodic resc
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
+
+log = logging.getLogger(__name__)
 
 
 class ForwardPaths(FileSystemEventHandler):
@@ -33,3 +37,38 @@ def start_observer(inbox: Path, paths: "queue.Queue[Path]", polling: bool, poll_
     observer.daemon = True
     observer.start()
     return observer
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class InboxWatch:
+    """The observer on the inbox, started again when the inbox folder itself is replaced.
+
+    inotify watches a folder's inode: a sync client or a user that deletes the inbox and makes
+    it again (or moves another folder in under its name) leaves the old watch on a folder that
+    no longer exists, and nothing would be seen until the next rescan."""
+
+    def __init__(self, inbox: Path, paths: "queue.Queue[Path]", polling: bool):
+        self.inbox, self.paths, self.polling = inbox, paths, polling
+        self.identity = _identity(inbox)
+        self.observer = start_observer(inbox, paths, polling)
+
+    def replaced(self) -> bool:
+        """Whether the inbox is another folder than the one watched; if so, watch the new one."""
+        now = _identity(self.inbox)
+        if now == self.identity or now is None:
+            return False  # unchanged, or gone for now: the watch is renewed once it is back
+        log.warning("%s was replaced by another folder; watching the new one", self.inbox)
+        self.stop()
+        self.identity = now
+        self.observer = start_observer(self.inbox, self.paths, self.polling)
+        return True
+
+    def stop(self) -> None:
+        self.observer.stop()

@@ -272,3 +272,21 @@ def test_polling_mode_takes_a_file_on_a_mount_without_inotify(workdir, config_fi
         assert (workdir / "outbox" / "day2" / "IMG_0100" / "IMG_0100.json").is_file()
     finally:
         assert daemon.stop() == 0, daemon.text()[-3000:]
+
+
+def test_an_inbox_folder_deleted_and_made_again_is_watched_again(workdir, config_file, media):
+    # No periodic rescan during the test: only a renewed watch can find the file.
+    cfg = config_file(**{**DAEMON_CONFIG, "watch": {**DAEMON_CONFIG["watch"], "rescan_seconds": 3600.0}})
+    daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
+    try:
+        wait_for(lambda: "(inotify)" in daemon.text(), 60, "the daemon to watch the inbox", daemon.proc)
+        fresh = workdir / "inbox.new"
+        fresh.mkdir()
+        shutil.copy(media["phone"], fresh / "IMG_0200.MOV")
+        (workdir / "inbox").rmdir()
+        time.sleep(1.5)  # the deletion's event is handled while there is no inbox (a deliberate gap, not a sync)
+        fresh.rename(workdir / "inbox")  # a sync client that makes the folder again, files and all
+        wait_for(lambda: (workdir / "archive" / "IMG_0200.MOV").exists(), 30, "archived", daemon.proc)
+        assert "was replaced by another folder; watching the new one" in daemon.text()
+    finally:
+        assert daemon.stop() == 0, daemon.text()[-3000:]
