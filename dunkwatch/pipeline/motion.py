@@ -144,19 +144,15 @@ class EmptySceneModel:
                  detector: PersonDetector | None = None, window_frames: int = 0):
         self.same_scene = same_scene
         self.window_frames = window_frames  # sampled frames of a whole background window
-        # Matching needs each image's size and thumbnail; the images only to stand in for the court.
-        self.remembered = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]), r.images)
-                           for r in remembered if len(r.images)]
-        self.detector = detector
-        self.details: list[bytes | None] = []  # per candidate, what the detector looks at
-        self._people: dict[int, tuple[Box, ...]] = {}  # candidate index -> people found (looked once)
+        self.courts = RememberedCourts(remembered, same_scene)
+        self.people = PersonChecks(detector) if detector else None
         self.learned: list[LearnedEmpty] = []  # empty courts confirmed in this video
         self._tolerance = np.zeros(0, np.float32)
         self.index: list[int] = []
         self.images: list[np.ndarray] = []
         self.logs = np.zeros((0, 0, 3), np.float32)
         self.differs = np.zeros((0, 0), np.float32)
-        self._new: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._new: list[tuple[int, np.ndarray, np.ndarray]] = []  # (index, image, thumbnail logs)
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
         self._thumb_shape: tuple[int, int] = (0, 0)
         self._restless = np.zeros((0, 0, 2), np.float32)
@@ -164,23 +160,26 @@ class EmptySceneModel:
     def add(self, index: int, image: np.ndarray, detail: bytes | None = None) -> None:
         """A candidate: its analysis image and, with a detector, its PersonDetector.prepare() copy."""
         self._thumb_shape = shrink_to_side(image, _THUMB_SIDE).shape[:2]
-        self._new.append((index, image, thumb_logs(image), detail))
+        self._new.append((index, image, thumb_logs(image)))
+        if self.people is not None and detail is not None:
+            self.people.add(index, detail)
 
     def drop_before(self, index: int) -> None:
         self._update()
         cut = next((k for k, i in enumerate(self.index) if i >= index), len(self.index))
-        del self.index[:cut], self.images[:cut], self.details[:cut]
-        self._people = {i: found for i, found in self._people.items() if i >= index}
+        del self.index[:cut], self.images[:cut]
+        if self.people is not None:
+            self.people.drop_before(index)
         self.logs = self.logs[cut:]
         self.differs = self.differs[cut:, cut:]
 
     def _update(self) -> None:
         if not self._new:
             return
-        new = np.stack([t for _, _, t, _ in self._new])
+        new = np.stack([t for _, _, t in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
-        images = self.images[-1:] + [img for _, img, _, _ in self._new]
+        images = self.images[-1:] + [img for _, img, _ in self._new]
         for before, after in zip(images, images[1:]):
             self._steps.append(_step(before, after))
         restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
@@ -192,9 +191,8 @@ class EmptySceneModel:
             differs[i] = _share_changed(everyone[i], everyone, tolerance)
         # The tone fit runs one way; the other way differs only slightly, and costs as much again.
         differs[:old_n, old_n:] = differs[old_n:, :old_n].T
-        self.index += [i for i, _, _, _ in self._new]
-        self.images += [img for _, img, _, _ in self._new]
-        self.details += [detail for _, _, _, detail in self._new]
+        self.index += [i for i, _, _ in self._new]
+        self.images += [img for _, img, _ in self._new]
         self.logs, self.differs, self._new = everyone, differs, []
 
     def _restlessness(self, shape: tuple[int, int]) -> np.ndarray:
@@ -215,20 +213,21 @@ class EmptySceneModel:
         self._update()
         if not self.index:
             return None
-        scene, chosen = self._remembered_match()
+        scene, chosen = self.courts.alike_candidates(self.logs, self.images[0].shape, self._tolerance)
         members, people = None, []
         if scene is None:
             looks = self._looks()
             chosen, people = self._typical_empty(looks)
             returns = _runs(looks[chosen].any(axis=0)) >= 2
-            court = None if returns else self._court_match(np.median(self.logs[chosen], axis=0))
+            here = self.images[len(self.images) // 2]
+            court = None if returns else self.courts.court(here, np.median(self.logs[chosen], axis=0), self._tolerance)
             if court is not None:
-                scene, aligned, same = court
-                if not same and (people or self._moves_where(looks[chosen].any(axis=0), aligned)):
+                scene = court.key
+                if not court.same and (people or self._moves_where(looks[chosen].any(axis=0), court.images)):
                     # The window's look holds what the court never showed, and it is a person (seen,
                     # or moving however little: a ball at rest does not): the court decides.
-                    members, people = aligned, []
-                elif not same:
+                    members, people = court.images, []
+                elif not court.same:
                     scene = None  # a new look of this court (an object left on it): not remembered
             elif returns or (chosen.all() and not people and self._spans_window()):
                 scene = ""  # worth remembering as a new scene: see below
@@ -285,75 +284,115 @@ class EmptySceneModel:
             open_ &= ~look
         return first
 
-    def _people_in(self, group: np.ndarray, looks: np.ndarray) -> list[Box]:
-        """People the detector finds in a few of the group's candidates. Where the window has
-        other looks, only where the group differs from them (a detection on what is always there,
-        a coat stand, is clutter); where it has none, only when seen in two candidates (a person
-        who stays in view is seen again)."""
-        if self.detector is None:
+    def _people_in(self, look: np.ndarray, looks: np.ndarray) -> list[Box]:
+        """People the detector sees in a few of the look's candidates; see PersonChecks.people_in."""
+        if self.people is None:
             return []
-        members = np.flatnonzero(group)
-        outside = np.flatnonzero(~looks[group].any(axis=0))
+        members = np.flatnonzero(look)
+        outside = np.flatnonzero(~looks[look].any(axis=0))
         rest = np.median(self.logs[outside], axis=0) if len(outside) else None
-        th, tw = self._thumb_shape
+        spread = members[np.unique(np.linspace(0, len(members) - 1, _PERSON_LOOKS).round().astype(int))]
+        return self.people.people_in([(self.index[j], self.logs[j]) for j in spread], rest, self._thumb_shape)
+
+
+class PersonChecks:
+    """What the person detector sees in a window's candidates: each candidate is kept small (a
+    JPEG of its grey copy) and looked at once, only when the motion model asks."""
+
+    def __init__(self, detector: PersonDetector):
+        self.detector = detector
+        self._kept: dict[int, bytes] = {}  # candidate index -> PersonDetector.prepare()
+        self._seen: dict[int, tuple[Box, ...]] = {}  # candidate index -> people found
+
+    def add(self, index: int, kept: bytes) -> None:
+        self._kept[index] = kept
+
+    def drop_before(self, index: int) -> None:
+        self._kept = {i: k for i, k in self._kept.items() if i >= index}
+        self._seen = {i: found for i, found in self._seen.items() if i >= index}
+
+    def people_in(self, candidates: Sequence[tuple[int, np.ndarray]], rest: np.ndarray | None,
+                  thumb_shape: tuple[int, int]) -> list[Box]:
+        """People in these (index, thumbnail logs) candidates. Where the window has other looks
+        (`rest`, their median thumbnail), only where the candidate differs from them: a detection
+        on what is always there, a coat stand, is clutter. Where it has none, only when seen in two
+        candidates: a person who stays in view is seen again."""
         found: list[Box] = []
         seen_in = 0
-        for j in members[np.unique(np.linspace(0, len(members) - 1, _PERSON_LOOKS).round().astype(int))]:
-            if self.details[j] is None:
+        for index, logs in candidates:
+            if index not in self._kept:
                 continue
-            index = self.index[j]
-            if index not in self._people:
-                self._people[index] = self.detector.find(self.details[j])
-            boxes = [box for box in self._people[index] if rest is None or self._differs_in(box, self.logs[j], rest)]
+            if index not in self._seen:
+                self._seen[index] = self.detector.find(self._kept[index])
+            boxes = [b for b in self._seen[index] if rest is None or _differs_in(b, logs, rest, thumb_shape)]
             seen_in += bool(boxes)
             found += boxes
         return found if rest is not None or seen_in >= 2 else []
 
-    def _differs_in(self, box: Box, logs: np.ndarray, rest: np.ndarray) -> bool:
-        th, tw = self._thumb_shape
-        x0, y0 = int(box.x0 * tw), int(box.y0 * th)
-        inside = np.zeros((th, tw), bool)
-        inside[y0:max(y0 + 1, int(np.ceil(box.y1 * th))), x0:max(x0 + 1, int(np.ceil(box.x1 * tw)))] = True
-        change = np.abs(logs - rest).max(axis=1)[inside.ravel()]
-        return bool(np.mean(change > math.log1p(_THUMB_CHANGE)) > 0.1)
 
-    def _court_match(self, typical: np.ndarray) -> tuple[str, np.ndarray, bool] | None:
-        """(scene key, its images aligned to this camera, whether `typical` is that court) for
-        the remembered court whose thumbnail, shifted by at most a nudge, the tone curve maps onto
-        `typical` (the window's empty-looking thumbnail) in all but _COURT_SHARE of the pixels;
-        None when none does: another court, a moved camera, other light."""
+def _differs_in(box: Box, logs: np.ndarray, rest: np.ndarray, thumb_shape: tuple[int, int]) -> bool:
+    """Whether a tenth or more of the thumbnail pixels in the box differ from `rest` (a person
+    covers a good part of their box; clutter that is always there covers none of it)."""
+    th, tw = thumb_shape
+    x0, y0 = int(box.x0 * tw), int(box.y0 * th)
+    inside = np.zeros((th, tw), bool)
+    inside[y0:max(y0 + 1, int(np.ceil(box.y1 * th))), x0:max(x0 + 1, int(np.ceil(box.x1 * tw)))] = True
+    change = np.abs(logs - rest).max(axis=1)[inside.ravel()]
+    return bool(np.mean(change > math.log1p(_THUMB_CHANGE)) > 0.1)
+
+
+@dataclass(frozen=True)
+class CourtMatch:
+    key: str  # the remembered scene
+    images: np.ndarray  # its images shifted onto this camera, n x H x W x 3 float32
+    same: bool  # the window's look is this court, not the court plus something
+
+
+class RememberedCourts:
+    """The empty courts of earlier videos, as the motion model matches a window against them:
+    candidate by candidate (where the window shows the court empty), or as a whole court, aligned,
+    where the window's look is the court plus something that stayed."""
+
+    def __init__(self, remembered: Sequence[RememberedScene], same_scene: float):
+        self.same_scene = same_scene
+        # Matching needs each image's size and thumbnail; the images only to stand in for the court.
+        self.scenes = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]), r.images)
+                       for r in remembered if len(r.images)]
+
+    def alike_candidates(self, logs: np.ndarray, shape: tuple, tolerance: np.ndarray) -> tuple[str | None, np.ndarray]:
+        """(scene key, candidates alike to its images) for the remembered scene most candidates
+        match; (None, []) when none does: a moved camera, another court or other light."""
+        best_key, best = None, np.zeros(0, bool)
+        for key, scene_shape, thumbs, _ in self.scenes:
+            if scene_shape != shape or thumbs.shape[1] != logs.shape[1]:
+                continue
+            alike = np.zeros(len(logs), bool)
+            for ref in thumbs:
+                alike |= _share_changed(ref, logs, tolerance) < self.same_scene
+            if alike.sum() > best.sum():
+                best_key, best = key, alike
+        return best_key, best
+
+    def court(self, here: np.ndarray, typical: np.ndarray, tolerance: np.ndarray) -> CourtMatch | None:
+        """The remembered court whose image, shifted onto `here` (one of the window's images) by at
+        most a nudge, the tone curve maps onto `typical` (the window's empty-looking thumbnail) in
+        all but _COURT_SHARE of the pixels; None when none does: another court, a moved camera."""
         best = None
-        here = self.images[len(self.images) // 2]
-        for key, shape, _, images in self.remembered:
+        for key, shape, _, images in self.scenes:
             if shape != here.shape:
                 continue
             for image in images:
                 shifted = align_to(image, here)
                 if shifted is None:
                     continue
-                share = float(_share_changed(thumb_logs(shifted), typical[None], self._tolerance)[0])
+                share = float(_share_changed(thumb_logs(shifted), typical[None], tolerance)[0])
                 if share < _COURT_SHARE and (best is None or share < best[0]):
-                    best = (share, key)
+                    best = (share, key, images)
         if best is None:
             return None
-        share, key = best
-        images = next(imgs for k, _, _, imgs in self.remembered if k == key)
+        share, key, images = best
         aligned = [a for a in (align_to(i, here) for i in images) if a is not None]
-        return key, np.stack(aligned).astype(np.float32), share < self.same_scene
-
-    def _remembered_match(self) -> tuple[str | None, np.ndarray]:
-        """(scene key, candidates alike to its images) for the remembered scene most candidates
-        match; (None, []) when none does: a moved camera, another court or other light."""
-        best_key, best = None, np.zeros(0, bool)
-        for key, shape, logs, _ in self.remembered:
-            if shape != self.images[0].shape or logs.shape[1] != self.logs.shape[1]:
-                continue
-            alike = np.zeros(len(self.index), bool)
-            for ref in logs:
-                alike |= _share_changed(ref, self.logs, self._tolerance) < self.same_scene
-            if alike.sum() > best.sum():
-                best_key, best = key, alike
-        return best_key, best
+        return CourtMatch(key, np.stack(aligned).astype(np.float32), share < self.same_scene)
 
 
 def align_to(image: np.ndarray, to: np.ndarray) -> np.ndarray | None:
