@@ -4,7 +4,8 @@ A tripod film of a known court can be judged against that court as it was seen e
 not only against its own frames. That rescues a short clip that a player fills most of the
 time. One file per scene under state_dir/scenes/, holding empty-court images at the motion
 model's analysis size, newest last. The motion model decides which images are empty courts and
-which scene a video matches (motion.py); this module only groups, caps and stores them.
+which scene a video matches (pipeline/empty_scene.py, pipeline/courts.py); this module only groups,
+caps and stores them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from dunkwatch.fsutil import atomic_target
-from dunkwatch.pipeline.motion import LearnedEmpty, RememberedScene, alike_share
+from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
+from dunkwatch.pipeline.thumbnails import alike_share
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import logging
 from dunkwatch.config import Config
 from dunkwatch.errors import ModelError
 from dunkwatch.learn import registry
-from dunkwatch.pipeline.motion import MotionScorer, same_scene_share
+from dunkwatch.pipeline.empty_scene import same_scene_share
+from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.score import Scorer
 from dunkwatch.scene_memory import SceneMemory
 

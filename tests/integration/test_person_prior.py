@@ -13,7 +13,7 @@ import pytest
 from conftest import EMPTY_ROOM, composed_real, cut_real, encode, real_frames, real_visits, run_ffmpeg
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import match_ranges
-from dunkwatch.pipeline.motion import align_to
+from dunkwatch.pipeline.courts import align_to
 from dunkwatch.pipeline.worker import analyse
 from dunkwatch.scoring import motion_scorer, scene_memory
 

@@ -15,7 +15,9 @@ import numpy as np
 from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, cut_real, real_visits
 from dunkwatch.config import MotionConfig
 from dunkwatch.metrics import match_ranges
-from dunkwatch.pipeline.motion import MotionScorer, alike_share, same_scene_share
+from dunkwatch.pipeline.empty_scene import same_scene_share
+from dunkwatch.pipeline.motion import MotionScorer
+from dunkwatch.pipeline.thumbnails import alike_share
 from dunkwatch.scene_memory import SceneMemory
 
 FPS = 5.0
