@@ -62,9 +62,6 @@ class Daemon:
         self.stopping.set()
         self.jobs.work.set()
 
-    def recover(self) -> None:
-        self.originals.recover()
-
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)

@@ -23,7 +23,3 @@ class ExportError(DunkwatchError):
 
 class ModelError(DunkwatchError):
     """No promoted model, or a model that cannot be loaded."""
-
-
-class CorrectionsError(DunkwatchError):
-    """The corrections CSV cannot be read at all (row errors are listed, not raised)."""

@@ -43,10 +43,6 @@ def current_version(state_dir: Path) -> str | None:
     return version
 
 
-def model_path(state_dir: Path, version: str) -> Path:
-    return models_dir(state_dir) / version / MODEL_FILE
-
-
 def version_dir(state_dir: Path, version: str) -> Path:
     return models_dir(state_dir) / version
 

@@ -99,6 +99,9 @@ class MotionScorer:
         while pending:
             yield self._score_one(pending.popleft(), empty)
 
+    def report(self) -> str | None:
+        return None
+
     # steps -------------------------------------------------------------------------------
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(shrink_to_side(frame, self.cfg.analysis_size), (5, 5), 1.0)

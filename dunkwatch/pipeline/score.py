@@ -27,6 +27,9 @@ class Scorer(Protocol):
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]: ...
 
+    def report(self) -> str | None:
+        """One line about how the last video was scored, for its log line; None: nothing to say."""
+
 
 class CnnScorer:
     """The article's ResNet50 classifier, from the model registry, predicting in batches."""
@@ -59,6 +62,9 @@ class CnnScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         for batch in self.batches(frames):
             yield from (float(p) for p in self.predict_batch(batch))
+
+    def report(self) -> str | None:
+        return None
 
 
 class GateCost:
@@ -165,7 +171,7 @@ class GatedScorer:
 
     @property
     def learned_scenes(self) -> list:
-        return [*self._learned, *getattr(self.motion, "learned_scenes", [])]
+        return [*self._learned, *self.motion.learned_scenes]
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         # Per video: the scorer is reused across videos.
@@ -271,7 +277,7 @@ class GatedScorer:
             yield from ready()
             if cost.gate_loses() and not exhausted[0]:
                 scores.close()
-                self._learned += getattr(self.motion, "learned_scenes", [])
+                self._learned += self.motion.learned_scenes
                 for x in [*(x for x, _ in waiting), *inputs]:  # undecided: the cnn scores them
                     send(x, True)
                 classify()

@@ -57,8 +57,9 @@ def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None =
             yield frame.image
 
     scores = np.fromiter(scorer.score(frames()), dtype=np.float64)
-    if hasattr(scorer, "report"):  # the gated cnn says how much the motion model spared it
-        log.info("%s: %s", path.name, scorer.report())
+    report = scorer.report()  # the gated cnn says how much the motion model spared it
+    if report:
+        log.info("%s: %s", path.name, report)
     times_arr = np.asarray(times, dtype=np.float64)
     params = segment_params(cfg.segment, scorer.name)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)

@@ -177,7 +177,7 @@ def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir,
         store = Store(cfg.paths.state_dir)
         assert store.next_job().name == "A.MOV"
         store.close()
-        Daemon(cfg, once=True, process=lambda *a, **k: pytest.fail("not reached")).recover()
+        Daemon(cfg, once=True, process=lambda *a, **k: pytest.fail("not reached")).originals.recover()
         row = Store(cfg.paths.state_dir).get(video_id)
         if death < deaths:
             assert (row.state, row.attempts, row.interruptions) == ("stable", 0, death)

@@ -7,6 +7,7 @@ from dunkwatch.pipeline.score import CnnScorer, GatedScorer
 
 class FakeMotion:
     frame_side = 192
+    learned_scenes: list = []  # as the Scorer protocol has it
 
     def __init__(self, scores):
         self.scores = scores

@@ -104,10 +104,28 @@ def test_promotion_needs_no_worse_on_every_figure_and_better_on_one_where_correc
     assert not decide(nudged, motion, "motion", any_corrected=True)[0]
 
 
-@pytest.mark.parametrize("text", ["0 3 * * *", "*/15 * * * 1-5", "30 2 1 * sun", "every 6h", "every 90s"])
-def test_valid_schedules(text):
-    parse_schedule(text)
-    assert make_trigger(text) is not None
+@pytest.mark.parametrize("text, after, expected", [
+    ("0 3 * * *", "2026-01-05 10:07", "2026-01-06 03:00"),  # a Monday morning: tomorrow at 03:00
+    ("*/15 * * * 1-5", "2026-01-05 10:07", "2026-01-05 10:15"),
+    ("*/15 * * * 1-5", "2026-01-10 10:07", "2026-01-12 00:00"),  # Saturday: Monday's first quarter
+    ("30 2 * * sun", "2026-01-05 10:07", "2026-01-11 02:30"),
+    ("0 4 * * 0", "2026-01-05 10:07", "2026-01-11 04:00"),  # crontab's 0 is Sunday, not Monday
+])
+def test_valid_crontab_schedules_fire_when_cron_would(text, after, expected):
+    from datetime import datetime, timezone
+
+    def at(stamp: str) -> datetime:
+        return datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+
+    trigger = make_trigger(text)
+    trigger.timezone = timezone.utc
+    assert trigger.get_next_fire_time(None, at(after)) == at(expected)
+
+
+@pytest.mark.parametrize("text, seconds", [("every 6h", 6 * 3600), ("every 90s", 90), ("every 2m", 120)])
+def test_valid_interval_schedules(text, seconds):
+    assert parse_schedule(text) == ("interval", seconds)
+    assert make_trigger(text).interval.total_seconds() == seconds
 
 
 @pytest.mark.parametrize("text", ["nightly", "0 3 * *", "61 3 * * *", "0 25 * * *", "every 6 hours", "every 0s"])

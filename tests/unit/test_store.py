@@ -75,6 +75,15 @@ def test_vanished_arrivals_are_forgotten_but_finished_rows_are_kept(tmp_path):
     store.note_seen(tmp_path / "x.mp4", 1, 1.0)
     store.forget_seen(tmp_path / "x.mp4")
     assert store.all() == []
+    # A row past `seen` holds work (queued, done, failed): the same path vanishing never drops it.
+    queued = store.note_seen(tmp_path / "q.mp4", 1, 1.0).id
+    store.mark_stable(queued, 1, 1.0, "a" * 64)
+    done = store.note_seen(tmp_path / "d.mp4", 1, 1.0).id
+    store.mark_stable(done, 1, 1.0, "b" * 64)
+    store.finish(done, "done", outputs={"clips": []})
+    for name in ("q.mp4", "d.mp4"):
+        store.forget_seen(tmp_path / name)
+    assert sorted(v.id for v in store.all()) == [queued, done]
 
 
 def test_a_locked_database_raises_without_keeping_the_store_locked(tmp_path):
