@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import REAL_NAME, SHARED_REAL, cut_real, real_visits  # noqa: E402
+from conftest import cut_real, real_visits  # noqa: E402
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
 from dunkwatch.pipeline.worker import analyse  # noqa: E402
@@ -85,7 +85,6 @@ def main() -> int:
     parser.add_argument("--no-prior", action="store_true", help="motion.person_prior = false: what the rest does alone")
     args = parser.parse_args()
     exe = None if args.skip_dvr_scan else dvr_scan()
-    video = SHARED_REAL / REAL_NAME
     duration = 139.4  # the shared video's length (ground_truth.json: 1394 frames at 10 fps)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

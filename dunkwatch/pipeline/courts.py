@@ -77,17 +77,14 @@ class RememberedCourts:
         for key, shape, _, images in self.scenes:
             if shape != here.shape:
                 continue
-            for image in images:
-                shifted = align_to(image, here)
-                if shifted is None:
-                    continue
+            aligned = [a for a in (align_to(image, here) for image in images) if a is not None]
+            for shifted in aligned:
                 share = float(share_changed(thumb_logs(shifted), typical[None], tolerance)[0])
                 if share < COURT_SHARE and (best is None or share < best[0]):
-                    best = (share, key, images)
+                    best = (share, key, aligned)
         if best is None:
             return None
-        share, key, images = best
-        aligned = [a for a in (align_to(i, here) for i in images) if a is not None]
+        share, key, aligned = best
         return CourtMatch(key, np.stack(aligned).astype(np.float32), share < self.same_scene)
 
 

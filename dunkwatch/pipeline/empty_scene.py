@@ -127,12 +127,13 @@ class EmptySceneModel:
         if scene is None:
             looks = self._looks()
             chosen, people = self._typical_empty(looks)
-            returns = _runs(looks[chosen].any(axis=0)) >= 2
+            look = looks[chosen].any(axis=0)  # the chosen candidates and those fidgets away from them
+            returns = _runs(look) >= 2
             here = self.images[len(self.images) // 2]
             court = None if returns else self.courts.court(here, np.median(self.logs[chosen], axis=0), self._tolerance)
             if court is not None:
                 scene = court.key
-                if not court.same and (people or self._moves_where(looks[chosen].any(axis=0), court.images)):
+                if not court.same and (people or self._moves_where(look, court.images)):
                     # The window's look holds what the court never showed, and it is a person (seen,
                     # or moving however little: a ball at rest does not): the court decides.
                     members, people = court.images, []
@@ -242,11 +243,7 @@ class PersonChecks:
 def _differs_in(box: Box, logs: np.ndarray, rest: np.ndarray, thumb_shape: tuple[int, int]) -> bool:
     """Whether a tenth or more of the thumbnail pixels in the box differ from `rest` (a person
     covers a good part of their box; clutter that is always there covers none of it)."""
-    th, tw = thumb_shape
-    x0, y0 = int(box.x0 * tw), int(box.y0 * th)
-    inside = np.zeros((th, tw), bool)
-    inside[y0:max(y0 + 1, int(np.ceil(box.y1 * th))), x0:max(x0 + 1, int(np.ceil(box.x1 * tw)))] = True
-    change = np.abs(logs - rest).max(axis=1)[inside.ravel()]
+    change = np.abs(logs - rest).max(axis=1)[box.mask(*thumb_shape).ravel()]
     return bool(np.mean(change > math.log1p(THUMB_CHANGE)) > 0.1)
 
 
@@ -266,10 +263,7 @@ class EmptyScene:
     occupied: np.ndarray | None = None  # HxW bool: where a person was seen in every look; in view
 
     def with_people(self, people: Sequence[Box]) -> "EmptyScene":
-        h, w = self.image.shape[:2]
-        occupied = np.zeros((h, w), bool)
-        for box in people:
-            occupied[int(box.y0 * h):int(np.ceil(box.y1 * h)), int(box.x0 * w):int(np.ceil(box.x1 * w))] = True
+        occupied = np.logical_or.reduce([box.mask(*self.image.shape[:2]) for box in people])
         return dataclasses.replace(self, occupied=occupied)
 
     @classmethod

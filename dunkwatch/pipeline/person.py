@@ -37,6 +37,13 @@ class Box:
     x1: float
     y1: float
 
+    def mask(self, height: int, width: int) -> np.ndarray:
+        """The box on a height x width grid, at least one cell whatever its size."""
+        x0, y0 = int(self.x0 * width), int(self.y0 * height)
+        inside = np.zeros((height, width), bool)
+        inside[y0:max(y0 + 1, int(np.ceil(self.y1 * height))), x0:max(x0 + 1, int(np.ceil(self.x1 * width)))] = True
+        return inside
+
 
 class PersonDetector:
     """HOG people detector on a grey copy of a frame, looked at DETECT_SIDE pixels wide."""
