@@ -18,7 +18,7 @@ from pathlib import Path
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.worker import analyse
+from dunkwatch.pipeline.process import analyse
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def main(data_dir: Path) -> int:
         if name.startswith("_"):
             continue
         started = time.monotonic()
-        result = analyse(data_dir / name, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps))
+        result = analyse(data_dir / name, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps))
         elapsed = time.monotonic() - started
         visits = frames_to_ranges(truth["person_frames"], truth["fps"])
         m = match_ranges(visits, [(s.start, s.end) for s in result.segments],

@@ -4,7 +4,7 @@
 
 Builds the production model (ResNet50 + dense head, uint8 input, random weights), saves it as the
 registry does (model.keras and the OpenVINO export), then, each runtime in its own process so
-that its peak memory is its own, loads it through `dunkwatch.inference` exactly as the service's
+that its peak memory is its own, loads it through `dunkwatch.models.runtime` exactly as the service's
 video worker does and times `predict` over the same frames in batches of `--batch`. Prints load
 time, frames per second, peak RSS, the ratio to Keras, and the largest score difference from
 Keras (OpenVINO runs bfloat16 on CPUs with AMX or AVX512_BF16, float32 elsewhere).
@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +27,7 @@ CHILD = """
 import json, resource, sys, time
 import numpy as np
 from pathlib import Path
-from dunkwatch.inference import load_classifier
+from dunkwatch.models.runtime import load_classifier
 folder, runtime, batch, frames, size = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 started = time.perf_counter()
 classifier = load_classifier(folder, runtime)
@@ -51,8 +50,8 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=640)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-cpu-inference-"))
-    build = ("import sys; from pathlib import Path; from dunkwatch.learn.model import build_model; "
-             "from dunkwatch.inference import export_openvino; m = build_model(int(sys.argv[2])); "
+    build = ("import sys; from pathlib import Path; from dunkwatch.models.resnet import build_model; "
+             "from dunkwatch.models.runtime import export_openvino; m = build_model(int(sys.argv[2])); "
              "m.save(str(Path(sys.argv[1]) / 'model.keras')); export_openvino(m, Path(sys.argv[1]))")
     subprocess.run([sys.executable, "-c", build, str(work), str(args.size)], check=True, cwd=REPO,
                    capture_output=True)

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 def measure(policy: str, size: int, batches: list[int], frames: int) -> dict[int, float]:
     import keras
 
-    from dunkwatch.learn.model import build_model
+    from dunkwatch.models.resnet import build_model
 
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy(policy)

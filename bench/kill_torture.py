@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import SHARED_REAL, cut_real  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
-from dunkwatch.pipeline.ingest import sha256_of as sha  # noqa: E402
+from dunkwatch.fsutil import sha256_of as sha  # noqa: E402
 from load_check import make_inputs  # noqa: E402
 from service_harness import journal_counts, start_service as start  # noqa: E402
 

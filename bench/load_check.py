@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,7 @@ def main() -> int:
         peak = 0.0
         while time.monotonic() - started < args.timeout:
             store = Store(work / "state")
-            counts = store.counts()
+            counts = asdict(store.counts())
             store.close()
             peak = max(peak, vm_hwm_mb(proc.pid))
             if counts["done"] + counts["failed"] >= total:

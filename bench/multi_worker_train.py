@@ -23,7 +23,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO)]
 import toml  # noqa: E402
 
 from conftest import Scene, Visit, encode  # noqa: E402
-from dunkwatch.app import Daemon  # noqa: E402
+from dunkwatch.service.daemon import Daemon  # noqa: E402
 from dunkwatch.config import load  # noqa: E402
 
 

@@ -21,15 +21,15 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import REAL_NAME, SHARED_REAL, cut_real, real_visits  # noqa: E402
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
-from dunkwatch.pipeline.worker import analyse  # noqa: E402
-from dunkwatch.scoring import motion_scorer, scene_memory  # noqa: E402
+from dunkwatch.pipeline.process import analyse  # noqa: E402
+from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory  # noqa: E402
 
 CLIPS = [(0.0, 48.0), (48.0, 90.0), (90.0, None)]
 
 
 def score(path: Path, cfg, memory, visits) -> str:
-    scorer = motion_scorer(cfg, memory)
-    result = analyse(path, cfg, scorer)
+    scorer = motion_scorer(cfg.pipeline, memory)
+    result = analyse(path, cfg.pipeline, scorer)
     if memory is not None:
         memory.remember(scorer.learned_scenes)
     m = match_ranges(visits, [(s.start, s.end) for s in result.segments], result.info.duration, 10.0)
@@ -45,7 +45,7 @@ def main(video: Path) -> int:
         for (a, b), (path, visits) in zip(CLIPS, clips):
             label = f"{a:g}-{b:g} s" if b else f"{a:g} s-end"
             print(f"{label:28} {'none (clip alone)':22} {score(path, cfg, None, visits)}")
-        memory = scene_memory(cfg)
+        memory = scene_memory(cfg.paths.state_dir, cfg.motion)
         for (a, b), (path, visits) in zip(CLIPS, clips):
             label = f"{a:g}-{b:g} s" if b else f"{a:g} s-end"
             print(f"{label:28} {'earlier clips seen':22} {score(path, cfg, memory, visits)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +34,6 @@ def journal_counts(work: Path) -> tuple[dict, int]:
         return {}, 0
     store = Store(work / "state")
     try:
-        return store.counts(), sum(1 for v in store.all() if v.location is not None)
+        return asdict(store.counts()), sum(1 for v in store.all() if v.location is not None)
     finally:
         store.close()

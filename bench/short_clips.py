@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import cut_real, real_visits  # noqa: E402
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
-from dunkwatch.pipeline.worker import analyse  # noqa: E402
-from dunkwatch.scoring import motion_scorer, scene_memory  # noqa: E402
+from dunkwatch.pipeline.process import analyse  # noqa: E402
+from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory  # noqa: E402
 
 LENGTHS = (20.0, 30.0)
 STRIDE = 10.0
@@ -67,8 +67,8 @@ def dvr_events(exe: str, path: Path) -> list[tuple[float, float]]:
 
 
 def dunkwatch_events(path: Path, cfg, memory) -> list[tuple[float, float]]:
-    scorer = motion_scorer(cfg, memory)
-    result = analyse(path, cfg, scorer)
+    scorer = motion_scorer(cfg.pipeline, memory)
+    result = analyse(path, cfg.pipeline, scorer)
     if memory is not None:
         memory.remember(scorer.learned_scenes)
     return [(s.start, s.end) for s in result.segments]
@@ -99,12 +99,12 @@ def main() -> int:
             return from_dict({"paths": {"state_dir": str(tmp / state)}, "motion": motion}, tmp)
 
         shared_cfg = config("shared-state")
-        shared_memory = scene_memory(shared_cfg)
+        shared_memory = scene_memory(shared_cfg.paths.state_dir, shared_cfg.motion)
         rows = {"fresh": [], "in order": [], "dvr": []}
         print(f"{'clip':12} {'fresh F1':>9} {'in order F1':>12} {'DVR-Scan F1':>12}")
         for k, (a, b, path, visits) in enumerate(clips):
             cfg = config(f"fresh-{k}")
-            fresh = match_ranges(visits, dunkwatch_events(path, cfg, scene_memory(cfg)), b - a, FPS).f1
+            fresh = match_ranges(visits, dunkwatch_events(path, cfg, scene_memory(cfg.paths.state_dir, cfg.motion)), b - a, FPS).f1
             ordered = match_ranges(visits, dunkwatch_events(path, shared_cfg, shared_memory), b - a, FPS).f1
             dvr = match_ranges(visits, dvr_events(exe, path), b - a, FPS).f1 if exe else None
             rows["fresh"].append(fresh)
@@ -117,7 +117,7 @@ def main() -> int:
         if rows["dvr"]:
             print(summary("DVR-Scan (-tb 0 -tp 0)", rows["dvr"]))
         cfg = config("tail-state")
-        tail_f1 = match_ranges(real_visits(tail_start), dunkwatch_events(tail, cfg, scene_memory(cfg)),
+        tail_f1 = match_ranges(real_visits(tail_start), dunkwatch_events(tail, cfg, scene_memory(cfg.paths.state_dir, cfg.motion)),
                                duration - tail_start, FPS).f1
         print(f"last {duration - tail_start:.0f} s alone, fresh: F1 {tail_f1:.3f}")
         print(f"({len(clips)} clips, scored in {time.monotonic() - started:.0f} s)")

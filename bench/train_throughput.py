@@ -3,7 +3,7 @@
     KERAS_BACKEND=jax python bench/train_throughput.py [--batch 256] [--size 224] [--steps 20]
 
 Builds the production model (ResNet50 + dense head, uint8 input, whole network trainable),
-compiles it with `dunkwatch.learn.train.compile_for_training` and runs `dunkwatch.learn.train.fit`
+compiles it with `dunkwatch.learn.fit.compile_for_training` and runs `dunkwatch.learn.fit.fit`
 on random uint8 frames on one device: one short fit to compile, then a timed fit. Both
 precisions run in this one process on the same input, and the ratio is printed.
 """
@@ -25,8 +25,8 @@ def measure(policy: str, batch: int, size: int, steps: int) -> float:
     import keras
 
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.learn.model import build_model
-    from dunkwatch.learn.train import compile_for_training, fit
+    from dunkwatch.models.resnet import build_model
+    from dunkwatch.learn.fit import compile_for_training, fit
 
     keras.backend.clear_session()
     plan = plan_training((), policy)  # one device; the policy is what is compared

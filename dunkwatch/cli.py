@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -36,17 +37,17 @@ def _progress_bar(name: str):
 
 
 def _cmd_process(args, cfg) -> int:
-    from dunkwatch.pipeline.worker import process_video
-    from dunkwatch.scoring import make_scorer, scene_memory
+    from dunkwatch.pipeline.process import process_video
+    from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
 
-    memory = scene_memory(cfg)  # the service's: a court it has seen empty helps here too
-    scorer = make_scorer(cfg, args.scorer, memory)
+    memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # the service's: a court it has seen empty helps here too
+    scorer = make_scorer(cfg.pipeline, args.scorer, memory)
     outbox = Path(args.out) if args.out else cfg.paths.outbox
     results, failures = [], 0
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
-            results.append(process_video(Path(video), cfg, scorer, outbox, clips=not args.no_clips,
+            results.append(process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
                                          progress=update, memory=memory).sidecar)
         except DunkwatchError as exc:
             failures += 1
@@ -54,7 +55,8 @@ def _cmd_process(args, cfg) -> int:
         finally:
             finish()
     if args.json and (results or len(args.videos) > 1):
-        print(json.dumps(results[0] if len(args.videos) == 1 else results, indent=2))
+        dicts = [s.as_dict() for s in results]
+        print(json.dumps(dicts[0] if len(args.videos) == 1 else dicts, indent=2))
     return 2 if failures else 0
 
 
@@ -62,12 +64,12 @@ def _cmd_check(args, cfg) -> int:
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
     if not cfg.paths.corrections.exists():
         return 0
-    from dunkwatch.learn.train import load_corrections
+    from dunkwatch.learn.catalogue import load_corrections
     from dunkwatch.store import Store
 
     store = Store(cfg.paths.state_dir)
     try:
-        rows, errors = load_corrections(cfg, store)
+        rows, errors = load_corrections(cfg.paths, store)
     finally:
         store.close()
     for error in errors:
@@ -80,31 +82,26 @@ def _cmd_train(args, cfg) -> int:
     from dunkwatch.learn.train import run_training
 
     verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in a log
-    result = run_training(cfg, force=args.force, verbose=verbose)
+    result = run_training(cfg.learning, force=args.force, verbose=verbose)
     print(result.summary())
     if result.version:
         print(f"promoted {result.version}; the service picks it up before its next video")
     return 0
 
 
-FIGURES = ("f1", "precision", "recall", "events_found", "events", "false_segments", "frames", "videos")
+def _cells(figures, short: bool = False) -> str:
+    def num(value) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else "-"
 
-
-def _cells(m: dict, prefix: str, short: bool = False) -> str:
-    def num(key: str) -> str:
-        v = m.get(prefix + key)
-        return f"{v:.3f}" if isinstance(v, float) else "-"
-
-    found, events, false = (m.get(prefix + k) for k in ("events_found", "events", "false_segments"))
-    ev = f"{found}/{events}" if events is not None else "-"
-    false_cell = str(false) if false is not None else "-"
+    ev = f"{figures.events_found}/{figures.events}" if figures.events is not None else "-"
+    false_cell = str(figures.false_segments) if figures.false_segments is not None else "-"
     if short:
-        return f"{num('f1'):>6} {ev:>7} {false_cell:>5}"
-    return f"{num('f1'):>6} {num('precision'):>6} {num('recall'):>6} {ev:>7} {false_cell:>5}"
+        return f"{num(figures.f1):>6} {ev:>7} {false_cell:>5}"
+    return f"{num(figures.f1):>6} {num(figures.precision):>6} {num(figures.recall):>6} {ev:>7} {false_cell:>5}"
 
 
 def _cmd_models(args, cfg) -> int:
-    from dunkwatch.learn import registry
+    from dunkwatch.models import registry
 
     state = cfg.paths.state_dir
     if args.action == "use":
@@ -113,20 +110,9 @@ def _cmd_models(args, cfg) -> int:
         registry.set_current(state, args.version)
         print(f"current model is now {args.version}; the service picks it up before its next video")
         return 0
-    current = registry.current_version(state)
-    listing = []
-    for version in registry.versions(state):
-        meta = registry.metrics(state, version)
-        m = meta.get("metrics", {})
-        base = meta.get("baseline") or {}
-        listing.append({"version": version, "current": version == current, "created": meta.get("created"),
-                        **{k: m.get(k) for k in FIGURES},
-                        "baseline": base.get("name"), **{f"baseline_{k}": (base.get("metrics") or {}).get(k)
-                                                         for k in FIGURES},
-                        "backbone": meta.get("backbone"), "input_size": meta.get("input_size"),
-                        "trained_on": meta.get("trained_on")})
+    listing = registry.listing(state)
     if args.json:
-        print(json.dumps(listing, indent=2))
+        print(json.dumps([m.as_dict() for m in listing], indent=2))
     elif not listing:
         print(f"no models yet in {registry.models_dir(state)}")
     else:
@@ -134,18 +120,21 @@ def _cmd_models(args, cfg) -> int:
         print(f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'events':>7} {'false':>5}"
               f"   replaced: {'scoring':13} {'F1':>6} {'events':>7} {'false':>5}  trained on")
         for m in listing:
-            print(f"{'*' if m['current'] else ' ':2}{m['version']:8} {m['created'] or '-':25} "
-                  f"{_cells(m, '')}   replaced: {m['baseline'] or '-':13} {_cells(m, 'baseline_', short=True)}  "
-                  f"{m['trained_on'] or '-'}")
+            print(f"{'*' if m.current else ' ':2}{m.version:8} {m.created or '-':25} "
+                  f"{_cells(m.metrics)}   replaced: {m.baseline or '-':13} {_cells(m.baseline_metrics, short=True)}  "
+                  f"{m.trained_on or '-'}")
     return 0
 
 
 def _cmd_run(args, cfg) -> int:
-    from dunkwatch.app import Daemon
+    from dunkwatch.service.daemon import Daemon
 
-    return Daemon(cfg, args.scorer, once=args.once).run()
+    page = None
+    if cfg.review.enabled and not args.once:
+        from dunkwatch.review import serve
 
-
+        page = functools.partial(serve, cfg)  # the page in a thread of the service, until it stops
+    return Daemon(cfg, args.scorer, once=args.once, page=page).run()
 def _cmd_review(args, cfg) -> int:
     import dataclasses
 
@@ -160,10 +149,10 @@ def _cmd_review(args, cfg) -> int:
 
 
 def _cmd_status(args, cfg) -> int:
-    from dunkwatch.status import collect_status, format_status
+    from dunkwatch.service.status import collect_status, format_status
 
-    report = collect_status(cfg)
-    print(json.dumps(report, indent=2) if args.json else format_status(report))
+    report = collect_status(cfg.paths)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_status(report))
     return 0
 
 

@@ -183,8 +183,41 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
+    @property
+    def pipeline(self) -> "PipelineConfig":
+        return PipelineConfig(self.paths.state_dir, self.decode, self.score, self.motion, self.segment, self.export,
+                              self.daemon.min_free_mb)
 
-_SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
+    @property
+    def learning(self) -> "LearnConfig":
+        return LearnConfig(self.paths, self.training, self.pipeline)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What one video's pipeline reads: its sections, the state dir (models, scene memory) and the
+    disk-space floor; nothing of the service's watching, retries or training."""
+
+    state_dir: Path
+    decode: DecodeConfig
+    score: ScoreConfig
+    motion: MotionConfig
+    segment: SegmentConfig
+    export: ExportConfig
+    min_free_mb: float
+
+
+@dataclass(frozen=True)
+class LearnConfig:
+    """What retraining reads: the paths (corrections, journal, registry), its own section, and the
+    pipeline's, since a candidate is judged exactly as the service would run it."""
+
+    paths: PathsConfig
+    training: TrainingConfig
+    pipeline: PipelineConfig
+
+
+SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
                   "watch": WatchConfig, "daemon": DaemonConfig,
                   "training": TrainingConfig, "review": ReviewConfig}
@@ -193,7 +226,7 @@ _SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreCo
 def describe() -> list[tuple[str, Any, str]]:
     """(dotted key, default, description) for every key, in file order: feeds docs and tests."""
     rows = []
-    for section, cls in _SECTION_TYPES.items():
+    for section, cls in SECTION_TYPES.items():
         for f in dataclasses.fields(cls):
             rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
     return rows
@@ -242,11 +275,11 @@ def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) 
         raise ConfigError("config: expected a table of sections")
     sections: dict[str, Any] = {}
     for name, values in data.items():
-        if name not in _SECTION_TYPES:
-            raise ConfigError(f"config section [{name}] is unknown; known: {', '.join(_SECTION_TYPES)}")
+        if name not in SECTION_TYPES:
+            raise ConfigError(f"config section [{name}] is unknown; known: {', '.join(SECTION_TYPES)}")
         if not isinstance(values, dict):
             raise ConfigError(f"config key {name} = {values!r}: expected a [{name}] table")
-    for name, cls in _SECTION_TYPES.items():
+    for name, cls in SECTION_TYPES.items():
         values = dict(data.get(name, {}))
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in values:
@@ -354,41 +387,3 @@ def load(path: str | Path | None = None) -> Config:
     except toml.TomlDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return from_dict(data, path.resolve().parent, source=path)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, (str, Path)):
-        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
-
-
-def render_toml() -> str:
-    """config.toml with every key at its default and its description: the shipped file is this."""
-    lines = ["# dunkwatch configuration. Every key is listed with its default; delete a line to use the default.",
-             "# Paths are relative to this file's folder. A misspelt key is an error: run `dunkwatch check`."]
-    for section, cls in _SECTION_TYPES.items():
-        lines += ["", f"[{section}]"]
-        for f in dataclasses.fields(cls):
-            assignment = f"{f.name} = {_toml_value(f.default)}"
-            lines.append(f"{assignment:<33} # {f.metadata['doc']}")
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown_table() -> str:
-    """The README's configuration table."""
-    rows = ["| key | default | bounds | what it does |", "| --- | --- | --- | --- |"]
-    for section, cls in _SECTION_TYPES.items():
-        for f in dataclasses.fields(cls):
-            meta = f.metadata
-            if meta["choices"]:
-                bounds = " / ".join(meta["choices"])
-            elif meta["lo"] is not None:
-                bounds = f"{meta['lo']:g} – {meta['hi']:g}"
-            else:
-                bounds = ""
-            rows.append(f"| `{section}.{f.name}` | `{_toml_value(f.default)}` | {bounds} | {meta['doc']} |")
-    return "\n".join(rows) + "\n"

@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from dunkwatch.errors import DunkwatchError
 
-SPACE_KEY = "waiting_for_space"  # the journal's meta entry `status` shows while a video waits
 MB = 1024 * 1024
 # x264 at the default crf can take twice the bits of a phone's HEVC for the same frames.
 REENCODE_GROWTH = 2.0
+
+
+@dataclass(frozen=True)
+class WaitingForSpace:
+    """What `status` and the page show while a video waits in the inbox for room for its outputs."""
+
+    video: str
+    message: str
+    since: float  # time.time()
 
 
 class OutOfSpace(DunkwatchError):

@@ -1,12 +1,15 @@
-"""Atomic file writes: write a hidden `.part` sibling, fsync, then rename over the target."""
+"""Atomic file writes (write a hidden `.part` sibling, fsync, then rename over the target), and
+hashing a file without following a link or blocking on a FIFO."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 PART_SUFFIX = ".part"
 
@@ -85,3 +88,20 @@ def move_without_overwrite(src: Path, dest_dir: Path) -> Path:
     fsync_dir(dest_dir)  # the new name is on disk before the old one goes
     os.unlink(src)
     return dest
+
+
+_HASH_CHUNK = 4 << 20
+
+def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
+    """sha256 of a regular file; a link or FIFO swapped in since the last look raises, never blocks."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+            if on_chunk:
+                on_chunk()
+    return digest.hexdigest()

@@ -22,8 +22,16 @@ from typing import Any
 import numpy as np
 
 from dunkwatch.errors import DunkwatchError
+from dunkwatch.outputs import ScorerKind, VideoOutputs
+from dunkwatch.store_schema import MIGRATIONS as _MIGRATIONS
 
 DB_NAME = "journal.sqlite3"
+# The meta entries other parts keep here, named once.
+NEXT_TRAINING_KEY = "next_training"  # when the schedule runs training next
+LAST_TRAINING_KEY = "last_training"  # training's record of its last run
+SPACE_KEY = "waiting_for_space"  # a video waiting for disk space, while it waits
+
+
 class State(str, Enum):
     """Where a video is in its life; stored as the value."""
 
@@ -37,49 +45,22 @@ class State(str, Enum):
 STATES = tuple(s.value for s in State)
 ACTIVE = tuple(s.value for s in (State.SEEN, State.STABLE, State.PROCESSING))  # for SQL: a tuple of strings
 
-_MIGRATIONS = [
-    # v1: the journal and a key/value table for daemon facts (next training run, ...).
-    """
-    CREATE TABLE videos (
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL,
-        name TEXT NOT NULL,
-        size INTEGER,
-        mtime REAL,
-        sha256 TEXT,
-        state TEXT NOT NULL CHECK (state IN ('seen', 'stable', 'processing', 'done', 'failed')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        outputs TEXT,
-        duplicate_of INTEGER REFERENCES videos(id),
-        location TEXT,
-        next_attempt REAL NOT NULL DEFAULT 0,
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        finished REAL
-    );
-    CREATE UNIQUE INDEX videos_active_path ON videos(path) WHERE state IN ('seen', 'stable', 'processing');
-    CREATE INDEX videos_sha256 ON videos(sha256);
-    CREATE INDEX videos_state ON videos(state, next_attempt);
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    # v2: per-frame scores of each processed content, the predictions training learns from.
-    """
-    CREATE TABLE scores (
-        sha256 TEXT PRIMARY KEY,
-        scorer TEXT NOT NULL,
-        model TEXT,
-        times BLOB NOT NULL,
-        scores BLOB NOT NULL,
-        updated REAL NOT NULL
-    );
-    """,
-    # v3: deaths of the service from outside (kill, OOM, reboot) while a video was processed,
-    # counted apart from the video's own attempts.
-    """
-    ALTER TABLE videos ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
-    """,
-]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Videos per state, and how many of the finished ones were duplicates."""
+
+    seen: int
+    stable: int
+    processing: int
+    done: int
+    failed: int
+    duplicates: int
+
+    @property
+    def queue(self) -> int:
+        return self.seen + self.stable + self.processing
 
 
 class StoreError(DunkwatchError):
@@ -97,7 +78,7 @@ class Video:
     state: State
     attempts: int
     error: str | None
-    outputs: dict | None
+    outputs: VideoOutputs | None
     duplicate_of: int | None
     location: Path | None
     next_attempt: float
@@ -112,7 +93,7 @@ class Video:
         d["path"] = Path(d["path"])
         d["state"] = State(d["state"])
         d["location"] = Path(d["location"]) if d["location"] else None
-        d["outputs"] = json.loads(d["outputs"]) if d["outputs"] else None
+        d["outputs"] = VideoOutputs.from_json(d["outputs"]) if d["outputs"] else None
         return cls(**d)
 
 
@@ -246,7 +227,7 @@ class Store:
         without clips (`skipped`: phone clutter such as a Live Photo's movie)."""
         now = self._clock()
         state = State.FAILED if failure else State.DONE if skipped else State.STABLE
-        outputs = json.dumps({"skipped": skipped, "clips": [], "segments": 0}) if skipped else None
+        outputs = VideoOutputs(skipped=skipped).to_json() if skipped else None
         with self._tx() as db:
             db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, outputs = ?, "
                        "updated = ?, finished = ? WHERE id = ? AND state = 'seen'",
@@ -300,7 +281,7 @@ class Store:
                        "attempts = attempts - ?, updated = ? WHERE id = ?",
                        (now + delay, error, 0 if count_attempt else 1, now, video_id))
 
-    def finish(self, video_id: int, state: State, *, error: str | None = None, outputs: dict | None = None,
+    def finish(self, video_id: int, state: State, *, error: str | None = None, outputs: VideoOutputs | None = None,
                duplicate_of: int | None = None) -> None:
         """done or failed; the original's move is recorded separately by `moved`."""
         if state not in (State.DONE, State.FAILED):
@@ -309,8 +290,17 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE videos SET state = ?, error = ?, outputs = ?, duplicate_of = ?, updated = ?, "
                        "finished = ? WHERE id = ?",
-                       (State(state).value, error, json.dumps(outputs) if outputs is not None else None, duplicate_of,
+                       (State(state).value, error, outputs.to_json() if outputs is not None else None, duplicate_of,
                         now, now, video_id))
+
+    def queue_again(self, video_id: int, path: Path) -> None:
+        """A failed video whose original is back in the inbox at `path`: queued, with fresh attempts
+        (its content was hashed when it first arrived, and a move does not change it)."""
+        now = self._clock()
+        with self._tx() as db:
+            db.execute("UPDATE videos SET state = 'stable', path = ?, name = ?, attempts = 0, interruptions = 0, "
+                       "error = NULL, outputs = NULL, location = NULL, next_attempt = ?, updated = ?, finished = NULL "
+                       "WHERE id = ? AND state = 'failed'", (str(path), path.name, now, now, video_id))
 
     def moved(self, video_id: int, location: Path) -> None:
         with self._tx() as db:
@@ -340,14 +330,11 @@ class Store:
 
     # --- reporting -----------------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> "Counts":
         with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) FROM videos GROUP BY state").fetchall()
+            rows = dict(self._db.execute("SELECT state, COUNT(*) FROM videos GROUP BY state").fetchall())
             dupes = self._db.execute("SELECT COUNT(*) FROM videos WHERE duplicate_of IS NOT NULL").fetchone()[0]
-        counts = {state: 0 for state in STATES}
-        counts.update({state: n for state, n in rows})
-        counts["duplicates"] = dupes
-        return counts
+        return Counts(**{state: rows.get(state, 0) for state in STATES}, duplicates=dupes)
 
     def recent(self, state: str | None = None, limit: int = 10, with_error: bool = False) -> list[Video]:
         where, args = [], []
@@ -368,12 +355,12 @@ class Store:
         return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL "
                          "AND location IS NOT NULL AND sha256 IS NOT NULL ORDER BY id")
 
-    def save_scores(self, sha256: str, scorer: str, model: str | None, times, scores) -> None:
+    def save_scores(self, sha256: str, scorer: ScorerKind, model: str | None, times, scores) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO scores (sha256, scorer, model, times, scores, updated) VALUES (?, ?, ?, ?, ?, ?) "
                        "ON CONFLICT(sha256) DO UPDATE SET scorer = excluded.scorer, model = excluded.model, "
                        "times = excluded.times, scores = excluded.scores, updated = excluded.updated",
-                       (sha256, scorer, model, np.asarray(times, "<f8").tobytes(),
+                       (sha256, ScorerKind(scorer).value, model, np.asarray(times, "<f8").tobytes(),
                         np.asarray(scores, "<f4").tobytes(), self._clock()))
 
     def load_scores(self, sha256: str) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -385,11 +372,11 @@ class Store:
         digest = hashlib.sha256(row["times"] + row["scores"]).hexdigest()[:16]
         return np.frombuffer(row["times"], "<f8"), np.frombuffer(row["scores"], "<f4"), digest
 
-    def scored_by(self, sha256: str) -> str | None:
-        """The scorer (motion or cnn) whose scores are stored for this content."""
+    def scored_by(self, sha256: str) -> ScorerKind | None:
+        """The scorer whose scores are stored for this content."""
         with self._lock:
             row = self._db.execute("SELECT scorer FROM scores WHERE sha256 = ?", (sha256,)).fetchone()
-        return None if row is None else row["scorer"]
+        return None if row is None else ScorerKind(row[0])
 
     def get_meta(self, key: str) -> Any:
         with self._lock:

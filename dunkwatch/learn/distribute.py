@@ -35,12 +35,13 @@ class TrainingPlan:
     scope: Callable[[], ContextManager] = field(default=contextlib.nullcontext)
     strategy: Any = None  # the tf.distribute strategy, when TensorFlow is the backend
     accelerated: bool = False  # a GPU (or other accelerator) trains, not the CPU
+    multi_worker: bool = False  # several machines train together (TF_CONFIG): their own loop, chief judges
 
     def global_batch(self, per_replica: int) -> int:
         return per_replica * self.replicas
 
 
-def _tf_plan(devices: Sequence[str]) -> tuple[Any, str, bool, bool]:
+def _tf_plan(devices: Sequence[str]) -> tuple[Any, str, bool, bool, bool]:
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG"):
@@ -52,15 +53,15 @@ def _tf_plan(devices: Sequence[str]) -> tuple[Any, str, bool, bool]:
         chief = task.get("type") == "chief" or (not has_chief and task.get("type") == "worker"
                                                 and int(task.get("index", 0)) == 0)
         gpus = tf.config.list_logical_devices("GPU")
-        return strategy, f"MultiWorkerMirroredStrategy ({task.get('type')} {task.get('index')})", chief, bool(gpus)
+        return strategy, f"MultiWorkerMirroredStrategy ({task.get('type')} {task.get('index')})", chief, bool(gpus), True
     gpus = tf.config.list_logical_devices("GPU")
     if devices:
         strategy = tf.distribute.MirroredStrategy(devices=list(devices))
-        return strategy, f"MirroredStrategy over {', '.join(devices)}", True, any("gpu" in d.lower() for d in devices)
+        return strategy, f"MirroredStrategy over {', '.join(devices)}", True, any("gpu" in d.lower() for d in devices), False
     if gpus:
         strategy = tf.distribute.MirroredStrategy()
-        return strategy, f"MirroredStrategy over {len(gpus)} GPU(s)", True, True
-    return tf.distribute.get_strategy(), "one CPU (default strategy)", True, False
+        return strategy, f"MirroredStrategy over {len(gpus)} GPU(s)", True, True, False
+    return tf.distribute.get_strategy(), "one CPU (default strategy)", True, False, False
 
 
 def _jax_plan(devices: Sequence[str]) -> tuple[int, str, bool]:
@@ -84,9 +85,9 @@ def plan_training(devices: Sequence[str] = (), precision: str = "auto") -> Train
     """Pick the strategy and dtype policy; call before the model is built."""
     backend = keras.backend.backend()
     strategy = None
-    chief = True
+    chief, multi_worker = True, False
     if backend == "tensorflow":
-        strategy, description, chief, accelerated = _tf_plan(devices)
+        strategy, description, chief, accelerated, multi_worker = _tf_plan(devices)
         replicas = strategy.num_replicas_in_sync
         scope = strategy.scope
     elif backend == "jax":
@@ -97,11 +98,7 @@ def plan_training(devices: Sequence[str] = (), precision: str = "auto") -> Train
     policy = precision if precision != "auto" else ("mixed_float16" if accelerated else "float32")
     keras.mixed_precision.set_dtype_policy(policy)
     log.info("training on %s: %d replica(s), %s", description, replicas, policy)
-    return TrainingPlan(backend, replicas, description, policy, chief, scope, strategy, accelerated)
-
-
-def is_multi_worker(plan: TrainingPlan) -> bool:
-    return plan.description.startswith("MultiWorkerMirroredStrategy")
+    return TrainingPlan(backend, replicas, description, policy, chief, scope, strategy, accelerated, multi_worker)
 
 
 def fit_multi_worker(plan: TrainingPlan, model, x, y, w, global_batch: int, epochs: int, seed: int = 0) -> list[float]:
@@ -171,7 +168,7 @@ def _sum_from_replicas(plan: TrainingPlan, value: np.ndarray, only_first: bool) 
 def broadcast_from_chief(plan: TrainingPlan, payload: bytes) -> bytes:
     """The chief's `payload` on every worker (the others' is ignored): workers that decided
     differently (skip or train, on which frames) would hang each other's collectives."""
-    if not is_multi_worker(plan):
+    if not plan.multi_worker:
         return payload
     length = int(_sum_from_replicas(plan, np.array([len(payload)], np.float32), only_first=True)[0])
     mine = np.zeros(length, np.float32)  # bytes as floats: 0..255 are exact, and collectives take float32
@@ -183,6 +180,6 @@ def broadcast_from_chief(plan: TrainingPlan, payload: bytes) -> bytes:
 
 def all_workers_can(plan: TrainingPlan, can: bool) -> bool:
     """True only when every worker says it can go on (for example: it has every video the chief chose)."""
-    if not is_multi_worker(plan):
+    if not plan.multi_worker:
         return can
     return float(_sum_from_replicas(plan, np.array([0.0 if can else 1.0], np.float32), only_first=False)[0]) == 0.0

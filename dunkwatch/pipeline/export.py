@@ -6,7 +6,6 @@ Every file is written under a hidden `.part` name and renamed when complete.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import subprocess
 import time
@@ -17,6 +16,7 @@ from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, ffmpeg_exe
+from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
 
@@ -188,6 +188,6 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
     return clips, reel
 
 
-def write_sidecar(path: Path, sidecar: dict) -> Path:
-    atomic_write_text(path, json.dumps(sidecar, indent=2) + "\n")
+def write_sidecar(path: Path, sidecar: Sidecar) -> Path:
+    atomic_write_text(path, sidecar.to_json())
     return path

@@ -14,6 +14,7 @@ import numpy as np
 
 from dunkwatch.config import MotionConfig
 from dunkwatch.imageops import shrink_to_side
+from dunkwatch.outputs import ScorerKind
 from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
 from dunkwatch.pipeline.empty_scene import EmptyScene, EmptySceneModel, same_scene_share
 from dunkwatch.pipeline.person import PersonDetector
@@ -55,7 +56,7 @@ class MotionScorer:
     global (exposure) or smooth over a large area (clouds, lights) are divided out first.
     """
 
-    name = "motion"
+    kind = ScorerKind.MOTION
     model_version = None
 
     def __init__(self, cfg: MotionConfig, sample_fps: float,

@@ -10,7 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from dunkwatch.pipeline.worker import Processed
+from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
+from dunkwatch.pipeline.process import Processed
+
+
+def stand_in_sidecar(path: Path, scorer: ScorerKind = ScorerKind.MOTION, model: str | None = None,
+                     segments: tuple[tuple[float, float], ...] = ()) -> Sidecar:
+    """A 3 s video's sidecar with these segments and no clips, as a stand-in process returns it."""
+    return Sidecar(video=str(path), sha256="", duration=3.0, width=64, height=48, rotation=0, scorer=scorer,
+                   model=model, sample_fps=5.0, threshold=0.5, scenes=(), recorded_at=None,
+                   segments=tuple(SidecarSegment(a, b, a, b, 1.0) for a, b in segments), clips=(),
+                   highlights=None, timeline=None)
 
 
 def process(path: Path, cfg, scorer, outbox: Path, progress=None, **_) -> Processed:
@@ -25,6 +35,5 @@ def process(path: Path, cfg, scorer, outbox: Path, progress=None, **_) -> Proces
             time.sleep(0.05)
     out_dir = outbox / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    sidecar = {"segments": [], "clips": [], "highlights": None, "scorer": scorer.name, "model": scorer.model_version,
-               "duration": 3.0, "pid": os.getpid()}
+    sidecar = stand_in_sidecar(Path(path), scorer.kind, scorer.model_version)
     return Processed(sidecar, np.arange(0, 3, 0.5), np.zeros(6), out_dir)

@@ -27,10 +27,11 @@ def follow_the_chief() -> dict:
     import tempfile
 
     from dunkwatch.config import from_dict
+    from dunkwatch.learn.catalogue import ArchivedVideo
     from dunkwatch.learn.corrections import KnownVideo
     from dunkwatch.learn.dataset import LabelledVideo
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.learn.train import TrainingDecision, TrainResult, _agree_with_chief
+    from dunkwatch.learn.decision import TrainingDecision, TrainResult, TrainStatus, agree_with_chief
 
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     plan = plan_training((), "float32")
@@ -46,15 +47,15 @@ def follow_the_chief() -> dict:
                 "train": [[v.name, str(v.path), v.times.tolist(), v.labels.tolist()] for v in d.train],
                 "input_size": d.input_size, "settings": d.settings}
 
-    mine = [(KnownVideo("A.mp4", "sha-a", 5.0), here / "A.mp4")]
+    mine = [ArchivedVideo(KnownVideo("A.mp4", "sha-a", 5.0), here / "A.mp4")]
     if plan.is_chief:
         first = TrainingDecision(None, "hash-of-the-chief", [video("A.mp4", "sha-a")], settings={"epochs": 3})
     else:
-        first = TrainingDecision(TrainResult("skipped", "no corrections to learn from"))
-    result = {"chief": plan.is_chief, "first": shown(_agree_with_chief(cfg, plan, first, mine))}
+        first = TrainingDecision(TrainResult(TrainStatus.SKIPPED, "no corrections to learn from"))
+    result = {"chief": plan.is_chief, "first": shown(agree_with_chief(cfg.training, cfg.paths.state_dir / "weights", plan, first, mine))}
     second = TrainingDecision(None, "hash-2", [video("A.mp4", "sha-a"), video("B.mp4", "sha-b")]) \
         if plan.is_chief else first
-    result["second"] = shown(_agree_with_chief(cfg, plan, second, mine))
+    result["second"] = shown(agree_with_chief(cfg.training, cfg.paths.state_dir / "weights", plan, second, mine))
     return result
 
 
@@ -81,8 +82,8 @@ def main(mode: str) -> dict:
     import keras
 
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.learn.model import build_model
-    from dunkwatch.learn.train import compile_for_training, fit, predict_scores, recalibrate_batchnorm
+    from dunkwatch.models.resnet import build_model
+    from dunkwatch.learn.fit import compile_for_training, fit, predict_scores, recalibrate_batchnorm
 
     devices = ("/cpu:0", "/cpu:1") if mode == "two-cpus" else ()
     plan = plan_training(devices, "float32")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import errno
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import make_portrait_mov
-from dunkwatch.app import Daemon
-from dunkwatch.jobs import is_transient
+from dunkwatch.service.daemon import Daemon
+from dunkwatch.service.jobs import is_transient
 from dunkwatch.config import load
 from dunkwatch.errors import ExportError, VideoError
-from dunkwatch.pipeline.worker import Processed
+from dunkwatch.pipeline.process import Processed
+from dunkwatch.outputs import ScorerKind, VideoOutputs
 from dunkwatch.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from faulty_process import stand_in_sidecar  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +33,7 @@ def daemon_config(config_file, **daemon):
 
 
 def fake_sidecar(path: Path, outbox: Path) -> Processed:
-    sidecar = {"segments": [{"start": 1.0, "end": 2.0}], "clips": [], "highlights": None, "scorer": "motion",
-               "model": None, "duration": 3.0}
+    sidecar = stand_in_sidecar(path, segments=((1.0, 2.0),))
     return Processed(sidecar, np.arange(0, 3, 0.2), np.zeros(15), outbox / path.stem)
 
 
@@ -100,7 +104,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
         rows[name] = store.note_seen(path, st.st_size, st.st_mtime).id
         store.mark_stable(rows[name], st.st_size, st.st_mtime, f"hash-{name}")
     assert [store.next_job().name for _ in range(3)] == ["A.MOV", "B.MOV", "C.MOV"]
-    store.finish(rows["B.MOV"], "done", outputs={"clips": []})
+    store.finish(rows["B.MOV"], "done", outputs=VideoOutputs())
     for _ in range(2):  # C was being processed in each of three runs that died
         store.requeue(rows["C.MOV"], 0.0, "interrupted")
         assert store.next_job().name == "C.MOV"
@@ -131,8 +135,8 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
 def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
                                                                              monkeypatch):
-    import dunkwatch.video_worker as video_worker
-    from dunkwatch.learn import registry
+    import dunkwatch.service.video_child as video_worker
+    from dunkwatch.models import registry
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
     for name in ("first.MOV", "second.MOV"):
@@ -140,20 +144,20 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
 
     class FakeScorer:
         def __init__(self, version):
-            self.name, self.model_version = ("cnn" if version else "motion"), version
+            self.kind, self.model_version = (ScorerKind.CNN if version else ScorerKind.MOTION), version
 
     def fake_make_scorer(cfg, choice=None, memory=None):
-        return FakeScorer(registry.current_version(cfg.paths.state_dir))
+        return FakeScorer(registry.current_version(cfg.state_dir))
 
     monkeypatch.setattr(video_worker, "make_scorer", fake_make_scorer)
     used = []
 
     def process(path, cfg, scorer, outbox, progress=None, **_):
         used.append((path.name, scorer.model_version))
-        if not registry.versions(cfg.paths.state_dir):
+        if not registry.versions(cfg.state_dir):
             # Training promotes v0001 while the first video is being processed.
-            version = registry.add_version(cfg.paths.state_dir, lambda p: p.write_bytes(b"model"), {"f1": 1.0})
-            registry.set_current(cfg.paths.state_dir, version)
+            version = registry.add_version(cfg.state_dir, lambda p: p.write_bytes(b"model"), {"f1": 1.0})
+            registry.set_current(cfg.state_dir, version)
             progress(0.5)
         return fake_sidecar(path, outbox)
 
@@ -162,7 +166,7 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
 
 
 def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir, config_file, small_video):
-    from dunkwatch.originals import OUTSIDE_DEATHS_PER_ATTEMPT
+    from dunkwatch.service.originals import OUTSIDE_DEATHS_PER_ATTEMPT
 
     cfg = daemon_config(config_file, max_attempts=2)
     path = workdir / "inbox" / "A.MOV"
@@ -190,7 +194,7 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     import time
 
     import dunkwatch.disk_space as disk_space
-    from dunkwatch.status import collect_status, format_status
+    from dunkwatch.service.status import collect_status, format_status
 
     cfg = daemon_config(config_file, max_attempts=1)
     original = workdir / "inbox" / small_video.name
@@ -209,7 +213,7 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     (row,) = Store(cfg.paths.state_dir).all()
     assert row.state == "stable" and row.attempts == 0  # waiting never uses up an attempt
     assert any("waiting for disk space" in r.getMessage() for r in caplog.records)
-    status = format_status(collect_status(cfg))
+    status = format_status(collect_status(cfg.paths))
     assert "waiting for disk space" in status and "daemon.min_free_mb" in status and small_video.name in status
 
     free["bytes"] = 10 ** 12  # the user makes room
@@ -218,21 +222,21 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     assert len(calls) == 1
     (row,) = Store(cfg.paths.state_dir).all()
     assert row.state == "done" and row.attempts == 1
-    assert "waiting for disk space" not in format_status(collect_status(cfg))
+    assert "waiting for disk space" not in format_status(collect_status(cfg.paths))
 
 
 def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, config_file, small_video,
                                                                         monkeypatch):
     import dunkwatch.disk_space as disk_space
-    from dunkwatch.pipeline.worker import process_video
-    from dunkwatch.scoring import motion_scorer
+    from dunkwatch.pipeline.process import process_video
+    from dunkwatch.pipeline.scorer_choice import motion_scorer
 
     cfg = daemon_config(config_file)
     size = small_video.stat().st_size
     monkeypatch.setattr(disk_space, "free_bytes", lambda path: size // 4 + int(cfg.daemon.min_free_mb * disk_space.MB))
     outbox = workdir / "outbox"
     with pytest.raises(disk_space.OutOfSpace, match="MB of clips plus the reserve"):
-        process_video(small_video, cfg, motion_scorer(cfg, None), outbox)
+        process_video(small_video, cfg.pipeline, motion_scorer(cfg.pipeline, None), outbox)
     assert list(outbox.iterdir()) == []
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, make_portrait_mov
-from dunkwatch.pipeline.ingest import EntryKind, entry_kind, sha256_of
+from dunkwatch.fsutil import sha256_of
+from dunkwatch.service.inbox_rules import EntryKind, entry_kind
 
 
 def dunkwatch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

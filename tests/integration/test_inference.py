@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dunkwatch import inference
-from dunkwatch.learn import registry
+from dunkwatch.models import runtime as inference
+from dunkwatch.models import registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from model_factory import toy_frames  # noqa: E402
 
 
 def test_openvino_and_keras_score_a_version_alike_and_an_old_version_falls_back_to_keras(tmp_path, caplog):
-    from dunkwatch.learn.model import build_model
+    from dunkwatch.models.resnet import build_model
 
     model = build_model(32)  # untrained: the runtimes are under test, not what the model learnt
 
@@ -39,7 +39,7 @@ def test_openvino_and_keras_score_a_version_alike_and_an_old_version_falls_back_
     # A version promoted before the export existed was judged through Keras, and keeps running so.
     for name in inference.OPENVINO_FILES:
         (folder / name).unlink()
-    with caplog.at_level(logging.INFO, logger="dunkwatch.inference"):
+    with caplog.at_level(logging.INFO, logger="dunkwatch.models.runtime"):
         old = inference.load_classifier(folder, "openvino")
     assert old.runtime == "keras" and "has no OpenVINO export" in caplog.text
     assert np.allclose(old.predict(x), p_exact, atol=1e-5)

@@ -14,7 +14,7 @@ from dunkwatch.media import probe
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.decode import VideoReader
 from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.worker import analyse
+from dunkwatch.pipeline.process import analyse
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def hlg_real(tmp_path_factory) -> Path:
 
 def run_motion(path: Path):
     cfg = from_dict({}, path.parent)
-    return analyse(path, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps)), cfg
+    return analyse(path, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps)), cfg
 
 
 @pytest.mark.slow
@@ -105,18 +105,18 @@ def is_upright(image: np.ndarray) -> bool:
 
 @pytest.mark.parametrize("mode", ["keep", "sdr"])
 def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_filmed(hlg_portrait, tmp_path, mode):
-    from dunkwatch.pipeline.worker import process_video
-    from dunkwatch.scoring import motion_scorer
+    from dunkwatch.pipeline.process import process_video
+    from dunkwatch.pipeline.scorer_choice import motion_scorer
 
     cfg = from_dict({"export": {"hdr": mode, "timeline": False}}, tmp_path)
-    result = process_video(hlg_portrait, cfg, motion_scorer(cfg, None), tmp_path / "outbox")
+    result = process_video(hlg_portrait, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "outbox")
     sidecar = result.sidecar
-    (segment,) = sidecar["segments"]
-    assert segment["start"] == pytest.approx(2.0, abs=0.3)
-    assert sidecar["recorded_at"] == "2026-06-01T11:22:03.000-07:00"
-    assert segment["recorded_start"].startswith("2026-06-01T11:22:0") and segment["recorded_start"].endswith("-07:00")
-    clip = result.out_dir / sidecar["clips"][0]
-    reel = result.out_dir / sidecar["highlights"]
+    (segment,) = sidecar.segments
+    assert segment.start == pytest.approx(2.0, abs=0.3)
+    assert sidecar.recorded_at == "2026-06-01T11:22:03.000-07:00"
+    assert segment.recorded_start.startswith("2026-06-01T11:22:0") and segment.recorded_start.endswith("-07:00")
+    clip = result.out_dir / sidecar.clips[0]
+    reel = result.out_dir / sidecar.highlights
     for video in (clip, reel):
         info = probe(video)
         assert info.has_audio and (info.width, info.height) == (180, 320), video.name
@@ -129,7 +129,7 @@ def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_fi
         assert is_upright(first_frame_sdr(video)), video.name
     # Dated at the moment the clip's first frame was filmed: recording start plus its offset.
     text = listing(clip)
-    offset = int(segment["clip_start"])
+    offset = int(segment.clip_start)
     assert f"com.apple.quicktime.creationdate: 2026-06-01T11:22:0{3 + offset}-0700" in text
     assert f"creation_time   : 2026-06-01T18:22:0{3 + offset}." in text
     assert "content.identifier" not in text
@@ -139,7 +139,7 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
     import logging
 
     from conftest import run_ffmpeg
-    from dunkwatch.app import Daemon
+    from dunkwatch.service.daemon import Daemon
     from dunkwatch.config import load
     from dunkwatch.store import Store
 
@@ -160,9 +160,9 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
     rows = {v.name: v for v in Store(cfg.paths.state_dir).all()}
     assert {name: row.state for name, row in rows.items()} == {"IMG_0100.MOV": "done", "IMG_0101.MOV": "done",
                                                                "IMG_0102.MOV": "done"}
-    assert "Live Photo" in rows["IMG_0100.MOV"].outputs["skipped"]
-    assert "watch.min_duration" in rows["IMG_0101.MOV"].outputs["skipped"]
-    assert "skipped" not in rows["IMG_0102.MOV"].outputs
+    assert "Live Photo" in rows["IMG_0100.MOV"].outputs.skipped
+    assert "watch.min_duration" in rows["IMG_0101.MOV"].outputs.skipped
+    assert rows["IMG_0102.MOV"].outputs.skipped is None
     for name in rows:
         assert (workdir / "archive" / name).is_file()  # every original kept
     assert sorted(p.name for p in (workdir / "outbox").iterdir() if p.is_dir()) == ["IMG_0102"]
@@ -172,8 +172,8 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
 
 def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(tmp_path):
     from conftest import run_ffmpeg
-    from dunkwatch.pipeline.worker import process_video
-    from dunkwatch.scoring import motion_scorer
+    from dunkwatch.pipeline.process import process_video
+    from dunkwatch.pipeline.scorer_choice import motion_scorer
 
     scene = Scene(duration=8, fps=120, seed=9, visits=[Visit(3.0, 5.0, 0.3, 0.6)])
     cfr = encode(scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, audio=True,
@@ -189,8 +189,8 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
     # Real time, not slowed down: 5 samples a second over 8 s (a sample after a gap comes late).
     assert times[-1] == pytest.approx(7.8, abs=0.1) and np.all(np.diff(times) > 0) and 36 <= len(times) <= 40
     cfg = from_dict({"export": {"timeline": False, "highlight_reel": False}}, tmp_path)
-    result = process_video(slomo, cfg, motion_scorer(cfg, None), tmp_path / "outbox")
-    (segment,) = result.sidecar["segments"]
-    assert segment["start"] == pytest.approx(3.0, abs=0.3) and segment["end"] == pytest.approx(5.0, abs=0.3)
-    clip = probe(result.out_dir / result.sidecar["clips"][0])
-    assert clip.duration == pytest.approx(segment["clip_end"] - segment["clip_start"], abs=0.2) and clip.has_audio
+    result = process_video(slomo, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "outbox")
+    (segment,) = result.sidecar.segments
+    assert segment.start == pytest.approx(3.0, abs=0.3) and segment.end == pytest.approx(5.0, abs=0.3)
+    clip = probe(result.out_dir / result.sidecar.clips[0])
+    assert clip.duration == pytest.approx(segment.clip_end - segment.clip_start, abs=0.2) and clip.has_audio

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, composed_real, real_visits
-from dunkwatch.learn import registry
+from dunkwatch.models import registry
 from dunkwatch.learn.promotion import Figures, JudgedVideo, figures
 
 # Small inputs and a short run, so a ResNet50 from scratch (no ImageNet offline) trains on two CPU cores.

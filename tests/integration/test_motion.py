@@ -9,12 +9,12 @@ from conftest import SHARED_REAL, Scene, Visit, encode
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.worker import analyse
+from dunkwatch.pipeline.process import analyse
 
 
 def run_motion(path: Path, **overrides):
     cfg = from_dict(overrides, path.parent)
-    return analyse(path, cfg, MotionScorer(cfg.motion, cfg.decode.sample_fps))
+    return analyse(path, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps))
 
 
 def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(real_ground_truth):

@@ -14,8 +14,8 @@ from conftest import EMPTY_ROOM, composed_real, cut_real, encode, real_frames, r
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import match_ranges
 from dunkwatch.pipeline.courts import align_to
-from dunkwatch.pipeline.worker import analyse
-from dunkwatch.scoring import motion_scorer, scene_memory
+from dunkwatch.pipeline.process import analyse
+from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory
 
 STILL = (100.0, 120.0)  # one person in view the whole 20 s, reading at the table, barely moving
 SHOWS_EMPTY = (0.0, 30.0)  # the empty room, a visit, the empty room again, the next visit
@@ -26,9 +26,9 @@ def config(tmp_path: Path, state: str, prior: bool):
 
 
 def run(path: Path, cfg, remember: bool = True):
-    memory = scene_memory(cfg)
-    scorer = motion_scorer(cfg, memory)
-    result = analyse(path, cfg, scorer)
+    memory = scene_memory(cfg.paths.state_dir, cfg.motion)
+    scorer = motion_scorer(cfg.pipeline, memory)
+    result = analyse(path, cfg.pipeline, scorer)
     if remember:
         memory.remember(scorer.learned_scenes)
     return [(s.start, s.end) for s in result.segments], result.info.duration
@@ -74,7 +74,7 @@ def test_a_person_who_never_moves_in_a_short_clip_is_never_remembered_as_the_cou
     clip = encode(frozen, tmp_path / "frozen.mp4", 768, 432, 10.0, audio=False, preset="veryfast")
     cfg = config(tmp_path, "state", prior=prior)
     run(clip, cfg)
-    assert scene_memory(cfg).scenes() == []
+    assert scene_memory(cfg.paths.state_dir, cfg.motion).scenes() == []
 
 
 def test_a_tripod_nudged_by_a_few_pixels_still_matches_the_remembered_court(tmp_path, cuts):

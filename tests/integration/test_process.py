@@ -140,35 +140,35 @@ def test_scorer_cnn_without_a_promoted_model_says_so(portrait_mov, workdir, conf
 
 
 def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
-    from dunkwatch.scoring import make_scorer
+    from dunkwatch.pipeline.scorer_choice import make_scorer
     from dunkwatch.config import from_dict
     from dunkwatch.errors import ModelError
 
     (workdir / "state" / "models").mkdir(parents=True)
     (workdir / "state" / "models" / "current").write_text("v0007\n")
     cfg = from_dict({"paths": {"state_dir": str(workdir / "state")}}, workdir)
-    assert make_scorer(cfg, "auto").name == "motion"
-    assert make_scorer(cfg, "motion").name == "motion"
+    assert make_scorer(cfg.pipeline, "auto").kind == "motion"
+    assert make_scorer(cfg.pipeline, "motion").kind == "motion"
     with pytest.raises(ModelError, match="points at 'v0007'"):
-        make_scorer(cfg, "cnn")
+        make_scorer(cfg.pipeline, "cnn")
 
 
 def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdir):
-    from dunkwatch.scoring import make_scorer
+    from dunkwatch.pipeline.scorer_choice import make_scorer
     from dunkwatch.config import from_dict
-    from dunkwatch.learn import registry
-    from dunkwatch.learn.model import build_model
-    from dunkwatch.pipeline.worker import process_video
+    from dunkwatch.models import registry
+    from dunkwatch.models.resnet import build_model
+    from dunkwatch.pipeline.process import process_video
 
     model = build_model(input_size=32, weights=None, dense_units=(8, 8, 8))
     version = registry.add_version(workdir / "state", lambda p: model.save(p), {"f1": 0.0})
     registry.set_current(workdir / "state", version)
     cfg = from_dict({"paths": {"state_dir": str(workdir / "state")}, "score": {"batch_size": 4}}, workdir)
-    scorer = make_scorer(cfg)  # auto
-    assert (scorer.name, scorer.model_version) == ("cnn", "v0001")
+    scorer = make_scorer(cfg.pipeline)  # auto
+    assert (scorer.kind, scorer.model_version) == ("cnn", "v0001")
     video = counter_video(tmp_path / "c.mp4", seconds=2.0, audio=False)
-    sidecar = process_video(video, cfg, scorer, workdir / "outbox", clips=False).sidecar
-    assert sidecar["scorer"] == "cnn" and sidecar["model"] == "v0001" and sidecar["threshold"] == 0.95
+    sidecar = process_video(video, cfg.pipeline, scorer, workdir / "outbox", clips=False).sidecar
+    assert sidecar.scorer == "cnn" and sidecar.model == "v0001" and sidecar.threshold == 0.95
     # Batched prediction agrees with one-by-one prediction.
     frames = [np.full((64, 96, 3), v, np.uint8) for v in range(0, 250, 25)]
     batched = list(scorer.score(frames))

@@ -14,10 +14,11 @@ import pytest
 
 from conftest import Scene, Visit, encode
 from dunkwatch import cli
-from dunkwatch.app import Daemon
+from dunkwatch.service.daemon import Daemon
 from dunkwatch.config import load
-from dunkwatch.learn import registry, train
-from dunkwatch.scoring import make_scorer
+from dunkwatch.models import registry
+from dunkwatch.learn import fit, train
+from dunkwatch.pipeline.scorer_choice import make_scorer
 
 SIZE = 64
 
@@ -43,9 +44,9 @@ class HandMadeModel:
 
 
 def hand_made_training(monkeypatch, kind: str) -> None:
-    monkeypatch.setattr(train, "_train_model", lambda *a, **k: (HandMadeModel(kind), "hand-made"))
+    monkeypatch.setattr(fit, "train_model", lambda *a, **k: (HandMadeModel(kind), "hand-made"))
     # The registry's model files hold the kind; loading one gives that model back.
-    monkeypatch.setattr("dunkwatch.learn.model.load_model", lambda path: HandMadeModel(open(path).read()))
+    monkeypatch.setattr("dunkwatch.models.resnet.load_model", lambda path: HandMadeModel(open(path).read()))
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def correct_the_balls(cfg, balls) -> None:
 def test_without_corrections_nothing_is_trained(processed, monkeypatch):
     cfg, _ = processed
     hand_made_training(monkeypatch, "red")
-    result = train.run_training(cfg)
+    result = train.run_training(cfg.learning)
     assert result.status == "skipped" and "no corrections" in result.reason
     assert registry.current_version(cfg.paths.state_dir) is None
 
@@ -86,12 +87,12 @@ def test_a_model_worse_than_motion_is_refused_and_auto_stays_on_motion(processed
     cfg, balls = processed
     correct_the_balls(cfg, balls)
     hand_made_training(monkeypatch, "blind")
-    result = train.run_training(cfg)
+    result = train.run_training(cfg.learning)
     assert result.status == "kept" and result.reason.startswith("worse than motion"), result.summary()
-    assert result.baseline == "motion" and result.baseline_metrics["false_segments"] >= 1
-    assert result.metrics["events_found"] == 0 < result.baseline_metrics["events_found"]
+    assert result.baseline == "motion" and result.baseline_metrics.false_segments >= 1
+    assert result.metrics.events_found == 0 < result.baseline_metrics.events_found
     assert registry.current_version(cfg.paths.state_dir) is None
-    assert make_scorer(cfg).name == "motion"
+    assert make_scorer(cfg.pipeline).kind == "motion"
 
 
 def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_place(processed, monkeypatch,
@@ -99,21 +100,21 @@ def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_
     cfg, balls = processed
     correct_the_balls(cfg, balls)
     hand_made_training(monkeypatch, "red")
-    result = train.run_training(cfg)
+    result = train.run_training(cfg.learning)
     assert result.status == "promoted", result.summary()
     assert "false segments" in result.reason and "worse on nothing" in result.reason
-    assert result.metrics["false_segments"] == 0 < result.baseline_metrics["false_segments"]
-    assert result.metrics["events_found"] == result.baseline_metrics["events_found"] == result.metrics["events"]
+    assert result.metrics.false_segments == 0 < result.baseline_metrics.false_segments
+    assert result.metrics.events_found == result.baseline_metrics.events_found == result.metrics.events
     meta = registry.metrics(cfg.paths.state_dir, "v0001")
     assert meta["baseline"]["name"] == "motion" and meta["backbone"] == "hand-made"
-    assert make_scorer(cfg).model_version == "v0001"
+    assert make_scorer(cfg.pipeline).model_version == "v0001"
     assert cli.main(["models", "--config", str(cfg.source)]) == 0
     line = capsys.readouterr().out.splitlines()[1]
     assert line.startswith("* v0001") and "replaced: motion" in line
 
     # A blind model now faces the promoted one (gated, as the service runs it), not motion.
     hand_made_training(monkeypatch, "blind")
-    again = train.run_training(cfg, force=True)
+    again = train.run_training(cfg.learning, force=True)
     assert again.status == "kept" and again.baseline == "model v0001", again.summary()
     assert registry.current_version(cfg.paths.state_dir) == "v0001"
 
@@ -121,10 +122,10 @@ def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_
 def test_offline_start_trains_the_whole_network_and_says_so(caplog):
     """No ImageNet weights: a frozen random backbone would learn nothing, so all of it trains."""
     with caplog.at_level("WARNING"):
-        assert train.backbone_plan("head", have_imagenet=False) == (True, "random, whole network trained")
+        assert fit.backbone_plan("head", have_imagenet=False) == (True, "random, whole network trained")
     assert "training the whole network" in caplog.text
-    assert train.backbone_plan("head", have_imagenet=True) == (False, "imagenet")
-    assert train.backbone_plan("all", have_imagenet=True) == (True, "imagenet")
+    assert fit.backbone_plan("head", have_imagenet=True) == (False, "imagenet")
+    assert fit.backbone_plan("all", have_imagenet=True) == (True, "imagenet")
 
 
 def test_on_the_cpu_training_picks_the_smaller_cpu_input_size_and_says_which(caplog):
@@ -132,10 +133,10 @@ def test_on_the_cpu_training_picks_the_smaller_cpu_input_size_and_says_which(cap
 
     t = TrainingConfig()  # input_size 224, cpu_input_size 96
     with caplog.at_level("INFO"):
-        assert train.training_input_size(t, accelerated=False) == 96
+        assert fit.training_input_size(t, accelerated=False) == 96
     assert "no GPU: training at 96x96" in caplog.text
-    assert train.training_input_size(t, accelerated=True) == 224
-    assert train.training_input_size(TrainingConfig(input_size=64), accelerated=False) == 64
+    assert fit.training_input_size(t, accelerated=True) == 224
+    assert fit.training_input_size(TrainingConfig(input_size=64), accelerated=False) == 64
 
 
 def test_a_second_training_run_at_the_same_time_does_nothing(processed, monkeypatch):
@@ -146,7 +147,7 @@ def test_a_second_training_run_at_the_same_time_does_nothing(processed, monkeypa
     hand_made_training(monkeypatch, "red")
     with open(cfg.paths.state_dir / train.LOCK_NAME, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # the scheduled run, say, is training now
-        result = train.run_training(cfg)
+        result = train.run_training(cfg.learning)
     assert result.status == "skipped" and "another training run is in progress" in result.reason
     assert registry.versions(cfg.paths.state_dir) == []
-    assert train.run_training(cfg).status == "promoted"  # and once it is done, the next one runs
+    assert train.run_training(cfg.learning).status == "promoted"  # and once it is done, the next one runs

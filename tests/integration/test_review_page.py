@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, Scene, Visit, encode
 from dunkwatch.config import load
 from dunkwatch.learn.corrections import parse_time
-from dunkwatch.store import Store
+from dunkwatch.store import State, Store
 
 CHROMIUM = "/usr/bin/chromium"
 # What a headless Chromium needs on a machine with no way out: no background fetches at all.
@@ -43,7 +43,7 @@ def processed(tmp_path_factory):
                preset="veryfast")
     (root / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n')
     cfg = load(root / "config.toml")
-    from dunkwatch.app import Daemon
+    from dunkwatch.service.daemon import Daemon
 
     assert Daemon(cfg, once=True).run() == 0
     return cfg
@@ -141,21 +141,22 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
     check = subprocess.run([sys.executable, "-m", "dunkwatch", "check", "--config", str(cfg.source)],
                            capture_output=True, text=True, cwd=REPO)
     assert check.returncode == 0 and "3 valid row(s), 0 error(s)" in check.stdout, check.stdout + check.stderr
-    from dunkwatch.learn import train
+    from dunkwatch.learn import catalogue
+    from dunkwatch.learn.decision import label_rules
     from dunkwatch.learn.corrections import frame_labels
     from dunkwatch.learn.dataset import sample_times
 
     store = Store(cfg.paths.state_dir)
     try:
-        known = train._catalogue(cfg, store)  # exactly what `dunkwatch train` reads
-        rows, errors = train.read_corrections(cfg, [k for k, _ in known])
+        known = [a.known for a in catalogue.catalogue(cfg.paths, store)]  # exactly what `dunkwatch train` reads
+        rows, errors = catalogue.read_corrections(cfg.paths.corrections, known)
         assert errors == [] and len(rows) == 3
         labels = {}
-        for k, _ in known:
+        for k in known:
             times = sample_times(k.duration, cfg.training.sample_fps)
             times_s, scores, _ = store.load_scores(k.sha256)
             y, w = frame_labels(times, [r for r in rows if r.sha256 == k.sha256], times_s, scores,
-                                train._label_rules(cfg))
+                                label_rules(cfg.training))
             labels[k.name] = (times, y, w)
     finally:
         store.close()
@@ -187,7 +188,7 @@ def test_clips_are_served_with_range_requests_and_only_files_the_journal_lists(p
     client = create_app(processed).test_client()
     store = Store(processed.paths.state_dir)
     try:
-        video = next(v for v in store.all() if v.outputs and v.outputs.get("clips"))
+        video = next(v for v in store.all() if v.outputs and v.outputs.clips)
     finally:
         store.close()
     whole = client.get(f"/video/{video.id}/clip/1")
@@ -235,8 +236,8 @@ def test_an_hevc_clip_gets_a_cached_h264_preview(processed, tmp_path, portrait_m
 def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_model(workdir, config_file):
     import re
 
-    from dunkwatch.app import Daemon
-    from dunkwatch.learn import registry
+    from dunkwatch.service.daemon import Daemon
+    from dunkwatch.models import registry
     from dunkwatch.review import create_app
 
     (workdir / "inbox" / "broken.mp4").write_bytes(b"not a video at all" * 100)
@@ -254,6 +255,16 @@ def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_
     assert client.post(f"/quarantine/{row.id}/retry", data={"csrf": csrf}).status_code == 303
     assert (workdir / "inbox" / "broken.mp4").exists() and not (workdir / "quarantine" / "broken.mp4").exists()
     assert not (workdir / "quarantine" / "broken.mp4.error.txt").exists()
+    # The page now lists it as queued, not under Quarantine; the same row goes through the queue again.
+    page = client.get("/").get_data(as_text=True)
+    quarantine = page[page.index('<section id="quarantine">'):]
+    assert "broken.mp4" not in quarantine and "Nothing in quarantine." in quarantine
+    card = re.search(rf'<article class="video" id="video-{row.id}".*?</article>', page, re.S).group(0)
+    assert "broken.mp4" in card and ">queued</span>" in card
+    assert [r.state for r in Store(cfg.paths.state_dir).all()] == [State.STABLE]
+    Daemon(cfg, once=True).run()  # still not a video: tried, and back in the quarantine with its reason
+    assert (workdir / "quarantine" / "broken.mp4.error.txt").exists()
+    assert [r.state for r in Store(cfg.paths.state_dir).all()] == [State.FAILED]
     assert client.post("/models/use", data={"csrf": csrf, "version": "v0001"}).status_code == 303
     assert registry.current_version(cfg.paths.state_dir) == "v0001"
 

@@ -18,7 +18,7 @@ from dunkwatch.metrics import match_ranges
 from dunkwatch.pipeline.empty_scene import same_scene_share
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.thumbnails import alike_share
-from dunkwatch.scene_memory import SceneMemory
+from dunkwatch.pipeline.scene_memory import SceneMemory
 
 FPS = 5.0
 CFG = MotionConfig(background_window=30.0)  # short windows keep the synthetic videos short

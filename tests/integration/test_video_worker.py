@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from dunkwatch.app import Daemon
+from dunkwatch.service.daemon import Daemon
 from dunkwatch.config import load
 from dunkwatch.store import Store
-from dunkwatch.video_worker import ChildVideoWorker
+from dunkwatch.service.video_child import ChildProcessRunner
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 
@@ -45,21 +45,21 @@ def test_a_segfault_on_a_video_quarantines_it_with_the_signal_and_the_service_li
         workdir, config_file, portrait_mov, faulty):
     cfg = service_config(config_file, max_attempts=2)
     put(workdir / "inbox", ["segfault.MOV", "good.MOV"], portrait_mov.read_bytes())
-    assert Daemon(cfg, once=True, videos=ChildVideoWorker(cfg, None, faulty.process)).run() == 0
+    assert Daemon(cfg, once=True, videos=ChildProcessRunner(cfg, None, faulty.process)).run() == 0
     rows = outcome(cfg)
     assert rows["good.MOV"].state == "done" and (workdir / "archive" / "good.MOV").is_file()
     assert rows["segfault.MOV"].state == "failed" and rows["segfault.MOV"].attempts == 2
     reason = (workdir / "quarantine" / "segfault.MOV.error.txt").read_text()
     assert "died of SIGSEGV" in reason and "gave up after 2 tries" in reason
     sidecar = rows["good.MOV"].outputs
-    assert sidecar["outbox"].endswith("good")
+    assert str(sidecar.folder).endswith("good")
 
 
 def test_a_stalled_video_is_stopped_and_retried_while_slow_work_that_progresses_is_left_alone(
         workdir, config_file, portrait_mov, faulty):
     cfg = service_config(config_file, max_attempts=1, stall_seconds=2.0)
     put(workdir / "inbox", ["hang.MOV", "slow.MOV"], portrait_mov.read_bytes())
-    assert Daemon(cfg, once=True, videos=ChildVideoWorker(cfg, None, faulty.process)).run() == 0
+    assert Daemon(cfg, once=True, videos=ChildProcessRunner(cfg, None, faulty.process)).run() == 0
     rows = outcome(cfg)
     assert rows["slow.MOV"].state == "done"  # 4 s of work, twice the stall limit, with progress
     assert rows["hang.MOV"].state == "failed"
@@ -69,7 +69,7 @@ def test_a_stalled_video_is_stopped_and_retried_while_slow_work_that_progresses_
 SERVICE = """
 import json, logging, sys
 logging.basicConfig(level=logging.INFO)
-from dunkwatch.app import Daemon
+from dunkwatch.service.daemon import Daemon
 from dunkwatch.config import load
 cfg = load(sys.argv[1])
 code = Daemon(cfg, once=True).run()

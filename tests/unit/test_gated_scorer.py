@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from dunkwatch.pipeline.score import CnnScorer, GatedScorer
+from dunkwatch.pipeline.cnn import CnnScorer
+from dunkwatch.pipeline.gate import GatedScorer
 
 
 class FakeMotion:

@@ -11,18 +11,18 @@ import pytest
 @pytest.mark.parametrize("module", [
     "dunkwatch.pipeline.segment",
     "dunkwatch.config",
-    "dunkwatch.pipeline.score",
+    "dunkwatch.pipeline.cnn",
     "dunkwatch.pipeline.motion",
-    "dunkwatch.learn.registry",
+    "dunkwatch.models.registry",
     "dunkwatch.cli",
-    "dunkwatch.app",
+    "dunkwatch.service.daemon",
     "dunkwatch.store",
-    "dunkwatch.status",
-    "dunkwatch.pipeline.ingest",
+    "dunkwatch.service.status",
+    "dunkwatch.service.inbox_rules",
     "dunkwatch.learn.corrections",
     "dunkwatch.learn.train",
     "dunkwatch.learn.dataset",
-    "dunkwatch.schedule",
+    "dunkwatch.service.schedule",
 ])
 def test_module_does_not_import_tensorflow(module):
     code = (f"import sys, {module}; "

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from dunkwatch.config import WatchConfig
-from dunkwatch.pipeline.ingest import FileStabilityTracker, is_candidate, scan_inbox, sha256_of
+from dunkwatch.fsutil import sha256_of
+from dunkwatch.service.inbox_rules import FileStabilityTracker, is_candidate, scan_inbox
 
 INBOX = Path("/srv/inbox")
 DEFAULTS = WatchConfig()

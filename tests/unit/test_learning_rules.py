@@ -8,13 +8,13 @@ import pytest
 
 from dunkwatch.config import from_dict, parse_schedule
 from dunkwatch.errors import ConfigError, ModelError
-from dunkwatch.learn import registry
+from dunkwatch.models import registry
 from dunkwatch.learn.dataset import LabelledVideo, cap_frames, split_by_video
 from dunkwatch.learn.corrections import Correction
 from dunkwatch.learn.promotion import JudgedVideo, decide, figures, truth_ranges
-from dunkwatch.learn.train import balanced_weights
+from dunkwatch.learn.fit import balanced_weights
 from dunkwatch.metrics import runs
-from dunkwatch.schedule import crontab_weekdays, make_trigger
+from dunkwatch.service.schedule import crontab_weekdays, make_trigger
 
 
 def video(sha: str, positives: int, n: int = 20, corrected: bool = False) -> LabelledVideo:

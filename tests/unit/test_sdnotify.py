@@ -3,7 +3,7 @@
 import os
 import socket
 
-from dunkwatch import sdnotify
+from dunkwatch.service import sdnotify
 
 
 def test_without_notify_socket_nothing_is_sent(monkeypatch):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from dunkwatch.outputs import VideoOutputs
 from dunkwatch.store import Store, StoreError
 
 
@@ -36,21 +37,21 @@ def test_a_video_moves_through_its_states_and_the_queue_is_oldest_first(tmp_path
     clock.now += 31
     job = store.next_job()
     assert job.id == a and job.attempts == 2 and job.error == "OSError: disk full"
-    store.finish(a, "done", outputs={"clips": ["a_01.mp4"]})
+    store.finish(a, "done", outputs=VideoOutputs(clips=("a_01.mp4",)))
     assert store.unfinished_moves()[0].id == a
     store.moved(a, tmp_path / "archive" / "a.mp4")
     assert store.unfinished_moves() == []
-    assert store.done_with_hash("h1").outputs == {"clips": ["a_01.mp4"]}
+    assert store.done_with_hash("h1").outputs == VideoOutputs(clips=("a_01.mp4",))
     assert store.done_with_hash("h2") is None  # b is still processing
     counts = store.counts()
-    assert counts["done"] == 1 and counts["processing"] == 1 and counts["duplicates"] == 0
+    assert counts.done == 1 and counts.processing == 1 and counts.duplicates == 0
 
 
 def test_a_new_file_at_an_archived_path_gets_a_new_row(tmp_path):
     store = Store(tmp_path)
     first = arrive(store, tmp_path / "a.mp4", "h1")
     store.next_job()
-    store.finish(first, "done", outputs={})
+    store.finish(first, "done", outputs=VideoOutputs())
     second = arrive(store, tmp_path / "a.mp4", "h2")  # re-synced with new content
     assert second != first and store.get(second).state == "stable"
 
@@ -80,7 +81,7 @@ def test_vanished_arrivals_are_forgotten_but_finished_rows_are_kept(tmp_path):
     store.mark_stable(queued, 1, 1.0, "a" * 64)
     done = store.note_seen(tmp_path / "d.mp4", 1, 1.0).id
     store.mark_stable(done, 1, 1.0, "b" * 64)
-    store.finish(done, "done", outputs={"clips": []})
+    store.finish(done, "done", outputs=VideoOutputs())
     for name in ("q.mp4", "d.mp4"):
         store.forget_seen(tmp_path / name)
     assert sorted(v.id for v in store.all()) == [queued, done]

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -91,3 +92,58 @@ def metrics(state_dir: Path, version: str) -> dict:
         return json.loads((models_dir(state_dir) / version / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+@dataclass(frozen=True)
+class RecordedFigures:
+    """A pipeline's figures on the validation videos, as a version's metadata records them."""
+
+    f1: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    events_found: int | None = None
+    events: int | None = None
+    false_segments: int | None = None
+    frames: int | None = None
+    videos: int | None = None
+
+    @classmethod
+    def of(cls, data: dict | None) -> "RecordedFigures":
+        data = data or {}
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One version as `dunkwatch models` and the review page list it, beside what it replaced."""
+
+    version: str
+    current: bool
+    created: str | None
+    metrics: RecordedFigures
+    baseline: str | None  # the scoring it replaced: "motion" or "model vNNNN"
+    baseline_metrics: RecordedFigures
+    backbone: str | None
+    input_size: int | None
+    trained_on: str | None
+
+    def as_dict(self) -> dict:
+        """The flat form `dunkwatch models --json` prints."""
+        flat = {"version": self.version, "current": self.current, "created": self.created,
+                **asdict(self.metrics), "baseline": self.baseline}
+        flat.update({f"baseline_{k}": v for k, v in asdict(self.baseline_metrics).items()})
+        flat.update(backbone=self.backbone, input_size=self.input_size, trained_on=self.trained_on)
+        return flat
+
+
+def listing(state_dir: Path) -> list[ModelEntry]:
+    current = current_version(state_dir)
+    entries = []
+    for version in versions(state_dir):
+        meta = metrics(state_dir, version)
+        base = meta.get("baseline") or {}
+        entries.append(ModelEntry(version, version == current, meta.get("created"),
+                                  RecordedFigures.of(meta.get("metrics")), base.get("name"),
+                                  RecordedFigures.of(base.get("metrics")), meta.get("backbone"),
+                                  meta.get("input_size"), meta.get("trained_on")))
+    return entries

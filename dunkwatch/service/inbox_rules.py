@@ -1,20 +1,18 @@
 """From a path the watcher or a scan reported to a complete, hashed video in the journal.
 
 The rules here are small pure pieces (`is_candidate`, `FileStabilityTracker`) plus the
-filesystem helpers that feed them (`scan_inbox`, `sha256_of`), so each is testable on its own.
+filesystem helper that feeds them (`scan_inbox`; hashing is `fsutil.sha256_of`), so each is testable on its own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from enum import Enum
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
-_HASH_CHUNK = 4 << 20
 
 
 def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) -> bool:
@@ -33,22 +31,6 @@ def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Ite
     return suffix in {e.lower().lstrip(".") for e in extensions}
 
 
-def dropped_name(path: Path, inbox: Path) -> str:
-    """A video's name as the user dropped it: its path inside the inbox, with forward slashes."""
-    try:
-        return Path(path).relative_to(inbox).as_posix()
-    except ValueError:
-        return Path(path).name
-
-
-def listed_name(video: Path, out_dir: Path, outbox: Path) -> str:
-    """How the CSVs name a processed video: its outbox folder plus the video's extension. That is
-    the name as dropped, unless another video had that name first: "IMG_0001 (1).MOV"."""
-    try:
-        rel = Path(out_dir).relative_to(outbox)
-    except ValueError:
-        rel = Path(Path(out_dir).name)
-    return rel.as_posix() + Path(video).suffix
 
 
 class EntryKind(Enum):
@@ -112,19 +94,6 @@ def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) ->
                 yield path
 
 
-def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
-    """sha256 of a regular file; a link or FIFO swapped in since the last look raises, never blocks."""
-    digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{path}: not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-            if on_chunk:
-                on_chunk()
-    return digest.hexdigest()
 
 
 LIVE_PHOTO_MAX_SECONDS = 4.0  # an iPhone's Live Photo movie runs about 1.5 to 3 s

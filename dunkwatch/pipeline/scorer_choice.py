@@ -1,42 +1,44 @@
 """Which scorer scores the next video: motion, or the promoted cnn gated by motion, as `auto` says.
 
-Shared by the service, `dunkwatch process` and the promotion judge, so a candidate model is
-judged exactly the way the service would run it.
+Shared by the service's video child, `dunkwatch process` and the promotion judge, so a candidate
+model is judged exactly the way the service would run it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
-from dunkwatch.config import Config
+from dunkwatch.config import MotionConfig, PipelineConfig
 from dunkwatch.errors import ModelError
-from dunkwatch.learn import registry
+from dunkwatch.models import registry
 from dunkwatch.pipeline.empty_scene import same_scene_share
 from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.score import Scorer
-from dunkwatch.scene_memory import SceneMemory
+from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
 GATE_JUDGED_OVER_S = 30.0  # the gate's cost and savings are weighed over this much footage: one visit does not flip it
 
 
-def scene_memory(cfg: Config) -> SceneMemory:
+def scene_memory(state_dir: Path, motion: MotionConfig) -> SceneMemory:
     """The service's memory of empty courts, in the state dir: `process` and the judge share it."""
-    return SceneMemory(cfg.paths.state_dir / "scenes", same_scene_share(cfg.motion))
+    return SceneMemory(Path(state_dir) / "scenes", same_scene_share(motion))
 
 
-def motion_scorer(cfg: Config, memory: SceneMemory | None, person_prior: bool = True) -> MotionScorer:
+def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior: bool = True) -> MotionScorer:
     motion = cfg.motion if person_prior else dataclasses.replace(cfg.motion, person_prior=False)
     return MotionScorer(motion, cfg.decode.sample_fps, memory.scenes if memory else None)
 
 
-def cnn_pipeline(cfg: Config, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
-    """A classifier (dunkwatch.inference) as the service runs it: gated by the motion model unless the gate is off."""
-    from dunkwatch.pipeline.score import CnnScorer, GatedScorer
+def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
+    """A classifier (dunkwatch.models.runtime) as the service runs it: gated by the motion model unless the gate is off."""
+    from dunkwatch.pipeline.cnn import CnnScorer
+    from dunkwatch.pipeline.gate import GatedScorer
 
-    cnn = CnnScorer(classifier, version, batch_size(cfg, classifier))
+    cnn = CnnScorer(classifier, version, batch_size(cfg.score, classifier))
     if cfg.score.motion_gate <= 0:
         return cnn
     margin = round(cfg.score.gate_margin * cfg.decode.sample_fps)
@@ -46,12 +48,12 @@ def cnn_pipeline(cfg: Config, classifier, version: str | None, memory: SceneMemo
     return GatedScorer(motion_scorer(cfg, memory, person_prior=False), cnn, cfg.score.motion_gate, margin, window)
 
 
-def current_model_version(cfg: Config, choice: str) -> str | None:
+def current_model_version(state_dir: Path, choice: str) -> str | None:
     """The promoted version `choice` would use; None for motion."""
     if choice == "motion":
         return None
     try:
-        version = registry.current_version(cfg.paths.state_dir)
+        version = registry.current_version(state_dir)
     except ModelError as exc:
         if choice == "cnn":
             raise
@@ -59,27 +61,27 @@ def current_model_version(cfg: Config, choice: str) -> str | None:
         return None
     if version is None and choice == "cnn":
         raise ModelError(f"--scorer cnn: no model has been promoted yet in "
-                         f"{registry.models_dir(cfg.paths.state_dir)}; use --scorer motion, "
+                         f"{registry.models_dir(state_dir)}; use --scorer motion, "
                          "or train one from corrections first")
     return version
 
 
-def make_scorer(cfg: Config, choice: str | None = None, memory: SceneMemory | None = None) -> Scorer:
+def make_scorer(cfg: PipelineConfig, choice: str | None = None, memory: SceneMemory | None = None) -> Scorer:
     """auto: the promoted cnn model when there is one, else the motion model."""
     choice = choice or cfg.score.scorer
-    version = current_model_version(cfg, choice)
+    version = current_model_version(cfg.state_dir, choice)
     if version is None:
         return motion_scorer(cfg, memory)
-    from dunkwatch.inference import load_classifier
+    from dunkwatch.models.runtime import load_classifier
 
-    classifier = load_classifier(registry.version_dir(cfg.paths.state_dir, version), cfg.score.runtime)
+    classifier = load_classifier(registry.version_dir(cfg.state_dir, version), cfg.score.runtime)
     log.info("cnn model %s runs through %s", version, classifier.runtime)
     return cnn_pipeline(cfg, classifier, version, memory)
 
 
-def batch_size(cfg: Config, classifier) -> int:
+def batch_size(score, classifier) -> int:
     """score.gpu_batch_size when Keras runs on a GPU, else score.batch_size."""
-    from dunkwatch.inference import gpu_present, keras_sees_gpu
+    from dunkwatch.models.runtime import gpu_present, keras_sees_gpu
 
     on_gpu = classifier.runtime == "keras" and gpu_present() and keras_sees_gpu()
-    return cfg.score.gpu_batch_size if on_gpu else cfg.score.batch_size
+    return score.gpu_batch_size if on_gpu else score.batch_size

@@ -142,8 +142,8 @@ def load_classifier(version_dir: Path, runtime: str) -> Classifier:
     runtime = resolve_runtime(runtime)
     if runtime == "openvino" and has_openvino(version_dir):
         return OpenVinoClassifier(version_dir / OPENVINO_FILES[0])
-    from dunkwatch.learn import registry
-    from dunkwatch.learn.model import load_model
+    from dunkwatch.models import registry
+    from dunkwatch.models.resnet import load_model
 
     if runtime == "openvino":
         log.info("%s has no OpenVINO export (promoted before it existed, or judged through Keras): "

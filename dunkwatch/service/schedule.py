@@ -23,7 +23,6 @@ from dunkwatch.config import Config, parse_schedule
 
 log = logging.getLogger(__name__)
 
-NEXT_RUN_KEY = "next_training"
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

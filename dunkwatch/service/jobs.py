@@ -1,4 +1,4 @@
-"""The job runner: one worker thread takes queued videos one at a time, processes each, records
+"""The job runner: one thread takes queued videos one at a time, processes each, records
 the outcome and hands the original to `Originals`. A newly promoted model is picked up between
 videos, never in the middle of one."""
 
@@ -7,22 +7,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from dunkwatch.config import Config
-from dunkwatch.disk_space import OutOfSpace, SPACE_KEY, check_before_start
+from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
-from dunkwatch.originals import Originals, one_line
-from dunkwatch.pipeline.ingest import listed_name
-from dunkwatch.store import State, Store, Video
-from dunkwatch.video_worker import Cancelled, VideoWorker
+from dunkwatch.service.originals import Originals, one_line
+from dunkwatch.learn.catalogue import listed_name
+from dunkwatch.outputs import Sidecar, VideoOutputs
+from dunkwatch.store import SPACE_KEY, State, Store, Video
+from dunkwatch.service.video_child import Cancelled, VideoRunner
 
 log = logging.getLogger(__name__)
 
 PREDICTIONS_CSV = "predictions.csv"
 
-def update_predictions_csv(csv_path: Path, video: str, sidecar: dict) -> None:
+def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None:
     """Replace this video's rows in outbox/predictions.csv: rows in the corrections format to copy."""
     import csv
     import io
@@ -33,9 +35,8 @@ def update_predictions_csv(csv_path: Path, video: str, sidecar: dict) -> None:
     if csv_path.exists():
         reader = csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"), newline=""))
         kept = [row for i, row in enumerate(reader) if i > 0 and row and row[0] != video]
-    note = f"predicted by {sidecar.get('scorer')}" + (f" {sidecar['model']}" if sidecar.get("model") else "")
-    segments = [(s["start"], s["end"]) for s in sidecar.get("segments", [])]
-    kept += prediction_rows(video, segments, float(sidecar.get("duration") or 0.0), note)
+    note = f"predicted by {sidecar.scorer.value}" + (f" {sidecar.model}" if sidecar.model else "")
+    kept += prediction_rows(video, sidecar.spans(), sidecar.duration, note)
     atomic_write_text(csv_path, render_csv(kept))
 
 
@@ -55,7 +56,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class JobRunner:
-    def __init__(self, cfg: Config, store: Store, originals: Originals, videos: VideoWorker,
+    def __init__(self, cfg: Config, store: Store, originals: Originals, videos: VideoRunner,
                  stopping: threading.Event):
         self.cfg, self.paths, self.store, self.originals = cfg, cfg.paths, store, originals
         self.videos, self.stopping = videos, stopping
@@ -106,11 +107,8 @@ class JobRunner:
             return
         sidecar = result.sidecar
         self.store.set_meta(SPACE_KEY, None)
-        self.store.save_scores(job.sha256, sidecar.get("scorer"), sidecar.get("model"), result.times, result.scores)
-        outputs = {"outbox": str(result.out_dir),
-                   "segments": len(sidecar.get("segments", [])), "clips": sidecar.get("clips", []),
-                   "highlights": sidecar.get("highlights"), "scorer": sidecar.get("scorer"),
-                   "model": sidecar.get("model"), "duration": sidecar.get("duration")}
+        self.store.save_scores(job.sha256, sidecar.scorer, sidecar.model, result.times, result.scores)
+        outputs = VideoOutputs.of(sidecar, result.out_dir)
         try:
             update_predictions_csv(self.paths.outbox / PREDICTIONS_CSV,
                                    listed_name(job.path, result.out_dir, self.paths.outbox), sidecar)
@@ -123,7 +121,7 @@ class JobRunner:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""
         delay = max(self.cfg.daemon.retry_seconds, 1.0)
         log.warning("%s: waiting for disk space: %s; trying again in %.0f s", job.name, exc, delay)
-        self.store.set_meta(SPACE_KEY, {"video": job.name, "message": str(exc), "since": time.time()})
+        self.store.set_meta(SPACE_KEY, asdict(WaitingForSpace(job.name, str(exc), time.time())))
         self.store.requeue(job.id, delay, f"waiting for disk space: {exc}", count_attempt=False)
 
     def _handle_failure(self, job: Video, exc: Exception) -> None:

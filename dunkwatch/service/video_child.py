@@ -1,11 +1,12 @@
 """Who runs one video's processing: a child process (the service), or the calling thread (tests'
-stand-ins, `dunkwatch process`).
+stand-ins).
 
 In a child, a decoder's segfault on a crafted file, a stage stuck on a hung mount, or TensorFlow's
 memory never reach the long-lived service. The service sends one job at a time over a pipe; the
 child answers with log records, progress (its heartbeat) and then the result or the error. The
 child lives on between videos, so TensorFlow and the model load once; it is replaced when the
-model in use changes, when it dies, and when it stalls.
+model in use changes, when it dies, and when it stalls. The messages both ways are the
+dataclasses below, never tuples tagged with strings.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from typing import Callable, Protocol
 
 from dunkwatch.config import Config
 from dunkwatch.errors import ModelError
-from dunkwatch.learn import registry
-from dunkwatch.pipeline.score import Scorer
-from dunkwatch.pipeline.worker import Processed, process_video
-from dunkwatch.scene_memory import SceneMemory
-from dunkwatch.scoring import make_scorer, scene_memory
+from dunkwatch.models import registry
+from dunkwatch.pipeline.process import Processed, process_video
+from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scorer import Scorer
+from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Cancelled(Exception):
     """The service is stopping: the current video is put back to be redone cleanly."""
 
 
-class WorkerDied(Exception):
+class ChildDied(Exception):
     """The child died while processing a video: a native crash (segfault, abort) or a kill."""
 
 
@@ -66,13 +67,13 @@ def scorer_key(cfg: Config, choice: str | None) -> str:
         return "broken"
 
 
-class VideoWorker(Protocol):
+class VideoRunner(Protocol):
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed: ...
 
     def close(self) -> None: ...
 
 
-class InlineVideoWorker:
+class InlineRunner:
     """Processes in the calling thread; a newly promoted model is picked up between videos."""
 
     def __init__(self, cfg: Config, choice: str | None, memory: SceneMemory, process: ProcessFn = process_video):
@@ -89,16 +90,28 @@ class InlineVideoWorker:
             if stopping.is_set():
                 raise Cancelled()
 
-        return self.run(path, self.cfg, self._scorer, out_dir, progress=progress, memory=self.memory, sha256=sha256)
+        return self.run(path, self.cfg.pipeline, self._scorer, out_dir, progress=progress, memory=self.memory,
+                        sha256=sha256)
 
     def close(self) -> None:
         self._scorer = None
 
 
 def _new_scorer(cfg: Config, choice: str | None, memory: SceneMemory) -> Scorer:
-    scorer = make_scorer(cfg, choice, memory)
-    log.info("scoring with %s%s", scorer.name, f" model {scorer.model_version}" if scorer.model_version else "")
+    scorer = make_scorer(cfg.pipeline, choice, memory)
+    log.info("scoring with %s%s", scorer.kind, f" model {scorer.model_version}" if scorer.model_version else "")
     return scorer
+
+
+# --- the messages ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChildSetup:
+    """The first message to a new child, after its sys.path."""
+    cfg: Config
+    choice: str | None
+    target: ProcessFn
+    log_level: int
 
 
 @dataclass(frozen=True)
@@ -108,10 +121,45 @@ class Job:
     sha256: str | None
 
 
-_CANCEL = "cancel"
+@dataclass(frozen=True)
+class Cancel:
+    """The service is stopping: give the current video up."""
 
 
-class ChildVideoWorker:
+@dataclass(frozen=True)
+class Quit:
+    """No more videos: exit."""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    record: logging.LogRecord
+
+
+@dataclass(frozen=True)
+class Beat:
+    fraction: float  # of the video analysed
+
+
+@dataclass(frozen=True)
+class Done:
+    result: Processed
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: BaseException
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """Cancelled: the video goes back to the queue."""
+
+
+ToService = LogLine | Beat | Done | Failed | GaveUp
+
+
+class ChildProcessRunner:
     """Processes each video in a child process: a fresh interpreter, never a fork of the threaded
     service, and never a re-run of the caller's main script (as multiprocessing's spawn would)."""
 
@@ -132,20 +180,20 @@ class ChildVideoWorker:
             self._conn.send(Job(Path(path), Path(out_dir), sha256))
         except OSError:
             self._forget(kill=True)
-            raise WorkerDied(f"{path}: the video worker process ended before it took the video")
+            raise ChildDied(f"{path}: the video worker process ended before it took the video")
         return self._await(Path(path), stopping)
 
     def _start(self, key: str) -> None:
         ours, theirs = socket.socketpair()
         fd = theirs.fileno()
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", f"from dunkwatch.video_worker import child_main; child_main({fd})"],
+            [sys.executable, "-c", f"from dunkwatch.service.video_child import child_main; child_main({fd})"],
             pass_fds=(fd,), start_new_session=True)  # its own group: killed with its ffmpeg children
         theirs.close()
         self._conn, self._key = Connection(ours.detach()), key
         # sys.path first, so the child can unpickle a target that lives outside the package (tests).
         self._conn.send(list(sys.path))
-        self._conn.send((self.cfg, self.choice, self.target, logging.getLogger().getEffectiveLevel()))
+        self._conn.send(ChildSetup(self.cfg, self.choice, self.target, logging.getLogger().getEffectiveLevel()))
 
     def _await(self, path: Path, stopping: threading.Event) -> Processed:
         last_heard = time.monotonic()
@@ -154,7 +202,7 @@ class ChildVideoWorker:
             now = time.monotonic()
             if stopping.is_set() and cancel_deadline is None:
                 try:
-                    self._conn.send(_CANCEL)
+                    self._conn.send(Cancel())
                 except OSError:
                     pass
                 cancel_deadline = now + CANCEL_GRACE_SECONDS
@@ -176,27 +224,25 @@ class ChildVideoWorker:
                     raise Stalled(f"{path}: no progress for {self.stall_seconds:.0f} s (daemon.stall_seconds); "
                                   "the video worker process was stopped")
                 continue
-            kind = message[0]
             last_heard = time.monotonic()
-            if kind == "log":
-                record = message[1]
-                logger = logging.getLogger(record.name)
-                if logger.isEnabledFor(record.levelno):
-                    logger.handle(record)
-            elif kind == "done":
-                return message[1]
-            elif kind == "failed":
-                raise message[1]
-            elif kind == "cancelled":
+            if isinstance(message, LogLine):
+                logger = logging.getLogger(message.record.name)
+                if logger.isEnabledFor(message.record.levelno):
+                    logger.handle(message.record)
+            elif isinstance(message, Done):
+                return message.result
+            elif isinstance(message, Failed):
+                raise message.error
+            elif isinstance(message, GaveUp):
                 raise Cancelled()
 
-    def _death(self, path: Path) -> WorkerDied:
+    def _death(self, path: Path) -> ChildDied:
         try:
             code = self._proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
             code = None
         self._forget(kill=True)
-        return WorkerDied(f"{path}: the video worker process {describe_exit(code)} while processing it")
+        return ChildDied(f"{path}: the video worker process {describe_exit(code)} while processing it")
 
     def _forget(self, kill: bool) -> None:
         proc, conn = self._proc, self._conn
@@ -219,7 +265,7 @@ class ChildVideoWorker:
         if self._proc is None:
             return
         try:
-            self._conn.send(None)
+            self._conn.send(Quit())
             self._proc.wait(timeout=QUIT_SECONDS)
         except (OSError, subprocess.TimeoutExpired):
             pass
@@ -248,7 +294,7 @@ def describe_exit(code: int | None) -> str:
 class _PipeLogHandler(logging.Handler):
     """Sends the child's log records to the service, which logs them as its own."""
 
-    def __init__(self, send: Callable[[tuple], None]):
+    def __init__(self, send: Callable[[ToService], None]):
         super().__init__()
         self.send = send
 
@@ -259,7 +305,7 @@ class _PipeLogHandler(logging.Handler):
             if record.exc_info:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
                 record.exc_info = None
-            self.send(("log", record))
+            self.send(LogLine(record))
         except Exception:  # a log line must never fail a video
             pass
 
@@ -288,51 +334,62 @@ def child_main(fd: int) -> None:
     conn = Connection(fd)
     try:
         sys.path[:] = conn.recv()
-        cfg, choice, target, level = conn.recv()
+        setup: ChildSetup = conn.recv()
     except (EOFError, OSError):
         return
     # The service decides when to stop: SIGTERM or Ctrl-C reach it, and it cancels the video here.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.enable()  # a native crash's traceback goes to the service's log (stderr)
-    lock = threading.Lock()
+    _ChildLoop(conn, setup).run()
 
-    def send(message: tuple) -> None:
-        with lock:  # the decode prefetch thread logs too
-            conn.send(message)
 
-    root = logging.getLogger()
-    root.handlers[:] = [_PipeLogHandler(send)]
-    root.setLevel(level)
-    memory = scene_memory(cfg)
-    scorer: Scorer | None = None
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        if job == _CANCEL:
-            continue  # crossed a video that had already finished
-        last_beat = [0.0]
+class _ChildLoop:
+    """The child's side: one job at a time, its log and heartbeat sent back as it goes."""
 
-        def progress(fraction: float) -> None:
-            while conn.poll():
-                if conn.recv() in (_CANCEL, None):
-                    raise Cancelled()
-            now = time.monotonic()
-            if now - last_beat[0] >= BEAT_SECONDS:
-                last_beat[0] = now
-                send(("beat", fraction))
+    def __init__(self, conn: Connection, setup: ChildSetup):
+        self.conn, self.setup = conn, setup
+        self.lock = threading.Lock()  # the decode prefetch thread logs too
+        root = logging.getLogger()
+        root.handlers[:] = [_PipeLogHandler(self.send)]
+        root.setLevel(setup.log_level)
+        self.memory = scene_memory(setup.cfg.paths.state_dir, setup.cfg.motion)
+        self.scorer: Scorer | None = None
+        self.last_beat = 0.0
 
-        try:
-            if scorer is None:
-                scorer = _new_scorer(cfg, choice, memory)
-            result = target(job.path, cfg, scorer, job.out_dir, progress=progress, memory=memory, sha256=job.sha256)
-            send(("done", result))
-        except Cancelled:
-            send(("cancelled",))
-        except Exception as exc:
-            log.debug("details", exc_info=True)
-            send(("failed", _portable(exc)))
+    def send(self, message: ToService) -> None:
+        with self.lock:
+            self.conn.send(message)
+
+    def progress(self, fraction: float) -> None:
+        while self.conn.poll():
+            if isinstance(self.conn.recv(), (Cancel, Quit)):
+                raise Cancelled()
+        now = time.monotonic()
+        if now - self.last_beat >= BEAT_SECONDS:
+            self.last_beat = now
+            self.send(Beat(fraction))
+
+    def run(self) -> None:
+        cfg = self.setup.cfg
+        while True:
+            try:
+                job = self.conn.recv()
+            except (EOFError, OSError):
+                return
+            if isinstance(job, Quit):
+                return
+            if isinstance(job, Cancel):
+                continue  # crossed a video that had already finished
+            self.last_beat = 0.0
+            try:
+                if self.scorer is None:
+                    self.scorer = _new_scorer(cfg, self.setup.choice, self.memory)
+                result = self.setup.target(job.path, cfg.pipeline, self.scorer, job.out_dir, progress=self.progress,
+                                           memory=self.memory, sha256=job.sha256)
+                self.send(Done(result))
+            except Cancelled:
+                self.send(GaveUp())
+            except Exception as exc:
+                log.debug("details", exc_info=True)
+                self.send(Failed(_portable(exc)))

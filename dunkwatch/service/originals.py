@@ -21,9 +21,16 @@ FATAL_SIGNALS = "fatal-signals.log"  # faulthandler's report of a segfault or ab
 OUTSIDE_DEATHS_PER_ATTEMPT = 3
 
 
+REASON_SUFFIX = ".error.txt"  # beside each quarantined original: why it is there
+
+
+def reason_file(quarantined: Path) -> Path:
+    return quarantined.with_name(quarantined.name + REASON_SUFFIX)
+
+
 def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:
     moved = move_without_overwrite(path, quarantine_dir)
-    atomic_write_text(moved.with_name(moved.name + ".error.txt"), one_line(reason) + "\n")
+    atomic_write_text(reason_file(moved), one_line(reason) + "\n")
     return moved
 
 
@@ -115,6 +122,21 @@ class Originals:
             return path.parent.relative_to(self.paths.inbox)
         except ValueError:
             return Path()
+
+    def retry(self, video: Video) -> Path:
+        """A quarantined original back to the inbox folder it came from, queued again with fresh
+        attempts; our reason file goes. Moved first: a crash between leaves the file in the inbox,
+        where the intake takes it as new, never a queued row without its file."""
+        location = Path(video.location)
+        try:
+            back_to = self.paths.inbox / location.parent.relative_to(self.paths.quarantine)
+        except ValueError:
+            back_to = self.paths.inbox
+        moved = move_without_overwrite(location, back_to)
+        reason_file(location).unlink(missing_ok=True)
+        self.store.queue_again(video.id, moved)
+        log.info("%s moved back to %s to be tried again", location.name, moved)
+        return moved
 
     def fail(self, video: Video, reason: str) -> None:
         self.store.finish(video.id, State.FAILED, error=one_line(reason))

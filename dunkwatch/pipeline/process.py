@@ -1,8 +1,8 @@
-"""One video end to end: decode -> score -> segment -> export, for the service and `dunkwatch process`."""
+"""One video end to end: decode -> score -> segment -> export, for the service and `dunkwatch process`.
+The one pipeline module that joins the stages; it returns a typed Sidecar."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -11,17 +11,17 @@ from typing import Callable
 
 import numpy as np
 
-from dunkwatch.config import Config, SegmentConfig
+from dunkwatch.config import PipelineConfig, SegmentConfig
 from dunkwatch.disk_space import check_before_export, outputs_estimate
-from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
+from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, sha256_of
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader, prefetched
+from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
-from dunkwatch.pipeline.ingest import sha256_of
-from dunkwatch.pipeline.score import Scorer
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
-from dunkwatch.scene_memory import SceneMemory
+from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,14 @@ class Analysis:
     params: SegmentParams
 
 
-def segment_params(cfg: SegmentConfig, scorer_name: str) -> SegmentParams:
-    threshold = cfg.threshold_cnn if scorer_name == "cnn" else cfg.threshold_motion
+def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
+    threshold = cfg.threshold_cnn if kind is ScorerKind.CNN else cfg.threshold_motion
     return SegmentParams(threshold=threshold, hysteresis=cfg.hysteresis, smooth=cfg.smooth,
                          merge_gap=cfg.merge_gap, min_segment=cfg.min_segment,
                          pre_roll=cfg.pre_roll, post_roll=cfg.post_roll)
 
 
-def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None = None) -> Analysis:
+def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None) -> Analysis:
     info = probe(path)
     reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, reader=cfg.decode.reader)
     times: list[float] = []
@@ -61,7 +61,7 @@ def analyse(path: Path, cfg: Config, scorer: Scorer, progress: Progress | None =
     if report:
         log.info("%s: %s", path.name, report)
     times_arr = np.asarray(times, dtype=np.float64)
-    params = segment_params(cfg.segment, scorer.name)
+    params = segment_params(cfg.segment, scorer.kind)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments = find_segments(times_arr, scores, duration, params)
     return Analysis(info, times_arr, scores, segments, params)
@@ -72,16 +72,13 @@ def _iso(when) -> str | None:
 
 
 def _previous_clips(sidecar_path: Path) -> set[str]:
-    try:
-        old = json.loads(sidecar_path.read_text(encoding="utf-8"))
-        return {Path(c).name for c in old.get("clips", []) + [old.get("highlights") or ""] if c}
-    except (OSError, ValueError, AttributeError, TypeError):
-        return set()
+    old = Sidecar.read(sidecar_path)
+    return {Path(name).name for name in old.files()} if old else set()
 
 
 @dataclass
 class Processed:
-    sidecar: dict  # what <stem>.json says
+    sidecar: Sidecar  # what <stem>.json says
     times: np.ndarray  # every analysed frame's time and score, for training labels
     scores: np.ndarray
     out_dir: Path  # the folder the outputs went to
@@ -119,7 +116,7 @@ def _owner_of(folder: Path) -> str | None:
         return None  # no mark: an older dunkwatch's outputs, or the user's own folder
 
 
-def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: bool = True,
+def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
                   progress: Progress | None = None, memory: SceneMemory | None = None,
                   sha256: str | None = None) -> Processed:
     """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its
@@ -134,7 +131,7 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
         needed = outputs_estimate(path.stat().st_size, info.duration,
                                   [s.clip_end - s.clip_start for s in result.segments],
                                   cfg.export.mode == "reencode", cfg.export.highlight_reel)
-        check_before_export(outbox, needed, cfg.daemon.min_free_mb)
+        check_before_export(outbox, needed, cfg.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
     for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write
         leftover.unlink(missing_ok=True)
@@ -146,28 +143,18 @@ def process_video(path: Path, cfg: Config, scorer: Scorer, outbox: Path, clips: 
     if cfg.export.timeline:
         timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
                                   info.duration, result.params.threshold, path.name)
-    sidecar = {
-        "video": str(path.resolve()),
-        "sha256": sha256,
-        "duration": round(info.duration, 3),
-        "width": info.width,
-        "height": info.height,
-        "rotation": info.rotation,
-        "scorer": scorer.name,
-        "model": scorer.model_version,
-        "sample_fps": cfg.decode.sample_fps,
-        "threshold": result.params.threshold,
-        "scenes": scenes,
-        "recorded_at": _iso(recorded(info.recorded_at)),
-        "segments": [{**s.as_dict(), "recorded_start": _iso(recorded(info.recorded_at, s.start))}
-                     for s in result.segments],
-        "clips": [c.name for c in written],
-        "highlights": reel.name if reel else None,
-        "timeline": timeline.name if timeline else None,
-    }
+    sidecar = Sidecar(
+        video=str(path.resolve()), sha256=sha256, duration=round(info.duration, 3), width=info.width,
+        height=info.height, rotation=info.rotation, scorer=scorer.kind, model=scorer.model_version,
+        sample_fps=cfg.decode.sample_fps, threshold=result.params.threshold, scenes=tuple(scenes),
+        recorded_at=_iso(recorded(info.recorded_at)),
+        segments=tuple(SidecarSegment(**s.as_dict(), recorded_start=_iso(recorded(info.recorded_at, s.start)))
+                       for s in result.segments),
+        clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
+        timeline=timeline.name if timeline else None)
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
-    for name in stale - set(sidecar["clips"]) - {sidecar["highlights"]}:
+    for name in stale - sidecar.files():
         (out_dir / name).unlink(missing_ok=True)
     elapsed = time.monotonic() - started
     speed = info.duration / elapsed if elapsed > 0 else 0.0

@@ -2,7 +2,7 @@
 mover and the scheduler, and runs them.
 
 The main thread owns watching: it drains watcher events and rescans into the intake, which
-queues complete, hashed files in the journal. One worker thread (the job runner) takes queued
+queues complete, hashed files in the journal. One thread (the job runner) takes queued
 videos one at a time: decode -> score -> segment -> export, then the original moves to the
 archive (or the quarantine, with a one-line reason). A user's original is never deleted or modified.
 """
@@ -13,15 +13,16 @@ import logging
 import signal
 import threading
 import time
+from typing import Callable
 
-from dunkwatch import sdnotify
+from dunkwatch.service import sdnotify
 from dunkwatch.config import Config
-from dunkwatch.intake import Intake
-from dunkwatch.jobs import JobRunner
-from dunkwatch.originals import Originals
-from dunkwatch.scoring import scene_memory
-from dunkwatch.video_worker import ChildVideoWorker, InlineVideoWorker, ProcessFn, VideoWorker
-from dunkwatch.store import Store
+from dunkwatch.service.intake import Intake
+from dunkwatch.service.jobs import JobRunner
+from dunkwatch.service.originals import Originals
+from dunkwatch.pipeline.scorer_choice import scene_memory
+from dunkwatch.service.video_child import ChildProcessRunner, InlineRunner, ProcessFn, VideoRunner
+from dunkwatch.store import NEXT_TRAINING_KEY, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,15 @@ class Daemon:
     """`dunkwatch run`: watch the inbox until SIGTERM (or, with once=True, until it is empty)."""
 
     def __init__(self, cfg: Config, scorer_choice: str | None = None, once: bool = False,
-                 process: ProcessFn | None = None, videos: VideoWorker | None = None):
+                 process: ProcessFn | None = None, videos: VideoRunner | None = None,
+                 page: Callable[[threading.Event], None] | None = None):
         """By default each video is processed in a child process. `process` stands in for
-        process_video in this process, `videos` for the whole worker (both for tests)."""
+        process_video in this process, `videos` for the whole runner (both for tests). `page`
+        serves the review page until the event is set; the command line hands it in, since the
+        page sits above the service (it reads the service's status and retries through it)."""
         self.cfg = cfg
         self.paths = cfg.paths
+        self.page = page
         self.once = once
         for folder in (self.paths.inbox, self.paths.outbox, self.paths.archive, self.paths.quarantine,
                        self.paths.state_dir):
@@ -45,8 +50,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.originals = Originals(cfg, self.store)
         if videos is None:
-            videos = (ChildVideoWorker(cfg, scorer_choice) if process is None
-                      else InlineVideoWorker(cfg, scorer_choice, scene_memory(cfg), process))
+            videos = (ChildProcessRunner(cfg, scorer_choice) if process is None
+                      else InlineRunner(cfg, scorer_choice, scene_memory(cfg.paths.state_dir, cfg.motion), process))
         self.jobs = JobRunner(cfg, self.store, self.originals, videos, self.stopping)
         self.intake = Intake(cfg, self.store, self.originals, once, queued=self.jobs.work.set,
                              keepalive=self._keepalive)
@@ -68,16 +73,16 @@ class Daemon:
         self.originals.recover()
         watch = schedule = None
         if not self.once:
-            from dunkwatch.pipeline.watch import InboxWatch
-            from dunkwatch.schedule import NEXT_RUN_KEY, RetrainingSchedule
+            from dunkwatch.service.watch import InboxWatch
+            from dunkwatch.service.schedule import RetrainingSchedule
 
             watch = InboxWatch(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
-            schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_RUN_KEY, when))
+            schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_TRAINING_KEY, when))
             schedule.start()
-            if self.cfg.review.enabled:
-                self._start_review_page()
+            if self.page is not None:
+                self._start_review_page(self.page)
         self.intake.rescan()
-        worker = self._worker = threading.Thread(target=self.jobs.loop, name="worker", daemon=True)
+        worker = self._worker = threading.Thread(target=self.jobs.loop, name="jobs", daemon=True)
         worker.start()
         log.info("watching %s (%s); clips go to %s", self.paths.inbox,
                  "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
@@ -110,14 +115,13 @@ class Daemon:
             self.originals.close()
         return 1 if self.jobs.error else 0
 
-    def _start_review_page(self) -> None:
+    def _start_review_page(self, page: Callable[[threading.Event], None]) -> None:
         """`[review] enabled = true`: the page in a thread of the service; a failure to bind is logged,
         and the service goes on without it."""
-        from dunkwatch.review import serve
 
         def run() -> None:
             try:
-                serve(self.cfg, self.stopping)
+                page(self.stopping)
             except Exception as exc:
                 log.error("review page: cannot serve on %s (%s); the service goes on without it",
                           self.cfg.review.listen, exc)
@@ -137,9 +141,9 @@ class Daemon:
         self._corrections_stamp = stamp
         if stamp is None:
             return
-        from dunkwatch.learn.train import load_corrections
+        from dunkwatch.learn.catalogue import load_corrections
 
-        rows, errors = load_corrections(self.cfg, self.store)
+        rows, errors = load_corrections(self.cfg.paths, self.store)
         for error in errors:
             log.warning("%s: %s", path, error)
         log.info("%s: %d valid row(s), %d error(s)", path, len(rows), len(errors))

@@ -1,0 +1,102 @@
+"""Judging a candidate exactly as the service would run it: the same pipeline (decode, gate,
+score, segment) over the validation videos, against the scoring in use on the same videos."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from dunkwatch.config import PipelineConfig
+from dunkwatch.errors import ModelError
+from dunkwatch.learn.corrections import Correction
+from dunkwatch.learn.promotion import Figures, JudgedVideo, figures, truth_ranges
+from dunkwatch.models import registry
+from dunkwatch.outputs import ScorerKind
+from dunkwatch.pipeline.process import analyse, segment_params
+from dunkwatch.pipeline.scorer import Scorer
+from dunkwatch.pipeline.scorer_choice import cnn_pipeline, make_scorer, scene_memory
+from dunkwatch.pipeline.segment import find_segments
+from dunkwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ValidationVideo:
+    name: str
+    path: Path  # the archived original
+    corrections: list[Correction]
+    predicted: list[tuple[float, float]]  # the segments the service cut when it processed the video
+
+
+def predicted(cfg: PipelineConfig, store: Store, sha256: str) -> list[tuple[float, float]]:
+    """The segments the stored scores give with today's segment settings: the pseudo-labels."""
+    stored = store.load_scores(sha256)
+    if stored is None:
+        return []
+    times, scores, _ = stored
+    params = segment_params(cfg.segment, store.scored_by(sha256) or ScorerKind.MOTION)
+    duration = float(times[-1]) + 1.0 / cfg.decode.sample_fps if len(times) else 0.0
+    return [(s.start, s.end) for s in find_segments(np.asarray(times, float), np.asarray(scores, float),
+                                                    duration, params)]
+
+
+def scoring_in_use(cfg: PipelineConfig, current: str | None) -> tuple[str, Scorer]:
+    """(name, scorer) of what `auto` scores with now: the current model's pipeline, or motion."""
+    memory = scene_memory(cfg.state_dir, cfg.motion)  # read, never written, while judging
+    if current is not None:
+        try:
+            return f"model {current}", make_scorer(cfg, "auto", memory)
+        except ModelError as exc:
+            log.warning("current model %s cannot be loaded (%s); judging against motion", current, exc)
+    return "motion", make_scorer(cfg, "motion", memory)
+
+
+def judge_in_service(cfg: PipelineConfig, scorer: Scorer, videos: list[ValidationVideo]) -> Figures:
+    """Run `scorer` over each validation video as the service would, and score its segments
+    against the corrections, or where there are none, the predictions."""
+    judged = []
+    for v in videos:
+        result = analyse(v.path, cfg, scorer)
+        duration = result.info.duration
+        judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
+                                  tuple((s.start, s.end) for s in result.segments), bool(v.corrections)))
+    return figures(judged)
+
+
+def judge_candidate(cfg: PipelineConfig, model, scratch: Path, videos: list[ValidationVideo]) -> tuple[Figures, str]:
+    """The candidate judged exactly as it will run once promoted: through score.runtime."""
+    from dunkwatch.models.runtime import candidate_classifier
+
+    classifier = candidate_classifier(model, cfg.score.runtime, scratch)
+    log.info("judging the new model through %s", classifier.runtime)
+    memory = scene_memory(cfg.state_dir, cfg.motion)
+    return judge_in_service(cfg, cnn_pipeline(cfg, classifier, None, memory), videos), classifier.runtime
+
+
+@contextmanager
+def candidate_folder(state_dir: Path) -> Iterator[Path]:
+    """A private folder for the candidate's runtime export; a promoted version takes its files."""
+    root = registry.models_dir(state_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".candidate-", dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def keep_version(model, path: Path, scratch: Path) -> None:
+    """The registry version: the Keras model (to train on and to fall back to) and the export that was judged."""
+    from dunkwatch.models.runtime import has_openvino, move_openvino
+
+    model.save(str(path))
+    if has_openvino(scratch):
+        move_openvino(scratch, path.parent)

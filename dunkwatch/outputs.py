@@ -1,0 +1,127 @@
+"""What processing one video leaves behind, as typed records, each with one JSON round trip.
+
+`Sidecar` is `<stem>.json` in the video's outbox folder: written by the pipeline, read by the
+service, the review page and training. `VideoOutputs` is the journal's summary of the same
+outputs (which folder, which files), kept on the video's row. Nothing else reads their keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from pathlib import Path
+
+
+class ScorerKind(str, Enum):
+    """What scored a video's frames; stored as the value, in sidecars, the journal and the CSVs."""
+
+    MOTION = "motion"
+    CNN = "cnn"
+
+    def __str__(self) -> str:  # the value in logs and f-strings, not ScorerKind.CNN
+        return self.value
+
+
+@dataclass(frozen=True)
+class SidecarSegment:
+    start: float  # the action, seconds into the original
+    end: float
+    clip_start: float  # the clip, with its pre- and post-roll
+    clip_end: float
+    peak: float  # highest raw score inside the action
+    recorded_start: str | None = None  # wall-clock time of `start`, when the video says when it was filmed
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    video: str  # the original's path when it was processed
+    sha256: str
+    duration: float
+    width: int
+    height: int
+    rotation: int
+    scorer: ScorerKind
+    model: str | None  # registry version for the cnn, None for motion
+    sample_fps: float
+    threshold: float
+    scenes: tuple[str, ...]  # the scene memory's keys this video's empty courts went to
+    recorded_at: str | None
+    segments: tuple[SidecarSegment, ...]
+    clips: tuple[str, ...]  # file names in the same folder, one per segment
+    highlights: str | None
+    timeline: str | None
+
+    def files(self) -> set[str]:
+        """The video files it names (clips and the reel)."""
+        return {*self.clips, *([self.highlights] if self.highlights else [])}
+
+    def spans(self) -> list[tuple[float, float]]:
+        return [(s.start, s.end) for s in self.segments]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["scorer"] = self.scorer.value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "Sidecar":
+        """Raises ValueError when the text is not a sidecar."""
+        try:
+            data = json.loads(text)
+            data["scorer"] = ScorerKind(data["scorer"])
+            data["scenes"] = tuple(data.get("scenes") or ())
+            data["segments"] = tuple(SidecarSegment(**s) for s in data["segments"])
+            data["clips"] = tuple(data["clips"])
+            return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a dunkwatch sidecar: {exc}") from None
+
+    @classmethod
+    def read(cls, path: Path) -> "Sidecar | None":
+        """The sidecar at `path`, or None when there is none or it cannot be read."""
+        try:
+            return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class VideoOutputs:
+    """The journal's record of one finished video's outputs."""
+
+    folder: Path | None = None  # its outbox folder; None when nothing was written (skipped)
+    segments: int = 0
+    clips: tuple[str, ...] = ()
+    highlights: str | None = None
+    scorer: ScorerKind | None = None
+    model: str | None = None
+    duration: float = 0.0
+    skipped: str | None = None  # why it was archived without clips (phone clutter)
+
+    @classmethod
+    def of(cls, sidecar: Sidecar, folder: Path) -> "VideoOutputs":
+        return cls(Path(folder), len(sidecar.segments), sidecar.clips, sidecar.highlights, sidecar.scorer,
+                   sidecar.model, sidecar.duration)
+
+    def files(self) -> list[str]:
+        """The video files the journal lists for it: its clips, then its reel."""
+        return [*self.clips, *([self.highlights] if self.highlights else [])]
+
+    def to_json(self) -> str:
+        return json.dumps({"outbox": str(self.folder) if self.folder else None,
+                           "segments": self.segments, "clips": list(self.clips), "highlights": self.highlights,
+                           "scorer": self.scorer.value if self.scorer else None, "model": self.model,
+                           "duration": self.duration, "skipped": self.skipped})
+
+    @classmethod
+    def from_json(cls, text: str) -> "VideoOutputs":
+        data = json.loads(text)
+        return cls(folder=Path(data["outbox"]) if data.get("outbox") else None,
+                   segments=int(data.get("segments") or 0), clips=tuple(data.get("clips") or ()),
+                   highlights=data.get("highlights"),
+                   scorer=ScorerKind(data["scorer"]) if data.get("scorer") else None, model=data.get("model"),
+                   duration=float(data.get("duration") or 0.0), skipped=data.get("skipped"))

@@ -1,0 +1,155 @@
+"""The review page's Flask views, thin over `ReviewService`: they read the request, call the
+service and render its answer. Auth (a token off loopback) and CSRF are checked here, before any
+view. Served by waitress: `dunkwatch review` alone, or with `[review] enabled = true` in a thread
+of the service."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import threading
+from pathlib import Path
+
+from flask import Flask, Response, abort, jsonify, make_response, redirect, render_template, request, send_file
+
+from dunkwatch.config import Config, parse_listen
+from dunkwatch.review.previews import playable
+from dunkwatch.review.service import Outcome, ReviewService, csv_stamp, parse_ranges
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Views:
+    def __init__(self, cfg: Config, token: str | None):
+        self.cfg, self.token = cfg, token
+        self.service = ReviewService(cfg)
+        self.csrf = secrets.token_urlsafe(24)  # in every page; a cross-site form cannot read it
+
+    def guard(self):
+        if self.token is not None:
+            given = request.args.get("token") or request.cookies.get("dunkwatch_token") or \
+                request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not given or not hmac.compare_digest(given, self.token):
+                return Response("dunkwatch review: a token is needed on this address (see the service's log, "
+                                "or review.token in the config): open /?token=...\n", status=401,
+                                mimetype="text/plain")
+        if request.method == "POST":
+            origin = request.headers.get("Origin")
+            if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+                abort(403, "cross-site request refused")
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
+            if not hmac.compare_digest(sent, self.csrf):
+                abort(403, "missing or wrong form token: reload the page")
+        return None
+
+    def remember_token(self, response):
+        if self.token is not None and request.args.get("token"):
+            response.set_cookie("dunkwatch_token", self.token, httponly=True, samesite="Strict")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; media-src 'self'"
+        return response
+
+    def index(self):
+        s, corrections = self.service, self.cfg.paths.corrections
+        return render_template("index.html", cards=s.cards(), quarantined=s.quarantined(), report=s.status(),
+                               models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
+                               corrections=corrections, slow_motion=self.cfg.export.slow_motion,
+                               training_running=s.training.running(), training_tail=s.training.tail())
+
+    def _send_video(self, path: Path | None):
+        if path is None:
+            abort(404)
+        playable_path = playable(path, self.cfg.paths.state_dir / "previews")
+        return send_file(playable_path, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
+
+    def clip(self, video_id: int, number: int):
+        return self._send_video(self.service.clip(video_id, number))
+
+    def reel(self, video_id: int):
+        return self._send_video(self.service.reel(video_id))
+
+    def correct(self):
+        form = request.form
+        try:
+            video_id, rows = int(form["video"]), parse_ranges(json.loads(form["ranges"]))
+        except (KeyError, ValueError, TypeError):
+            return jsonify(ok=False, message="a correction needs a video and ranges of [start, end, label]"), 400
+        result = self.service.correct(video_id, rows, form.get("note", "review page"), form.get("stamp"))
+        if result.outcome is not Outcome.SAVED:
+            extra = {"stale": True} if result.stale else {}
+            return jsonify(ok=False, message=result.message, **extra), result.outcome.value
+        return jsonify(ok=True, stamp=result.stamp, message=result.message)
+
+    def use_model(self):
+        if not self.service.use_model(request.form.get("version", "")):
+            abort(404)
+        return redirect("/#models", code=303)
+
+    def train_now(self):
+        self.service.training.start()  # a run already going is left to finish: the page shows its log either way
+        return redirect("/#models", code=303)
+
+    def train_progress(self):
+        return jsonify(running=self.service.training.running(), tail=self.service.training.tail())
+
+    def retry(self, video_id: int):
+        if self.service.retry(video_id) is None:
+            abort(404)
+        return redirect("/#quarantine", code=303)
+
+
+def create_app(cfg: Config, token: str | None = None) -> Flask:
+    """The Flask app. `token`: required on every request (off loopback); None: no token."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    views = _Views(cfg, token)
+    app.before_request(views.guard)
+    app.after_request(views.remember_token)
+    for rule, view, methods in (("/", views.index, ["GET"]),
+                                ("/video/<int:video_id>/clip/<int:number>", views.clip, ["GET"]),
+                                ("/video/<int:video_id>/reel", views.reel, ["GET"]),
+                                ("/corrections", views.correct, ["POST"]),
+                                ("/models/use", views.use_model, ["POST"]),
+                                ("/train", views.train_now, ["POST"]),
+                                ("/train/progress", views.train_progress, ["GET"]),
+                                ("/quarantine/<int:video_id>/retry", views.retry, ["POST"])):
+        app.add_url_rule(rule, view.__name__, view, methods=methods)
+    app.register_error_handler(404, lambda _error: make_response("not found\n", 404, {"Content-Type": "text/plain"}))
+    return app
+
+
+def serve(cfg: Config, stop: threading.Event | None = None) -> None:
+    """Serve the page until `stop` is set (the service) or forever (`dunkwatch review`)."""
+    from waitress.server import create_server
+
+    host, port = parse_listen(cfg.review.listen)
+    token = None
+    if not is_loopback(host):
+        token = cfg.review.token or secrets.token_urlsafe(18)
+        if not cfg.review.token:
+            log.warning("review page on %s: open http://%s:%d/?token=%s (set review.token to keep one)",
+                        host, host, port, token)
+    server = create_server(create_app(cfg, token), host=host, port=port, threads=6)
+    log.info("review page: http://%s:%d/%s", host if ":" not in host else f"[{host}]", port,
+             "" if token is None else " (token needed)")
+    if stop is not None:
+        threading.Thread(target=lambda: (stop.wait(), server.close()), name="review-stop", daemon=True).start()
+    try:
+        server.run()
+    except OSError:
+        if stop is None or not stop.is_set():
+            raise

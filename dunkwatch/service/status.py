@@ -1,0 +1,112 @@
+"""`dunkwatch status`: the journal, the quarantine and the model registry, summarised as a `Status`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dunkwatch.config import PathsConfig
+from dunkwatch.disk_space import WaitingForSpace
+from dunkwatch.errors import ModelError
+from dunkwatch.models import registry
+from dunkwatch.service.originals import REASON_SUFFIX
+from dunkwatch.store import LAST_TRAINING_KEY, NEXT_TRAINING_KEY, SPACE_KEY, Counts, Store
+
+
+def _when(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecentVideo:
+    video: str
+    state: str
+    error: str | None
+    when: str | None
+    sha256: str = ""
+    attempts: int = 0
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    counts: Counts
+    last_errors: list[RecentVideo]
+    recent: list[RecentVideo]
+    quarantine: list[Quarantined]
+    model: str | None  # the version in use; "broken: ..." when the registry cannot say
+    next_training: str | None
+    last_training: dict | None  # training's own record, shown as it is
+    waiting_for_space: WaitingForSpace | None
+    journal: str
+
+    @property
+    def queue(self) -> int:
+        return self.counts.queue
+
+    def as_dict(self) -> dict:
+        """`dunkwatch status --json`."""
+        return {**asdict(self), "queue": self.queue}
+
+
+def quarantined(folder: Path) -> list[Quarantined]:
+    """Files in the quarantine with the reason written beside each."""
+    found = []
+    if folder.is_dir():
+        for reason_file in sorted(folder.rglob(f"*{REASON_SUFFIX}")):
+            video = reason_file.with_name(reason_file.name[: -len(REASON_SUFFIX)])
+            if os.path.lexists(video):  # a quarantined symlink counts even when it points nowhere
+                found.append(Quarantined(str(video), reason_file.read_text(encoding="utf-8", errors="replace").strip()))
+    return found
+
+
+def collect_status(paths: PathsConfig) -> Status:
+    store = Store(paths.state_dir)
+    try:
+        counts = store.counts()
+        errors = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated))
+                  for v in store.recent(limit=5, with_error=True)]
+        recent = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated), (v.sha256 or "")[:12], v.attempts,
+                              v.duplicate_of) for v in store.recent(limit=10)]
+        next_training = store.get_meta(NEXT_TRAINING_KEY)
+        last_training = store.get_meta(LAST_TRAINING_KEY)
+        waiting = store.get_meta(SPACE_KEY)
+    finally:
+        store.close()
+    try:
+        model = registry.current_version(paths.state_dir)
+    except ModelError as exc:
+        model = f"broken: {exc}"
+    return Status(counts, errors, recent, quarantined(paths.quarantine), model, next_training, last_training,
+                  WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"))
+
+
+def format_status(report: Status) -> str:
+    c = report.counts
+    lines = [f"videos: {c.done} done ({c.duplicates} duplicates), {c.failed} failed, "
+             f"{c.processing} processing, {c.stable} queued, {c.seen} arriving",
+             f"queue: {report.queue}",
+             f"model: {report.model or 'none promoted (motion scorer)'}",
+             f"next training: {report.next_training or 'not scheduled'}"]
+    if report.waiting_for_space:
+        w = report.waiting_for_space
+        lines.append(f"waiting for disk space since {_when(w.since)}: {w.video}: {w.message}")
+    if report.last_training:
+        lines.append(f"last training: {report.last_training}")
+    if report.last_errors:
+        lines.append("last errors:")
+        lines += [f"  {e.when}  {e.video} ({e.state}): {e.error}" for e in report.last_errors]
+    if report.quarantine:
+        lines.append(f"quarantine ({len(report.quarantine)}):")
+        lines += [f"  {Path(q.file).name}: {q.reason}" for q in report.quarantine]
+    return "\n".join(lines)
