@@ -23,6 +23,14 @@ import pytest
     "dunkwatch.learn.train",
     "dunkwatch.learn.dataset",
     "dunkwatch.service.schedule",
+    "dunkwatch.service.video_child",
+    "dunkwatch.pipeline.gate",
+    "dunkwatch.pipeline.scorer_choice",
+    "dunkwatch.learn.catalogue",
+    "dunkwatch.learn.decision",
+    "dunkwatch.learn.judge",
+    "dunkwatch.learn.fit",
+    "dunkwatch.review.service",
 ])
 def test_module_does_not_import_tensorflow(module):
     code = (f"import sys, {module}; "
@@ -33,7 +41,7 @@ def test_module_does_not_import_tensorflow(module):
 
 
 def test_segment_config_and_corrections_do_not_import_cv2_or_video_code():
-    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config, dunkwatch.learn.corrections; "
+    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config, dunkwatch.learn.corrections, dunkwatch.outputs; "
             "bad = [m for m in ('cv2', 'dunkwatch.pipeline.decode', 'imageio_ffmpeg') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
