@@ -141,6 +141,12 @@ def _cmd_review(args, cfg) -> int:
     from dunkwatch.config import parse_listen
     from dunkwatch.review import serve
 
+    if args.rotate_share_key:
+        from dunkwatch.review.share import ShareKey
+
+        ShareKey(cfg.paths.state_dir).rotate()
+        print("share key rotated: every share link given out so far is refused")
+        return 0
     if args.listen:
         parse_listen(args.listen)  # a clear message for a typo, before anything starts
         cfg = dataclasses.replace(cfg, review=dataclasses.replace(cfg.review, listen=args.listen))
@@ -194,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(sub.add_parser("review", help="the review page: watch clips, fix labels, see models"))
     p.add_argument("--listen", metavar="HOST:PORT", help="host:port (default: review.listen, 127.0.0.1:8765)")
+    p.add_argument("--rotate-share-key", action="store_true",
+                   help="end every share link given out so far, then exit")
     p.set_defaults(func=_cmd_review)
 
     p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))

@@ -167,6 +167,15 @@ class ReviewConfig:
     enabled: bool = setting(False, "the service also serves the review page (else: dunkwatch review)")
     listen: str = setting("127.0.0.1:8765", "host:port of the review page; any address but loopback needs the token")
     token: str = setting("", "the review page's access token off loopback; empty: a new one is printed at start")
+    share_days: int = setting(7, "a share link for a coach works this many days (rotate the share key to end all)",
+                              lo=1, hi=365)
+
+
+@dataclass(frozen=True)
+class SessionsConfig:
+    gap: float = setting(7200.0, "seconds between two videos that start a new practice session (7200: 2 h)",
+                         lo=60.0, hi=7 * 86400.0)
+    reel: bool = setting(True, "also join every clip of a session, in recording order, into its session reel")
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
     @property
@@ -220,7 +230,7 @@ class LearnConfig:
 SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
                   "watch": WatchConfig, "daemon": DaemonConfig,
-                  "training": TrainingConfig, "review": ReviewConfig}
+                  "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:

@@ -30,6 +30,7 @@ DB_NAME = "journal.sqlite3"
 NEXT_TRAINING_KEY = "next_training"  # when the schedule runs training next
 LAST_TRAINING_KEY = "last_training"  # training's record of its last run
 SPACE_KEY = "waiting_for_space"  # a video waiting for disk space, while it waits
+LAST_SESSION_KEY = "last_session"  # the newest practice session's summary
 
 
 class State(str, Enum):
@@ -349,6 +350,10 @@ class Store:
 
     def all(self) -> list[Video]:
         return self._all("SELECT * FROM videos ORDER BY id")
+
+    def finished(self) -> list[Video]:
+        """Done, non-duplicate videos, archived or not yet: what the practice sessions are made of."""
+        return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL ORDER BY id")
 
     def processed(self) -> list[Video]:
         """Finished, non-duplicate videos whose original is in the archive: what training reads."""

@@ -6,6 +6,7 @@ Every file is written under a hidden `.part` name and renamed when complete.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import time
@@ -15,7 +16,7 @@ from typing import Callable, Sequence
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
-from dunkwatch.media import MediaInfo, ffmpeg_exe
+from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
@@ -159,9 +160,9 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
 def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None,
                dating: Sequence[str] = ()) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
-    # Names relative to the list, which sits beside the clips: the folder's own name stays out of it.
-    listing = "".join(f"file '{c.name}'\n" for c in clips)
     list_file = dest.with_name(f".{dest.stem}.concat{PART_SUFFIX}")
+    # Paths relative to the list (beside a video's clips: just their names), quotes escaped.
+    listing = "".join("file '" + os.path.relpath(c, list_file.parent).replace("'", "'\\''") + "'\n" for c in clips)
     list_file.write_text(listing, encoding="utf-8")
     try:
         with atomic_target(dest) as tmp:
@@ -191,3 +192,29 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
 def write_sidecar(path: Path, sidecar: Sidecar) -> Path:
     atomic_write_text(path, sidecar.to_json())
     return path
+
+
+def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = None) -> Path:
+    """A practice's reel: clips of several videos, one after another. Clips alike (codec, size,
+    pixel format, audio) are joined as they are; mixed ones (another phone, portrait and
+    landscape, HDR beside SDR) are re-encoded to the first clip's size, letterboxed, in H.264."""
+    infos = [probe(c) for c in clips]
+    seconds = sum(i.duration for i in infos)
+    kinds = {(i.video_codec, i.width, i.height, i.rotation, i.pix_fmt, i.has_audio) for i in infos}
+    if len(kinds) == 1:
+        return join_clips(clips, dest, seconds, stop)
+    width, height = infos[0].width // 2 * 2, infos[0].height // 2 * 2
+    inputs, parts, audio_parts = [], [], []
+    for n, info in enumerate(infos):
+        inputs += ["-i", str(info.path)]
+        parts.append(f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                     f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{n}]")
+        parts.append(f"[{n}:a]aresample=48000,aformat=channel_layouts=stereo[a{n}]" if info.has_audio else
+                     f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f}[a{n}]")
+        audio_parts.append(f"[v{n}][a{n}]")
+    graph = ";".join(parts) + ";" + "".join(audio_parts) + f"concat=n={len(infos)}:v=1:a=1[v][a]"
+    with atomic_target(dest) as tmp:
+        _run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-c:v", "libx264",
+                     "-preset", "veryfast", "-crf", "20", "-c:a", "aac", "-b:a", "160k",
+                     "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest, seconds, stop)
+    return dest

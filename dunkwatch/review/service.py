@@ -6,6 +6,7 @@ Files are found through the journal only: no path in a request reaches the file 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import subprocess
@@ -24,6 +25,10 @@ from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import add_rows, format_time
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
+from dunkwatch.review.previews import poster
+from dunkwatch.review.share import ShareKey, SharedKind
+from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
+from dunkwatch.sessions import SIDECAR_NAME, DatedBy, SessionSidecar
 from dunkwatch.service.originals import Originals
 from dunkwatch.service.schedule import train_command
 from dunkwatch.service.status import Status, collect_status
@@ -65,6 +70,36 @@ class VideoCard:
     reel: str | None = None
     curve: str = ""  # SVG polyline points of the scores, x in seconds, y in 0..1 (1 at the top)
     when: str = ""
+
+
+@dataclass
+class SessionCard:
+    """One practice as the page shows it: its counts, its clips' posters, its videos."""
+    id: str
+    name: str
+    videos: int
+    attempts: int
+    in_view: float
+    reel: bool
+    dated_by_file_time: list[str]
+    cards: list[VideoCard]
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    session: str
+    name: str
+    attempts: int
+
+
+@dataclass
+class PracticeLog:
+    sessions: list[SessionCard]  # newest first
+    others: list[VideoCard]  # queued, failed, duplicates, skipped: not part of a practice
+    chart: list[ChartBar]  # attempts per session over the last weeks, oldest first
+
+
+CHART_DAYS = 56
 
 
 class Outcome(Enum):
@@ -197,6 +232,55 @@ class ReviewService:
             if stored is not None:
                 card.curve = _curve(stored[0], stored[1])
         return card
+
+    def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
+        cards = {c.id: c for c in self.cards()}
+        with self.journal() as j:
+            sessions = sessions_of(self.paths, self.cfg.sessions, j)
+        shown, placed = [], set()
+        for s in sorted(sessions, key=lambda s: s.started, reverse=True):
+            mine = [cards[v.video_id] for v in s.videos if v.video_id in cards]
+            placed.update(c.id for c in mine)
+            reel = self.session_reel(s.id) is not None
+            shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1), reel,
+                                     [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine))
+        since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
+        chart = [ChartBar(s.id, s.name, s.attempts) for s in sorted(sessions, key=lambda s: s.started)
+                 if s.started >= since]
+        return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
+
+    def session_reel(self, session_id: str) -> Path | None:
+        """A session's reel; None for a malformed id, an unknown session, or one without a reel."""
+        folder = SessionOutputs(self.paths, self.cfg.sessions).folder(session_id)
+        sidecar = SessionSidecar.read(folder / SIDECAR_NAME) if folder else None
+        if sidecar is None or not sidecar.reel or not (folder / sidecar.reel).is_file():
+            return None
+        return folder / sidecar.reel
+
+    def poster(self, video_id: int, number: int) -> Path | None:
+        """A frame from the middle of the clip's action, made once and cached."""
+        clip = self.clip(video_id, number)
+        video = self.video(video_id) if clip else None
+        sidecar = Sidecar.read(video.outputs.folder / f"{video.path.stem}.json") if video else None
+        if sidecar is None or not 0 < number <= len(sidecar.segments):
+            return None
+        s = sidecar.segments[number - 1]
+        stretch = self.cfg.export.slow_motion if self.cfg.export.mode == "reencode" else 1.0
+        return poster(clip, ((s.start + s.end) / 2 - s.clip_start) * stretch, self.paths.state_dir / "posters")
+
+    def share(self, kind: SharedKind, ident: str, host: str) -> str | None:
+        """A share link's token for a clip ("<video id>-<number>") or a session's reel; None when there is none."""
+        if self.shared_file(kind, ident) is None:
+            return None
+        return ShareKey(self.paths.state_dir).link(kind, ident, host, self.cfg.review.share_days)
+
+    def shared_file(self, kind: SharedKind, ident: str) -> Path | None:
+        if kind is SharedKind.SESSION:
+            return self.session_reel(ident)
+        video_id, _, number = ident.partition("-")
+        if not (video_id.isdigit() and number.isdigit()):
+            return None
+        return self.clip(int(video_id), int(number))
 
     def outbox_file(self, video: Video, name: str | None) -> Path | None:
         """A file the journal lists for this video, in its outbox folder; None for anything else."""

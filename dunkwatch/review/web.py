@@ -18,10 +18,12 @@ from flask import Flask, Response, abort, jsonify, make_response, redirect, rend
 from dunkwatch.config import Config, parse_listen
 from dunkwatch.review.previews import playable
 from dunkwatch.review.service import Outcome, ReviewService, csv_stamp, parse_ranges
+from dunkwatch.review.share import Refused, ShareKey, SharedKind
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = ("localhost",)
+SHARED_PREFIX = "/s/"  # share links: signed, served without the page's token
 
 
 def is_loopback(host: str) -> bool:
@@ -40,6 +42,8 @@ class _Views:
         self.csrf = secrets.token_urlsafe(24)  # in every page; a cross-site form cannot read it
 
     def guard(self):
+        if request.path.startswith(SHARED_PREFIX) and request.method == "GET":
+            return None  # a share link carries its own signature: no token, and nothing else is served
         if self.token is not None:
             given = request.args.get("token") or request.cookies.get("dunkwatch_token") or \
                 request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -65,7 +69,7 @@ class _Views:
 
     def index(self):
         s, corrections = self.service, self.cfg.paths.corrections
-        return render_template("index.html", cards=s.cards(), quarantined=s.quarantined(), report=s.status(),
+        return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=s.status(),
                                models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
                                corrections=corrections, slow_motion=self.cfg.export.slow_motion,
                                training_running=s.training.running(), training_tail=s.training.tail())
@@ -81,6 +85,44 @@ class _Views:
 
     def reel(self, video_id: int):
         return self._send_video(self.service.reel(video_id))
+
+    def poster(self, video_id: int, number: int):
+        path = self.service.poster(video_id, number)
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype="image/jpeg", max_age=86400)
+
+    def session_reel(self, session_id: str):
+        return self._send_video(self.service.session_reel(session_id))
+
+    def share(self):
+        kind, ident = request.form.get("kind", ""), request.form.get("item", "")
+        token = self.service.share(SharedKind(kind), ident, request.host) if kind in ("clip", "session") else None
+        if token is None:
+            return jsonify(ok=False, message="nothing to share there"), 404
+        return jsonify(ok=True, url=f"{request.host_url}s/{token}", days=self.cfg.review.share_days,
+                       message=f"a read-only link for {self.cfg.review.share_days} day(s): anyone who has it can "
+                               "watch this, and nothing else")
+
+    def rotate_share_key(self):
+        ShareKey(self.cfg.paths.state_dir).rotate()
+        return jsonify(ok=True, message="share key rotated: every link given out so far is refused")
+
+    def _shared(self, token: str) -> Path:
+        item = ShareKey(self.cfg.paths.state_dir).check(token, request.host)
+        if isinstance(item, Refused):
+            abort(item.value)
+        path = self.service.shared_file(item.kind, item.ident)
+        if path is None:
+            abort(404)
+        return path
+
+    def shared_page(self, token: str):
+        self._shared(token)
+        return render_template("shared.html", video=f"{SHARED_PREFIX}{token}/video")
+
+    def shared_video(self, token: str):
+        return self._send_video(self._shared(token))
 
     def correct(self):
         form = request.form
@@ -122,6 +164,12 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
     for rule, view, methods in (("/", views.index, ["GET"]),
                                 ("/video/<int:video_id>/clip/<int:number>", views.clip, ["GET"]),
                                 ("/video/<int:video_id>/reel", views.reel, ["GET"]),
+                                ("/video/<int:video_id>/poster/<int:number>", views.poster, ["GET"]),
+                                ("/session/<session_id>/reel", views.session_reel, ["GET"]),
+                                ("/share", views.share, ["POST"]),
+                                ("/share/rotate", views.rotate_share_key, ["POST"]),
+                                (SHARED_PREFIX + "<token>", views.shared_page, ["GET"]),
+                                (SHARED_PREFIX + "<token>/video", views.shared_video, ["GET"]),
                                 ("/corrections", views.correct, ["POST"]),
                                 ("/models/use", views.use_model, ["POST"]),
                                 ("/train", views.train_now, ["POST"]),

@@ -111,6 +111,8 @@ class Daemon:
             if schedule is not None:
                 schedule.shutdown()
             worker.join()
+            if self.once and self.jobs.error is None:
+                self.jobs.refresh_sessions(stoppable=False)  # one pass: the practice sessions of what it processed
             self.store.close()
             self.originals.close()
         return 1 if self.jobs.error else 0

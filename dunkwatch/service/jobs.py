@@ -15,6 +15,7 @@ from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.service.originals import Originals, one_line
+from dunkwatch.service.session_outputs import SessionOutputs
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.store import SPACE_KEY, State, Store, Video
@@ -62,11 +63,16 @@ class JobRunner:
         self.videos, self.stopping = videos, stopping
         self.work = threading.Event()  # set when a video is queued, or to stop
         self.error: BaseException | None = None  # a bug that stopped the loop
+        self.sessions = SessionOutputs(cfg.paths, cfg.sessions)
+        self.sessions_stale = True  # rewritten once the queue is empty: a synced practice, one rebuild
 
     def loop(self) -> None:
         try:
             while not self.stopping.is_set():
                 job = self.store.next_job()
+                if job is None and self.sessions_stale:
+                    self.refresh_sessions()
+                    continue
                 if job is None:
                     wait = self.store.seconds_to_next_job()
                     self.work.wait(timeout=min(wait if wait is not None else 5.0, 5.0))
@@ -78,6 +84,22 @@ class JobRunner:
             log.exception("worker stopped")
         finally:
             self.videos.close()
+
+    def refresh_sessions(self, stoppable: bool = True) -> None:
+        """The practice sessions' folders, brought up to date; a failure is logged and tried again later.
+        `stoppable`: a stopping service abandons a reel being joined (it is rebuilt at the next start)."""
+        def stop() -> None:
+            if stoppable and self.stopping.is_set():
+                raise Cancelled()
+
+        try:
+            self.sessions.refresh(self.store, stop)
+            self.sessions_stale = False
+        except Cancelled:
+            pass
+        except (OSError, DunkwatchError) as exc:
+            self.sessions_stale = False  # not in a loop: the next finished video tries again
+            log.warning("practice sessions: %s", one_line(str(exc)))
 
     def _run_job(self, job: Video) -> None:
         if not job.path.exists():
@@ -116,6 +138,7 @@ class JobRunner:
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, State.DONE, outputs=outputs)
         self.originals.move(self.store.get(job.id))
+        self.sessions_stale = True
 
     def _wait_for_space(self, job: Video, exc: OutOfSpace) -> None:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""

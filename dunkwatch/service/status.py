@@ -12,7 +12,8 @@ from dunkwatch.disk_space import WaitingForSpace
 from dunkwatch.errors import ModelError
 from dunkwatch.models import registry
 from dunkwatch.service.originals import REASON_SUFFIX
-from dunkwatch.store import LAST_TRAINING_KEY, NEXT_TRAINING_KEY, SPACE_KEY, Counts, Store
+from dunkwatch.sessions import SessionSummary
+from dunkwatch.store import LAST_SESSION_KEY, LAST_TRAINING_KEY, NEXT_TRAINING_KEY, SPACE_KEY, Counts, Store
 
 
 def _when(timestamp: float | None) -> str | None:
@@ -49,6 +50,7 @@ class Status:
     last_training: dict | None  # training's own record, shown as it is
     waiting_for_space: WaitingForSpace | None
     journal: str
+    last_session: SessionSummary | None = None  # the newest practice
 
     @property
     def queue(self) -> int:
@@ -81,6 +83,7 @@ def collect_status(paths: PathsConfig) -> Status:
         next_training = store.get_meta(NEXT_TRAINING_KEY)
         last_training = store.get_meta(LAST_TRAINING_KEY)
         waiting = store.get_meta(SPACE_KEY)
+        last_session = store.get_meta(LAST_SESSION_KEY)
     finally:
         store.close()
     try:
@@ -88,7 +91,8 @@ def collect_status(paths: PathsConfig) -> Status:
     except ModelError as exc:
         model = f"broken: {exc}"
     return Status(counts, errors, recent, quarantined(paths.quarantine), model, next_training, last_training,
-                  WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"))
+                  WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"),
+                  SessionSummary(**last_session) if last_session else None)
 
 
 def format_status(report: Status) -> str:
@@ -97,7 +101,8 @@ def format_status(report: Status) -> str:
              f"{c.processing} processing, {c.stable} queued, {c.seen} arriving",
              f"queue: {report.queue}",
              f"model: {report.model or 'none promoted (motion scorer)'}",
-             f"next training: {report.next_training or 'not scheduled'}"]
+             f"next training: {report.next_training or 'not scheduled'}",
+             f"last practice: {report.last_session.line() if report.last_session else 'none yet'}"]
     if report.waiting_for_space:
         w = report.waiting_for_space
         lines.append(f"waiting for disk space since {_when(w.since)}: {w.video}: {w.message}")

@@ -293,3 +293,166 @@ def test_the_service_serves_the_page_when_review_is_enabled(workdir, config_file
         _, err = service.communicate(timeout=60)
     assert service.returncode == 0, err[-2000:]
     assert f"review page: http://127.0.0.1:{port}/" in err
+
+
+def screenshot(page, name: str, full_page: bool = False) -> None:
+    """The README's pictures, made by the tests: DUNKWATCH_SCREENSHOTS=docs make test."""
+    if os.environ.get("DUNKWATCH_SCREENSHOTS"):
+        page.screenshot(path=str(Path(os.environ["DUNKWATCH_SCREENSHOTS"]) / name), full_page=full_page, scale="css")
+
+
+@pytest.mark.slow
+def test_on_a_phone_one_column_inline_clips_and_a_tap_corrects(page_server):
+    from playwright.sync_api import sync_playwright
+
+    cfg, url = page_server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                                        is_mobile=True, has_touch=True)
+            page = phone.new_page()
+            page.goto(url)
+            assert page.locator("section.session").count() == 1  # both videos: one practice
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scroll
+            page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            screenshot(page, "review-phone.png")
+            clip = page.locator(".clip").first
+            video = clip.locator("video")
+            assert video.get_attribute("playsinline") is not None
+            box = video.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            video.evaluate("v => { v.muted = true; return v.play(); }")
+            page.wait_for_function("v => v.currentTime > 0.5 && !document.fullscreenElement",
+                                   arg=video.element_handle(), timeout=20000)
+            button = clip.locator("button.no-player")
+            assert button.bounding_box()["height"] >= 44  # a thumb hits it
+            button.tap()
+            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+        finally:
+            browser.close()
+    rows = rows_of(cfg.paths.corrections)
+    assert len(rows) == 2 and rows[1][3] == "empty"
+    assert (parse_time(rows[1][1]), parse_time(rows[1][2])) == pytest.approx(
+        (float(clip_attr(cfg, rows[1][0], "start")), float(clip_attr(cfg, rows[1][0], "end"))), abs=0.001)
+
+
+def clip_attr(cfg, video_name: str, key: str) -> float:
+    """A video's first segment, as its sidecar has it."""
+    from dunkwatch.outputs import Sidecar
+
+    stem = Path(video_name).stem
+    return getattr(Sidecar.read(cfg.paths.outbox / stem / f"{stem}.json").segments[0], key)
+
+
+@pytest.mark.slow
+def test_keys_move_between_clips_and_mark_one_and_posters_are_made_once(page_server):
+    from playwright.sync_api import sync_playwright
+
+    cfg, url = page_server
+    posters = cfg.paths.state_dir / "posters"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(url)
+            shown = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+            page.wait_for_function(shown)
+            clips = page.locator(".clip")
+            assert page.locator(".posters img").count() == clips.count() == 2
+            made = {p.name: p.stat().st_mtime_ns for p in posters.glob("*.jpg")}
+            assert len(made) == 2
+            screenshot(page, "review-sessions.png")
+            page.keyboard.press("j")
+            page.keyboard.press("j")
+            second = clips.nth(1)
+            assert "current" in second.get_attribute("class") and "current" not in clips.nth(0).get_attribute("class")
+            page.keyboard.press("k")
+            page.keyboard.press("j")
+            page.keyboard.press("n")  # "no player here" on the clip the keys moved to
+            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+            marked = (float(second.get_attribute("data-start")), float(second.get_attribute("data-end")))
+            name = second.locator("xpath=ancestor::article").locator("h3").text_content().split()[0]
+            page.reload()
+            page.wait_for_function(shown)
+        finally:
+            browser.close()
+    assert {p.name: p.stat().st_mtime_ns for p in posters.glob("*.jpg")} == made  # reused, not remade
+    rows = rows_of(cfg.paths.corrections)
+    assert len(rows) == 2 and (rows[1][0], rows[1][3]) == (name, "empty")
+    assert (parse_time(rows[1][1]), parse_time(rows[1][2])) == pytest.approx(marked, abs=0.001)
+
+
+def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_key_turns(processed):
+    import re
+
+    from dunkwatch.review import create_app
+    from dunkwatch.review.share import ShareKey, SharedKind
+
+    client = create_app(processed, token="s3cret").test_client()  # as off loopback: the page needs its token
+    page = client.get("/?token=s3cret").get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    item = re.search(r'class="share" data-kind="clip" data-item="([0-9]+-1)"', page).group(1)
+    made = client.post("/share", data={"csrf": csrf, "kind": "clip", "item": item}).get_json()
+    assert made["ok"] and made["url"].startswith("http://localhost/s/")
+    link = made["url"].removeprefix("http://localhost")
+    session_id = re.search(r'data-kind="session" data-item="([^"]+)"', page).group(1)
+    reel = client.post("/share", data={"csrf": csrf, "kind": "session", "item": session_id}).get_json()
+    assert reel["ok"]
+
+    coach = create_app(processed, token="s3cret").test_client()  # no token, no cookie
+    assert coach.get("/").status_code == 401
+    shown = coach.get(link)
+    assert shown.status_code == 200 and f'src="{link}/video"' in shown.get_data(as_text=True)
+    ranged = coach.get(link + "/video", headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.data) == 100
+    assert coach.get(reel["url"].removeprefix("http://localhost") + "/video").status_code == 200
+    assert coach.get(link + "/journal.sqlite3").status_code == 404  # nothing else, by any path
+    assert coach.get(link + "/video/../../video/1/clip/1").status_code == 404
+    assert coach.get("/video/1/clip/1").status_code == 401
+    assert coach.get(link, headers={"Host": "elsewhere.example"}).status_code == 404  # made for another host
+    assert coach.get("/s/not-a-link").status_code == 404
+    forged = link[:-1] + ("A" if link[-1] != "A" else "B")
+    assert coach.get(forged).status_code == 403
+    old = ShareKey(processed.paths.state_dir).link(SharedKind.CLIP, item, "localhost", 7, now=time.time() - 8 * 86400)
+    assert coach.get(f"/s/{old}/video").status_code == 410
+    assert client.get("/session/2026-13-99-9999/reel").status_code == 404  # well formed, no such session
+    assert client.get("/session/..%2F..%2Fstate/reel").status_code == 404
+    assert client.get("/session/x'y/reel").status_code == 404
+
+    rotated = client.post("/share/rotate", data={"csrf": csrf}).get_json()
+    assert rotated["ok"] and coach.get(link + "/video").status_code == 403  # every link given out so far
+    again = client.post("/share", data={"csrf": csrf, "kind": "clip", "item": item}).get_json()
+    assert coach.get(again["url"].removeprefix("http://localhost") + "/video").status_code == 200
+    key = processed.paths.state_dir / "share.key"
+    before = key.read_text()
+    cli = subprocess.run([sys.executable, "-m", "dunkwatch", "review", "--rotate-share-key", "--config",
+                          str(processed.source)], capture_output=True, text=True, cwd=REPO)
+    assert cli.returncode == 0 and "rotated" in cli.stdout and key.read_text() != before
+    assert coach.get(again["url"].removeprefix("http://localhost") + "/video").status_code == 403
+
+
+@pytest.mark.slow
+def test_a_shared_clip_opens_in_the_browser_alone(page_server):
+    from playwright.sync_api import sync_playwright
+
+    from dunkwatch.review.share import ShareKey, SharedKind
+    from dunkwatch.store import Store
+
+    cfg, url = page_server
+    (video,) = [v for v in Store(cfg.paths.state_dir).all() if v.name == "IMG_0201.MOV"]
+    host = cfg.review.listen
+    token = ShareKey(cfg.paths.state_dir).link(SharedKind.CLIP, f"{video.id}-1", host, 7)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page.goto(f"{url}s/{token}")
+            assert page.locator("video").count() == 1 and page.locator("article, section, form").count() == 0
+            player = page.locator("video")
+            player.evaluate("v => { v.muted = true; return v.play(); }")
+            page.wait_for_function("v => v.currentTime > 0.5", arg=player.element_handle(), timeout=20000)
+            player.evaluate("v => { v.pause(); v.currentTime = 1.5; }")
+            screenshot(page, "review-shared.png")
+        finally:
+            browser.close()

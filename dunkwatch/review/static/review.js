@@ -1,4 +1,5 @@
-// The review page's only script: corrections by click and drag, and training progress.
+// The review page's only script: corrections by click, tap and drag, share links, keyboard
+// shortcuts, and training progress.
 "use strict";
 const body = document.body;
 const slowMotion = parseFloat(body.dataset.slowMotion) || 1;
@@ -39,9 +40,10 @@ for (const article of document.querySelectorAll("article.video")) {
       selection.setAttribute("x", Math.min(a, b));
       selection.setAttribute("width", Math.abs(b - a));
     };
-    track.addEventListener("mousedown", (e) => { from = at(e); show(from, from); e.preventDefault(); });
-    track.addEventListener("mousemove", (e) => { if (from !== null) show(from, at(e)); });
-    window.addEventListener("mouseup", (e) => {
+    // Pointer events: a mouse drag and a finger's drag alike.
+    track.addEventListener("pointerdown", (e) => { from = at(e); show(from, from); e.preventDefault(); });
+    track.addEventListener("pointermove", (e) => { if (from !== null) show(from, at(e)); });
+    window.addEventListener("pointerup", (e) => {
       if (from === null) return;
       const to = at(e);
       range = [round(Math.min(from, to)), round(Math.max(from, to))];
@@ -74,6 +76,62 @@ for (const article of document.querySelectorAll("article.video")) {
     });
   }
 }
+
+async function post(path, fields) {
+  const form = new URLSearchParams({...fields, csrf: body.dataset.csrf});
+  const response = await fetch(path, {method: "POST", body: form, headers: {"X-CSRF-Token": body.dataset.csrf}});
+  return response.json().catch(() => ({ok: false, message: `error ${response.status}`}));
+}
+
+async function share(button) {
+  const answer = await post("/share", {kind: button.dataset.kind, item: button.dataset.item});
+  say(answer.message, answer.ok);
+  if (!answer.ok) return;
+  let field = button.parentElement.querySelector("input.link");
+  if (!field) {
+    field = document.createElement("input");
+    field.className = "link";
+    field.readOnly = true;
+    button.after(field);
+  }
+  field.value = answer.url;
+  field.select();
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(answer.url).catch(() => {});
+}
+
+for (const button of document.querySelectorAll("button.share")) button.addEventListener("click", () => share(button));
+
+const rotate = document.getElementById("rotate-share-key");
+if (rotate) rotate.addEventListener("click", async () => {
+  const answer = await post("/share/rotate", {});
+  say(answer.message, answer.ok);
+});
+
+// Keyboard: j/k next/previous clip, space play/pause, n "no player here", s share.
+const clips = [...document.querySelectorAll(".clip")];
+let current = -1;
+function goTo(index) {
+  if (!clips.length) return;
+  if (current >= 0) clips[current].classList.remove("current");
+  current = Math.max(0, Math.min(clips.length - 1, index));
+  const clip = clips[current];
+  clip.classList.add("current");
+  clip.focus({preventScroll: true});
+  clip.scrollIntoView({block: "center"});
+}
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || ["INPUT", "TEXTAREA"].includes(e.target.tagName)) return;
+  const clip = clips[current];
+  if (e.key === "j") goTo(current + 1);
+  else if (e.key === "k") goTo(current - 1);
+  else if (e.key === " " && clip) {
+    const video = clip.querySelector("video");
+    if (video.paused) video.play(); else video.pause();
+  } else if (e.key === "n" && clip) clip.querySelector("button.no-player").click();
+  else if (e.key === "s" && clip) clip.querySelector("button.share").click();
+  else return;
+  e.preventDefault();
+});
 
 const trainLog = document.getElementById("train-log");
 if (trainLog && trainLog.dataset.running === "yes") {

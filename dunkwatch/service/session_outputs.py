@@ -1,0 +1,100 @@
+"""A practice's outputs: `outbox/sessions/<id>/` with the session reel and `session.json`.
+
+After each finished video the sessions are worked out again from the journal, and a session is
+rewritten only when what it holds changed: a late video (an iCloud sync can deliver a practice
+over hours, out of order) joins its session and the reel is rebuilt. A session that no longer
+exists (a late video moved its start, or joined two) loses its folder, which only we write.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from dunkwatch.config import PathsConfig, SessionsConfig
+from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
+from dunkwatch.outputs import Sidecar
+from dunkwatch.pipeline.export import StopCheck, join_session
+from dunkwatch.sessions import (
+    SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
+from dunkwatch.learn.catalogue import csv_name
+from dunkwatch.store import LAST_SESSION_KEY, Store
+
+log = logging.getLogger(__name__)
+
+SESSIONS_DIR = "sessions"
+
+
+def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
+    """Every processed video with its own outputs (no duplicates, no skipped clutter), dated."""
+    found = []
+    for v in store.finished():
+        outputs = v.outputs
+        if outputs is None or outputs.folder is None or outputs.skipped:
+            continue
+        sidecar = Sidecar.read(outputs.folder / f"{v.path.stem}.json")
+        started = parse_started(sidecar.recorded_at if sidecar else None, v.mtime)
+        if started is None:
+            continue
+        found.append(SessionVideo(v.id, csv_name(paths, v), started[0], started[1], outputs.duration,
+                                  outputs.folder, outputs.clips, tuple(sidecar.spans()) if sidecar else ()))
+    return found
+
+
+def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[Session]:
+    return group(session_videos(paths, store), cfg.gap)
+
+
+class SessionOutputs:
+    def __init__(self, paths: PathsConfig, cfg: SessionsConfig):
+        self.paths, self.cfg = paths, cfg
+        self.root = paths.outbox / SESSIONS_DIR
+
+    def folder(self, session_id: str) -> Path | None:
+        return self.root / session_id if SESSION_ID.match(session_id) else None
+
+    def refresh(self, store: Store, stop: StopCheck | None = None) -> list[Session]:
+        """Rewrite the sessions whose contents changed; forget those that no longer exist."""
+        sessions = sessions_of(self.paths, self.cfg, store)
+        for session in sessions:
+            self._write(session, stop)
+        current = {s.id for s in sessions}
+        if self.root.is_dir():
+            for folder in sorted(self.root.iterdir()):
+                if folder.name not in current and folder.is_dir():
+                    self._remove(folder)
+        last = newest(sessions)
+        store.set_meta(LAST_SESSION_KEY, asdict(SessionSummary.of(last)) if last else None)
+        return sessions
+
+    def _write(self, session: Session, stop: StopCheck | None) -> None:
+        folder = self.root / session.id
+        clips = [p for p in session.clip_paths() if p.is_file()]
+        reel = f"{session.id}_reel.mp4" if self.cfg.reel and clips else None
+        wanted = SessionSidecar.of(session, self.paths.outbox, reel)
+        sidecar_path = folder / SIDECAR_NAME
+        if SessionSidecar.read(sidecar_path) == wanted and (reel is None or (folder / reel).is_file()):
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        if reel:
+            join_session(clips, folder / reel, stop)
+        elif (folder / f"{session.id}_reel.mp4").exists():
+            (folder / f"{session.id}_reel.mp4").unlink()
+        atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
+        log.info("session %s (%s): %d video(s), %d attempt(s)%s", session.id, session.name, len(session.videos),
+                 session.attempts, f"; reel {reel}" if reel else "")
+
+    def _remove(self, folder: Path) -> None:
+        """Only a folder we wrote (it has our session.json) goes, and only our files in it."""
+        old = SessionSidecar.read(folder / SIDECAR_NAME)
+        if old is None:
+            return
+        for name in [old.reel, SIDECAR_NAME]:
+            if name:
+                (folder / name).unlink(missing_ok=True)
+        for leftover in folder.glob(f".*{PART_SUFFIX}"):
+            leftover.unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+        log.info("session %s: gone (its videos now belong to another session)", folder.name)

@@ -1,0 +1,181 @@
+"""PURE: practices ("sessions") from the videos' recording times. No files, no ffmpeg.
+
+A practice is what a player means by "Tuesday evening": videos filmed one after another. Videos
+are ordered by when filming began (the container's recording time, else the file's modification
+time), and a gap longer than `sessions.gap` between the end of one and the start of the next
+starts a new session. A session's id is its first video's local start minute, so it is stable as
+long as no earlier video of that practice arrives late (then the id moves with the start, and the
+old session's outputs are replaced).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Iterable, Sequence
+
+SESSION_ID = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}(-\d+)?$")
+SIDECAR_NAME = "session.json"
+
+
+class DatedBy(str, Enum):
+    RECORDED = "recorded"  # the container says when filming began
+    FILE_TIME = "file time"  # it does not: the file's modification time stands in
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class SessionVideo:
+    video_id: int  # the journal's row
+    name: str  # as the CSVs name it
+    started: dt.datetime  # timezone-aware
+    dated_by: DatedBy
+    duration: float
+    folder: Path  # its outbox folder
+    clips: tuple[str, ...]  # file names in `folder`, in segment order
+    spans: tuple[tuple[float, float], ...]  # the actions, seconds into the video
+
+    @property
+    def ended(self) -> dt.datetime:
+        return self.started + dt.timedelta(seconds=self.duration)
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    name: str  # "2026-11-30 evening"
+    videos: tuple[SessionVideo, ...]  # in recording order
+
+    @property
+    def started(self) -> dt.datetime:
+        return self.videos[0].started
+
+    @property
+    def ended(self) -> dt.datetime:
+        return max(v.ended for v in self.videos)
+
+    @property
+    def attempts(self) -> int:
+        """Actions the scorer found: one clip each."""
+        return sum(len(v.spans) for v in self.videos)
+
+    @property
+    def in_view(self) -> float:
+        """Seconds with a player in view, over all its videos."""
+        return sum(b - a for v in self.videos for a, b in v.spans)
+
+    def clip_paths(self) -> list[Path]:
+        """Every clip, in recording order."""
+        return [v.folder / c for v in self.videos for c in v.clips]
+
+
+def day_part(hour: int) -> str:
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
+def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
+    """Sessions, oldest first."""
+    ordered = sorted(videos, key=lambda v: (v.started, v.video_id))
+    runs: list[list[SessionVideo]] = []
+    for video in ordered:
+        if runs and (video.started - max(v.ended for v in runs[-1])).total_seconds() <= gap_seconds:
+            runs[-1].append(video)
+        else:
+            runs.append([video])
+    sessions, taken = [], set()
+    for run in runs:
+        start = run[0].started  # in its own offset: the local time where it was filmed
+        base = f"{start:%Y-%m-%d-%H%M}"
+        sid, n = base, 1
+        while sid in taken:  # two practices starting the same minute: only across time zones
+            n += 1
+            sid = f"{base}-{n}"
+        taken.add(sid)
+        sessions.append(Session(sid, f"{start:%Y-%m-%d} {day_part(start.hour)}", tuple(run)))
+    return sessions
+
+
+def parse_started(recorded_at: str | None, mtime: float | None) -> tuple[dt.datetime, DatedBy] | None:
+    """When filming began: the recording time, else the file's modification time (local time)."""
+    if recorded_at:
+        try:
+            when = dt.datetime.fromisoformat(recorded_at)
+            return (when if when.tzinfo else when.astimezone()), DatedBy.RECORDED
+        except ValueError:
+            pass
+    if mtime is None:
+        return None
+    return dt.datetime.fromtimestamp(mtime).astimezone(), DatedBy.FILE_TIME
+
+
+@dataclass(frozen=True)
+class SessionSidecar:
+    """`sessions/<id>/session.json`: what the session folder holds and what it was made from."""
+
+    id: str
+    name: str
+    started: str
+    ended: str
+    videos: tuple[str, ...]
+    clips: tuple[str, ...]  # paths relative to the outbox, in recording order
+    attempts: int
+    in_view: float  # seconds
+    reel: str | None  # file name in the session folder
+    dated_by_file_time: tuple[str, ...] = field(default=())  # videos without a recording time
+
+    @classmethod
+    def of(cls, session: Session, outbox: Path, reel: str | None) -> "SessionSidecar":
+        return cls(session.id, session.name, session.started.isoformat(timespec="seconds"),
+                   session.ended.isoformat(timespec="seconds"), tuple(v.name for v in session.videos),
+                   tuple(p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p)
+                         for p in session.clip_paths()),
+                   session.attempts, round(session.in_view, 3), reel,
+                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def read(cls, path: Path) -> "SessionSidecar | None":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            for key in ("videos", "clips", "dated_by_file_time"):
+                data[key] = tuple(data.get(key) or ())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of the practice log: `dunkwatch status` shows the newest."""
+
+    id: str
+    name: str
+    videos: int
+    attempts: int
+    in_view: float
+
+    @classmethod
+    def of(cls, session: Session) -> "SessionSummary":
+        return cls(session.id, session.name, len(session.videos), session.attempts, round(session.in_view, 1))
+
+    def line(self) -> str:
+        return (f"{self.name}: {self.videos} video(s), {self.attempts} attempt(s), "
+                f"{self.in_view:.0f} s with a player in view")
+
+
+def newest(sessions: Sequence[Session]) -> Session | None:
+    return max(sessions, key=lambda s: s.started) if sessions else None
