@@ -82,3 +82,13 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     status = format_status(collect_status(cfg.paths))
     assert "last practice: 2026-11-29 morning: 2 video(s), 2 attempt(s)" in status
     assert collect_status(cfg.paths).as_dict()["last_session"]["id"] == "2026-11-29-0900"
+
+    # The page opens on the practice log, newest session first, with each session's counts.
+    from dunkwatch.review import create_app
+
+    page = create_app(cfg).test_client().get("/").get_data(as_text=True)
+    ids = [page.index(f'id="session-{sid}"') for sid in ("2026-11-29-0900", "2026-11-28-1800")]
+    assert ids == sorted(ids)
+    evening_html = page[ids[1]:]
+    assert '<span class="attempts">3</span> attempt(s) · 3 video(s)' in evening_html.split("</h2>", 2)[1]
+    assert "no recording time in IMG_0010.MOV" in page[ids[0]:ids[1]]
