@@ -37,6 +37,7 @@ def _progress_bar(name: str):
 
 
 def _cmd_process(args, cfg) -> int:
+    from dunkwatch.pipeline.editor_timelines import write_video_timelines
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
 
@@ -47,8 +48,10 @@ def _cmd_process(args, cfg) -> int:
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
-            results.append(process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
-                                         progress=update, memory=memory).sidecar)
+            processed = process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
+                                      progress=update, memory=memory)
+            write_video_timelines(processed.out_dir, processed.sidecar, Path(video), cfg.export.timelines)
+            results.append(processed.sidecar)
         except DunkwatchError as exc:
             failures += 1
             print(f"dunkwatch: {exc}", file=sys.stderr)

@@ -95,6 +95,10 @@ class ExportConfig:
     crf: int = setting(20, "x264 quality when re-encoding; lower is better and larger", lo=0, hi=51)
     preset: str = setting("veryfast", "x264 speed/size trade-off when re-encoding",
                           choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
+    timelines: tuple = setting(("otio", "fcpxml", "fcp7xml", "edl"),
+                               "editor timelines per video and per session, pointing at the originals: otio, fcpxml "
+                               "(Final Cut), fcp7xml (Premiere, Resolve), edl (CMX 3600); [] for none",
+                               choices=("otio", "fcpxml", "fcp7xml", "edl"))
     hdr: str = setting("keep", "clips of HDR (HLG, PQ) videos: keep: 10-bit HEVC with the source's colour tags, "
                        "HDR on the phone; sdr: 8-bit H.264 in BT.709, for players and editors without HDR",
                        choices=("keep", "sdr"))
@@ -253,6 +257,9 @@ def _check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> 
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"config key {key} = {value!r}: expected a list of non-empty strings")
+        wrong = [v for v in value if meta["choices"] and v not in meta["choices"]]
+        if wrong:
+            raise ConfigError(f"config key {key}: {wrong[0]!r} is not one of {', '.join(meta['choices'])}")
         return tuple(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):

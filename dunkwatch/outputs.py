@@ -51,6 +51,7 @@ class Sidecar:
     clips: tuple[str, ...]  # file names in the same folder, one per segment
     highlights: str | None
     timeline: str | None
+    fps: float | None = None  # the original's frame rate, for editor timelines (None: an older sidecar)
 
     def files(self) -> set[str]:
         """The video files it names (clips and the reel)."""

@@ -18,6 +18,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from dunkwatch.outputs import Sidecar
+
 SESSION_ID = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}(-\d+)?$")
 SIDECAR_NAME = "session.json"
 
@@ -40,6 +42,8 @@ class SessionVideo:
     folder: Path  # its outbox folder
     clips: tuple[str, ...]  # file names in `folder`, in segment order
     spans: tuple[tuple[float, float], ...]  # the actions, seconds into the video
+    original: Path | None = None  # the original, where it is now (for editor timelines)
+    sidecar: Sidecar | None = None
 
     @property
     def ended(self) -> dt.datetime:
@@ -134,15 +138,17 @@ class SessionSidecar:
     in_view: float  # seconds
     reel: str | None  # file name in the session folder
     dated_by_file_time: tuple[str, ...] = field(default=())  # videos without a recording time
+    timelines: tuple[str, ...] = field(default=())  # editor timelines in the session folder
 
     @classmethod
-    def of(cls, session: Session, outbox: Path, reel: str | None) -> "SessionSidecar":
+    def of(cls, session: Session, outbox: Path, reel: str | None,
+           timelines: Sequence[str] = ()) -> "SessionSidecar":
         return cls(session.id, session.name, session.started.isoformat(timespec="seconds"),
                    session.ended.isoformat(timespec="seconds"), tuple(v.name for v in session.videos),
                    tuple(p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p)
                          for p in session.clip_paths()),
                    session.attempts, round(session.in_view, 3), reel,
-                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME))
+                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME), tuple(timelines))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -151,7 +157,7 @@ class SessionSidecar:
     def read(cls, path: Path) -> "SessionSidecar | None":
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            for key in ("videos", "clips", "dated_by_file_time"):
+            for key in ("videos", "clips", "dated_by_file_time", "timelines"):
                 data[key] = tuple(data.get(key) or ())
             return cls(**data)
         except (OSError, ValueError, TypeError):

@@ -151,7 +151,7 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
         segments=tuple(SidecarSegment(**s.as_dict(), recorded_start=_iso(recorded(info.recorded_at, s.start)))
                        for s in result.segments),
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
-        timeline=timeline.name if timeline else None)
+        timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None)
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():

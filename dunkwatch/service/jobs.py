@@ -19,6 +19,8 @@ from dunkwatch.service.session_outputs import SessionOutputs
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.store import SPACE_KEY, State, Store, Video
+from dunkwatch.pipeline.editor_timelines import write_video_timelines
+from dunkwatch.pipeline.process import Processed
 from dunkwatch.service.video_child import Cancelled, VideoRunner
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class JobRunner:
         self.videos, self.stopping = videos, stopping
         self.work = threading.Event()  # set when a video is queued, or to stop
         self.error: BaseException | None = None  # a bug that stopped the loop
-        self.sessions = SessionOutputs(cfg.paths, cfg.sessions)
+        self.sessions = SessionOutputs(cfg.paths, cfg.sessions, cfg.export.timelines)
         self.sessions_stale = True  # rewritten once the queue is empty: a synced practice, one rebuild
 
     def loop(self) -> None:
@@ -138,7 +140,18 @@ class JobRunner:
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, State.DONE, outputs=outputs)
         self.originals.move(self.store.get(job.id))
+        self._write_timelines(self.store.get(job.id), result)
         self.sessions_stale = True
+
+    def _write_timelines(self, video: Video, result: Processed) -> None:
+        """After the move: the editor timelines point at the original where it now lives."""
+        if not self.cfg.export.timelines:
+            return
+        try:
+            write_video_timelines(result.out_dir, result.sidecar, video.location or video.path,
+                                  self.cfg.export.timelines)
+        except Exception as exc:  # an adapter's error must never fail a processed video
+            log.warning("%s: cannot write its editor timelines: %s", video.name, one_line(str(exc)))
 
     def _wait_for_space(self, job: Video, exc: OutOfSpace) -> None:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""

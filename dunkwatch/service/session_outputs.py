@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from pathlib import Path
+from typing import Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
 from dunkwatch.outputs import Sidecar
+from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.pipeline.export import StopCheck, join_session
 from dunkwatch.sessions import (
     SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
@@ -38,7 +40,8 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
         if started is None:
             continue
         found.append(SessionVideo(v.id, csv_name(paths, v), started[0], started[1], outputs.duration,
-                                  outputs.folder, outputs.clips, tuple(sidecar.spans()) if sidecar else ()))
+                                  outputs.folder, outputs.clips, tuple(sidecar.spans()) if sidecar else (),
+                                  v.location or v.path, sidecar))
     return found
 
 
@@ -47,8 +50,8 @@ def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[S
 
 
 class SessionOutputs:
-    def __init__(self, paths: PathsConfig, cfg: SessionsConfig):
-        self.paths, self.cfg = paths, cfg
+    def __init__(self, paths: PathsConfig, cfg: SessionsConfig, timelines: Sequence[str] = ()):
+        self.paths, self.cfg, self.timelines = paths, cfg, tuple(timelines)
         self.root = paths.outbox / SESSIONS_DIR
 
     def folder(self, session_id: str) -> Path | None:
@@ -72,7 +75,8 @@ class SessionOutputs:
         folder = self.root / session.id
         clips = [p for p in session.clip_paths() if p.is_file()]
         reel = f"{session.id}_reel.mp4" if self.cfg.reel and clips else None
-        wanted = SessionSidecar.of(session, self.paths.outbox, reel)
+        suffixes = [FORMATS[f][1] for f in self.timelines]
+        wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes])
         sidecar_path = folder / SIDECAR_NAME
         if SessionSidecar.read(sidecar_path) == wanted and (reel is None or (folder / reel).is_file()):
             return
@@ -81,6 +85,8 @@ class SessionOutputs:
             join_session(clips, folder / reel, stop)
         elif (folder / f"{session.id}_reel.mp4").exists():
             (folder / f"{session.id}_reel.mp4").unlink()
+        write_timelines(folder, session.id, [CutSource.of(v.sidecar, v.original) for v in session.videos
+                                             if v.sidecar is not None and v.original is not None], self.timelines)
         atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
         log.info("session %s (%s): %d video(s), %d attempt(s)%s", session.id, session.name, len(session.videos),
                  session.attempts, f"; reel {reel}" if reel else "")
@@ -90,7 +96,7 @@ class SessionOutputs:
         old = SessionSidecar.read(folder / SIDECAR_NAME)
         if old is None:
             return
-        for name in [old.reel, SIDECAR_NAME]:
+        for name in [old.reel, *old.timelines, SIDECAR_NAME]:
             if name:
                 (folder / name).unlink(missing_ok=True)
         for leftover in folder.glob(f".*{PART_SUFFIX}"):
