@@ -145,7 +145,7 @@ def _cmd_review(args, cfg) -> int:
     from dunkwatch.review import serve
 
     if args.rotate_share_key:
-        from dunkwatch.review.share import ShareKey
+        from dunkwatch.share_links import ShareKey
 
         ShareKey(cfg.paths.state_dir).rotate()
         print("share key rotated: every share link given out so far is refused")
@@ -163,6 +163,30 @@ def _cmd_status(args, cfg) -> int:
     report = collect_status(cfg.paths)
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_status(report))
     return 0
+
+
+def _cmd_notify(args, cfg) -> int:
+    if not cfg.notify.urls:
+        raise DunkwatchError(f"config key notify.urls is empty in {cfg.source or 'the embedded defaults'}: "
+                             "add an Apprise URL, e.g. urls = [\"ntfy://ntfy.sh/my-court\"]")
+    if not args.test:
+        from dunkwatch.store import Store
+
+        store = Store(cfg.paths.state_dir)
+        try:
+            waiting = store.due_notices()
+        finally:
+            store.close()
+        print(f"{len(waiting)} notification(s) due and not sent yet; `dunkwatch notify --test` sends a test message")
+        return 0
+    from dunkwatch.service.notifier import apprise_sender
+
+    if apprise_sender(cfg.notify.urls)("dunkwatch: test", "If you can read this, dunkwatch can tell you when "
+                                                           "your clips are ready."):
+        print(f"sent a test message to {len(cfg.notify.urls)} URL(s)")
+        return 0
+    print("dunkwatch: the test message could not be sent; check notify.urls and the network", file=sys.stderr)
+    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotate-share-key", action="store_true",
                    help="end every share link given out so far, then exit")
     p.set_defaults(func=_cmd_review)
+
+    p = with_config(sub.add_parser("notify", help="notifications: send a test message, or count those waiting"))
+    p.add_argument("--test", action="store_true", help="send one test message to every notify.urls")
+    p.set_defaults(func=_cmd_notify)
 
     p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))
     p.add_argument("--json", action="store_true", help="machine-readable output")

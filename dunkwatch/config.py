@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dunkwatch.config_values import check_apprise_url, parse_listen, parse_schedule  # noqa: F401
 from dunkwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -176,6 +177,18 @@ class ReviewConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    urls: tuple = setting((), "Apprise URLs to tell the player (ntfy://, tgram://, pover://, mailto://, json://, ...)")
+    events: tuple = setting(("session", "quarantine", "model", "disk"), "what is told: a session's clips ready, a "
+                            "video quarantined, a model promoted or kept, a video waiting for disk space",
+                            choices=("session", "quarantine", "model", "disk"))
+    session_quiet: float = setting(600.0, "seconds a session must stay unchanged before its one message goes out",
+                                   lo=0.0, hi=86400.0)
+    retry_seconds: float = setting(60.0, "wait before a failed send is tried again; it doubles, up to an hour",
+                                   lo=1.0, hi=3600.0)
+
+
+@dataclass(frozen=True)
 class SessionsConfig:
     gap: float = setting(7200.0, "seconds between two videos that start a new practice session (7200: 2 h)",
                          lo=60.0, hi=7 * 86400.0)
@@ -195,6 +208,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     source: Path | None = None  # the file it came from, for messages; None for embedded defaults
 
     @property
@@ -234,7 +248,8 @@ class LearnConfig:
 SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
                   "watch": WatchConfig, "daemon": DaemonConfig,
-                  "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig}
+                  "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
+                "notify": NotifyConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:
@@ -312,15 +327,6 @@ def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) 
     return cfg
 
 
-def parse_listen(value: str) -> tuple[str, int]:
-    """("127.0.0.1", 8765) from "127.0.0.1:8765"; "[::1]:8765" for IPv6."""
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"config key review.listen = {value!r}: expected host:port, e.g. 127.0.0.1:8765")
-    return host, int(port)
-
-
 def _check_cross_fields(cfg: Config) -> None:
     parse_listen(cfg.review.listen)
     seg = cfg.segment
@@ -343,44 +349,11 @@ def _check_cross_fields(cfg: Config) -> None:
         parse_schedule(training.schedule)
     except ValueError as exc:
         raise ConfigError(f"config key training.schedule = {training.schedule!r}: {exc}") from None
+    for url in cfg.notify.urls:
+        check_apprise_url(url)
     if cfg.export.mode == "copy" and cfg.export.slow_motion != 1.0:
         raise ConfigError(f"config key export.slow_motion = {cfg.export.slow_motion!r}: "
                           "slow motion needs export.mode = \"reencode\" (a stream copy cannot change speed)")
-
-
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_EVERY_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_schedule(text: str) -> tuple[str, Any]:
-    """("interval", seconds) for "every 6h", or ("cron", [5 fields]) for a crontab line; ValueError if neither."""
-    text = text.strip()
-    if text.lower().startswith("every "):
-        amount = text[6:].strip().lower()
-        unit = amount[-1:]
-        if unit not in _EVERY_UNITS or not amount[:-1].strip().replace(".", "", 1).isdigit():
-            raise ValueError('expected "every N" with a unit s, m, h or d, e.g. "every 6h"')
-        seconds = float(amount[:-1]) * _EVERY_UNITS[unit]
-        if seconds < 1:
-            raise ValueError("the interval must be at least 1 s")
-        return "interval", seconds
-    fields = text.split()
-    if len(fields) != 5:
-        raise ValueError("expected a crontab line of 5 fields (minute hour day month weekday), e.g. \"0 3 * * *\"")
-    names = ("minute", "hour", "day", "month", "weekday")
-    for value, (lo, hi), name in zip(fields, _CRON_RANGES, names):
-        for part in value.split(","):
-            base, _, step = part.partition("/")
-            if step and not step.isdigit():
-                raise ValueError(f"{name} field {value!r}: bad step")
-            if base == "*":
-                continue
-            bounds = base.split("-")
-            if name == "weekday" and all(b.isalpha() for b in bounds):
-                continue  # mon-fri: APScheduler checks the names
-            if not all(b.isdigit() for b in bounds) or not all(lo <= int(b) <= hi for b in bounds):
-                raise ValueError(f"{name} field {value!r}: expected numbers from {lo} to {hi}")
-    return "cron", fields
 
 
 def load(path: str | Path | None = None) -> Config:

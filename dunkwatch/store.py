@@ -14,8 +14,6 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 
 from dunkwatch.errors import DunkwatchError
 from dunkwatch.outputs import ScorerKind, VideoOutputs
+from dunkwatch.store_schema import ACTIVE, STATES, Counts, Notice, State, Video  # noqa: F401 (re-exported)
 from dunkwatch.store_schema import MIGRATIONS as _MIGRATIONS
 
 DB_NAME = "journal.sqlite3"
@@ -33,69 +32,8 @@ SPACE_KEY = "waiting_for_space"  # a video waiting for disk space, while it wait
 LAST_SESSION_KEY = "last_session"  # the newest practice session's summary
 
 
-class State(str, Enum):
-    """Where a video is in its life; stored as the value."""
-
-    SEEN = "seen"  # in the inbox, maybe still arriving
-    STABLE = "stable"  # complete and hashed: queued
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-
-
-STATES = tuple(s.value for s in State)
-ACTIVE = tuple(s.value for s in (State.SEEN, State.STABLE, State.PROCESSING))  # for SQL: a tuple of strings
-
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Videos per state, and how many of the finished ones were duplicates."""
-
-    seen: int
-    stable: int
-    processing: int
-    done: int
-    failed: int
-    duplicates: int
-
-    @property
-    def queue(self) -> int:
-        return self.seen + self.stable + self.processing
-
-
 class StoreError(DunkwatchError):
     """The journal cannot be opened or is from a newer dunkwatch."""
-
-
-@dataclass(frozen=True)
-class Video:
-    id: int
-    path: Path
-    name: str
-    size: int | None
-    mtime: float | None
-    sha256: str | None
-    state: State
-    attempts: int
-    error: str | None
-    outputs: VideoOutputs | None
-    duplicate_of: int | None
-    location: Path | None
-    next_attempt: float
-    created: float
-    updated: float
-    finished: float | None
-    interruptions: int = 0  # the service died from outside while processing it
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Video":
-        d = dict(row)
-        d["path"] = Path(d["path"])
-        d["state"] = State(d["state"])
-        d["location"] = Path(d["location"]) if d["location"] else None
-        d["outputs"] = VideoOutputs.from_json(d["outputs"]) if d["outputs"] else None
-        return cls(**d)
 
 
 class Store:
@@ -392,3 +330,27 @@ class Store:
         with self._tx() as db:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+
+    # --- notifications not sent yet -----------------------------------------------------------
+
+    def queue_notice(self, title: str, body: str, not_before: float, key: str | None = None) -> None:
+        """A message to send; one with the key of a waiting one replaces it (and its wait)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO notifications (key, title, body, not_before, created) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET title = excluded.title, body = excluded.body, "
+                       "not_before = excluded.not_before, tries = 0", (key, title, body, not_before, self._clock()))
+
+    def due_notices(self) -> list[Notice]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, key, title, body, not_before, tries FROM notifications "
+                                    "WHERE not_before <= ? ORDER BY not_before, id", (self._clock(),)).fetchall()
+        return [Notice(*row) for row in rows]
+
+    def notice_done(self, notice_id: int) -> None:
+        """Sent, or given up on."""
+        with self._tx() as db:
+            db.execute("DELETE FROM notifications WHERE id = ?", (notice_id,))
+
+    def notice_failed(self, notice_id: int, retry_at: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE notifications SET tries = tries + 1, not_before = ? WHERE id = ?", (retry_at, notice_id))

@@ -1,4 +1,14 @@
-"""The journal's schema as SQL, one migration per version (PRAGMA user_version); the store runs them."""
+"""The journal's schema: its tables as SQL, one migration per version (PRAGMA user_version), and
+the typed rows the store hands out. No sqlite3 here: the store is its only user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from dunkwatch.outputs import VideoOutputs
 
 MIGRATIONS = [
     # v1: the journal and a key/value table for daemon facts (next training run, ...).
@@ -42,4 +52,89 @@ MIGRATIONS = [
     """
     ALTER TABLE videos ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
     """,
+    # v4: notifications not sent yet (a receiver down, a session still growing).
+    """
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        key TEXT UNIQUE,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        not_before REAL NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL
+    );
+    """,
 ]
+
+
+class State(str, Enum):
+    """Where a video is in its life; stored as the value."""
+
+    SEEN = "seen"  # in the inbox, maybe still arriving
+    STABLE = "stable"  # complete and hashed: queued
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+STATES = tuple(s.value for s in State)
+ACTIVE = tuple(s.value for s in (State.SEEN, State.STABLE, State.PROCESSING))  # for SQL: a tuple of strings
+
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Videos per state, and how many of the finished ones were duplicates."""
+
+    seen: int
+    stable: int
+    processing: int
+    done: int
+    failed: int
+    duplicates: int
+
+    @property
+    def queue(self) -> int:
+        return self.seen + self.stable + self.processing
+
+
+@dataclass(frozen=True)
+class Video:
+    id: int
+    path: Path
+    name: str
+    size: int | None
+    mtime: float | None
+    sha256: str | None
+    state: State
+    attempts: int
+    error: str | None
+    outputs: VideoOutputs | None
+    duplicate_of: int | None
+    location: Path | None
+    next_attempt: float
+    created: float
+    updated: float
+    finished: float | None
+    interruptions: int = 0  # the service died from outside while processing it
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Video":
+        d = dict(row)
+        d["path"] = Path(d["path"])
+        d["state"] = State(d["state"])
+        d["location"] = Path(d["location"]) if d["location"] else None
+        d["outputs"] = VideoOutputs.from_json(d["outputs"]) if d["outputs"] else None
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification waiting to be sent: kept in the journal, so a stop loses none."""
+
+    id: int
+    key: str | None  # an event that replaces its earlier message (a session that grew), else None
+    title: str
+    body: str
+    not_before: float
+    tries: int

@@ -65,23 +65,26 @@ class TrainingRecord:
     baseline: str | None
     baseline_f1: float | None
     labels_hash: str | None
+    summary: str | None = None  # the figures beside the baseline's, for a notification
 
     @classmethod
     def of(cls, result: TrainResult, when: str) -> "TrainingRecord":
         return cls(when, result.status, result.reason, result.version,
                    result.metrics.f1 if result.metrics else None, result.baseline,
-                   result.baseline_metrics.f1 if result.baseline_metrics else None, result.labels_hash)
+                   result.baseline_metrics.f1 if result.baseline_metrics else None, result.labels_hash,
+                   result.summary() if result.metrics else None)
 
     def as_dict(self) -> dict:
         return {"when": self.when, "status": self.status.value, "reason": self.reason, "version": self.version,
                 "f1": self.f1, "baseline": self.baseline, "baseline_f1": self.baseline_f1,
-                "labels_hash": self.labels_hash}
+                "labels_hash": self.labels_hash, "summary": self.summary}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TrainingRecord | None":
         try:
             return cls(data["when"], TrainStatus(data["status"]), data["reason"], data.get("version"),
-                       data.get("f1"), data.get("baseline"), data.get("baseline_f1"), data.get("labels_hash"))
+                       data.get("f1"), data.get("baseline"), data.get("baseline_f1"), data.get("labels_hash"),
+                       data.get("summary"))
         except (KeyError, TypeError, ValueError):
             return None  # none yet, or written by a dunkwatch that recorded less
 

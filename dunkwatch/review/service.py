@@ -26,7 +26,7 @@ from dunkwatch.learn.corrections import add_rows, format_time
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
 from dunkwatch.review.previews import poster
-from dunkwatch.review.share import ShareKey, SharedKind
+from dunkwatch.share_links import ShareKey, SharedKind
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.sessions import SIDECAR_NAME, DatedBy, SessionSidecar
 from dunkwatch.service.originals import Originals

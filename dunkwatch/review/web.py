@@ -18,7 +18,7 @@ from flask import Flask, Response, abort, jsonify, make_response, redirect, rend
 from dunkwatch.config import Config, parse_listen
 from dunkwatch.review.previews import playable
 from dunkwatch.review.service import Outcome, ReviewService, csv_stamp, parse_ranges
-from dunkwatch.review.share import Refused, ShareKey, SharedKind
+from dunkwatch.share_links import Refused, ShareKey, SharedKind
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from dunkwatch.service import sdnotify
 from dunkwatch.config import Config
 from dunkwatch.service.intake import Intake
 from dunkwatch.service.jobs import JobRunner
+from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals
 from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.service.video_child import ChildProcessRunner, InlineRunner, ProcessFn, VideoRunner
@@ -48,11 +49,12 @@ class Daemon:
             folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.paths.state_dir)
         self.stopping = threading.Event()
-        self.originals = Originals(cfg, self.store)
+        self.notifier = Notifier(cfg.notify, cfg.review, self.store, cfg.paths.state_dir)
+        self.originals = Originals(cfg, self.store, self.notifier.quarantined)
         if videos is None:
             videos = (ChildProcessRunner(cfg, scorer_choice) if process is None
                       else InlineRunner(cfg, scorer_choice, scene_memory(cfg.paths.state_dir, cfg.motion), process))
-        self.jobs = JobRunner(cfg, self.store, self.originals, videos, self.stopping)
+        self.jobs = JobRunner(cfg, self.store, self.originals, videos, self.stopping, self.notifier)
         self.intake = Intake(cfg, self.store, self.originals, once, queued=self.jobs.work.set,
                              keepalive=self._keepalive)
         self._worker: threading.Thread | None = None
@@ -79,6 +81,7 @@ class Daemon:
             watch = InboxWatch(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
             schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_TRAINING_KEY, when))
             schedule.start()
+            threading.Thread(target=self.notifier.run, args=(self.stopping,), name="notify", daemon=True).start()
             if self.page is not None:
                 self._start_review_page(self.page)
         self.intake.rescan()
@@ -113,6 +116,8 @@ class Daemon:
             worker.join()
             if self.once and self.jobs.error is None:
                 self.jobs.refresh_sessions(stoppable=False)  # one pass: the practice sessions of what it processed
+                self.notifier.check_training()
+                self.notifier.send_due()  # what is due now; the rest waits in the journal for the next run
             self.store.close()
             self.originals.close()
         return 1 if self.jobs.error else 0

@@ -14,6 +14,7 @@ from dunkwatch.config import Config
 from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
+from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.session_outputs import SessionOutputs
 from dunkwatch.learn.catalogue import listed_name
@@ -60,9 +61,9 @@ def is_transient(exc: BaseException) -> bool:
 
 class JobRunner:
     def __init__(self, cfg: Config, store: Store, originals: Originals, videos: VideoRunner,
-                 stopping: threading.Event):
+                 stopping: threading.Event, notifier: Notifier):
         self.cfg, self.paths, self.store, self.originals = cfg, cfg.paths, store, originals
-        self.videos, self.stopping = videos, stopping
+        self.videos, self.stopping, self.notifier = videos, stopping, notifier
         self.work = threading.Event()  # set when a video is queued, or to stop
         self.error: BaseException | None = None  # a bug that stopped the loop
         self.sessions = SessionOutputs(cfg.paths, cfg.sessions, cfg.export.timelines)
@@ -95,7 +96,8 @@ class JobRunner:
                 raise Cancelled()
 
         try:
-            self.sessions.refresh(self.store, stop)
+            for session in self.sessions.refresh(self.store, stop):
+                self.notifier.session_ready(session)
             self.sessions_stale = False
         except Cancelled:
             pass
@@ -157,6 +159,8 @@ class JobRunner:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""
         delay = max(self.cfg.daemon.retry_seconds, 1.0)
         log.warning("%s: waiting for disk space: %s; trying again in %.0f s", job.name, exc, delay)
+        if self.store.get_meta(SPACE_KEY) is None:  # once per wait, not at every retry
+            self.notifier.waiting_for_space(job.name, str(exc))
         self.store.set_meta(SPACE_KEY, asdict(WaitingForSpace(job.name, str(exc), time.time())))
         self.store.requeue(job.id, delay, f"waiting for disk space: {exc}", count_attempt=False)
 

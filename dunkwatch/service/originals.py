@@ -7,7 +7,7 @@ import faulthandler
 import logging
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 from dunkwatch.config import Config
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwrite
@@ -41,8 +41,9 @@ def one_line(text: str) -> str:
 class Originals:
     """Moves originals out of the inbox, and recovers from a crash before anything new starts."""
 
-    def __init__(self, cfg: Config, store: Store):
+    def __init__(self, cfg: Config, store: Store, quarantined: Callable[[str, str], None] | None = None):
         self.cfg, self.paths, self.store = cfg, cfg.paths, store
+        self.quarantined = quarantined or (lambda name, reason: None)  # told of each video quarantined
         self.unmovable_links: set[Path] = set()  # logged once each
         self._fatal_log: TextIO | None = None  # faulthandler's file while running
 
@@ -116,6 +117,7 @@ class Originals:
             return
         log.error("%s -> quarantine: %s", path.name, reason)
         log.debug("moved to %s", moved)
+        self.quarantined(path.name, reason)
 
     def relative_parent(self, path: Path) -> Path:
         try:
@@ -160,3 +162,5 @@ class Originals:
             return
         self.store.moved(video.id, moved)
         log.info("%s -> %s", video.name, moved)
+        if video.state is State.FAILED:
+            self.quarantined(video.name, video.error or "failed")

@@ -58,10 +58,9 @@ class SessionOutputs:
         return self.root / session_id if SESSION_ID.match(session_id) else None
 
     def refresh(self, store: Store, stop: StopCheck | None = None) -> list[Session]:
-        """Rewrite the sessions whose contents changed; forget those that no longer exist."""
+        """Rewrite the sessions whose contents changed, and return those; forget those that no longer exist."""
         sessions = sessions_of(self.paths, self.cfg, store)
-        for session in sessions:
-            self._write(session, stop)
+        changed = [session for session in sessions if self._write(session, stop)]
         current = {s.id for s in sessions}
         if self.root.is_dir():
             for folder in sorted(self.root.iterdir()):
@@ -69,9 +68,9 @@ class SessionOutputs:
                     self._remove(folder)
         last = newest(sessions)
         store.set_meta(LAST_SESSION_KEY, asdict(SessionSummary.of(last)) if last else None)
-        return sessions
+        return changed
 
-    def _write(self, session: Session, stop: StopCheck | None) -> None:
+    def _write(self, session: Session, stop: StopCheck | None) -> bool:
         folder = self.root / session.id
         clips = [p for p in session.clip_paths() if p.is_file()]
         reel = f"{session.id}_reel.mp4" if self.cfg.reel and clips else None
@@ -79,7 +78,7 @@ class SessionOutputs:
         wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes])
         sidecar_path = folder / SIDECAR_NAME
         if SessionSidecar.read(sidecar_path) == wanted and (reel is None or (folder / reel).is_file()):
-            return
+            return False
         folder.mkdir(parents=True, exist_ok=True)
         if reel:
             join_session(clips, folder / reel, stop)
@@ -90,6 +89,7 @@ class SessionOutputs:
         atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
         log.info("session %s (%s): %d video(s), %d attempt(s)%s", session.id, session.name, len(session.videos),
                  session.attempts, f"; reel {reel}" if reel else "")
+        return True
 
     def _remove(self, folder: Path) -> None:
         """Only a folder we wrote (it has our session.json) goes, and only our files in it."""

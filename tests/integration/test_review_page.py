@@ -387,7 +387,7 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
     import re
 
     from dunkwatch.review import create_app
-    from dunkwatch.review.share import ShareKey, SharedKind
+    from dunkwatch.share_links import ShareKey, SharedKind
 
     client = create_app(processed, token="s3cret").test_client()  # as off loopback: the page needs its token
     page = client.get("/?token=s3cret").get_data(as_text=True)
@@ -436,7 +436,7 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
 def test_a_shared_clip_opens_in_the_browser_alone(page_server):
     from playwright.sync_api import sync_playwright
 
-    from dunkwatch.review.share import ShareKey, SharedKind
+    from dunkwatch.share_links import ShareKey, SharedKind
     from dunkwatch.store import Store
 
     cfg, url = page_server
