@@ -41,6 +41,12 @@ def _cmd_process(args, cfg) -> int:
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
 
+    from dunkwatch.zones import ZoneError, parse_zone
+
+    try:
+        zones = tuple(parse_zone(text) for text in args.ignore) if args.ignore else None
+    except ZoneError as exc:
+        raise DunkwatchError(f"--ignore: {exc}") from None
     memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # the service's: a court it has seen empty helps here too
     scorer = make_scorer(cfg.pipeline, args.scorer, memory)
     outbox = Path(args.out) if args.out else cfg.paths.outbox
@@ -49,7 +55,7 @@ def _cmd_process(args, cfg) -> int:
         update, finish = _progress_bar(Path(video).name)
         try:
             processed = process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
-                                      progress=update, memory=memory)
+                                      progress=update, memory=memory, zones=zones)
             write_video_timelines(processed.out_dir, processed.sidecar, Path(video), cfg.export.timelines)
             results.append(processed.sidecar)
         except DunkwatchError as exc:
@@ -205,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: paths.outbox)")
     p.add_argument("--json", action="store_true", help="print the sidecar object(s) to stdout")
     p.add_argument("--no-clips", action="store_true", help="only score and segment; write no clips")
+    p.add_argument("--ignore", action="append", metavar="ZONE",
+                   help='a polygon to grey out, "x1,y1 x2,y2 x3,y3 ..." relative to the frame; repeatable '
+                        "(default: the zones drawn on the court's remembered scene)")
     p.set_defaults(func=_cmd_process)
 
     p = with_config(sub.add_parser("train", help="retrain now from corrections and predictions; promote if better"))

@@ -52,6 +52,7 @@ class Sidecar:
     highlights: str | None
     timeline: str | None
     fps: float | None = None  # the original's frame rate, for editor timelines (None: an older sidecar)
+    ignore_zones: tuple = ()  # polygons (relative x, y) greyed out of every frame before scoring
 
     def files(self) -> set[str]:
         """The video files it names (clips and the reel)."""
@@ -77,6 +78,7 @@ class Sidecar:
             data["scenes"] = tuple(data.get("scenes") or ())
             data["segments"] = tuple(SidecarSegment(**s) for s in data["segments"])
             data["clips"] = tuple(data["clips"])
+            data["ignore_zones"] = tuple(tuple(tuple(p) for p in z) for z in data.get("ignore_zones") or ())
             return cls(**{f.name: data.get(f.name) for f in fields(cls)})
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a dunkwatch sidecar: {exc}") from None

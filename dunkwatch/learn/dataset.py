@@ -18,6 +18,7 @@ import numpy as np
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.imageops import decode_side, model_input
 from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.zones import ZoneFilter, Zones
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class LabelledVideo:
     labels: np.ndarray  # 1.0 player in view, 0.0 empty
     weights: np.ndarray  # > 0
     corrected: bool = False  # the user corrected some of its frames
+    zones: Zones = ()  # greyed out, as when it was scored
 
     @property
     def positives(self) -> int:
@@ -53,12 +55,15 @@ class FrameCache:
         self.sample_fps = sample_fps
         self.reader = reader  # decode.reader: training sees frames decoded as the service decodes them
 
-    def _file(self, sha256: str) -> Path:
-        return self.root / f"{sha256}.npz"
+    def _file(self, sha256: str, zones: Zones = ()) -> Path:
+        if not zones:
+            return self.root / f"{sha256}.npz"
+        drawn = hashlib.sha256(repr(zones).encode()).hexdigest()[:12]  # other zones: other frames
+        return self.root / f"{sha256}-{drawn}.npz"
 
-    def _load(self, sha256: str) -> tuple[np.ndarray, np.ndarray]:
+    def _load(self, sha256: str, zones: Zones = ()) -> tuple[np.ndarray, np.ndarray]:
         try:
-            with np.load(self._file(sha256)) as data:
+            with np.load(self._file(sha256, zones)) as data:
                 return data["keys"], data["frames"]
         except (OSError, ValueError, KeyError):
             return np.zeros(0, np.int64), np.zeros((0, self.size, self.size, 3), np.uint8)
@@ -67,16 +72,16 @@ class FrameCache:
         """(frames, found): the frames at video.times that could be decoded, in order; missing
         ones are decoded now and cached. `found` marks which of video.times they are."""
         wanted = np.round(np.asarray(video.times) * _KEY_MS).astype(np.int64)
-        keys, frames = self._load(video.sha256)
+        keys, frames = self._load(video.sha256, video.zones)
         missing = np.setdiff1d(wanted, keys)
         if len(missing):
-            new_keys, new_frames = self._extract(video.path, missing / _KEY_MS)
+            new_keys, new_frames = self._extract(video.path, missing / _KEY_MS, ZoneFilter(video.zones))
             keys = np.concatenate([keys, new_keys])
             frames = np.concatenate([frames, new_frames])
             order = np.argsort(keys, kind="stable")
             keys, frames = keys[order], frames[order]
             self.root.mkdir(parents=True, exist_ok=True)
-            with atomic_target(self._file(video.sha256)) as tmp:
+            with atomic_target(self._file(video.sha256, video.zones)) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(fh, keys=keys, frames=frames)
         index = {int(k): i for i, k in enumerate(keys)}
@@ -87,7 +92,7 @@ class FrameCache:
         picked = np.asarray([i for i in positions if i is not None], dtype=np.int64)
         return frames[picked], found
 
-    def _extract(self, path: Path, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _extract(self, path: Path, times: np.ndarray, zones: ZoneFilter) -> tuple[np.ndarray, np.ndarray]:
         """Decode from the first missing time on; keep the frame nearest each missing time."""
         times = np.sort(times)
         step = 1.0 / self.sample_fps
@@ -101,7 +106,7 @@ class FrameCache:
                 i = int(np.argmin(np.abs(times - frame.time)))
                 gap = abs(times[i] - frame.time)
                 if gap <= step / 2 and (i not in best or gap < best[i][0]):
-                    best[i] = (gap, model_input(frame.image, self.size))
+                    best[i] = (gap, model_input(zones.apply(frame.image), self.size))
         except Exception as exc:  # a damaged archive file loses its frames, not the whole training run
             log.warning("%s: decoding stopped early (%s)", path, exc)
         kept = sorted(best)

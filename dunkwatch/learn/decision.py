@@ -17,6 +17,7 @@ from dunkwatch.learn.catalogue import ArchivedVideo
 from dunkwatch.learn.corrections import Correction, LabelRules, frame_labels, labels_hash
 from dunkwatch.learn.dataset import LabelledVideo, cap_frames, sample_times, split_by_video
 from dunkwatch.learn.promotion import Figures
+from dunkwatch.zones import as_zones
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class TrainingDecision:
     def portable(self) -> bytes:
         """What a follower needs, as JSON: the frames to train on and how; not the judging."""
         videos = [{"sha256": v.sha256, "name": v.name, "times": v.times.tolist(), "labels": v.labels.tolist(),
-                   "weights": v.weights.tolist()} for v in self.train]
+                   "weights": v.weights.tolist(), "zones": v.zones} for v in self.train]
         skip = {"status": self.skip.status.value, "reason": self.skip.reason,
                 "labels_hash": self.skip.labels_hash} if self.skip else None
         return json.dumps({"skip": skip, "labels_hash": self.labels_hash, "train": videos,
@@ -140,7 +141,8 @@ class TrainingDecision:
                 missing.append(v["name"])
                 continue
             videos.append(LabelledVideo(v["sha256"], v["name"], locations[v["sha256"]], np.asarray(v["times"]),
-                                        np.asarray(v["labels"]), np.asarray(v["weights"])))
+                                        np.asarray(v["labels"]), np.asarray(v["weights"]),
+                                        zones=as_zones(v.get("zones") or ())))
         return cls(labels_hash=data["labels_hash"], train=videos, input_size=data["input_size"],
                    imagenet=data["imagenet"], precision=data["precision"], settings=data["settings"]), missing
 
@@ -187,7 +189,7 @@ def decide(inputs: TrainingInputs, t: TrainingConfig, force: bool) -> TrainingDe
         keep = weights > 0
         if keep.any():
             videos.append(LabelledVideo(k.sha256, k.name, archived.location, times[keep], labels[keep], weights[keep],
-                                        corrected=k.sha256 in by_sha))
+                                        corrected=k.sha256 in by_sha, zones=archived.zones))
     with_player = [v for v in videos if v.positives]
     if len(videos) < 2 or len(with_player) < 2:
         return _skip(f"need at least two labelled videos with a player in view (have {len(with_player)} "

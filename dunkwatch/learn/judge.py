@@ -24,6 +24,7 @@ from dunkwatch.pipeline.scorer import Scorer
 from dunkwatch.pipeline.scorer_choice import cnn_pipeline, make_scorer, scene_memory
 from dunkwatch.pipeline.segment import find_segments
 from dunkwatch.store import Store
+from dunkwatch.zones import Zones
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class ValidationVideo:
     path: Path  # the archived original
     corrections: list[Correction]
     predicted: list[tuple[float, float]]  # the segments the service cut when it processed the video
+    zones: Zones = ()  # greyed out, as when the service scored it
 
 
 def predicted(cfg: PipelineConfig, store: Store, sha256: str) -> list[tuple[float, float]]:
@@ -64,7 +66,7 @@ def judge_in_service(cfg: PipelineConfig, scorer: Scorer, videos: list[Validatio
     against the corrections, or where there are none, the predictions."""
     judged = []
     for v in videos:
-        result = analyse(v.path, cfg, scorer)
+        result = analyse(v.path, cfg, scorer, zones=v.zones)
         duration = result.info.duration
         judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
                                   tuple((s.start, s.end) for s in result.segments), bool(v.corrections)))

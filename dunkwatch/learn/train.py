@@ -96,7 +96,7 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
     state_dir, pipeline = cfg.paths.state_dir, cfg.pipeline
     current = registry.current_version(state_dir)
     judged = [ValidationVideo(v.name, v.path, decision.corrections.get(v.sha256, []),
-                              predicted(pipeline, store, v.sha256)) for v in decision.validation]
+                              predicted(pipeline, store, v.sha256), v.zones) for v in decision.validation]
     baseline_name, baseline_scorer = scoring_in_use(pipeline, current)
     baseline = judge_in_service(pipeline, baseline_scorer, judged)
     with candidate_folder(state_dir) as scratch:

@@ -20,6 +20,7 @@ from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
+from dunkwatch.zones import ZoneFilter, Zones
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.pipeline.scorer import Scorer
 
@@ -35,6 +36,7 @@ class Analysis:
     scores: np.ndarray
     segments: list[Segment]
     params: SegmentParams
+    zones: Zones = ()  # greyed out of every frame
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -44,17 +46,23 @@ def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
                          pre_roll=cfg.pre_roll, post_roll=cfg.post_roll)
 
 
-def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None) -> Analysis:
+def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None,
+            zones: Zones | None = None, memory: SceneMemory | None = None) -> Analysis:
+    """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any."""
     info = probe(path)
     reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, reader=cfg.decode.reader)
     times: list[float] = []
+    chosen: list[ZoneFilter] = []
 
     def frames():
         for frame in prefetched(reader):
+            if not chosen:  # decided on the first frame: the tripod does not move within a video
+                found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
+                chosen.append(ZoneFilter(found))
             times.append(frame.time)
             if progress:  # also the service's heartbeat, so called when the duration is unknown too
                 progress(min(1.0, frame.time / info.duration) if info.duration > 0 else 0.0)
-            yield frame.image
+            yield chosen[0].apply(frame.image)
 
     scores = np.fromiter(scorer.score(frames()), dtype=np.float64)
     report = scorer.report()  # the gated cnn says how much the motion model spared it
@@ -64,7 +72,7 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     params = segment_params(cfg.segment, scorer.kind)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments = find_segments(times_arr, scores, duration, params)
-    return Analysis(info, times_arr, scores, segments, params)
+    return Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else ())
 
 
 def _iso(when) -> str | None:
@@ -118,12 +126,12 @@ def _owner_of(folder: Path) -> str | None:
 
 def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
                   progress: Progress | None = None, memory: SceneMemory | None = None,
-                  sha256: str | None = None) -> Processed:
+                  sha256: str | None = None, zones: Zones | None = None) -> Processed:
     """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its
     empty courts. `sha256` (hashed here when not given) says whose folder is whose."""
     started = time.monotonic()
     path = Path(path)
-    result = analyse(path, cfg, scorer, progress)
+    result = analyse(path, cfg, scorer, progress, zones, memory)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     info = result.info
     sha256 = sha256 or sha256_of(path)
@@ -151,7 +159,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
         segments=tuple(SidecarSegment(**s.as_dict(), recorded_start=_iso(recorded(info.recorded_at, s.start)))
                        for s in result.segments),
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
-        timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None)
+        timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
+        ignore_zones=result.zones)
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():

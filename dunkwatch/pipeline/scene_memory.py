@@ -11,15 +11,17 @@ caps and stores them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from dunkwatch.fsutil import atomic_target
+from dunkwatch.fsutil import atomic_target, atomic_write_text
 from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
 from dunkwatch.pipeline.thumbnails import alike_share
+from dunkwatch.zones import Zones, as_zones
 
 log = logging.getLogger(__name__)
 
@@ -95,5 +97,35 @@ class SceneMemory:
             return
         files.sort(key=lambda p: p.stat().st_mtime)
         for path in files[: len(files) - self.max_scenes]:
+            if self.zones(path.stem):
+                continue  # the user drew on it: kept
             path.unlink(missing_ok=True)
             self._cache.pop(path.stem, None)
+
+    # --- ignore zones, drawn by the user on a scene -------------------------------------------
+
+    def _zones_file(self, key: str) -> Path:
+        return self.root / f"{key}.zones.json"
+
+    def zones(self, key: str) -> Zones:
+        try:
+            return as_zones(json.loads(self._zones_file(key).read_text(encoding="utf-8"))["zones"])
+        except FileNotFoundError:
+            return ()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: ignore zones unreadable (%s); none used", self._zones_file(key), exc)
+            return ()
+
+    def set_zones(self, key: str, zones: Zones) -> None:
+        if not (self.root / f"{key}.npz").is_file():
+            raise KeyError(key)
+        atomic_write_text(self._zones_file(key), json.dumps({"zones": [list(map(list, z)) for z in zones]}) + "\n")
+        log.info("scene %s: %d ignore zone(s)", key, len(zones))
+
+    def zones_for(self, image: np.ndarray) -> tuple[str | None, Zones]:
+        """The zones of the remembered scene this frame shows, if any: (scene, zones)."""
+        for scene in self.scenes():
+            zones = self.zones(scene.key)
+            if zones and any(alike_share(old, image) < self.same_scene for old in scene.images):
+                return scene.key, zones
+        return None, ()

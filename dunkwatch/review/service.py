@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
+import re
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -25,6 +27,8 @@ from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import add_rows, format_time
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
+from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.review.previews import poster
 from dunkwatch.share_links import ShareKey, SharedKind
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
@@ -33,6 +37,7 @@ from dunkwatch.service.originals import Originals
 from dunkwatch.service.schedule import train_command
 from dunkwatch.service.status import Status, collect_status
 from dunkwatch.store import State, Store, Video
+from dunkwatch.zones import Zones, as_zones
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +105,14 @@ class PracticeLog:
 
 
 CHART_DAYS = 56
+SCENE_KEY = re.compile(r"^scene-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class CourtCard:
+    """A remembered empty court, to draw ignore zones on."""
+    key: str
+    zones: str  # JSON: [[[x, y], ...], ...] relative to the image
 
 
 class Outcome(Enum):
@@ -248,6 +261,37 @@ class ReviewService:
         chart = [ChartBar(s.id, s.name, s.attempts) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
         return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
+
+    def memory(self) -> SceneMemory:
+        return scene_memory(self.paths.state_dir, self.cfg.motion)
+
+    def courts(self) -> list[CourtCard]:
+        memory = self.memory()
+        return [CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]))
+                for s in memory.scenes() if len(s.images)]
+
+    def court_image(self, key: str) -> bytes | None:
+        """The scene's newest empty-court image, as PNG."""
+        import cv2
+
+        if not SCENE_KEY.match(key):
+            return None
+        scene = next((s for s in self.memory().scenes() if s.key == key), None)
+        if scene is None or not len(scene.images):
+            return None
+        ok, png = cv2.imencode(".png", cv2.cvtColor(scene.images[-1], cv2.COLOR_RGB2BGR))
+        return png.tobytes() if ok else None
+
+    def set_zones(self, key: str, raw) -> Zones | None:
+        """Zones for a scene, from the page's JSON; None when there is no such scene. ZoneError when malformed."""
+        if not SCENE_KEY.match(key):
+            return None
+        zones = as_zones(raw)
+        try:
+            self.memory().set_zones(key, zones)
+        except KeyError:
+            return None
+        return zones
 
     def session_reel(self, session_id: str) -> Path | None:
         """A session's reel; None for a malformed id, an unknown session, or one without a reel."""

@@ -70,6 +70,7 @@ class _Views:
     def index(self):
         s, corrections = self.service, self.cfg.paths.corrections
         return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=s.status(),
+                               courts=s.courts(),
                                models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
                                corrections=corrections, slow_motion=self.cfg.export.slow_motion,
                                training_running=s.training.running(), training_tail=s.training.tail())
@@ -124,6 +125,22 @@ class _Views:
     def shared_video(self, token: str):
         return self._send_video(self._shared(token))
 
+    def court_image(self, key: str):
+        png = self.service.court_image(key)
+        if png is None:
+            abort(404)
+        return Response(png, mimetype="image/png")
+
+    def set_zones(self, key: str):
+        try:
+            zones = self.service.set_zones(key, json.loads(request.form.get("zones", "")))
+        except (ValueError, TypeError) as exc:  # ZoneError is a ValueError
+            return jsonify(ok=False, message=f"ignore zones not saved: {exc}"), 400
+        if zones is None:
+            abort(404)
+        return jsonify(ok=True, message=f"{len(zones)} ignore zone(s) saved; videos from now on ignore them "
+                                        "(`dunkwatch process` redoes an old one)")
+
     def correct(self):
         form = request.form
         try:
@@ -167,6 +184,8 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
                                 ("/video/<int:video_id>/poster/<int:number>", views.poster, ["GET"]),
                                 ("/session/<session_id>/reel", views.session_reel, ["GET"]),
                                 ("/share", views.share, ["POST"]),
+                                ("/court/<key>/image", views.court_image, ["GET"]),
+                                ("/court/<key>/zones", views.set_zones, ["POST"]),
                                 ("/share/rotate", views.rotate_share_key, ["POST"]),
                                 (SHARED_PREFIX + "<token>", views.shared_page, ["GET"]),
                                 (SHARED_PREFIX + "<token>/video", views.shared_video, ["GET"]),

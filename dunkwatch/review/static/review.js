@@ -107,6 +107,33 @@ if (rotate) rotate.addEventListener("click", async () => {
   say(answer.message, answer.ok);
 });
 
+// Ignore zones: click points over an empty court, close each polygon, save them all.
+for (const court of document.querySelectorAll("figure.court")) {
+  const svg = court.querySelector("svg"), group = svg.querySelector("g.zones"), line = svg.querySelector(".drawing");
+  let zones = JSON.parse(court.dataset.zones || "[]"), points = [];
+  const ns = "http://www.w3.org/2000/svg", pts = (p) => p.map(([x, y]) => `${x},${y}`).join(" ");
+  const draw = () => {
+    group.replaceChildren(...zones.map((z) => { const g = document.createElementNS(ns, "polygon");
+                                                g.setAttribute("points", pts(z)); return g; }));
+    line.setAttribute("points", pts(points));
+  };
+  svg.addEventListener("pointerdown", (e) => {
+    const box = svg.getBoundingClientRect();
+    points.push([round((e.clientX - box.left) / box.width), round((e.clientY - box.top) / box.height)]);
+    draw();
+  });
+  court.querySelector(".close-zone").addEventListener("click", () => {
+    if (points.length < 3) { say("a zone needs at least three points", false); return; }
+    zones.push(points); points = []; draw();
+  });
+  court.querySelector(".clear-zones").addEventListener("click", () => { zones = []; points = []; draw(); });
+  court.querySelector(".save-zones").addEventListener("click", async () => {
+    const answer = await post(`/court/${court.dataset.scene}/zones`, {zones: JSON.stringify(zones)});
+    say(answer.message, answer.ok);
+  });
+  draw();
+}
+
 // Keyboard: j/k next/previous clip, space play/pause, n "no player here", s share.
 const clips = [...document.querySelectorAll(".clip")];
 let current = -1;
