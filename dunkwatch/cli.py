@@ -200,11 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dunkwatch {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, with tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
+    _video_commands(sub)
+    _service_commands(sub)
+    return parser
 
-    def with_config(p):
-        p.add_argument("--config", metavar="F", help="config file (default: ./config.toml, else built-in defaults)")
-        return p
 
+def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--config", metavar="F", help="config file (default: ./config.toml, else built-in defaults)")
+    return p
+
+
+def _video_commands(sub) -> None:
+    """process, train, models, check: work on videos and models now."""
+    with_config = _with_config
     p = with_config(sub.add_parser("process", help="turn videos into clips of the moments a player is in view"))
     p.add_argument("videos", nargs="+", metavar="VIDEO")
     p.add_argument("--scorer", choices=("auto", "motion", "cnn"), help="default: score.scorer from the config")
@@ -229,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("check", help="validate a config file and the corrections CSV"))
     p.set_defaults(func=_cmd_check)
 
+
+def _service_commands(sub) -> None:
+    """run, review, notify, status: the service and what it shows."""
+    with_config = _with_config
+
     p = with_config(sub.add_parser("run", help="watch the inbox and process each new video (the service)"))
     p.add_argument("--scorer", choices=("auto", "motion", "cnn"), help="default: score.scorer from the config")
     p.add_argument("--once", action="store_true", help="process what is in the inbox now, then exit")
@@ -247,7 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("status", help="what the service has done, is doing and has quarantined"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_status)
-    return parser
 
 
 def synopsis(parser: argparse.ArgumentParser | None = None) -> str:

@@ -91,21 +91,8 @@ class Daemon:
                  "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
                  self.paths.outbox)
         sdnotify.notify("READY=1\nSTATUS=watching the inbox")
-        next_rescan = time.monotonic() + self.cfg.watch.rescan_seconds
         try:
-            while not self.stopping.is_set():
-                self.intake.drain_events(TICK_SECONDS)
-                self.intake.check_pending()
-                self._check_corrections()
-                now = time.monotonic()
-                if now >= next_rescan or (watch is not None and watch.replaced()):
-                    self.intake.rescan()
-                    next_rescan = now + self.cfg.watch.rescan_seconds
-                if not worker.is_alive():
-                    break  # the worker died of a bug: exit non-zero so systemd restarts us
-                self._keepalive()
-                if self.once and self.intake.idle():
-                    self.request_stop()
+            self._watch_until_stopped(watch, worker)
         finally:
             self.stopping.set()
             self.jobs.work.set()
@@ -121,6 +108,23 @@ class Daemon:
             self.store.close()
             self.originals.close()
         return 1 if self.jobs.error else 0
+
+    def _watch_until_stopped(self, watch, worker: threading.Thread) -> None:
+        """The main thread's loop: events, stability, rescans, the watchdog; until a stop or a dead worker."""
+        next_rescan = time.monotonic() + self.cfg.watch.rescan_seconds
+        while not self.stopping.is_set():
+            self.intake.drain_events(TICK_SECONDS)
+            self.intake.check_pending()
+            self._check_corrections()
+            now = time.monotonic()
+            if now >= next_rescan or (watch is not None and watch.replaced()):
+                self.intake.rescan()
+                next_rescan = now + self.cfg.watch.rescan_seconds
+            if not worker.is_alive():
+                return  # the job runner died of a bug: exit non-zero so systemd restarts us
+            self._keepalive()
+            if self.once and self.intake.idle():
+                self.request_stop()
 
     def _start_review_page(self, page: Callable[[threading.Event], None]) -> None:
         """`[review] enabled = true`: the page in a thread of the service; a failure to bind is logged,
