@@ -56,7 +56,11 @@ def _cmd_process(args, cfg) -> int:
         try:
             processed = process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
                                       progress=update, memory=memory, zones=zones)
-            write_video_timelines(processed.out_dir, processed.sidecar, Path(video), cfg.export.timelines)
+            try:  # --no-clips: the sidecar and the score timeline only
+                timelines = () if args.no_clips else cfg.export.timelines
+                write_video_timelines(processed.out_dir, processed.sidecar, Path(video), timelines)
+            except Exception as exc:  # an adapter's error costs the timelines, not the clips
+                print(f"dunkwatch: {video}: cannot write its editor timelines: {exc}", file=sys.stderr)
             results.append(processed.sidecar)
         except DunkwatchError as exc:
             failures += 1

@@ -9,6 +9,7 @@ each cut lands on the frame the sidecar names; see the README for what each form
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -49,7 +50,9 @@ class CutSource:
 
     @classmethod
     def of(cls, sidecar: Sidecar, media: Path) -> "CutSource":
-        return cls(Path(media).stem, Path(media), sidecar.duration, sidecar.fps, sidecar.segments)
+        # Names without quotes or control characters: the FCP 7 adapter looks clips up by XPath.
+        name = re.sub(r"[\x00-\x1f\x7f'\"]", "_", Path(sidecar.video).stem)
+        return cls(name, Path(media), sidecar.duration, sidecar.fps, sidecar.segments)
 
 
 def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
@@ -86,13 +89,18 @@ def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
 
 
 def write_timelines(folder: Path, stem: str, sources: Sequence[CutSource], formats: Iterable[str]) -> list[Path]:
-    """`<stem>.otio`, `.fcpxml`, `.xml`, `.edl` as `formats` asks; each written whole, then renamed."""
+    """`<stem>.otio`, `.fcpxml`, `.xml`, `.edl` as `formats` asks; each written whole, then renamed.
+    Nothing to cut (no action): none, and any from an earlier run go."""
     import opentimelineio as otio
 
     written = []
+    cut = any(source.segments for source in sources)
     for fmt in formats:
         adapter, suffix = FORMATS[fmt]
         dest = folder / f"{stem}{suffix}"
+        if not cut:
+            dest.unlink(missing_ok=True)
+            continue
         with atomic_target(dest) as tmp:
             otio.adapters.write_to_file(build(stem, sources, timecode=fmt != "otio"), str(tmp), adapter_name=adapter)
         written.append(dest)

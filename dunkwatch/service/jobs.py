@@ -84,7 +84,7 @@ class JobRunner:
                 self._run_job(job)
         except BaseException as exc:  # a bug in the loop itself: let systemd restart the service
             self.error = exc
-            log.exception("worker stopped")
+            log.exception("the job runner stopped")
         finally:
             self.videos.close()
 
@@ -104,6 +104,9 @@ class JobRunner:
         except (OSError, DunkwatchError) as exc:
             self.sessions_stale = False  # not in a loop: the next finished video tries again
             log.warning("practice sessions: %s", one_line(str(exc)))
+        except Exception:  # a bug in the sessions must never stop the videos
+            self.sessions_stale = False
+            log.exception("practice sessions could not be brought up to date")
 
     def _run_job(self, job: Video) -> None:
         if not job.path.exists():

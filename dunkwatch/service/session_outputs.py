@@ -84,8 +84,11 @@ class SessionOutputs:
             join_session(clips, folder / reel, stop)
         elif (folder / f"{session.id}_reel.mp4").exists():
             (folder / f"{session.id}_reel.mp4").unlink()
-        write_timelines(folder, session.id, [CutSource.of(v.sidecar, v.original) for v in session.videos
-                                             if v.sidecar is not None and v.original is not None], self.timelines)
+        try:
+            write_timelines(folder, session.id, [CutSource.of(v.sidecar, v.original) for v in session.videos
+                                                 if v.sidecar is not None and v.original is not None], self.timelines)
+        except Exception as exc:  # an adapter's error costs the timelines, never the session or the service
+            log.warning("session %s: cannot write its editor timelines: %s", session.id, exc)
         atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
         log.info("session %s (%s): %d video(s), %d attempt(s)%s", session.id, session.name, len(session.videos),
                  session.attempts, f"; reel {reel}" if reel else "")

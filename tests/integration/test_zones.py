@@ -106,3 +106,16 @@ def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir
     assert len(sidecar.ignore_zones) == 1 and sidecar.segments == ()
     without = analyse(cfg.paths.archive / "IMG_0302.MOV", cfg.pipeline, motion_scorer(cfg.pipeline, None), zones=())
     assert len(without.segments) == 1  # the zone, not the video, made the difference
+
+
+def test_training_frames_are_greyed_with_the_zones_the_video_was_scored_with(tmp_path):
+    from dunkwatch.learn.dataset import FrameCache, LabelledVideo
+
+    video = walker_on_the_empty_room(tmp_path / "v.mp4", 0.6, 0.85, seconds=4.0, visit=(1.0, 3.0))
+    times = np.array([0.5, 1.5, 2.5])
+    cache = FrameCache(tmp_path / "dataset", 64, 5.0)
+    plain, _ = cache.frames(LabelledVideo("sha", "v.mp4", video, times, np.zeros(3), np.ones(3)))
+    greyed, _ = cache.frames(LabelledVideo("sha", "v.mp4", video, times, np.zeros(3), np.ones(3), zones=(LEFT,)))
+    assert (greyed[:, 8:56, 2:22] == 128).all() and not (plain[:, 8:56, 2:22] == 128).all()
+    assert np.array_equal(greyed[:, :, 30:], plain[:, :, 30:])  # outside the zone, the same frames
+    assert len(list((tmp_path / "dataset").rglob("*.npz"))) == 2  # cached apart: other zones, other frames
