@@ -73,7 +73,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         self.originals.recover()
-        watch = schedule = None
+        watch = schedule = notify = None
         if not self.once:
             from dunkwatch.service.watch import InboxWatch
             from dunkwatch.service.schedule import RetrainingSchedule
@@ -81,7 +81,8 @@ class Daemon:
             watch = InboxWatch(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
             schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_TRAINING_KEY, when))
             schedule.start()
-            threading.Thread(target=self.notifier.run, args=(self.stopping,), name="notify", daemon=True).start()
+            notify = threading.Thread(target=self.notifier.run, args=(self.stopping,), name="notify", daemon=True)
+            notify.start()
             if self.page is not None:
                 self._start_review_page(self.page)
         self.intake.rescan()
@@ -101,6 +102,8 @@ class Daemon:
             if schedule is not None:
                 schedule.shutdown()
             worker.join()
+            if notify is not None:
+                notify.join(timeout=10.0)  # a send in flight may finish; what is left waits in the journal
             if self.once and self.jobs.error is None:
                 self.jobs.refresh_sessions(stoppable=False)  # one pass: the practice sessions of what it processed
                 self.notifier.check_training()
