@@ -1,13 +1,13 @@
-"""The ffmpeg binary that imageio-ffmpeg ships, and what it tells about a media file.
-
-imageio-ffmpeg ships ffmpeg but no ffprobe, so probing parses `ffmpeg -i`'s stream listing.
+"""The ffmpeg binary that imageio-ffmpeg ships, and what a media file is: read through PyAV's
+structures (streams, metadata, frame side data), never by parsing ffmpeg's human-readable output.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,97 +51,115 @@ class MediaInfo:
 
 HDR_TRANSFERS = ("arib-std-b67", "smpte2084")  # HLG (iPhone's default since the 12), PQ
 
-_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_START = re.compile(r"Duration:[^\n]*?start: (-?\d+(?:\.\d+)?)")
-_PIX_FMT = re.compile(r", ((?:yuv|yuvj|rgb|bgr|gbr|gray|nv|p0)[a-z0-9_]*)(?:\(([^)]*)\))?")
-_META = re.compile(r"^\s+([\w.\-]+)\s*: (.*)$", re.M)
-_VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
-_AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: (\w+)")
-_FPS = re.compile(r"([\d.]+) (?:fps|tbr)")
-_DISPLAY_MATRIX = re.compile(r"rotation of (-?[\d.]+) degrees")
-_ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.M)
-
-
-def parse_ffmpeg_listing(path: Path, text: str) -> MediaInfo:
-    """Turn `ffmpeg -i` stderr into MediaInfo; pure, so it is testable without a file."""
-    video = _VIDEO.search(text)
-    if not video:
-        if "Stream #" in text:
-            raise VideoError(f"{path}: not a readable video (no video stream)")
-        raise UnreadableError(f"{path}: not a readable video (not a media file ffmpeg can open)")
-    duration_match = _DURATION.search(text)
-    duration = 0.0
-    if duration_match:
-        h, m, s = duration_match.groups()
-        duration = int(h) * 3600 + int(m) * 60 + float(s)
-    # Rotation metadata follows its own stream's line; look only after the video stream.
-    after_video = text[video.end():]
-    next_stream = after_video.find("Stream #")
-    video_block = after_video if next_stream < 0 else after_video[:next_stream]
-    rotation = 0
-    if (m := _DISPLAY_MATRIX.search(video_block)) is not None:
-        rotation = int(round(-float(m.group(1)))) % 360  # display matrix angles are counter-clockwise
-    elif (m := _ROTATE_TAG.search(video_block)) is not None:
-        rotation = int(m.group(1)) % 360
-    stored_w, stored_h = int(video.group(2)), int(video.group(3))
-    width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
-    line_end = text.find("\n", video.start())
-    video_line = text[video.start(): line_end if line_end >= 0 else None]
-    fps_match = _FPS.search(video_line)
-    audio = _AUDIO.search(text)
-    pix_fmt, matrix, primaries, transfer = _colours(video_line)
-    start_match = _START.search(text)
-    meta = _container_metadata(text)
-    recorded = meta.get("com.apple.quicktime.creationdate") or meta.get("creation_time")
-    return MediaInfo(path=path, duration=duration, width=width, height=height, rotation=rotation,
-                     video_codec=video.group(1), fps=float(fps_match.group(1)) if fps_match else 0.0,
-                     audio_codec=audio.group(1) if audio else None, pix_fmt=pix_fmt, color_matrix=matrix,
-                     color_primaries=primaries, color_transfer=transfer,
-                     start=float(start_match.group(1)) if start_match else 0.0, recorded_at=recorded,
-                     live_photo="com.apple.quicktime.content.identifier" in meta,
-                     dolby_vision="DOVI configuration record" in video_block or "dvh1" in video_line
-                     or "dvhe" in video_line)
-
-
-def _colours(video_line: str) -> tuple[str, str, str, str]:
-    """(pix_fmt, matrix, primaries, transfer) from "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)";
-    ffmpeg prints one name when all three agree: "yuv420p(tv, bt709)"."""
-    m = _PIX_FMT.search(video_line)
-    if not m:
-        return "", "", "", ""
-    matrix = primaries = transfer = ""
-    for part in (m.group(2) or "").split(", "):
-        part = part.strip()
-        if "/" in part:
-            matrix, primaries, transfer = (part.split("/") + ["", ""])[:3]
-        elif part and part not in ("tv", "pc", "progressive", "top first", "bottom first", "top coded first (swapped)",
-                                   "bottom coded first (swapped)", "unknown"):
-            matrix = primaries = transfer = part
-    return m.group(1), matrix, primaries, transfer
-
-
-def _container_metadata(text: str) -> dict[str, str]:
-    """The file-level metadata block (between "Input #0" and "Duration:"): creation_time, Apple's keys."""
-    start, end = text.find("Input #0"), text.find("Duration:")
-    if start < 0 or end < start:
-        return {}
-    return {k: v.strip() for k, v in _META.findall(text[start:end])}
-
-
 PROBE_SECONDS = 120  # reading a header takes well under a second; this is a hung mount or file
 
 
+# ffmpeg's names for the colour codes of ISO/IEC 23091-4 (H.273), as `ffmpeg -i` prints them.
+_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020",
+              10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "jedec-p22"}
+_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear", 9: "log100",
+              10: "log316", 11: "iec61966-2-4", 12: "bt1361e", 13: "iec61966-2-1", 14: "bt2020-10",
+              15: "bt2020-12", 16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
+_MATRICES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
+             9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c",
+             14: "ictcp"}
+DOLBY_VISION_TAGS = ("dvh1", "dvhe", "dva1", "dvav")
+
+
+def read_media_info(path: Path) -> MediaInfo:
+    """What PyAV reads of the file's structures: the container, its first video and audio streams,
+    and the first decoded frame (the display matrix and Dolby Vision metadata ride on frames)."""
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise UnreadableError(f"{path}: not a readable video (not a media file ffmpeg can open: "
+                              f"{exc.strerror or exc})") from None
+    with container:
+        if not container.streams.video:
+            raise VideoError(f"{path}: not a readable video (no video stream)")
+        stream = container.streams.video[0]
+        codec = stream.codec_context
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        frame = _first_frame(container, stream)
+        rotation = (-int(round(frame.rotation))) % 360 if frame is not None else 0  # the matrix turns counter-clockwise
+        side = {s.type.name for s in frame.side_data} if frame is not None else set()
+        meta = dict(container.metadata)
+        duration = container.duration / 1e6 if container.duration else \
+            float(stream.duration * stream.time_base) if stream.duration else 0.0
+        width, height = (codec.height, codec.width) if rotation in (90, 270) else (codec.width, codec.height)
+        return MediaInfo(path=path, duration=duration, width=width, height=height, rotation=rotation,
+                         video_codec=codec.name, fps=float(rate) if rate else 0.0, audio_codec=audio,
+                         pix_fmt=codec.pix_fmt or "", color_matrix=_MATRICES.get(int(codec.colorspace), ""),
+                         color_primaries=_PRIMARIES.get(int(codec.color_primaries), ""),
+                         color_transfer=_TRANSFERS.get(int(codec.color_trc), ""),
+                         start=container.start_time / 1e6 if container.start_time else 0.0,
+                         recorded_at=meta.get("com.apple.quicktime.creationdate") or meta.get("creation_time")
+                         or stream.metadata.get("creation_time"),
+                         live_photo="com.apple.quicktime.content.identifier" in meta,
+                         dolby_vision=str(codec.codec_tag) in DOLBY_VISION_TAGS
+                         or bool(side & {"DOVI_METADATA", "DOVI_RPU_BUFFER"}))
+
+
+def _first_frame(container, stream):
+    """The first frame that decodes, or None (a truncated file's header can still be read)."""
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError:
+        pass
+    return None
+
+
 def probe(path: str | Path) -> MediaInfo:
+    """The file's MediaInfo, read in this process (the video child, `process`, our own clips)."""
+    path = _checked(path)
+    return read_media_info(path)
+
+
+def _checked(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise UnreadableError(f"{path}: not a readable video (the file is empty)")
+    return path
+
+
+def probe_apart(path: str | Path) -> MediaInfo:
+    """The same, read in a process of its own: a user's file that hangs a read (a hung mount) or
+    crashes a demuxer costs that process, never the service that asked."""
+    path = _checked(path)
+    code = "import sys; from dunkwatch.media import probe_main; probe_main(sys.argv[1])"
     try:
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                              capture_output=True, text=True, errors="replace", timeout=PROBE_SECONDS)
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                              timeout=PROBE_SECONDS)
     except subprocess.TimeoutExpired:
-        # A file on a hung mount, or one ffmpeg cannot make sense of: the file's problem, not the service's.
-        raise UnreadableError(f"{path}: not a readable video (ffmpeg could not read its header in "
+        raise UnreadableError(f"{path}: not a readable video (its header could not be read in "
                               f"{PROBE_SECONDS} s)") from None
-    return parse_ffmpeg_listing(path, proc.stderr)
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise UnreadableError(f"{path}: not a readable video (reading it stopped the reader: "
+                              f"{describe_returncode(proc.returncode)})") from None
+    if "error" in answer:
+        error = {"UnreadableError": UnreadableError, "VideoError": VideoError}.get(answer["kind"], VideoError)
+        raise error(answer["error"])
+    return MediaInfo(**{**answer, "path": path})
+
+
+def probe_main(path: str) -> None:
+    """`probe_apart`'s other end: one JSON line on stdout."""
+    try:
+        info = probe(path)
+        print(json.dumps({k: v for k, v in asdict(info).items() if k != "path"}))
+    except (UnreadableError, VideoError) as exc:
+        print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
+
+
+def describe_returncode(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"exit code {code}"

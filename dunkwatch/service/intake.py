@@ -16,7 +16,7 @@ from typing import Callable
 from dunkwatch.config import Config
 from dunkwatch.errors import UnreadableError, VideoError
 from dunkwatch.fsutil import sha256_of
-from dunkwatch.media import probe
+from dunkwatch.media import probe_apart as probe
 from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.inbox_rules import (
     EntryKind, FileStabilityTracker, entry_kind, is_candidate, scan_inbox, skip_reason)
