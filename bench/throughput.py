@@ -184,6 +184,8 @@ def main() -> int:
     parser.add_argument("--4k", dest="four_k", action="store_true",
                         help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
     parser.add_argument("--opencv", action="store_true", help="also run with decode.reader = \"opencv\"")
+    parser.add_argument("--pyav", action="store_true",
+                        help="also run with decode.reader = \"pyav\", and time the -skip_frame noref floor")
     parser.add_argument("--no-prior", action="store_true",
                         help="also run motion with motion.person_prior = false (the prior's cost, side by side)")
     parser.add_argument("--motion-only", action="store_true", help="leave out the cnn runs")
@@ -205,6 +207,8 @@ def main() -> int:
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
     opencv.write_text(base + "[decode]\nreader = \"opencv\"\n")
+    pyav = work / "pyav.toml"
+    pyav.write_text(base + "[decode]\nreader = \"pyav\"\n")
     with_cnn = not (args.four_k or args.motion_only)
     version = prepare_model(work / "state") if with_cnn else "-"
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
@@ -214,6 +218,10 @@ def main() -> int:
         floor, floor_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video),
                                      "-f", "null", "-"])
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
+        if args.pyav:  # what decoding costs when frames nothing refers to are skipped, as the PyAV reader may
+            noref, noref_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-skip_frame", "noref",
+                                         "-i", str(video), "-f", "null", "-"])
+            results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
         segments = {}
         variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
         if args.no_prior:
@@ -221,6 +229,9 @@ def main() -> int:
         if args.opencv:  # the decoder before ffmpeg's took over (decode.reader = "opencv"), side by side
             variants += [("motion, OpenCV decoder", "motion", opencv)] + \
                 ([("cnn, OpenCV decoder", "cnn", opencv)] if with_cnn else [])
+        if args.pyav:
+            variants += [("motion, PyAV decoder", "motion", pyav)] + \
+                ([("cnn, PyAV decoder", "cnn", pyav)] if with_cnn else [])
         if args.ungated and with_cnn and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         if args.before:

@@ -38,8 +38,8 @@ class DecodeConfig:
     sample_fps: float = setting(5.0, "frames per second analysed; timestamps come from the container",
                                 lo=0.5, hi=60.0)
     reader: str = setting("opencv", "opencv: OpenCV's decoder; ffmpeg: frames picked and shrunk in ffmpeg's own "
-                          "threads, faster, not yet the default (see README, Performance); HDR videos always go "
-                          "through ffmpeg", choices=("opencv", "ffmpeg"))
+                          "threads; pyav: PyAV, non-reference frames skipped; HDR videos always go through ffmpeg "
+                          "(see README, Performance)", choices=("opencv", "ffmpeg", "pyav"))
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def read_media_info(path: Path) -> MediaInfo:
         audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         frame = _first_frame(container, stream)
+        if not (codec.width and codec.height) and frame is None:
+            # What a demuxer guesses from noise or a stray header: a stream with no picture in it.
+            raise UnreadableError(f"{path}: not a readable video (no picture could be decoded from it)")
         rotation = (-int(round(frame.rotation))) % 360 if frame is not None else 0  # the matrix turns counter-clockwise
         side = {s.type.name for s in frame.side_data} if frame is not None else set()
         meta = dict(container.metadata)

@@ -43,11 +43,14 @@ class VideoReader:
         self.last_time = 0.0  # for progress reporting
         self.opencv_rotates = opencv_rotates  # False: always turn frames here (OpenCV builds without it)
         self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
-        self.reader = reader  # "ffmpeg" or "opencv" (decode.reader); HDR always goes through ffmpeg
+        self.reader = reader  # "pyav", "ffmpeg" or "opencv" (decode.reader); HDR always goes through ffmpeg
 
     def __iter__(self) -> Iterator[Frame]:
         if self.info.hdr or self.reader == "ffmpeg":
             yield from self._sampled(self._ffmpeg_frames())
+            return
+        if self.reader == "pyav":
+            yield from self._sampled(pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start))
             return
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
@@ -192,6 +195,70 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
         proc.stderr.close()
     if proc.returncode not in (0, None, -9) and errors:
         log.warning("%s: ffmpeg: %s", path, errors[-1])
+
+
+def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float,
+                start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+    """(time, fetch) of every frame PyAV decodes, in its own threads; `fetch` shrinks and converts
+    in swscale (in C) and turns the picture upright, only for the frames the sampling keeps.
+
+    Frames no other frame refers to are not decoded at all (skip_frame NONREF) when the frames
+    that are left still come at least every half sample interval, as measured on the video's
+    first seconds: a sample then takes the nearest decoded frame, with that frame's own time.
+    SDR only: this build of FFmpeg has no zscale, so HDR goes through the ffmpeg reader."""
+    import av
+
+    rotation = info.rotation
+    width, height = output_size(info.width, info.height, max_side)
+    stored = (height, width) if rotation in (90, 270) else (width, height)
+    turns = {90: -1, 180: 2, 270: 1}.get(rotation, 0)  # np.rot90 turns counter-clockwise
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: not a readable video ({exc.strerror or exc})") from None
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if sample_fps > 0 and info.fps >= 2 * sample_fps and _reference_frames_suffice(path, 0.5 / sample_fps):
+            stream.codec_context.skip_frame = "NONREF"
+        if start > 0:
+            container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
+
+        def fetcher(frame):
+            def fetch() -> np.ndarray:
+                image = frame.to_ndarray(format="rgb24", width=stored[0], height=stored[1], interpolation="AREA")
+                return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+            return fetch
+
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                yield float(frame.pts * stream.time_base) - info.start, fetcher(frame)
+        except av.error.FFmpegError as exc:  # a damaged tail: the frames so far count, _sampled judges the rest
+            log.warning("%s: decoding stopped: %s", path, exc.strerror or exc)
+
+
+SKIP_CHECK_SECONDS = 3.0  # long enough to span a phone's group of pictures a few times
+
+
+def _reference_frames_suffice(path: Path, gap: float) -> bool:
+    """Whether the frames left after skipping non-reference ones come at least every `gap` seconds."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONREF"
+            times = []
+            for frame in container.decode(stream):
+                if frame.pts is not None:
+                    times.append(float(frame.pts * stream.time_base))
+                if times and times[-1] - times[0] > SKIP_CHECK_SECONDS:
+                    break
+    except av.error.FFmpegError:
+        return False
+    return len(times) > 2 and float(np.max(np.diff(np.sort(times)))) <= gap + 1e-6
 
 
 T = TypeVar("T")

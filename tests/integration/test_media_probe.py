@@ -3,6 +3,7 @@ and PQ, slow motion with a variable frame rate, a Live Photo's movie), and what 
 
 from __future__ import annotations
 
+import random
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def test_what_is_not_a_video_is_named_and_typed(files):
     notes.write_text("shopping list\n" * 50)
     with pytest.raises(UnreadableError, match=r"notes\.mov: not a readable video"):
         probe_apart(notes)
+    noise = files / "noise.m4v"
+    noise.write_bytes(random.Random(7).randbytes(200_000))  # a demuxer guesses an MPEG-4 stream of no size in it
+    with pytest.raises(UnreadableError, match=r"noise\.m4v: not a readable video"):
+        probe(noise)
     empty = files / "empty.mov"
     empty.write_bytes(b"")
     with pytest.raises(UnreadableError, match="the file is empty"):
