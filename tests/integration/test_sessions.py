@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -83,12 +84,41 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     assert "last practice: 2026-11-29 morning: 2 video(s), 2 attempt(s)" in status
     assert collect_status(cfg.paths).as_dict()["last_session"]["id"] == "2026-11-29-0900"
 
-    # The page opens on the practice log, newest session first, with each session's counts.
-    from dunkwatch.review import create_app
+    # In a real browser, the page opens on the practice log: newest session first, its counts, and
+    # its clips' posters in recording order.
+    import dataclasses
+    import threading
 
-    page = create_app(cfg).test_client().get("/").get_data(as_text=True)
-    ids = [page.index(f'id="session-{sid}"') for sid in ("2026-11-29-0900", "2026-11-28-1800")]
-    assert ids == sorted(ids)
-    evening_html = page[ids[1]:]
-    assert '<span class="attempts">3</span> attempt(s) · 3 video(s)' in evening_html.split("</h2>", 2)[1]
-    assert "no recording time in IMG_0010.MOV" in page[ids[0]:ids[1]]
+    from playwright.sync_api import sync_playwright
+
+    from test_review_page import CHROMIUM, CHROMIUM_ARGS, free_port
+    from dunkwatch.review import serve
+
+    served = dataclasses.replace(cfg, review=dataclasses.replace(cfg.review, listen=f"127.0.0.1:{free_port()}"))
+    stop = threading.Event()
+    threading.Thread(target=serve, args=(served, stop), daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                for _ in range(100):
+                    try:
+                        page.goto(f"http://{served.review.listen}/")
+                        break
+                    except Exception:
+                        time.sleep(0.05)
+                sessions = page.locator("section.session")
+                assert [sessions.nth(i).get_attribute("data-session") for i in range(sessions.count())] == [
+                    "2026-11-29-0900", "2026-11-28-1800"]
+                shown = sessions.nth(1)
+                assert shown.locator("h2").first.text_content() == "2026-11-28 evening"
+                assert shown.locator(".attempts").text_content() == "3" and "3 video(s)" in shown.locator(
+                    ".counts").text_content()
+                assert [img.get_attribute("alt").split(",")[0] for img in shown.locator(".posters img").all()] == [
+                    "IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV"]
+                assert "no recording time in IMG_0010.MOV" in sessions.nth(0).text_content()
+            finally:
+                browser.close()
+    finally:
+        stop.set()
