@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from dunkwatch.outputs import VideoOutputs
+from dunkwatch.outputs import Sidecar, VideoOutputs
 
 MIGRATIONS = [
     # v1: the journal and a key/value table for daemon facts (next training run, ...).
@@ -117,6 +117,12 @@ class Video:
     updated: float
     finished: float | None
     interruptions: int = 0  # the service died from outside while processing it
+
+    def sidecar(self) -> Sidecar | None:
+        """Its sidecar in its outbox folder, when it has one that can be read."""
+        if self.outputs is None or self.outputs.folder is None:
+            return None
+        return Sidecar.read(self.outputs.folder / f"{self.path.stem}.json")
 
     @classmethod
     def from_row(cls, row: Any) -> "Video":

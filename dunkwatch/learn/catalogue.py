@@ -9,7 +9,6 @@ from pathlib import Path
 
 from dunkwatch.config import PathsConfig
 from dunkwatch.learn.corrections import Correction, KnownVideo, RowError, decode_csv, parse_corrections
-from dunkwatch.outputs import Sidecar
 from dunkwatch.store import Store, Video
 from dunkwatch.zones import Zones
 
@@ -57,7 +56,7 @@ def catalogue(paths: PathsConfig, store: Store) -> list[ArchivedVideo]:
             duration = outputs.duration if outputs else 0.0
             # Named as dropped, or as predictions.csv names it when another video had that name first.
             listed = (listed_name(v.path, outputs.folder, paths.outbox),) if outputs and outputs.folder else ()
-            sidecar = Sidecar.read(outputs.folder / f"{v.path.stem}.json") if outputs and outputs.folder else None
+            sidecar = v.sidecar()
             found.append(ArchivedVideo(KnownVideo(dropped_name(v.path, paths.inbox), v.sha256, duration, listed),
                                        v.location, sidecar.ignore_zones if sidecar else ()))
     return found

@@ -26,7 +26,6 @@ from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import add_rows, format_time
 from dunkwatch.models import registry
-from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.review.previews import poster
@@ -194,6 +193,7 @@ class ReviewService:
         self.cfg, self.paths = cfg, cfg.paths
         self.training = TrainingRun(cfg)
         self._csv_lock = threading.Lock()
+        self._memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # one: it caches scenes by file time
 
     @contextmanager
     def journal(self) -> Iterator[Store]:
@@ -232,8 +232,7 @@ class ReviewService:
         if v.duplicate_of is not None:
             original = j.get(v.duplicate_of)
             card.duplicate_of = original.name if original else str(v.duplicate_of)
-        sidecar = Sidecar.read(outputs.folder / f"{v.path.stem}.json") \
-            if outputs and outputs.folder and v.duplicate_of is None else None
+        sidecar = v.sidecar() if v.duplicate_of is None else None
         if sidecar:
             card.threshold = sidecar.threshold
             card.segments = [SegmentCard(i + 1, s.start, s.end, s.clip_start, s.clip_end,
@@ -263,7 +262,7 @@ class ReviewService:
         return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
 
     def memory(self) -> SceneMemory:
-        return scene_memory(self.paths.state_dir, self.cfg.motion)
+        return self._memory
 
     def courts(self) -> list[CourtCard]:
         memory = self.memory()
@@ -303,9 +302,11 @@ class ReviewService:
 
     def poster(self, video_id: int, number: int) -> Path | None:
         """A frame from the middle of the clip's action, made once and cached."""
-        clip = self.clip(video_id, number)
-        video = self.video(video_id) if clip else None
-        sidecar = Sidecar.read(video.outputs.folder / f"{video.path.stem}.json") if video else None
+        video = self.video(video_id)
+        if video is None or video.outputs is None or not 0 < number <= len(video.outputs.clips):
+            return None
+        clip = self.outbox_file(video, video.outputs.clips[number - 1])
+        sidecar = video.sidecar() if clip else None
         if sidecar is None or not 0 < number <= len(sidecar.segments):
             return None
         s = sidecar.segments[number - 1]

@@ -15,7 +15,6 @@ from typing import Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
-from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.pipeline.export import StopCheck, join_session
 from dunkwatch.sessions import (
@@ -35,7 +34,7 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
         outputs = v.outputs
         if outputs is None or outputs.folder is None or outputs.skipped:
             continue
-        sidecar = Sidecar.read(outputs.folder / f"{v.path.stem}.json")
+        sidecar = v.sidecar()
         started = parse_started(sidecar.recorded_at if sidecar else None, v.mtime)
         if started is None:
             continue
