@@ -313,3 +313,12 @@ def make_hdr_copy(source: Path, path: Path, transfer: str = "arib-std-b67", rota
                "-movflags", "use_metadata_tags", str(path))
     stored.unlink()
     return path
+
+
+def variable_rate_copy(source: Path, dest: Path, period: int, dropped: tuple[int, int], *codec: str) -> Path:
+    """`source` with frames `dropped` (first, last) of every `period` left out, their neighbours'
+    timestamps kept: a phone's variable frame rate (slow motion, or a phone under load)."""
+    first, last = dropped
+    run_ffmpeg("-i", str(source), "-vf", f"select='not(between(mod(n\\,{period})\\,{first}\\,{last}))'",
+               "-fps_mode", "vfr", *codec, str(dest))
+    return dest

@@ -171,7 +171,7 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
 
 
 def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(tmp_path):
-    from conftest import run_ffmpeg
+    from conftest import variable_rate_copy
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import motion_scorer
 
@@ -180,8 +180,8 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
                  preset="ultrafast")
     # As an iPhone's slow motion: 120 fps with gaps (variable frame rate), timestamps kept as they are.
     slomo = tmp_path / "IMG_0120.MOV"
-    run_ffmpeg("-i", str(cfr), "-vf", "select='not(between(mod(n\\,97)\\,40\\,52))'", "-fps_mode", "vfr",
-               "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy", str(slomo))
+    variable_rate_copy(cfr, slomo, 97, (40, 52), "-c:v", "libx265", "-x265-params", "log-level=error",
+                       "-tag:v", "hvc1", "-c:a", "copy")
     info = probe(slomo)
     assert info.fps > 100  # (the container's duration follows the audio's last packet: not checked)
     frames = list(VideoReader(slomo, 5.0, info=info))

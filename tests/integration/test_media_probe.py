@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Scene, Visit, encode, make_hdr_copy, make_portrait_mov, run_ffmpeg
+from conftest import Scene, Visit, encode, make_hdr_copy, make_portrait_mov, run_ffmpeg, variable_rate_copy
 from dunkwatch import media
 from dunkwatch.errors import UnreadableError, VideoError
 from dunkwatch.media import probe, probe_apart
@@ -43,8 +43,7 @@ def test_a_120_fps_slow_motion_file_with_a_variable_frame_rate(files):
     cfr = encode(scene.frames(), files / "cfr120.mp4", scene.width, scene.height, scene.fps, audio=False,
                  preset="ultrafast")
     vfr = files / "IMG_0120.MOV"
-    run_ffmpeg("-i", str(cfr), "-vf", "select='not(between(mod(n\\,97)\\,40\\,52))'", "-fps_mode", "vfr",
-               "-c:v", "libx264", "-preset", "ultrafast", str(vfr))
+    variable_rate_copy(cfr, vfr, 97, (40, 52), "-c:v", "libx264", "-preset", "ultrafast")
     info = probe(vfr)
     assert info.fps > 100 and info.duration == pytest.approx(3.0, abs=0.1) and not info.has_audio
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,27 +50,52 @@ def processed(tmp_path_factory):
     return cfg
 
 
-@pytest.fixture
-def page_server(processed):
-    """The page on a free loopback port, as `dunkwatch review` serves it."""
+@contextmanager
+def serving(cfg):
+    """The page as `dunkwatch review` serves it, on cfg.review.listen, until the block ends; yields its URL."""
     from dunkwatch.review import serve
 
-    cfg = dataclasses.replace(processed, review=dataclasses.replace(processed.review,
-                                                                    listen=f"127.0.0.1:{free_port()}"))
-    cfg.paths.corrections.unlink(missing_ok=True)
     stop = threading.Event()
     thread = threading.Thread(target=serve, args=(cfg, stop), daemon=True)
     thread.start()
-    url = f"http://{cfg.review.listen}/"
-    for _ in range(100):
+    host, port = cfg.review.listen.split(":")
+    deadline = time.monotonic() + 10
+    while True:
         try:
-            socket.create_connection(tuple(cfg.review.listen.split(":")), timeout=0.2).close()
+            socket.create_connection((host, int(port)), timeout=0.2).close()
             break
         except OSError:
+            if time.monotonic() > deadline:
+                raise
             time.sleep(0.05)
-    yield cfg, url
-    stop.set()
-    thread.join(timeout=5)
+    try:
+        yield f"http://{cfg.review.listen}/"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def chromium():
+    """Debian's chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page_server(processed):
+    """The page on a free loopback port, as `dunkwatch review` serves it."""
+    cfg = dataclasses.replace(processed, review=dataclasses.replace(processed.review,
+                                                                    listen=f"127.0.0.1:{free_port()}"))
+    cfg.paths.corrections.unlink(missing_ok=True)
+    with serving(cfg) as url:
+        yield cfg, url
 
 
 def rows_of(path: Path) -> list[list[str]]:
@@ -80,62 +106,56 @@ def rows_of(path: Path) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_the_rows(page_server):
-    from playwright.sync_api import sync_playwright
-
     cfg, url = page_server
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.goto(url)
-            articles = page.locator("article.video")
-            assert articles.count() == 2
-            first = articles.filter(has_text="IMG_0202.MOV")
-            second = articles.filter(has_text="IMG_0201.MOV")
-            # Play a clip: it plays in the page (H.264), and time advances.
-            video = first.locator("video").first
-            video.evaluate("v => { v.muted = true; return v.play(); }")
-            page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle(), timeout=20000)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(url)
+        articles = page.locator("article.video")
+        assert articles.count() == 2
+        first = articles.filter(has_text="IMG_0202.MOV")
+        second = articles.filter(has_text="IMG_0201.MOV")
+        # Play a clip: it plays in the page (H.264), and time advances.
+        video = first.locator("video").first
+        video.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle(), timeout=20000)
 
-            # "no player here" on IMG_0202's clip.
-            clip = first.locator(".clip").first
-            action = (float(clip.get_attribute("data-start")), float(clip.get_attribute("data-end")))
-            clip.locator("button.no-player").click()
-            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
-            # "missed a player here": drag across 20%..40% of IMG_0201's timeline.
-            track = second.locator("svg.track")
-            track.scroll_into_view_if_needed()
-            box = track.bounding_box()
-            duration = float(second.get_attribute("data-duration"))
-            page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + box["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + box["height"] / 2, steps=8)
-            page.mouse.up()
-            page.evaluate("() => document.getElementById('message').className = ''")
-            second.locator("button.missed").click()
-            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
-            if os.environ.get("DUNKWATCH_SCREENSHOTS"):  # the README's pictures: make screenshots
-                page.screenshot(path=str(Path(os.environ["DUNKWATCH_SCREENSHOTS"]) / "review-page.png"))
+        # "no player here" on IMG_0202's clip.
+        clip = first.locator(".clip").first
+        action = (float(clip.get_attribute("data-start")), float(clip.get_attribute("data-end")))
+        clip.locator("button.no-player").click()
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+        # "missed a player here": drag across 20%..40% of IMG_0201's timeline.
+        track = second.locator("svg.track")
+        track.scroll_into_view_if_needed()
+        box = track.bounding_box()
+        duration = float(second.get_attribute("data-duration"))
+        page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        page.evaluate("() => document.getElementById('message').className = ''")
+        second.locator("button.missed").click()
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+        if os.environ.get("DUNKWATCH_SCREENSHOTS"):  # the README's pictures: make screenshots
+            page.screenshot(path=str(Path(os.environ["DUNKWATCH_SCREENSHOTS"]) / "review-page.png"))
 
-            rows = rows_of(cfg.paths.corrections)
-            assert rows[0] == ["video", "start", "end", "label", "note"] and len(rows) == 3
-            (v1, s1, e1, l1, n1), (v2, s2, e2, l2, _) = rows[1:]
-            assert (v1, l1, n1) == ("IMG_0202.MOV", "empty", "review page")
-            assert (parse_time(s1), parse_time(e1)) == pytest.approx(action, abs=0.001)
-            assert (v2, l2) == ("IMG_0201.MOV", "dunk")
-            assert parse_time(s2) == pytest.approx(0.2 * duration, abs=0.15)
-            assert parse_time(e2) == pytest.approx(0.4 * duration, abs=0.15)
+        rows = rows_of(cfg.paths.corrections)
+        assert rows[0] == ["video", "start", "end", "label", "note"] and len(rows) == 3
+        (v1, s1, e1, l1, n1), (v2, s2, e2, l2, _) = rows[1:]
+        assert (v1, l1, n1) == ("IMG_0202.MOV", "empty", "review page")
+        assert (parse_time(s1), parse_time(e1)) == pytest.approx(action, abs=0.001)
+        assert (v2, l2) == ("IMG_0201.MOV", "dunk")
+        assert parse_time(s2) == pytest.approx(0.2 * duration, abs=0.15)
+        assert parse_time(e2) == pytest.approx(0.4 * duration, abs=0.15)
 
-            # A stale write: the file is edited by hand after the page read it. Refused, nothing merged.
-            by_hand = cfg.paths.corrections.read_text() + "IMG_0201.MOV,0:12,0:13,empty,my own row\n"
-            cfg.paths.corrections.write_text(by_hand)
-            page.evaluate("() => document.getElementById('message').className = ''")
-            clip.locator("button.no-player").click()
-            page.wait_for_function("() => document.getElementById('message').className === 'error'")
-            assert "changed since this page was loaded" in page.locator("#message").text_content()
-            assert cfg.paths.corrections.read_text() == by_hand
-        finally:
-            browser.close()
+        # A stale write: the file is edited by hand after the page read it. Refused, nothing merged.
+        by_hand = cfg.paths.corrections.read_text() + "IMG_0201.MOV,0:12,0:13,empty,my own row\n"
+        cfg.paths.corrections.write_text(by_hand)
+        page.evaluate("() => document.getElementById('message').className = ''")
+        clip.locator("button.no-player").click()
+        page.wait_for_function("() => document.getElementById('message').className === 'error'")
+        assert "changed since this page was loaded" in page.locator("#message").text_content()
+        assert cfg.paths.corrections.read_text() == by_hand
 
     # `dunkwatch check` accepts everything the page wrote, and training labels frames by it.
     check = subprocess.run([sys.executable, "-m", "dunkwatch", "check", "--config", str(cfg.source)],
@@ -303,34 +323,28 @@ def screenshot(page, name: str, full_page: bool = False) -> None:
 
 @pytest.mark.slow
 def test_on_a_phone_one_column_inline_clips_and_a_tap_corrects(page_server):
-    from playwright.sync_api import sync_playwright
-
     cfg, url = page_server
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                                        is_mobile=True, has_touch=True)
-            page = phone.new_page()
-            page.goto(url)
-            assert page.locator("section.session").count() == 1  # both videos: one practice
-            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scroll
-            page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
-            screenshot(page, "review-phone.png")
-            clip = page.locator(".clip").first
-            video = clip.locator("video")
-            assert video.get_attribute("playsinline") is not None
-            box = video.bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
-            video.evaluate("v => { v.muted = true; return v.play(); }")
-            page.wait_for_function("v => v.currentTime > 0.5 && !document.fullscreenElement",
-                                   arg=video.element_handle(), timeout=20000)
-            button = clip.locator("button.no-player")
-            assert button.bounding_box()["height"] >= 44  # a thumb hits it
-            button.tap()
-            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                                    is_mobile=True, has_touch=True)
+        page = phone.new_page()
+        page.goto(url)
+        assert page.locator("section.session").count() == 1  # both videos: one practice
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        screenshot(page, "review-phone.png")
+        clip = page.locator(".clip").first
+        video = clip.locator("video")
+        assert video.get_attribute("playsinline") is not None
+        box = video.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        video.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("v => v.currentTime > 0.5 && !document.fullscreenElement",
+                               arg=video.element_handle(), timeout=20000)
+        button = clip.locator("button.no-player")
+        assert button.bounding_box()["height"] >= 44  # a thumb hits it
+        button.tap()
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
     rows = rows_of(cfg.paths.corrections)
     assert len(rows) == 2 and rows[1][3] == "empty"
     assert (parse_time(rows[1][1]), parse_time(rows[1][2])) == pytest.approx(
@@ -347,36 +361,30 @@ def clip_attr(cfg, video_name: str, key: str) -> float:
 
 @pytest.mark.slow
 def test_keys_move_between_clips_and_mark_one_and_posters_are_made_once(page_server):
-    from playwright.sync_api import sync_playwright
-
     cfg, url = page_server
     posters = cfg.paths.state_dir / "posters"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(url)
-            shown = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-            page.wait_for_function(shown)
-            clips = page.locator(".clip")
-            assert page.locator(".posters img").count() == clips.count() == 2
-            made = {p.name: p.stat().st_mtime_ns for p in posters.glob("*.jpg")}
-            assert len(made) == 2
-            screenshot(page, "review-sessions.png")
-            page.keyboard.press("j")
-            page.keyboard.press("j")
-            second = clips.nth(1)
-            assert "current" in second.get_attribute("class") and "current" not in clips.nth(0).get_attribute("class")
-            page.keyboard.press("k")
-            page.keyboard.press("j")
-            page.keyboard.press("n")  # "no player here" on the clip the keys moved to
-            page.wait_for_function("() => document.getElementById('message').className === 'ok'")
-            marked = (float(second.get_attribute("data-start")), float(second.get_attribute("data-end")))
-            name = second.locator("xpath=ancestor::article").locator("h3").text_content().split()[0]
-            page.reload()
-            page.wait_for_function(shown)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        shown = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+        page.wait_for_function(shown)
+        clips = page.locator(".clip")
+        assert page.locator(".posters img").count() == clips.count() == 2
+        made = {p.name: p.stat().st_mtime_ns for p in posters.glob("*.jpg")}
+        assert len(made) == 2
+        screenshot(page, "review-sessions.png")
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        second = clips.nth(1)
+        assert "current" in second.get_attribute("class") and "current" not in clips.nth(0).get_attribute("class")
+        page.keyboard.press("k")
+        page.keyboard.press("j")
+        page.keyboard.press("n")  # "no player here" on the clip the keys moved to
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+        marked = (float(second.get_attribute("data-start")), float(second.get_attribute("data-end")))
+        name = second.locator("xpath=ancestor::article").locator("h3").text_content().split()[0]
+        page.reload()
+        page.wait_for_function(shown)
     assert {p.name: p.stat().st_mtime_ns for p in posters.glob("*.jpg")} == made  # reused, not remade
     rows = rows_of(cfg.paths.corrections)
     assert len(rows) == 2 and (rows[1][0], rows[1][3]) == (name, "empty")
@@ -434,8 +442,6 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
 
 @pytest.mark.slow
 def test_a_shared_clip_opens_in_the_browser_alone(page_server):
-    from playwright.sync_api import sync_playwright
-
     from dunkwatch.share_links import ShareKey, SharedKind
     from dunkwatch.store import Store
 
@@ -443,16 +449,12 @@ def test_a_shared_clip_opens_in_the_browser_alone(page_server):
     (video,) = [v for v in Store(cfg.paths.state_dir).all() if v.name == "IMG_0201.MOV"]
     host = cfg.review.listen
     token = ShareKey(cfg.paths.state_dir).link(SharedKind.CLIP, f"{video.id}-1", host, 7)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 900, "height": 700})
-            page.goto(f"{url}s/{token}")
-            assert page.locator("video").count() == 1 and page.locator("article, section, form").count() == 0
-            player = page.locator("video")
-            player.evaluate("v => { v.muted = true; return v.play(); }")
-            page.wait_for_function("v => v.currentTime > 0.5", arg=player.element_handle(), timeout=20000)
-            player.evaluate("v => { v.pause(); v.currentTime = 1.5; }")
-            screenshot(page, "review-shared.png")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.goto(f"{url}s/{token}")
+        assert page.locator("video").count() == 1 and page.locator("article, section, form").count() == 0
+        player = page.locator("video")
+        player.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("v => v.currentTime > 0.5", arg=player.element_handle(), timeout=20000)
+        player.evaluate("v => { v.pause(); v.currentTime = 1.5; }")
+        screenshot(page, "review-shared.png")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -87,38 +86,20 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     # In a real browser, the page opens on the practice log: newest session first, its counts, and
     # its clips' posters in recording order.
     import dataclasses
-    import threading
 
-    from playwright.sync_api import sync_playwright
-
-    from test_review_page import CHROMIUM, CHROMIUM_ARGS, free_port
-    from dunkwatch.review import serve
+    from test_review_page import chromium, free_port, serving
 
     served = dataclasses.replace(cfg, review=dataclasses.replace(cfg.review, listen=f"127.0.0.1:{free_port()}"))
-    stop = threading.Event()
-    threading.Thread(target=serve, args=(served, stop), daemon=True).start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={"width": 1200, "height": 900})
-                for _ in range(100):
-                    try:
-                        page.goto(f"http://{served.review.listen}/")
-                        break
-                    except Exception:
-                        time.sleep(0.05)
-                sessions = page.locator("section.session")
-                assert [sessions.nth(i).get_attribute("data-session") for i in range(sessions.count())] == [
-                    "2026-11-29-0900", "2026-11-28-1800"]
-                shown = sessions.nth(1)
-                assert shown.locator("h2").first.text_content() == "2026-11-28 evening"
-                assert shown.locator(".attempts").text_content() == "3" and "3 video(s)" in shown.locator(
-                    ".counts").text_content()
-                assert [img.get_attribute("alt").split(",")[0] for img in shown.locator(".posters img").all()] == [
-                    "IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV"]
-                assert "no recording time in IMG_0010.MOV" in sessions.nth(0).text_content()
-            finally:
-                browser.close()
-    finally:
-        stop.set()
+    with serving(served) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        sessions = page.locator("section.session")
+        assert [sessions.nth(i).get_attribute("data-session") for i in range(sessions.count())] == [
+            "2026-11-29-0900", "2026-11-28-1800"]
+        shown = sessions.nth(1)
+        assert shown.locator("h2").first.text_content() == "2026-11-28 evening"
+        assert shown.locator(".attempts").text_content() == "3" and "3 video(s)" in shown.locator(
+            ".counts").text_content()
+        assert [img.get_attribute("alt").split(",")[0] for img in shown.locator(".posters img").all()] == [
+            "IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV"]
+        assert "no recording time in IMG_0010.MOV" in sessions.nth(0).text_content()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-import time
 
 import cv2
 import numpy as np
@@ -55,10 +53,7 @@ def test_a_walk_inside_a_zone_gives_no_clip_and_the_same_walk_outside_it_gives_o
 
 @pytest.mark.slow
 def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir, config_file):
-    from playwright.sync_api import sync_playwright
-
-    from test_review_page import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot
-    from dunkwatch.review import serve
+    from test_review_page import chromium, free_port, screenshot, serving
     from dunkwatch.service.daemon import Daemon
 
     court = Scene(duration=12, fps=10, seed=11, visits=[Visit(8.0, 10.0, 0.75, 0.85)])
@@ -67,34 +62,20 @@ def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir
     cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
                            review={"listen": f"127.0.0.1:{free_port()}"}))
     assert Daemon(cfg, once=True).run() == 0  # the court, seen empty, is remembered
-    stop = threading.Event()
-    threading.Thread(target=serve, args=(cfg, stop), daemon=True).start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={"width": 1000, "height": 900})
-                for _ in range(100):
-                    try:
-                        page.goto(f"http://{cfg.review.listen}/#courts")
-                        break
-                    except Exception:
-                        time.sleep(0.05)
-                figure = page.locator("figure.court").first
-                figure.scroll_into_view_if_needed()
-                box = figure.locator("svg").bounding_box()
-                for x, y in ((0.1, 0.05), (0.7, 0.05), (0.7, 0.95), (0.1, 0.95)):  # where the next player walks
-                    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-                figure.locator("button.close-zone").click()
-                assert figure.locator("polygon").count() == 1
-                screenshot(page, "review-zone.png")
-                figure.locator("button.save-zones").click()
-                page.wait_for_function("() => document.getElementById('message').className === 'ok'")
-                scene = figure.get_attribute("data-scene")
-            finally:
-                browser.close()
-    finally:
-        stop.set()
+    with serving(cfg) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.goto(url + "#courts")
+        figure = page.locator("figure.court").first
+        figure.scroll_into_view_if_needed()
+        box = figure.locator("svg").bounding_box()
+        for x, y in ((0.1, 0.05), (0.7, 0.05), (0.7, 0.95), (0.1, 0.95)):  # where the next player walks
+            page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        figure.locator("button.close-zone").click()
+        assert figure.locator("polygon").count() == 1
+        screenshot(page, "review-zone.png")
+        figure.locator("button.save-zones").click()
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+        scene = figure.get_attribute("data-scene")
     (zone,) = json.loads((cfg.paths.state_dir / "scenes" / f"{scene}.zones.json").read_text())["zones"]
     assert [c for point in zone for c in point] == pytest.approx([0.1, 0.05, 0.7, 0.05, 0.7, 0.95, 0.1, 0.95], abs=0.01)
 
