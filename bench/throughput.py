@@ -9,6 +9,7 @@ audio (the real sample switches between two framings, which is no tripod footage
   - ten_minutes: mostly_empty over and over for 10 minutes (stream copy), for memory.
 Then, for each input, it times:
   - the ffmpeg decode floor: `ffmpeg -i VIDEO -f null -`;
+  - the floor when frames nothing refers to are skipped: `ffmpeg -skip_frame noref -i VIDEO -f null -`;
   - `dunkwatch process --no-clips --scorer motion`;
   - the same with `--scorer cnn`, with a 224x224 model made by tests/helpers/model_factory.py;
   - DVR-Scan's defaults, scan only, from its own virtual environment (bench/.dvr-venv; it pulls
@@ -21,8 +22,8 @@ Prints a table of times and ratios to the floor.
 iPhone-like 4K instead: 15 s portrait HEVC (stored 3840x2160 with a display matrix, as the phone
 stores it) at about 50 Mbit/s for 4K30 and 65 Mbit/s for 4K60, 8-bit SDR, plus a 10-bit HLG 4K30
 copy; motion scoring only. For the HLG file it also times the decoder itself both ways, side by
-side: frames tone-mapped to SDR through ffmpeg (what dunkwatch does) and OpenCV's plain 8-bit
-decode of the same file (what it did before).
+side: frames tone-mapped to SDR through ffmpeg (what dunkwatch does) and PyAV's plain 8-bit
+decode of the same file (what it would cost without the tone mapping).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ import sys, time, dataclasses
 from dunkwatch.media import probe
 from dunkwatch.pipeline.decode import VideoReader
 info = probe(sys.argv[1])
-for label, view in (("tone-mapped to SDR (ffmpeg)", info), ("plain 8-bit (OpenCV)", dataclasses.replace(info, color_transfer=""))):
+for label, view in (("tone-mapped to SDR (ffmpeg)", info), ("plain 8-bit (PyAV)", dataclasses.replace(info, color_transfer=""))):
     started = time.perf_counter()
     n = sum(1 for _ in VideoReader(info.path, 5.0, max_side=320, info=view))
     print(f"{label}|{time.perf_counter() - started:.2f}|{n}", flush=True)
@@ -183,9 +184,6 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
     parser.add_argument("--4k", dest="four_k", action="store_true",
                         help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
-    parser.add_argument("--opencv", action="store_true", help="also run with decode.reader = \"opencv\"")
-    parser.add_argument("--pyav", action="store_true",
-                        help="also run with decode.reader = \"pyav\", and time the -skip_frame noref floor")
     parser.add_argument("--no-prior", action="store_true",
                         help="also run motion with motion.person_prior = false (the prior's cost, side by side)")
     parser.add_argument("--motion-only", action="store_true", help="leave out the cnn runs")
@@ -201,14 +199,11 @@ def main() -> int:
         videos = {k: v for k, v in videos.items() if k in args.only}
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
     base = '[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n'
-    gated, ungated, opencv = work / "config.toml", work / "every_frame.toml", work / "opencv.toml"
+    gated, ungated = work / "config.toml", work / "every_frame.toml"
     no_prior = work / "no_prior.toml"
     no_prior.write_text(base + "[motion]\nperson_prior = false\n")
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
-    opencv.write_text(base + "[decode]\nreader = \"opencv\"\n")
-    pyav = work / "pyav.toml"
-    pyav.write_text(base + "[decode]\nreader = \"pyav\"\n")
     with_cnn = not (args.four_k or args.motion_only)
     version = prepare_model(work / "state") if with_cnn else "-"
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
@@ -218,20 +213,14 @@ def main() -> int:
         floor, floor_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video),
                                      "-f", "null", "-"])
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
-        if args.pyav:  # what decoding costs when frames nothing refers to are skipped, as the PyAV reader may
-            noref, noref_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-skip_frame", "noref",
-                                         "-i", str(video), "-f", "null", "-"])
-            results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
+        # What decoding costs when frames nothing refers to are skipped, as the reader may.
+        noref, noref_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-skip_frame", "noref",
+                                     "-i", str(video), "-f", "null", "-"])
+        results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
         segments = {}
         variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
         if args.no_prior:
             variants.insert(0, ("motion, no person prior", "motion", no_prior))
-        if args.opencv:  # the decoder before ffmpeg's took over (decode.reader = "opencv"), side by side
-            variants += [("motion, OpenCV decoder", "motion", opencv)] + \
-                ([("cnn, OpenCV decoder", "cnn", opencv)] if with_cnn else [])
-        if args.pyav:
-            variants += [("motion, PyAV decoder", "motion", pyav)] + \
-                ([("cnn, PyAV decoder", "cnn", pyav)] if with_cnn else [])
         if args.ungated and with_cnn and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         if args.before:

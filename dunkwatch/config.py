@@ -7,6 +7,7 @@ out-of-bounds value raises ConfigError with one line naming the key and the valu
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ from dunkwatch.config_values import check_apprise_url, parse_listen, parse_sched
 from dunkwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "config.toml"
+
+log = logging.getLogger(__name__)
+
+# Keys an earlier version read: a config written for it still loads, with one warning line.
+RETIRED_KEYS = {
+    "decode.reader": "there is one frame reader now (PyAV; the ffmpeg command for HDR)",
+}
 
 
 def setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
@@ -37,9 +45,6 @@ class PathsConfig:
 class DecodeConfig:
     sample_fps: float = setting(5.0, "frames per second analysed; timestamps come from the container",
                                 lo=0.5, hi=60.0)
-    reader: str = setting("opencv", "opencv: OpenCV's decoder; ffmpeg: frames picked and shrunk in ffmpeg's own "
-                          "threads; pyav: PyAV, non-reference frames skipped; HDR videos always go through ffmpeg "
-                          "(see README, Performance)", choices=("opencv", "ffmpeg", "pyav"))
 
 
 @dataclass(frozen=True)
@@ -314,8 +319,12 @@ def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) 
     for name, cls in SECTION_TYPES.items():
         values = dict(data.get(name, {}))
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in fields:
+        for key in list(values):
+            if f"{name}.{key}" in RETIRED_KEYS:
+                log.warning("config key %s.%s is no longer used and is ignored: %s", name, key,
+                            RETIRED_KEYS[f"{name}.{key}"])
+                del values[key]
+            elif key not in fields:
                 raise ConfigError(f"config key {name}.{key} is unknown; known: {', '.join(fields)}")
         kwargs = {}
         for fname, f in fields.items():

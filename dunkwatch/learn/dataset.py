@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -49,11 +50,13 @@ def sample_times(duration: float, fps: float) -> np.ndarray:
 class FrameCache:
     """uint8 (size x size x 3) frames keyed by (sha256, time), extracted only once."""
 
-    def __init__(self, root: Path, size: int, sample_fps: float, reader: str = "opencv"):
-        self.root = Path(root) / f"frames_{size}"
+    def __init__(self, root: Path, size: int, sample_fps: float):
+        # Frames decoded by the one reader the service uses; the OpenCV reader's, cached before it
+        # went (frames_<size>/), differ by a level here and there and are not mixed in.
+        self.root = Path(root) / f"frames_{size}_pyav"
+        shutil.rmtree(Path(root) / f"frames_{size}", ignore_errors=True)  # our cache: rebuilt as needed
         self.size = size
         self.sample_fps = sample_fps
-        self.reader = reader  # decode.reader: training sees frames decoded as the service decodes them
 
     def _file(self, sha256: str, zones: Zones = ()) -> Path:
         if not zones:
@@ -98,7 +101,7 @@ class FrameCache:
         step = 1.0 / self.sample_fps
         best: dict[int, tuple[float, np.ndarray]] = {}
         reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, max_side=decode_side(self.size),
-                             start=max(0.0, float(times[0]) - step), reader=self.reader)
+                             start=max(0.0, float(times[0]) - step))
         try:
             for frame in reader:
                 if frame.time > times[-1] + step:

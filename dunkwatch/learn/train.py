@@ -71,7 +71,7 @@ def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> Tra
     plan = plan or _plan(cfg.training)
     t = replace(cfg.training, **decision.settings)
     size = decision.input_size or training_input_size(t, plan.accelerated)
-    cache = FrameCache(state_dir / "dataset", size, t.sample_fps, cfg.pipeline.decode.reader)
+    cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
     log.info("extracting frames: %d training video(s)%s", len(decision.train),
              f"; validating on {len(decision.validation)}: " + ", ".join(v.name for v in decision.validation)
              if decision.validation else "")

@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
-import cv2
-import imutils
 import numpy as np
 
 from dunkwatch.errors import VideoError
-from dunkwatch.imageops import shrink_to_side
 from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
 
 log = logging.getLogger(__name__)
@@ -31,68 +28,33 @@ class Frame:
 
 
 class VideoReader:
-    """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame."""
+    """Iterate a video's frames at `sample_fps`, never holding more than one decoded frame.
+
+    One reader for the service and for training: PyAV (`pyav_frames`). HDR alone goes through
+    the ffmpeg command (`ffmpeg_frames`), because only its zscale maps HLG and PQ to SDR and
+    PyAV's own FFmpeg build has no zscale."""
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None, opencv_rotates: bool = True, start: float = 0.0,
-                 reader: str = "opencv"):
+                 info: MediaInfo | None = None, start: float = 0.0):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
         self.info = info or probe(self.path)
         self.last_time = 0.0  # for progress reporting
-        self.opencv_rotates = opencv_rotates  # False: always turn frames here (OpenCV builds without it)
         self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
-        self.reader = reader  # "pyav", "ffmpeg" or "opencv" (decode.reader); HDR always goes through ffmpeg
 
     def __iter__(self) -> Iterator[Frame]:
-        if self.info.hdr or self.reader == "ffmpeg":
-            yield from self._sampled(self._ffmpeg_frames())
-            return
-        if self.reader == "pyav":
-            yield from self._sampled(pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start))
-            return
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
-        if not cap.isOpened():
-            raise VideoError(f"{self.path}: not a readable video (OpenCV cannot open it)")
-        try:
-            yield from self._sampled(self._opencv_frames(cap))
-        finally:
-            cap.release()
+        if self.info.hdr:
+            frames = ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
+        else:
+            frames = pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start)
+        yield from self._sampled(frames)
 
     def _tolerance(self) -> float:
-        # Accept a frame up to half a source frame early, so float timestamps never skip a sample.
+        # Accept a frame up to half a source frame early, so float timestamps never skip a sample;
+        # a microsecond more settles exact ties the same way in PyAV's and ffmpeg's arithmetic.
         step = 1.0 / self.sample_fps
-        return min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3
-
-    def _opencv_frames(self, cap: cv2.VideoCapture) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
-        """(time, fetch) per decoded frame: the colour conversion happens only for frames kept."""
-        rotation = self.info.rotation
-        # OpenCV's FFmpeg backend applies rotation metadata itself when it can; else we turn the frame.
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if self.opencv_rotates else 0)
-        opencv_rotates = bool(cap.get(cv2.CAP_PROP_ORIENTATION_AUTO))
-        if self.start > 0:
-            # Seeks to the keyframe before and decodes forward, so the first frame kept is at `start` or after.
-            cap.set(cv2.CAP_PROP_POS_MSEC, self.start * 1000.0)
-
-        def fetch() -> np.ndarray | None:
-            ok, bgr = cap.retrieve()
-            if not ok or bgr is None:
-                return None
-            bgr = shrink_to_side(bgr, self.max_side)  # shrink first: everything after is cheaper
-            if rotation and not opencv_rotates:
-                bgr = imutils.rotate_bound(bgr, rotation)
-            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-        while cap.grab():
-            yield cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, fetch
-
-    def _ffmpeg_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
-        """Through ffmpeg, which drops unwanted frames and shrinks the rest in its own threads (faster
-        than OpenCV's decoder, bench/throughput.py), and which alone maps HLG and PQ to SDR:
-        OpenCV hands over 8-bit frames of the HDR signal, whose squeezed contrast hides a small
-        player (see `sdr_filter`)."""
-        yield from ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
+        return (min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3) + 1e-6
 
     def _sampled(self, frames: Iterator[tuple[float, Callable[[], np.ndarray | None]]]) -> Iterator[Frame]:
         step = 1.0 / self.sample_fps

@@ -15,7 +15,7 @@ from dunkwatch.config import PipelineConfig, SegmentConfig
 from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, sha256_of
 from dunkwatch.media import MediaInfo, probe
-from dunkwatch.pipeline.decode import VideoReader, prefetched
+from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
@@ -27,6 +27,10 @@ from dunkwatch.pipeline.scorer import Scorer
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]  # fraction of the video analysed, 0..1
+
+# Decoded frames queued ahead of the scorer. The motion scorer works in bursts (a chunk of frames
+# at once, every quarter window); a deep queue lets the decoder keep the other core busy meanwhile.
+PREFETCH_BYTES = 96 * 2**20
 
 
 @dataclass
@@ -50,12 +54,14 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
             zones: Zones | None = None, memory: SceneMemory | None = None) -> Analysis:
     """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any."""
     info = probe(path)
-    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, reader=cfg.decode.reader)
+    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info)
+    width, height = output_size(info.width, info.height, scorer.frame_side)
+    depth = max(8, PREFETCH_BYTES // (3 * width * height))
     times: list[float] = []
     chosen: list[ZoneFilter] = []
 
     def frames():
-        for frame in prefetched(reader):
+        for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
                 found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
                 chosen.append(ZoneFilter(found))

@@ -26,20 +26,34 @@ def changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.nd
     non-linearly (a white wall clips, the floor brightens): fit, per pair and channel, a line
     log(other) = a + b * log(ref), once on all pixels and again without the outliers (the
     player), and count only what the fitted tone curve cannot explain.
+
+    The sums are taken as products with `ref` (einsum) rather than over weighted copies of
+    `others`: the same least-squares line at a third of the memory traffic, which is what this
+    costs (the motion model calls it for every pair of background candidates).
     """
-    x = ref[None]  # 1 x P x 3
-    limit = tolerance[None, :, None]
-    keep = np.ones(others.shape, dtype=bool)
+    x = ref - ref.mean(axis=0)  # P x 3, centred: the fit does not depend on where x starts
+    y = others
+    limit = 2 * tolerance[:, None]  # P x 1
+    w = None  # first pass: every pixel takes part
     for _ in range(2):
-        w = keep.astype(np.float32)
-        count = np.maximum(w.sum(axis=1, keepdims=True), 1.0)
-        xm = (w * x).sum(axis=1, keepdims=True) / count
-        ym = (w * others).sum(axis=1, keepdims=True) / count
-        dx = x - xm
-        var = np.maximum((w * dx * dx).sum(axis=1, keepdims=True), 1e-6)
-        slope = np.clip((w * dx * (others - ym)).sum(axis=1, keepdims=True) / var, 0.5, 2.0)
-        residual = np.abs(others - ym - slope * dx)
-        keep = residual < 2 * limit
+        if w is None:
+            count = np.full((len(y), 3), float(len(x)), np.float32)
+            sx = np.zeros((len(y), 3), np.float32)
+            sy = y.sum(axis=1)
+            sxx = np.broadcast_to((x * x).sum(axis=0), sx.shape)
+            sxy = np.einsum("npc,pc->nc", y, x)
+        else:
+            count = np.maximum(w.sum(axis=1), 1.0)
+            sx = np.einsum("npc,pc->nc", w, x)
+            sy = (w * y).sum(axis=1)
+            sxx = np.einsum("npc,pc->nc", w, x * x)
+            sxy = np.einsum("npc,pc->nc", w * y, x)
+        xm, ym = sx / count, sy / count
+        var = np.maximum(sxx - count * xm * xm, 1e-6)
+        slope = np.clip((sxy - count * xm * ym) / var, 0.5, 2.0)
+        # residual = |y - ym - slope * (x - xm)|
+        residual = np.abs(y - (ym - slope * xm)[:, None, :] - slope[:, None, :] * x[None])
+        w = (residual < limit).astype(np.float32)
     return residual.max(axis=2) > tolerance[None]
 
 

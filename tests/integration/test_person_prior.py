@@ -1,8 +1,10 @@
 """A player in view is found in any clip: the person prior, and a court remembered without an empty
 frame (issue 19). All on real frames of the shared video (../shared/data/real/), cut or cropped.
 
-Each test also runs the case without the mechanism it is about, and checks that it then fails:
-that is what shows the mechanism, not luck, finds the player.
+Each test also runs the case without the mechanism it is about, and checks that it then fails
+the same bar (FOUND): that is what shows the mechanism, not luck, finds the player. Without it the
+result is fragments whose total depends on the decoder's rounding (F1 0.32 to 0.63 over three
+readers), so the control asks only that the clip is not found whole.
 """
 
 from pathlib import Path
@@ -19,6 +21,7 @@ from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory
 
 STILL = (100.0, 120.0)  # one person in view the whole 20 s, reading at the table, barely moving
 SHOWS_EMPTY = (0.0, 30.0)  # the empty room, a visit, the empty room again, the next visit
+FOUND = 0.9  # F1 at which the still person's clip counts as found
 
 
 def config(tmp_path: Path, state: str, prior: bool):
@@ -54,17 +57,17 @@ def cuts(tmp_path_factory):
 
 def test_a_still_person_who_fills_a_whole_clip_is_found_by_the_person_prior(tmp_path, cuts):
     visits = real_visits(*STILL)
-    assert f1(cuts["still"], config(tmp_path, "fresh", prior=True), visits) >= 0.9
-    # Without the prior the still person is taken for the empty room: the clip is missed.
-    assert f1(cuts["still"], config(tmp_path, "fresh-no-prior", prior=False), visits) < 0.6
+    assert f1(cuts["still"], config(tmp_path, "fresh", prior=True), visits) >= FOUND
+    # Without the prior the still person is taken for the empty room, in part or whole.
+    assert f1(cuts["still"], config(tmp_path, "fresh-no-prior", prior=False), visits) < FOUND
 
 
 def test_a_clip_with_no_empty_frame_is_found_through_the_court_remembered_from_another(tmp_path, cuts):
     # The prior is off: the remembered court alone must find him.
     cfg = config(tmp_path, "state", prior=False)
     assert f1(cuts["shows_empty"], cfg, real_visits(*SHOWS_EMPTY)) >= 0.95
-    assert f1(cuts["still"], cfg, real_visits(*STILL)) >= 0.9
-    assert f1(cuts["still"], config(tmp_path, "never-saw-the-court", prior=False), real_visits(*STILL)) < 0.6
+    assert f1(cuts["still"], cfg, real_visits(*STILL)) >= FOUND
+    assert f1(cuts["still"], config(tmp_path, "never-saw-the-court", prior=False), real_visits(*STILL)) < FOUND
 
 
 @pytest.mark.parametrize("prior", [True, False])

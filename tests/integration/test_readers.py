@@ -1,25 +1,32 @@
-"""The PyAV reader against the OpenCV one it replaces as the default: the same segments on the
-shared real video to within one sample, and, where non-reference frames are skipped, every sample
-still within half a sample interval of its place."""
+"""The PyAV reader against the OpenCV one it replaced (kept as a reference in
+tests/helpers/opencv_reader.py): the same segments on the shared real video to within one sample,
+and, where non-reference frames are skipped, every sample still within half a sample interval of
+its place."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+import dunkwatch.pipeline.process as process  # noqa: E402
 from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, encode
 from dunkwatch.config import from_dict
 from dunkwatch.pipeline.decode import VideoReader, _reference_frames_suffice
 from dunkwatch.pipeline.process import analyse
 from dunkwatch.pipeline.scorer_choice import motion_scorer
+from opencv_reader import OpenCVReader
 
 
 @pytest.mark.slow
-def test_segments_on_the_shared_video_move_by_at_most_one_sample_against_opencv(tmp_path):
-    found = {}
-    for reader in ("opencv", "pyav"):
-        cfg = from_dict({"decode": {"reader": reader}}, tmp_path).pipeline
-        found[reader] = analyse(SHARED_REAL / REAL_NAME, cfg, motion_scorer(cfg, None)).segments
+def test_segments_on_the_shared_video_move_by_at_most_one_sample_against_opencv(tmp_path, monkeypatch):
+    cfg = from_dict({}, tmp_path).pipeline
+    found = {"pyav": analyse(SHARED_REAL / REAL_NAME, cfg, motion_scorer(cfg, None)).segments}
+    monkeypatch.setattr(process, "VideoReader", OpenCVReader)
+    found["opencv"] = analyse(SHARED_REAL / REAL_NAME, cfg, motion_scorer(cfg, None)).segments
     step = 1.0 / 5.0
     assert len(found["pyav"]) == len(found["opencv"]) >= 5
     for a, b in zip(found["opencv"], found["pyav"]):
@@ -31,8 +38,8 @@ def test_skipping_non_reference_frames_keeps_every_sample_in_its_place(tmp_path)
     video = encode(scene.frames(), tmp_path / "b_frames.mp4", scene.width, scene.height, scene.fps,
                    preset="medium")  # x264's default B-frames: the non-reference ones
     assert _reference_frames_suffice(video, 0.1)
-    times = np.array([f.time for f in VideoReader(video, 5.0, max_side=96, reader="pyav")])
+    times = np.array([f.time for f in VideoReader(video, 5.0, max_side=96)])
     grid = np.arange(len(times)) * 0.2
     assert len(times) == 30 and np.all(np.abs(times - grid) <= 0.1 + 1e-6)
-    opencv = np.array([f.time for f in VideoReader(video, 5.0, max_side=96, reader="opencv")])
+    opencv = np.array([f.time for f in OpenCVReader(video, 5.0, max_side=96)])
     assert len(opencv) == len(times)

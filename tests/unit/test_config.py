@@ -117,3 +117,13 @@ def test_folders_inside_the_inbox_are_refused(tmp_path, key):
         from_dict({"paths": {"inbox": "drop", key: "drop/sub"}}, tmp_path)
     with pytest.raises(ConfigError, match=f"paths.{key}"):
         from_dict({"paths": {"inbox": "drop/in", key: "drop"}}, tmp_path)
+
+
+def test_a_retired_key_is_ignored_with_one_warning_and_an_unknown_one_still_refused(tmp_path, caplog):
+    # A config written for the version with three frame readers keeps loading after the upgrade.
+    cfg = from_dict({"decode": {"reader": "opencv", "sample_fps": 4}}, tmp_path)
+    assert cfg.decode.sample_fps == 4 and not hasattr(cfg.decode, "reader")
+    assert [r.getMessage() for r in caplog.records if "decode.reader" in r.getMessage()] == [
+        "config key decode.reader is no longer used and is ignored: " + config.RETIRED_KEYS["decode.reader"]]
+    with pytest.raises(ConfigError, match="decode.readr is unknown"):
+        from_dict({"decode": {"readr": "pyav"}}, tmp_path)
