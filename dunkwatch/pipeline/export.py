@@ -6,7 +6,9 @@ Every file is written under a hidden `.part` name and renamed when complete.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import tempfile
 import re
 import subprocess
 import time
@@ -20,6 +22,9 @@ from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.smart_cut import NotSmart, PacketIndex, index_packets, plan_cut, smart_cut_video, smart_safe
+
+log = logging.getLogger(__name__)
 
 
 # A bound that only a hang reaches: x264 on two cores re-encodes 4K at a few frames/s, so allow a
@@ -127,9 +132,14 @@ def video_encoding(info: MediaInfo, cfg: ExportConfig) -> tuple[list[str], list[
 
 
 def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
-             stop: StopCheck | None = None) -> Path:
-    """One clip of [start, end) from the original, upright, with its audio, at full resolution,
-    dated at the moment it was filmed."""
+             stop: StopCheck | None = None, index: PacketIndex | None = None) -> Path:
+    """One clip of [start, end) from the original, with its audio, at full resolution, dated at
+    the moment it was filmed. `index` (smart mode): the source's packets, when a smart cut is safe."""
+    if cfg.mode == "smart" and index is not None:
+        try:
+            return _smart_clip(info, start, end, dest, cfg, stop, index)
+        except NotSmart as exc:
+            log.info("%s: re-encoded whole, not smart-cut: %s", dest.name, exc)
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
     # -t before -i limits what is read, so slow motion stretches the output, not cuts it.
@@ -139,7 +149,7 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
         if info.video_codec in ("hevc", "h265"):
             args += ["-tag:v", "hvc1"]  # Apple players only play HEVC in mp4 tagged hvc1
-    else:
+    else:  # reencode, and smart where a smart cut is not safe
         # ffmpeg applies the rotation metadata while re-encoding, so pixels come out upright.
         encoder, filters = video_encoding(info, cfg)
         args += [*encoder, "-c:a", "aac", "-b:a", "160k"]
@@ -157,6 +167,35 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
     return dest
 
 
+def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
+                stop: StopCheck | None, index: PacketIndex) -> Path:
+    """A smart cut (smart_cut.py): the video joined from re-encoded ends and copied packets, then
+    the audio cut to the sample, the rotation and the recording time added in one stream copy."""
+    plan = plan_cut(index, start, end)
+    duration = max(0.0, end - plan.cut_in)
+
+    def run(args: list[str], target: Path, seconds: float) -> None:
+        _run_ffmpeg(args, target, seconds, stop)
+
+    with tempfile.TemporaryDirectory(prefix=f".{dest.stem}.smart", suffix=PART_SUFFIX, dir=dest.parent) as work:
+        video = Path(work) / "video.mp4"
+        smart_cut_video(info, plan, video, cfg, run, index)
+        turn = ["-display_rotation:v:0", str(-info.rotation)] if info.rotation else []
+        colour = []  # the track's colr box; the bitstream's own VUI tags came with the copy
+        for option, value in (("-color_primaries", info.color_primaries), ("-color_trc", info.color_transfer),
+                              ("-colorspace", info.color_matrix)):
+            if value:
+                colour += [option, value]
+        args = [*turn, "-i", str(video), "-ss", f"{plan.cut_in:.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
+                "-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1", "-sn", "-dn",
+                "-c:v", "copy", *colour, "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
+                "-metadata", "com.apple.quicktime.content.identifier=",
+                "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
+        with atomic_target(dest) as tmp:
+            _run_ffmpeg([*args, str(tmp)], dest, duration / 10, stop)
+    return dest
+
+
 def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None,
                dating: Sequence[str] = ()) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
@@ -166,7 +205,9 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
     list_file.write_text(listing, encoding="utf-8")
     try:
         with atomic_target(dest) as tmp:
-            _run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
+            # auto_convert off: the clips share one sample description (joinable), so their packets go
+            # in as they are, without the parameter sets the conversion would repeat in band.
+            _run_ffmpeg(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
                          "-c", "copy", *dating, "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(tmp)],
                         dest,
                         media_seconds / 10, stop)  # a stream copy: far faster than real time
@@ -179,19 +220,53 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
                 cfg: ExportConfig, stop: StopCheck | None = None) -> tuple[list[Path], Path | None]:
     """All clips of one video, then the reel; returns (clips, reel or None)."""
     stem = safe_stem(info.path.stem)
-    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg, stop)
+    index = _smart_index(info, cfg) if segments else None
+    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg, stop, index)
              for i, seg in enumerate(segments, start=1)]
     reel = None
     if cfg.highlight_reel and clips:
         seconds = sum(seg.clip_end - seg.clip_start for seg in segments) * cfg.slow_motion
-        reel = join_clips(clips, out_dir / f"{stem}_highlights.mp4", seconds, stop,
-                          dating_args(info.recorded_at, segments[0].clip_start))
+        dest = out_dir / f"{stem}_highlights.mp4"
+        if joinable([probe(c) for c in clips]):
+            reel = join_clips(clips, dest, seconds, stop, dating_args(info.recorded_at, segments[0].clip_start))
+        else:  # sample descriptions differ (a smart clip copied whole beside one re-encoded): no copy joins them
+            log.info("%s: the reel is re-encoded: its clips' parameter sets differ", info.path.name)
+            reel = join_session(clips, dest, stop)
     return clips, reel
+
+
+def _smart_index(info: MediaInfo, cfg: ExportConfig) -> PacketIndex | None:
+    """The source's packet index when its clips may be smart-cut; else None, said once per video."""
+    if cfg.mode != "smart":
+        return None
+    try:
+        smart_safe(info, cfg)
+        return index_packets(info.path, info.start)
+    except NotSmart as exc:
+        log.info("%s: clips re-encoded, not smart-cut: %s", info.path.name, exc)
+    except Exception as exc:  # noqa: BLE001 - an index that cannot be read costs speed, never the clips
+        log.info("%s: clips re-encoded, not smart-cut: its packets could not be indexed (%s)", info.path.name, exc)
+    return None
 
 
 def write_sidecar(path: Path, sidecar: Sidecar) -> Path:
     atomic_write_text(path, sidecar.to_json())
     return path
+
+
+def joinable(infos: Sequence[MediaInfo]) -> bool:
+    """Whether a stream copy can join these clips: one codec, size, orientation, pixel format and
+    audio, and the same parameter sets (a joined track has one sample description)."""
+    import av
+
+    kinds = {(i.video_codec, i.width, i.height, i.rotation, i.pix_fmt, i.has_audio) for i in infos}
+    if len(kinds) != 1:
+        return False
+    descriptions = set()
+    for info in infos:
+        with av.open(str(info.path)) as container:
+            descriptions.add(bytes(container.streams.video[0].codec_context.extradata or b""))
+    return len(descriptions) == 1
 
 
 def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = None) -> Path:
@@ -200,8 +275,7 @@ def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = Non
     landscape, HDR beside SDR) are re-encoded to the first clip's size, letterboxed, in H.264."""
     infos = [probe(c) for c in clips]
     seconds = sum(i.duration for i in infos)
-    kinds = {(i.video_codec, i.width, i.height, i.rotation, i.pix_fmt, i.has_audio) for i in infos}
-    if len(kinds) == 1:
+    if joinable(infos):
         return join_clips(clips, dest, seconds, stop)
     width, height = infos[0].width // 2 * 2, infos[0].height // 2 * 2
     inputs, parts, audio_parts = [], [], []

@@ -144,7 +144,7 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     if clips:  # before the folder exists: a full disk leaves nothing half written
         needed = outputs_estimate(path.stat().st_size, info.duration,
                                   [s.clip_end - s.clip_start for s in result.segments],
-                                  cfg.export.mode == "reencode", cfg.export.highlight_reel)
+                                  cfg.export.mode != "copy", cfg.export.highlight_reel)
         check_before_export(outbox, needed, cfg.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
     for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write

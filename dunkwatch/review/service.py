@@ -310,7 +310,7 @@ class ReviewService:
         if sidecar is None or not 0 < number <= len(sidecar.segments):
             return None
         s = sidecar.segments[number - 1]
-        stretch = self.cfg.export.slow_motion if self.cfg.export.mode == "reencode" else 1.0
+        stretch = self.cfg.export.slow_motion if self.cfg.export.mode != "copy" else 1.0  # smart re-encodes slow motion
         return poster(clip, ((s.start + s.end) / 2 - s.clip_start) * stretch, self.paths.state_dir / "posters")
 
     def share(self, kind: SharedKind, ident: str, host: str) -> str | None:

@@ -98,6 +98,13 @@ def page_server(processed):
         yield cfg, url
 
 
+def video_packets(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
 def rows_of(path: Path) -> list[list[str]]:
     import csv
 
@@ -114,10 +121,15 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
         assert articles.count() == 2
         first = articles.filter(has_text="IMG_0202.MOV")
         second = articles.filter(has_text="IMG_0201.MOV")
-        # Play a clip: it plays in the page (H.264), and time advances.
+        # Play a clip: it plays in the page (H.264), to its end, without a decoding error. It is a
+        # smart cut (export.mode's default): re-encoded ends around the original's own packets.
         video = first.locator("video").first
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle(), timeout=20000)
+        page.wait_for_function("v => v.ended || v.error", arg=video.element_handle(), timeout=30000)
+        assert video.evaluate("v => v.error === null && v.currentTime > v.duration - 0.2")
+        assert video.get_attribute("src").endswith("/clip/1")
+        clip_file = next((cfg.paths.outbox / "IMG_0202").glob("IMG_0202_01_*.mp4"))
+        assert set(video_packets(clip_file)) & set(video_packets(cfg.paths.archive / "IMG_0202.MOV"))
 
         # "no player here" on IMG_0202's clip.
         clip = first.locator(".clip").first

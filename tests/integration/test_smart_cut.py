@@ -1,0 +1,140 @@
+"""Smart cuts (issue 24): the clip starts on the action's cut-in frame and ends on its last, the
+frames between the first copied keyframe and the re-encoded tail are the source's own bytes, the
+result decodes without a single error, and it keeps what the phone wrote (rotation, colour tags,
+recording time). A source that cannot be smart-cut is re-encoded whole, with a reason."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import run_ffmpeg
+from dunkwatch.config import from_dict
+from dunkwatch.media import ffmpeg_exe, probe
+from dunkwatch.pipeline.export import cut_clip, write_clips
+from dunkwatch.pipeline.parameter_sets import AvcConfig
+from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.smart_cut import index_packets, plan_cut
+
+START, END = 2.5, 7.4  # not on a keyframe (every 1 s), nor where a copy can end (x264 B-frame groups)
+RECORDED = "2026-11-28T18:04:05.000000Z"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """12 s of a moving test pattern, 30 fps H.264 with B-frames and a keyframe every second, AAC
+    audio, turned 90 degrees by its display matrix, BT.709 tags and a recording time: an iPhone's
+    "Most Compatible" video in small."""
+    folder = tmp_path_factory.mktemp("smart")
+    stored = folder / "stored.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=12", "-f", "lavfi", "-i", "sine=d=12:sample_rate=44100",
+               "-c:v", "libx264", "-preset", "medium", "-g", "30", "-pix_fmt", "yuv420p",
+               "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+               "-c:a", "aac", "-metadata", f"creation_time={RECORDED}", str(stored))
+    path = folder / "IMG_0300.MP4"
+    run_ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
+    return path
+
+
+def decoded(path: Path) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(float(f.pts * stream.time_base), f.to_ndarray(format="rgb24").astype(np.int16))
+                for f in container.decode(stream)]
+
+
+def packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def errors_decoding(path: Path) -> str:
+    return subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"],
+                          capture_output=True, text=True).stderr
+
+
+def smart(tmp_path: Path, **export):
+    return from_dict({"export": {"mode": "smart", **export}}, tmp_path).export
+
+
+def test_the_plan_copies_from_the_first_clean_keyframe_and_ends_where_the_copy_needs_no_later_frame(source):
+    index = index_packets(source, probe(source).start)
+    plan = plan_cut(index, START, END)
+    assert plan.cut_in == pytest.approx(START, abs=1e-3)
+    assert index.key[plan.copy_first] and index.times[plan.copy_first] == pytest.approx(3.0, abs=1e-3)
+    assert plan.head_frames == 15  # 2.5 s .. 3.0 s at 30 fps
+    copied = index.times[plan.copy_first:plan.copy_first + plan.copy_count]
+    assert copied.max() < plan.tail_start <= END and plan.tail_frames >= 1
+    assert plan.frames == 147 == plan.head_frames + plan.copy_count + plan.tail_frames
+
+
+def test_a_smart_clip_starts_on_the_cut_in_frame_and_copies_the_rest_bit_for_bit(source, tmp_path):
+    info = probe(source)
+    index = index_packets(source, info.start)
+    plan = plan_cut(index, START, END)
+    clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index)
+    assert errors_decoding(clip) == ""
+
+    ours, theirs = decoded(clip), dict((round(t, 4), img) for t, img in decoded(source))
+    assert len(ours) == plan.frames
+    at = [theirs[round(t + plan.cut_in, 4)] for t, _ in ours]  # the source's frame at each clip time
+    # The first frame is the cut-in frame: re-encoded, so close to it and far from its neighbours.
+    first = ours[0][1]
+    assert np.abs(first - at[0]).mean() < 2.0
+    assert np.abs(first - theirs[round(plan.cut_in + 1 / 30, 4)]).mean() > 4 * np.abs(first - at[0]).mean()
+    # Every frame from the first copied keyframe to the tail is the source's, exactly.
+    copied = range(plan.head_frames, plan.head_frames + plan.copy_count)
+    assert all(np.array_equal(ours[k][1], at[k]) for k in copied)
+    assert not np.array_equal(ours[-1][1], at[-1]) and np.abs(ours[-1][1] - at[-1]).mean() < 2.0  # the tail
+    # ... and so are the packets: the copy is the source's bitstream.
+    source_packets = set(packets(source))
+    assert sum(p in source_packets for p in packets(clip)) == plan.copy_count
+
+
+def test_a_smart_clip_keeps_rotation_colour_tags_recording_time_and_cuts_audio_to_the_frame(source, tmp_path):
+    info = probe(source)
+    clip = probe(cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path),
+                          index=index_packets(source, info.start)))
+    assert clip.rotation == info.rotation == 90 and (clip.width, clip.height) == (info.width, info.height)
+    assert (clip.color_primaries, clip.color_transfer, clip.color_matrix) == ("bt709", "bt709", "bt709")
+    assert clip.video_codec == "h264" and clip.pix_fmt == info.pix_fmt
+    with av.open(str(clip.path)) as container:
+        # Dated at the moment of the cut-in frame, in the file and in each track.
+        assert container.metadata["creation_time"].startswith("2026-11-28T18:04:07.5")
+        assert container.streams.video[0].metadata["creation_time"].startswith("2026-11-28T18:04:07")  # whole s
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.codec_context.codec_tag == "avc1"
+        # The source's parameter sets and the re-encoded parts' own, each under its own id.
+        config = AvcConfig.parse(bytes(video.codec_context.extradata))
+        assert len(config.sps_ids()) == 2 and len(config.pps_ids()) == 2
+        audio_seconds = float(audio.duration * audio.time_base)
+    assert audio_seconds == pytest.approx(END - START, abs=1024 / 44100 + 1e-3)  # one AAC frame at most
+    assert clip.duration == pytest.approx(END - START, abs=0.05)
+
+
+def test_a_reel_of_smart_clips_is_joined_by_stream_copy_and_plays_through(source, tmp_path):
+    info = probe(source)
+    segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
+                for s, e in ((1.4, 4.6), (6.2, 9.9))]
+    clips, reel = write_clips(info, segments, tmp_path, smart(tmp_path))
+    assert len(clips) == 2 and reel is not None
+    assert errors_decoding(reel) == ""
+    assert len(decoded(reel)) == sum(len(decoded(c)) for c in clips)
+    assert set(packets(reel)) == set(packets(clips[0])) | set(packets(clips[1]))  # a stream copy
+
+
+def test_a_source_that_cannot_be_smart_cut_is_re_encoded_whole_with_one_line_saying_why(source, tmp_path, caplog):
+    info = probe(source)
+    segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
+                for s, e in ((1.4, 4.6), (6.2, 9.9))]
+    with caplog.at_level(logging.INFO, logger="dunkwatch.pipeline.export"):
+        clips, _ = write_clips(info, segments, tmp_path, smart(tmp_path, slow_motion=2.0))
+    said = [r.getMessage() for r in caplog.records if "not smart-cut" in r.getMessage()]
+    assert said == ["IMG_0300.MP4: clips re-encoded, not smart-cut: slow motion re-times every frame"]
+    assert probe(clips[0]).duration == pytest.approx(2 * 3.2, abs=0.1)
+    assert not set(packets(clips[0])) & set(packets(source))
