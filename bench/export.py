@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/export.py [--only NAME ...]
 
-Inputs (made once into bench/.cache; the 4K ones are bench/throughput.py --4k's):
-  - 4k30_hevc: 15 s portrait 4K30 HEVC, 8-bit SDR, about 50 Mbit/s, x265's open GOPs;
+Inputs (made once into bench/.cache, from bench/throughput.py --4k's renders):
+  - 4k30_hevc: 15 s portrait 4K30 HEVC, 8-bit SDR, about 45 Mbit/s, open GOPs of one second;
   - 4k30_hlg: the same as 10-bit HLG;
   - 1080p_h264: 20 s 1080p30 H.264 at about 16 Mbit/s with a keyframe every second and B-frames;
   - 120fps_vfr: 10 s 1080p H.264 at 120 fps with one frame in seven dropped (variable frame rate).
@@ -46,12 +46,22 @@ def ffmpeg(*args: str) -> None:
 
 
 def inputs() -> dict[str, Path]:
-    made = {"4k30_hevc": CACHE / "4k30_hevc_portrait.mov", "4k30_hlg": CACHE / "4k30_hlg_portrait.mov"}
-    if not all(p.exists() for p in made.values()):
-        print("making the 4K inputs with bench/throughput.py --4k's renderer (minutes)")
-        sys.path.insert(0, str(REPO / "tests"))
+    renders = {"4k30_hevc": CACHE / "4k30_hevc_portrait.mov", "4k30_hlg": CACHE / "4k30_hlg_portrait.mov"}
+    if not all(p.exists() for p in renders.values()):
+        print("making the 4K renders with bench/throughput.py --4k (minutes)")
         from throughput import make_4k_inputs  # noqa: E402  (bench/ is this script's folder)
         make_4k_inputs()
+    made = {}
+    for name, render in renders.items():
+        # A phone writes a keyframe about every second; x265's default is every 250 frames.
+        made[name] = CACHE / f"export_{name}.mov"
+        if not made[name].exists():
+            hlg = ["colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"] if name.endswith("hlg") else []
+            ffmpeg("-noautorotate", "-i", str(render), "-map", "0", "-c:a", "copy", "-c:v", "libx265", "-preset",
+                   "ultrafast", "-b:v", "45M", "-maxrate", "45M", "-bufsize", "45M", "-pix_fmt",
+                   "yuv420p10le" if hlg else "yuv420p", "-x265-params",
+                   ":".join(["log-level=error:keyint=30:min-keyint=30:open-gop=1", *hlg]), "-tag:v", "hvc1",
+                   str(made[name]))
     h264 = CACHE / "export_1080p_h264.mp4"
     if not h264.exists():
         ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20", "-f", "lavfi", "-i", "sine=d=20:sample_rate=48000",

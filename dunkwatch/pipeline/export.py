@@ -22,7 +22,8 @@ from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.smart_cut import NotSmart, PacketIndex, index_packets, plan_cut, smart_cut_video, smart_safe
+from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, index_packets, plan_cut
+from dunkwatch.pipeline.smart_cut import smart_cut_video, smart_safe
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: Expo
                 colour += [option, value]
         args = [*turn, "-i", str(video), "-ss", f"{plan.cut_in:.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
                 "-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1", "-sn", "-dn",
-                "-c:v", "copy", *colour, "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
+                "-c:v", "copy", *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []), *colour, "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
                 "-metadata", "com.apple.quicktime.content.identifier=",
                 "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
         with atomic_target(dest) as tmp:

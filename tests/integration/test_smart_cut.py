@@ -1,7 +1,8 @@
 """Smart cuts (issue 24): the clip starts on the action's cut-in frame and ends on its last, the
 frames between the first copied keyframe and the re-encoded tail are the source's own bytes, the
 result decodes without a single error, and it keeps what the phone wrote (rotation, colour tags,
-recording time). A source that cannot be smart-cut is re-encoded whole, with a reason."""
+recording time, hvc1). H.264 with B-frames, and 10-bit HLG HEVC with open GOPs. A source that
+cannot be smart-cut is re-encoded whole, with a reason."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from conftest import run_ffmpeg
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
 from dunkwatch.pipeline.export import cut_clip, write_clips
-from dunkwatch.pipeline.parameter_sets import AvcConfig
+from dunkwatch.pipeline.hevc_sets import PPS, SPS, VPS, HvcConfig
+from dunkwatch.pipeline.avc_sets import AvcConfig
 from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.smart_cut import index_packets, plan_cut
+from dunkwatch.pipeline.cut_plan import index_packets, plan_cut
 
 START, END = 2.5, 7.4  # not on a keyframe (every 1 s), nor where a copy can end (x264 B-frame groups)
 RECORDED = "2026-11-28T18:04:05.000000Z"
@@ -138,3 +140,46 @@ def test_a_source_that_cannot_be_smart_cut_is_re_encoded_whole_with_one_line_say
     assert said == ["IMG_0300.MP4: clips re-encoded, not smart-cut: slow motion re-times every frame"]
     assert probe(clips[0]).duration == pytest.approx(2 * 3.2, abs=0.1)
     assert not set(packets(clips[0])) & set(packets(source))
+
+
+@pytest.fixture(scope="module")
+def hevc_hlg(tmp_path_factory) -> Path:
+    """An iPhone's default in small: 10-bit HLG HEVC tagged hvc1, open GOPs of one second (x265's
+    CRA keyframes, whose leading pictures need the frames before them), portrait by its matrix."""
+    folder = tmp_path_factory.mktemp("hevc")
+    stored = folder / "stored.mov"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=10", "-f", "lavfi", "-i", "sine=d=10:sample_rate=48000",
+               "-c:v", "libx265", "-preset", "fast", "-pix_fmt", "yuv420p10le",
+               "-x265-params", "log-level=error:keyint=30:min-keyint=30:open-gop=1:colorprim=bt2020:"
+               "transfer=arib-std-b67:colormatrix=bt2020nc", "-color_primaries", "bt2020",
+               "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac",
+               "-metadata", f"creation_time={RECORDED}", str(stored))
+    path = folder / "IMG_0400.MOV"
+    run_ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
+    return path
+
+
+def test_an_open_gop_hevc_hlg_clip_is_smart_cut_under_renumbered_parameter_sets(hevc_hlg, tmp_path):
+    info = probe(hevc_hlg)
+    index = index_packets(hevc_hlg, info.start)
+    assert index.drops_leading and index.opens.sum() == 10
+    plan = plan_cut(index, START, END)
+    # x265's keyframes at 3.0 s have leading pictures: they are left out, their frames re-encoded.
+    assert index.times[plan.copy_first] == pytest.approx(3.0) and plan.copy_last - plan.copy_first + 1 > plan.copy_count
+    clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index)
+    assert errors_decoding(clip) == ""
+    ours, theirs = decoded(clip), dict((round(t, 4), img) for t, img in decoded(hevc_hlg))
+    assert len(ours) == plan.frames
+    at = [theirs[round(t + plan.cut_in, 4)] for t, _ in ours]
+    assert np.abs(ours[0][1] - at[0]).mean() < 2.0
+    assert all(np.array_equal(ours[k][1], at[k]) for k in range(plan.head_frames, plan.head_frames + plan.copy_count))
+    # The keyframe is renamed a BLA picture (one byte); every packet after it is the source's own.
+    assert len(set(packets(clip)) & set(packets(hevc_hlg))) == plan.copy_count - 1
+    kept = probe(clip)
+    assert (kept.video_codec, kept.pix_fmt, kept.rotation) == ("hevc", "yuv420p10le", 90)
+    assert (kept.color_primaries, kept.color_transfer, kept.color_matrix) == ("bt2020", "arib-std-b67", "bt2020nc")
+    with av.open(str(clip)) as container:
+        assert container.streams.video[0].codec_context.codec_tag == "hvc1"
+        config = HvcConfig.parse(bytes(container.streams.video[0].codec_context.extradata))
+        assert [len(config.units(kind)) for kind in (VPS, SPS, PPS)] == [2, 2, 2]
+        assert container.metadata["creation_time"].startswith("2026-11-28T18:04:07.5")

@@ -3,54 +3,14 @@ the records of two encoders into one, so a clip whose head was re-encoded and wh
 original's bitstream names both sets in its one sample description. Pure bytes in, bytes out.
 
 Only possible when the ids differ: x264 numbers its sets as told (`sps-id`), so the re-encoded
-parts take ids the source does not use. HEVC's x265 has no such option and always uses 0, as
-phones do; an HEVC clip therefore cannot carry both (hvc1 keeps parameter sets out of band), and
-smart_cut re-encodes such a clip whole.
+parts take ids the source does not use. (x265 cannot be told: hevc_sets renumbers afterwards.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-class ParameterSetError(ValueError):
-    """A record this module cannot read or merge: the caller re-encodes instead."""
-
-
-def _unescape(nal: bytes) -> bytes:
-    """The NAL unit's payload without emulation-prevention bytes (00 00 03 -> 00 00)."""
-    out = bytearray()
-    zeros = 0
-    for b in nal:
-        if zeros >= 2 and b == 3:
-            zeros = 0
-            continue
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    return bytes(out)
-
-
-class _Bits:
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def bit(self) -> int:
-        if self.pos >= 8 * len(self.data):
-            raise ParameterSetError("parameter set ends early")
-        b = (self.data[self.pos // 8] >> (7 - self.pos % 8)) & 1
-        self.pos += 1
-        return b
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.bit() == 0:
-            zeros += 1
-            if zeros > 31:
-                raise ParameterSetError("bad Exp-Golomb code")
-        value = 0
-        for _ in range(zeros):
-            value = value << 1 | self.bit()
-        return (1 << zeros) - 1 + value
+from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, unescape
 
 
 @dataclass(frozen=True)
@@ -123,11 +83,11 @@ class AvcConfig:
 
 
 def _sps_id(nal: bytes) -> int:
-    return _Bits(_unescape(nal)[4:]).ue()  # nal header, profile_idc, constraint flags, level_idc, then the id
+    return Reader(unescape(nal)[4:]).ue()  # nal header, profile_idc, constraint flags, level_idc, then the id
 
 
 def _pps_id(nal: bytes) -> int:
-    return _Bits(_unescape(nal)[1:]).ue()
+    return Reader(unescape(nal)[1:]).ue()
 
 
 def free_ids(config: AvcConfig, count: int) -> list[int]:

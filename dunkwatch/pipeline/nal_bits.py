@@ -1,0 +1,82 @@
+"""Bits of H.264 and HEVC NAL units: emulation prevention, and Exp-Golomb fields read and written.
+Pure bytes in, bytes out; shared by avc_sets and hevc_sets."""
+
+from __future__ import annotations
+
+
+class ParameterSetError(ValueError):
+    """A record or NAL unit this code cannot read or rewrite: the caller re-encodes instead."""
+
+
+def unescape(nal: bytes) -> bytes:
+    out = bytearray()
+    zeros = 0
+    for b in nal:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def escape(rbsp: bytes) -> bytes:
+    """Emulation prevention: no 00 00 0x (x <= 3) inside a NAL unit."""
+    out = bytearray()
+    zeros = 0
+    for b in rbsp:
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    if out and out[-1] == 0:  # a NAL unit never ends in a zero byte (cabac_zero_words)
+        out.append(3)
+    return bytes(out)
+
+
+class Reader:
+    def __init__(self, data: bytes, pos: int = 0):
+        self.data, self.pos = data, pos
+
+    def u(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            if self.pos >= 8 * len(self.data):
+                raise ParameterSetError("NAL unit syntax ends early")
+            value = value << 1 | (self.data[self.pos // 8] >> (7 - self.pos % 8)) & 1
+            self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ParameterSetError("bad Exp-Golomb code")
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        k = self.ue()
+        return (k + 1) // 2 if k % 2 else -(k // 2)
+
+
+class Writer:
+    def __init__(self):
+        self.bits: list[int] = []
+
+    def u(self, value: int, n: int) -> None:
+        self.bits += [(value >> (n - 1 - i)) & 1 for i in range(n)]
+
+    def ue(self, value: int) -> None:
+        code = value + 1
+        self.u(0, code.bit_length() - 1)
+        self.u(code, code.bit_length())
+
+    def copy(self, data: bytes, start: int, end: int) -> None:
+        self.bits += [(data[i // 8] >> (7 - i % 8)) & 1 for i in range(start, end)]
+
+    def aligned(self) -> bytes:
+        """The bits with byte_alignment() / rbsp_trailing_bits(): a one, then zeros to the byte."""
+        bits = self.bits + [1] + [0] * (-(len(self.bits) + 1) % 8)
+        return bytes(int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8))
