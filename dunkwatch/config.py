@@ -103,6 +103,9 @@ class ExportConfig:
     crf: int = setting(20, "x264 quality when re-encoding; lower is better and larger", lo=0, hi=51)
     preset: str = setting("veryfast", "x264 speed/size trade-off when re-encoding",
                           choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
+    smart_preset: str = setting("ultrafast", "encoder speed for the ends a smart cut re-encodes (each at most a "
+                                "group of pictures, at crf); the slower presets cost seconds per 4K clip",
+                                choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
     timelines: tuple = setting(("otio", "fcpxml", "fcp7xml", "edl"),
                                "editor timelines per video and per session, pointing at the originals: otio, fcpxml "
                                "(Final Cut), fcp7xml (Premiere, Resolve), edl (CMX 3600); [] for none",

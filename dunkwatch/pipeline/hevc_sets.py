@@ -5,9 +5,12 @@ under ids the source does not use. The slice data after each header is untouched
 read field by field (with the SPS and PPS it depends on) to find where it ends, the new id is
 written in, and the header is re-aligned to the byte, so the data moves by whole bytes at most.
 
-Covers what smart_cut's x265 settings produce (one slice per picture, P-frames, no tiles or
-wavefront entry points, no weighted prediction, no scaling lists); anything else raises
-ParameterSetError and the clip is re-encoded whole. Pure bytes in, bytes out.
+Covers what smart_cut's x265 settings produce (one slice per picture, P-frames, wavefront rows
+but no tiles, no weighted prediction, no scaling lists); anything else raises ParameterSetError
+and the clip is re-encoded whole. The entry points of wavefront rows count bytes of the slice
+data as stored: the re-aligned header ends in a byte holding its stop bit, never zero, so the
+data's emulation-prevention bytes, and with them the offsets, come out as they were. Pure bytes
+in, bytes out.
 """
 
 from __future__ import annotations
@@ -236,9 +239,10 @@ def slice_header_end(nal: bytes, sps: SpsFields, pps: PpsFields) -> tuple[bytes,
             r.se(), r.se()
     if pps.loop_filter_across_slices and (sao_luma or sao_chroma or not deblocking_off):
         r.u(1)
-    if pps.entry_points:
-        if r.ue():
-            raise ParameterSetError("HEVC wavefront entry points")
+    if pps.entry_points:  # wavefront rows: byte offsets into the slice data, which does not change
+        count = r.ue()
+        if count:
+            r.u(count * (r.ue() + 1))
     if pps.header_extension:
         r.u(8 * r.ue())
     return rbsp, id_start, id_end, r.pos

@@ -14,6 +14,7 @@ cleanly. export.py then adds the audio, cut to the sample, the rotation and the 
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -90,12 +91,12 @@ def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_i
                    *(["-level:v", src.level] if src.level else [])]
     else:  # the settings hevc_sets can read the slice headers of
         encoder = ["-c:v", "libx265", "-x265-params",
-                   ":".join(["log-level=error:bframes=0:keyint=-1:scenecut=0:open-gop=0:wpp=0:weightp=0:"
+                   ":".join(["log-level=error:bframes=0:keyint=-1:scenecut=0:open-gop=0:weightp=0:"
                              "weightb=0:slices=1:repeat-headers=0:info=0", *vui,
                              *([f"level-idc={src.level}"] if src.level else [])])]
     args = ["-noautorotate", "-ss", f"{max(0.0, first_time - half_frame):.6f}", "-i", str(info.path),
             "-map", "0:v:0", "-frames:v", str(frames), "-an", "-sn", "-dn", "-fps_mode", "passthrough",
-            *encoder, "-preset", cfg.preset, "-crf", str(cfg.crf), "-profile:v", src.profile,
+            *encoder, "-preset", cfg.smart_preset, "-crf", str(cfg.crf), "-profile:v", src.profile,
             "-pix_fmt", src.pix_fmt, *colour, "-f", "mp4", str(dest)]
     run(args, dest, frames / max(info.fps, 1.0))
 
@@ -144,15 +145,20 @@ def smart_cut_video(info: MediaInfo, plan: CutPlan, dest: Path, cfg: ExportConfi
     # Head and tail are encoded alike, so their sets are the same bytes under the same ids in every
     # clip of the video: the clips' sample descriptions match and the reel joins them by copy.
     with tempfile.TemporaryDirectory(prefix=".smart-", dir=dest.parent) as work:
-        parts: dict[str, tuple[Path, Callable[[bytes], bytes] | None]] = {}  # the re-encoded ends
-        for frames, first_time, name in ((plan.head_frames, plan.cut_in, "head"),
-                                         (plan.tail_frames, plan.tail_start, "tail")):
-            if frames:
-                part = Path(work) / f"{name}.mp4"
-                _encode(info, description.src, first_time, frames, description.set_id, part, cfg, run)
-                with av.open(str(part)) as encoded:
-                    rewrite = description.add(bytes(encoded.streams.video[0].codec_context.extradata or b""))
-                parts[name] = (part, rewrite)
+        ends = {name: (frames, first_time, Path(work) / f"{name}.mp4")
+                for frames, first_time, name in ((plan.head_frames, plan.cut_in, "head"),
+                                                 (plan.tail_frames, plan.tail_start, "tail")) if frames}
+        # Both ends at once: each spends a good part of its time starting up and decoding from
+        # the keyframe before it, which the other's encoding overlaps.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-end") as pool:
+            for done in [pool.submit(_encode, info, description.src, first_time, frames, description.set_id, path,
+                                     cfg, run) for frames, first_time, path in ends.values()]:
+                done.result()
+        parts: dict[str, tuple[Path, Callable[[bytes], bytes] | None]] = {}
+        for name, (_, _, path) in ends.items():
+            with av.open(str(path)) as encoded:
+                rewrite = description.add(bytes(encoded.streams.video[0].codec_context.extradata or b""))
+            parts[name] = (path, rewrite)
         _mux(info, plan, index, parts, description.to_bytes(), dest)
 
 

@@ -119,8 +119,9 @@ def test_a_smart_clip_keeps_rotation_colour_tags_recording_time_and_cuts_audio_t
     assert clip.duration == pytest.approx(END - START, abs=0.05)
 
 
-def test_a_reel_of_smart_clips_is_joined_by_stream_copy_and_plays_through(source, tmp_path):
-    info = probe(source)
+@pytest.mark.parametrize("video", ["source", "hevc_hlg"])
+def test_a_reel_of_smart_clips_is_joined_by_stream_copy_and_plays_through(video, tmp_path, request):
+    info = probe(request.getfixturevalue(video))
     segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
                 for s, e in ((1.4, 4.6), (6.2, 9.9))]
     clips, reel = write_clips(info, segments, tmp_path, smart(tmp_path))
@@ -183,3 +184,22 @@ def test_an_open_gop_hevc_hlg_clip_is_smart_cut_under_renumbered_parameter_sets(
         config = HvcConfig.parse(bytes(container.streams.video[0].codec_context.extradata))
         assert [len(config.units(kind)) for kind in (VPS, SPS, PPS)] == [2, 2, 2]
         assert container.metadata["creation_time"].startswith("2026-11-28T18:04:07.5")
+
+
+@pytest.mark.slow
+def test_an_hevc_smart_clip_plays_in_chromium_through_the_review_pages_preview(hevc_hlg, tmp_path):
+    from dunkwatch.review.previews import playable
+    from test_review_page import chromium
+
+    info = probe(hevc_hlg)
+    clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(hevc_hlg, info.start))
+    preview = playable(clip, tmp_path / "previews")  # what the page serves for HEVC and 10-bit HDR
+    assert preview != clip and errors_decoding(preview) == ""
+    assert len(decoded(preview)) == len(decoded(clip))
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(preview.as_uri())
+        video = page.locator("video")
+        video.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("v => v.ended || v.error", arg=video.element_handle(), timeout=30000)
+        assert video.evaluate("v => v.error === null && v.currentTime > v.duration - 0.2")
