@@ -137,10 +137,26 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
     """One clip of [start, end) from the original, with its audio, at full resolution, dated at
     the moment it was filmed. `index` (smart mode): the source's packets, when a smart cut is safe."""
     if cfg.mode == "smart" and index is not None:
+        stopped: list[bool] = []
+
+        def stop_check() -> None:
+            try:
+                stop() if stop else None
+            except BaseException:
+                stopped.append(True)  # the service is stopping: that must get through, not a fallback
+                raise
+
         try:
-            return _smart_clip(info, start, end, dest, cfg, stop, index)
+            return _smart_clip(info, start, end, dest, cfg, stop_check, index)
         except NotSmart as exc:
             log.info("%s: re-encoded whole, not smart-cut: %s", dest.name, exc)
+        except OSError:
+            raise  # a full disk or a hung ffmpeg: retried later, as for any clip
+        except Exception as exc:  # noqa: BLE001 - a smart cut that fails costs speed, never the clip
+            if stopped:
+                raise
+            log.warning("%s: the smart cut failed (%s: %s); re-encoded whole instead", dest.name,
+                        type(exc).__name__, exc)
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
     # -t before -i limits what is read, so slow motion stretches the output, not cuts it.

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import run_ffmpeg
+from conftest import Scene, Visit, run_ffmpeg
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
 from dunkwatch.pipeline.export import cut_clip, write_clips
@@ -187,19 +187,72 @@ def test_an_open_gop_hevc_hlg_clip_is_smart_cut_under_renumbered_parameter_sets(
 
 
 @pytest.mark.slow
-def test_an_hevc_smart_clip_plays_in_chromium_through_the_review_pages_preview(hevc_hlg, tmp_path):
-    from dunkwatch.review.previews import playable
-    from test_review_page import chromium
+def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
+    """A court filmed as an iPhone films it (10-bit HLG HEVC, open GOPs), processed by the service
+    in the default mode: its clip is a smart cut, and the page plays it (as the H.264 preview that
+    Chromium can decode) to the end without an error."""
+    from dunkwatch.config import load
+    from dunkwatch.service.daemon import Daemon
+    from test_review_page import chromium, free_port, serving
 
-    info = probe(hevc_hlg)
-    clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(hevc_hlg, info.start))
-    preview = playable(clip, tmp_path / "previews")  # what the page serves for HEVC and 10-bit HDR
-    assert preview != clip and errors_decoding(preview) == ""
-    assert len(decoded(preview)) == len(decoded(clip))
-    with chromium() as browser:
+    for name in ("inbox", "outbox", "archive", "quarantine", "state"):
+        (tmp_path / name).mkdir()
+    scene = Scene(duration=12, fps=30, seed=11, visits=[Visit(4.3, 7.6, 0.25, 0.65)])
+    run_ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{scene.width}x{scene.height}", "-r", "30", "-i", "-",
+               "-f", "lavfi", "-i", "sine=d=12:sample_rate=48000", "-shortest", "-c:v", "libx265", "-preset", "fast",
+               "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error:keyint=30:min-keyint=30:open-gop=1:"
+               "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc", "-color_primaries", "bt2020",
+               "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac",
+               str(tmp_path / "inbox" / "IMG_0500.MOV"), stdin=b"".join(f.tobytes() for f in scene.frames()))
+    (tmp_path / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n'
+                                          f'[review]\nlisten = "127.0.0.1:{free_port()}"\n')
+    cfg = load(tmp_path / "config.toml")
+    assert Daemon(cfg, once=True).run() == 0
+    clip = next((cfg.paths.outbox / "IMG_0500").glob("IMG_0500_01_*.mp4"))
+    assert probe(clip).video_codec == "hevc" and errors_decoding(clip) == ""
+    assert set(packets(clip)) & set(packets(cfg.paths.archive / "IMG_0500.MOV"))  # smart: the original's bytes
+    with serving(cfg) as url, chromium() as browser:
         page = browser.new_page()
-        page.goto(preview.as_uri())
-        video = page.locator("video")
+        page.goto(url)
+        video = page.locator("article.video video").first
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function("v => v.ended || v.error", arg=video.element_handle(), timeout=30000)
+        page.wait_for_function("v => v.ended || v.error", arg=video.element_handle(), timeout=60000)
         assert video.evaluate("v => v.error === null && v.currentTime > v.duration - 0.2")
+
+
+def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service_gets_through(
+        source, tmp_path, monkeypatch, caplog):
+    import dunkwatch.pipeline.smart_cut as smart_cut
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the muxing")
+
+    monkeypatch.setattr(smart_cut, "_mux", broken)
+    info = probe(source)
+    index = index_packets(source, info.start)
+    with caplog.at_level(logging.WARNING, logger="dunkwatch.pipeline.export"):
+        clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index)
+    assert "the smart cut failed (RuntimeError: a bug in the muxing); re-encoded whole instead" in caplog.text
+    assert errors_decoding(clip) == "" and not set(packets(clip)) & set(packets(source))
+
+    class Stopping(Exception):
+        pass
+
+    def stop():
+        raise Stopping()
+
+    # The service stops while the head is being encoded (ffmpeg polls the check as it runs).
+    monkeypatch.undo()
+    import dunkwatch.pipeline.export as export
+    running = export._run_ffmpeg
+
+    def polled(args, target, seconds, stop=None):
+        if stop:
+            stop()
+        return running(args, target, seconds, stop)
+
+    monkeypatch.setattr(export, "_run_ffmpeg", polled)
+    with pytest.raises(Stopping):
+        cut_clip(info, START, END, tmp_path / "stopped.mp4", smart(tmp_path), stop, index=index)
+    assert not (tmp_path / "stopped.mp4").exists()
+    assert "stopped.mp4: the smart cut failed" not in caplog.text  # it stopped, no fallback was tried
