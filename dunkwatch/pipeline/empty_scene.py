@@ -9,7 +9,7 @@ import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -31,6 +31,9 @@ _FIDGET_SHARE = 0.03
 _FIDGET_PART = 0.1  # ... and a fidget moves at least this part of the player (a hand of the body)
 
 
+Mapper = Callable[[Callable[[Any], Any], list], list]  # map(fn, items) -> results in order, maybe in threads
+
+
 def same_scene_share(cfg: MotionConfig) -> float:
     """Thumbnails differing in less than half the smallest player show the same scene."""
     return cfg.min_area / 2
@@ -50,8 +53,9 @@ class EmptySceneModel:
     """
 
     def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = (),
-                 detector: PersonDetector | None = None, window_frames: int = 0):
+                 detector: PersonDetector | None = None, window_frames: int = 0, mapper: Mapper | None = None):
         self.same_scene = same_scene
+        self._map: Mapper = mapper or (lambda fn, items: [fn(x) for x in items])  # rows in threads, if given
         self.window_frames = window_frames  # sampled frames of a whole background window
         self.courts = RememberedCourts(remembered, same_scene)
         self.people = PersonChecks(detector) if detector else None
@@ -96,8 +100,9 @@ class EmptySceneModel:
         tolerance = self._tolerance = np.maximum(math.log1p(THUMB_CHANGE), thumb_restless.ravel())
         differs = np.empty((n, n), np.float32)
         differs[:old_n, :old_n] = self.differs
-        for i in range(old_n, n):
-            differs[i] = share_changed(everyone[i], everyone, tolerance)
+        rows = self._map(lambda i: share_changed(everyone[i], everyone, tolerance), list(range(old_n, n)))
+        for i, row in zip(range(old_n, n), rows):
+            differs[i] = row
         # The tone fit runs one way; the other way differs only slightly, and costs as much again.
         differs[:old_n, old_n:] = differs[old_n:, :old_n].T
         self.index += [i for i, _, _ in self._new]
