@@ -49,6 +49,21 @@ def atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
+def leftovers(folder: Path, recursive: bool = False) -> list[Path]:
+    """What an interrupted write left in `folder`: hidden `.part` files, and `.part` folders (a
+    smart cut's scratch space), outermost first."""
+    found = folder.rglob(f".*{PART_SUFFIX}") if recursive else folder.glob(f".*{PART_SUFFIX}")
+    return sorted(found, key=lambda p: len(p.parts))
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove one of `leftovers`: a file, or a folder with everything in it."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_target(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

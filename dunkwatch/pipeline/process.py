@@ -13,7 +13,7 @@ import numpy as np
 
 from dunkwatch.config import PipelineConfig, SegmentConfig
 from dunkwatch.disk_space import check_before_export, outputs_estimate
-from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, sha256_of
+from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, leftovers, remove_leftover, sha256_of
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
@@ -147,8 +147,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
                                   cfg.export.mode != "copy", cfg.export.highlight_reel)
         check_before_export(outbox, needed, cfg.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
-    for leftover in out_dir.glob(f".*{PART_SUFFIX}"):  # from a run that was killed mid-write
-        leftover.unlink(missing_ok=True)
+    for leftover in leftovers(out_dir):  # from a run that was killed mid-write
+        remove_leftover(leftover)
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
     stop = (lambda: progress(1.0)) if progress else None  # the service's progress raises when it stops

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from dunkwatch.config import Config
-from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, move_without_overwrite
+from dunkwatch.fsutil import atomic_write_text, leftovers, move_without_overwrite, remove_leftover
 from dunkwatch.store import State, Store, Video
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,11 @@ class Originals:
     def recover(self) -> None:
         """Finish what a crash (kill -9, power cut) left half done, before anything new starts."""
         for folder in (self.paths.outbox, self.paths.archive, self.paths.quarantine):
-            for leftover in folder.rglob(f".*{PART_SUFFIX}"):
+            for leftover in leftovers(folder, recursive=True):
                 # Only dunkwatch writes these names; the original of a half-copied move is still in the inbox.
-                log.info("removing %s, left by an interrupted write", leftover)
-                leftover.unlink(missing_ok=True)
+                if leftover.exists() or leftover.is_symlink():  # not inside a folder removed just before
+                    log.info("removing %s, left by an interrupted write", leftover)
+                    remove_leftover(leftover)
         for video in self.store.unfinished_moves():
             self.move(video)
         fault = self._last_fatal_signal()

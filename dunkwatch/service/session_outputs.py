@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
-from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text
+from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
 from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.pipeline.export import StopCheck, join_session
 from dunkwatch.sessions import (
@@ -101,8 +101,8 @@ class SessionOutputs:
         for name in [old.reel, *old.timelines, SIDECAR_NAME]:
             if name:
                 (folder / name).unlink(missing_ok=True)
-        for leftover in folder.glob(f".*{PART_SUFFIX}"):
-            leftover.unlink(missing_ok=True)
+        for leftover in leftovers(folder):
+            remove_leftover(leftover)
         if not any(folder.iterdir()):
             folder.rmdir()
         log.info("session %s: gone (its videos now belong to another session)", folder.name)

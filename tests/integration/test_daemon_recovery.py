@@ -113,6 +113,10 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     leftover = workdir / "outbox" / "A" / ".A_01_00m01s.mp4.part"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"half a clip")
+    scratch = workdir / "outbox" / "A" / ".A_02_00m09s.smartk3j9x2.part"  # a smart cut's, killed mid-way
+    (scratch / ".smart-q1w2e3").mkdir(parents=True)
+    (scratch / ".smart-q1w2e3" / "head.mp4").write_bytes(b"half a head")
+    (scratch / "video.mp4").write_bytes(b"half a video")
     store.close()
 
     calls = []
@@ -123,7 +127,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
     Daemon(cfg, once=True, process=process).run()
     assert calls == ["A.MOV"]
-    assert not leftover.exists()
+    assert not leftover.exists() and not scratch.exists()
     by_name = {v.name: v for v in Store(cfg.paths.state_dir).all()}
     assert by_name["A.MOV"].state == "done" and by_name["A.MOV"].attempts == 2
     assert by_name["B.MOV"].state == "done" and (workdir / "archive" / "B.MOV").exists()
