@@ -36,6 +36,12 @@ from load_check import make_inputs  # noqa: E402
 from service_harness import journal_counts, start_service as start  # noqa: E402
 
 
+def watching_lines(work: Path) -> int:
+    """How many times the service has logged that it watches the inbox: once per start, after recovery."""
+    log = work / "daemon.log"
+    return log.read_text(errors="replace").count("dunkwatch.service.daemon: watching ") if log.exists() else 0
+
+
 def finished(work: Path, total: int) -> bool:
     counts, moved = journal_counts(work)
     return bool(counts) and counts["done"] + counts["failed"] >= total and moved >= total
@@ -70,7 +76,12 @@ def main() -> int:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.wait()
+        starts = watching_lines(work)
         proc = start(work)  # then let it finish in peace
+        # It cleans up what the last kill left (recovery) before it watches the inbox: a SIGTERM
+        # before that point would end it before it could.
+        while watching_lines(work) == starts and proc.poll() is None and time.monotonic() - started < args.timeout:
+            time.sleep(0.2)
         while not finished(work, len(originals)) and time.monotonic() - started < args.timeout:
             if proc.poll() is not None:
                 print(f"the service exited with {proc.returncode}; see {work / 'daemon.log'}")

@@ -4,7 +4,9 @@ structures (streams, metadata, frame side data), never by parsing ffmpeg's human
 
 from __future__ import annotations
 
+import ctypes
 import json
+import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -20,6 +22,24 @@ def ffmpeg_exe() -> str:
 
     return imageio_ffmpeg.get_ffmpeg_exe()
 
+
+
+def _resolve_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: nothing to set
+        return None
+
+
+_PRCTL = _resolve_prctl()  # looked up once here: a forked child should only make the call
+
+
+def dies_with_parent() -> None:
+    """For a subprocess's preexec_fn: the child gets SIGKILL when the thread that started it goes
+    (PR_SET_PDEATHSIG), so an ffmpeg writing a `.part` file never outlives a service killed with
+    -9, and never writes on into a file the restarted service is writing again."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)
 
 @dataclass(frozen=True)
 class MediaInfo:

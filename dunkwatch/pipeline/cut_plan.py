@@ -44,8 +44,8 @@ class CutPlan:
 
     cut_in: float  # the clip's first frame's time
     head_frames: int  # frames from cut_in re-encoded before the copy
-    copy_first: int  # decode-order index of the first packet copied (a keyframe)
-    copy_last: int  # decode-order index of the last packet copied
+    copy_first: int  # decode-order index of the first packet copied (a keyframe); -1: none copied
+    copy_last: int  # decode-order index of the last packet copied; -1: none
     copy_count: int  # packets copied: those from first to last not shown before the first
     tail_start: float  # time of the first frame after the copy
     tail_frames: int  # frames from tail_start re-encoded after the copy
@@ -106,7 +106,10 @@ def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
     if not index.drops_leading:
         clean &= later_min > t
     if not clean.any():
-        raise NotSmart("no keyframe the source can be copied from inside the clip")
+        # Nothing to copy (a clip shorter than the source's group of pictures): all of it is the
+        # head, encoded as the other clips' ends are, so every clip of the video shares one sample
+        # description and the reel joins them by stream copy.
+        return CutPlan(cut_in, len(shown), -1, -1, 0, math.inf, 0, len(shown))
     first = int(np.flatnonzero(clean)[0])
     run = first + np.flatnonzero(t[first:] >= t[first] - _EPS)  # leading pictures left out
     ts = t[run]

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import numpy as np
 
 from dunkwatch.errors import VideoError
-from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
+from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info", *seek, "-copyts", "-i", str(path),
            "-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=dies_with_parent)
     times: queue.Queue = queue.Queue()
     errors: list[str] = []
 

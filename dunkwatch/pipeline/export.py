@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
-from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
+from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
@@ -41,7 +41,8 @@ def _run_ffmpeg(args: list[str], target: Path, media_seconds: float, stop: StopC
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
     limit = FFMPEG_START_SECONDS + FFMPEG_SECONDS_PER_MEDIA_SECOND * max(0.0, media_seconds)
     deadline = time.monotonic() + limit
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
+                            preexec_fn=dies_with_parent)
     try:
         while True:
             try:

@@ -237,7 +237,9 @@ def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
 
     tb = index.time_base
     origin = int(round((plan.cut_in + (float(index.pts[0] * tb) - index.times[0])) / tb))  # cut-in, source ticks
-    first_dts, last_dts = int(index.dts[plan.copy_first] - origin), int(index.dts[plan.copy_last] - origin)
+    copied = plan.copy_count > 0
+    first_dts = int(index.dts[plan.copy_first] - origin) if copied else None
+    last_dts = int(index.dts[plan.copy_last] - origin) if copied else None
     with av.open(str(info.path)) as source, av.open(str(dest), "w", format="mp4") as out:
         in_stream = source.streams.video[0]
         stream = out.add_stream_from_template(in_stream)
@@ -247,7 +249,8 @@ def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
         tail = (_encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None)
                 if "tail" in parts else [])
         length = ((extradata[4] if in_stream.codec_context.name == "h264" else extradata[21]) & 3) + 1
-        for group in (head, _copied_packets(source, in_stream, index, plan, origin, length), tail):
+        copy = _copied_packets(source, in_stream, index, plan, origin, length) if copied else []
+        for group in (head, copy, tail):
             for data, pts, dts, key in group:
                 packet = av.Packet(data)
                 packet.pts, packet.dts, packet.time_base, packet.stream = pts, dts, in_stream.time_base, stream

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from dunkwatch.fsutil import atomic_target
-from dunkwatch.media import MediaInfo, ffmpeg_exe, probe
+from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.pipeline.decode import sdr_filter
 
 PREVIEW_SECONDS_LIMIT = 600  # a preview of a long reel at 720p takes a while, a hang longer
@@ -40,7 +40,8 @@ def playable(clip: Path, cache_dir: Path) -> Path:
                 subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
                                 "-vf", ",".join(filters), "-c:v", "libx264", "-preset", "veryfast", "-crf", "26",
                                 "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", str(tmp)],
-                               check=True, capture_output=True, timeout=PREVIEW_SECONDS_LIMIT)
+                               check=True, capture_output=True, timeout=PREVIEW_SECONDS_LIMIT,
+                               preexec_fn=dies_with_parent)
     return preview
 
 
@@ -57,5 +58,5 @@ def poster(clip: Path, at: float, cache_dir: Path) -> Path:
                 subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                                 "-ss", f"{max(0.0, min(at, info.duration - 0.05)):.3f}", "-i", str(clip),
                                 "-frames:v", "1", "-vf", ",".join(filters), "-q:v", "4", "-f", "image2", str(tmp)],
-                               check=True, capture_output=True, timeout=60)
+                               check=True, capture_output=True, timeout=60, preexec_fn=dies_with_parent)
     return image

@@ -11,7 +11,6 @@ dataclasses below, never tuples tagged with strings.
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Callable, Protocol
 
 from dunkwatch.config import Config
 from dunkwatch.errors import ModelError
+from dunkwatch.media import dies_with_parent
 from dunkwatch.models import registry
 from dunkwatch.pipeline.process import Processed, process_video
 from dunkwatch.pipeline.scene_memory import SceneMemory
@@ -310,15 +310,6 @@ class _PipeLogHandler(logging.Handler):
             pass
 
 
-def _die_with_parent() -> None:
-    """If the service is killed (kill -9, OOM), the child goes too, even when stuck in a read."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _portable(exc: BaseException) -> BaseException:
     """The exception itself when it survives pickling; else a RuntimeError naming it."""
     try:
@@ -330,7 +321,7 @@ def _portable(exc: BaseException) -> BaseException:
 
 def child_main(fd: int) -> None:
     """The child's entry: `python -c "...child_main(fd)"` with one end of a socket pair."""
-    _die_with_parent()
+    dies_with_parent()  # if the service is killed (kill -9, OOM), the child goes too, even in a read
     conn = Connection(fd)
     try:
         sys.path[:] = conn.recv()

@@ -68,9 +68,11 @@ def test_an_hevc_keyframe_is_copied_from_without_its_leading_pictures():
     assert plan.frames == 24 == plan.head_frames + plan.copy_count + plan.tail_frames
 
 
-def test_a_clip_inside_one_group_of_pictures_is_not_smart():
-    with pytest.raises(NotSmart, match="no keyframe"):
-        plan_cut(index_of(closed_gops(2)), 0.15, 0.85)
+def test_a_clip_inside_one_group_of_pictures_is_all_head():
+    plan = plan_cut(index_of(closed_gops(2)), 0.15, 0.85)
+    assert (plan.head_frames, plan.copy_count, plan.tail_frames, plan.frames) == (7, 0, 0, 7)
+    with pytest.raises(NotSmart, match="no frame"):
+        plan_cut(index_of(closed_gops(2)), 2.5, 3.0)
 
 
 def avcc(sps_id: int, pps_ids: tuple[int, ...] = (), length_size: int = 4, frame_bits: int = 1) -> bytes:
