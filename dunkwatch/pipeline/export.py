@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import tempfile
 import re
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,9 +20,9 @@ from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
+from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, index_packets, plan_cut
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, index_packets, plan_cut
 from dunkwatch.pipeline.smart_cut import smart_cut_video, smart_safe
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,8 @@ def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: Expo
                 colour += [option, value]
         args = [*turn, "-i", str(video), "-ss", f"{plan.cut_in:.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
                 "-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1", "-sn", "-dn",
-                "-c:v", "copy", *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []), *colour, "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
+                "-c:v", "copy", *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []), *colour,
+                "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
                 "-metadata", "com.apple.quicktime.content.identifier=",
                 "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
         with atomic_target(dest) as tmp:
@@ -225,10 +226,10 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
         with atomic_target(dest) as tmp:
             # auto_convert off: the clips share one sample description (joinable), so their packets go
             # in as they are, without the parameter sets the conversion would repeat in band.
-            _run_ffmpeg(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(list_file), "-map", "0:v", "-map", "0:a?",
-                         "-c", "copy", *dating, "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(tmp)],
-                        dest,
-                        media_seconds / 10, stop)  # a stream copy: far faster than real time
+            _run_ffmpeg(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(list_file),
+                         "-map", "0:v", "-map", "0:a?", "-c", "copy", *dating,
+                         "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(tmp)],
+                        dest, media_seconds / 10, stop)  # a stream copy: far faster than real time
     finally:
         list_file.unlink(missing_ok=True)
     return dest
@@ -247,7 +248,7 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
         dest = out_dir / f"{stem}_highlights.mp4"
         if joinable([probe(c) for c in clips]):
             reel = join_clips(clips, dest, seconds, stop, dating_args(info.recorded_at, segments[0].clip_start))
-        else:  # sample descriptions differ (a smart clip copied whole beside one re-encoded): no copy joins them
+        else:  # sample descriptions differ (a smart clip with nothing re-encoded): no copy joins them
             log.info("%s: the reel is re-encoded: its clips' parameter sets differ", info.path.name)
             reel = join_session(clips, dest, stop)
     return clips, reel

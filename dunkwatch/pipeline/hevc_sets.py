@@ -181,7 +181,8 @@ def parse_pps(nal: bytes) -> PpsFields:
     if r.u(1):  # pps_extension_present_flag: range or screen-content tools the header reader does not know
         raise ParameterSetError("HEVC PPS extensions")
     return PpsFields(pps_id, sps_id, ids_end, bool(dependent), bool(output_flag), extra, bool(cabac_init),
-                     num_l0_default, bool(chroma_offsets), bool(weighted), bool(wavefront), bool(across), bool(override),
+                     num_l0_default, bool(chroma_offsets), bool(weighted), bool(wavefront), bool(across),
+                     bool(override),
                      bool(disabled), bool(lists_modification), bool(extension))
 
 

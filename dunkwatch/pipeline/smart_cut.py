@@ -3,10 +3,11 @@ from the cut-in frame to the first keyframe the source can be copied from (the h
 last frame the copy can end on to the cut-out frame (the tail), so it starts and ends on the exact
 frames at a fraction of a re-encode's time.
 
-cut_plan.py says what is copied and what is re-encoded. `smart_cut_video` does it: ffmpeg encodes the head and tail in the source's codec, profile, level,
-size, pixel format and colour tags; their parameter sets join the source's in the clip's one
-sample description under ids the source does not use (avc_sets: x264 numbers them as told;
-hevc_sets: x265's are renumbered, with its slice headers); PyAV joins the packets. An HEVC CRA
+cut_plan.py says what is copied and what is re-encoded. `smart_cut_video` does it: ffmpeg
+encodes the head and tail in the source's codec, profile, level, size, pixel format and colour
+tags; their parameter sets join the source's in the clip's one sample description under ids the
+source does not use (avc_sets: x264 numbers them as told; hevc_sets: x265's are renumbered, with
+its slice headers); PyAV joins the packets. An HEVC CRA
 keyframe is renamed a BLA picture and its leading pictures left out, so an open GOP splices
 cleanly. export.py then adds the audio, cut to the sample, the rotation and the recording time.
 """
