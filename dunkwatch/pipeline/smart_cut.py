@@ -7,9 +7,9 @@ cut_plan.py says what is copied and what is re-encoded. `smart_cut_video` does i
 encodes the head and tail in the source's codec, profile, level, size, pixel format and colour
 tags; their parameter sets join the source's in the clip's one sample description under ids the
 source does not use (avc_sets: x264 numbers them as told; hevc_sets: x265's are renumbered, with
-its slice headers); PyAV joins the packets. An HEVC CRA
-keyframe is renamed a BLA picture and its leading pictures left out, so an open GOP splices
-cleanly. export.py then adds the audio, cut to the sample, the rotation and the recording time.
+its slice headers); PyAV joins the packets. An HEVC CRA keyframe is renamed a BLA picture and its
+leading pictures left out, so an open GOP splices cleanly. export.py then adds the audio, cut to
+the sample, the rotation and the recording time.
 """
 
 from __future__ import annotations
