@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, unescape
+from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, sized_units, unescape
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,11 @@ class AvcConfig:
     def parse(cls, record: bytes) -> "AvcConfig":
         if len(record) < 7 or record[0] != 1:
             raise ParameterSetError("not an avcC record (Annex B extradata?)")
-        pos = 5
-        sets: list[list[bytes]] = []
-        for mask in (0x1F, 0xFF):
-            count = record[pos] & mask
-            pos += 1
-            found = []
-            for _ in range(count):
-                size = int.from_bytes(record[pos:pos + 2], "big")
-                found.append(bytes(record[pos + 2:pos + 2 + size]))
-                pos += 2 + size
-                if pos > len(record):
-                    raise ParameterSetError("avcC record ends early")
-            sets.append(found)
-        return cls(record[1], record[2], record[3], (record[4] & 3) + 1, tuple(sets[0]), tuple(sets[1]),
-                   bytes(record[pos:]))
+        sps, pos = sized_units(record, 6, record[5] & 0x1F)
+        if pos >= len(record):
+            raise ParameterSetError("avcC record ends early")
+        pps, pos = sized_units(record, pos + 1, record[pos])
+        return cls(record[1], record[2], record[3], (record[4] & 3) + 1, tuple(sps), tuple(pps), bytes(record[pos:]))
 
     def to_bytes(self) -> bytes:
         out = bytearray([1, self.profile, self.compatibility, self.level, 0xFC | (self.length_size - 1),

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dunkwatch.pipeline.nal_bits import length_size, nal_units
+
 _EPS = 1e-4  # seconds: frame times compare equal within this
 
 class NotSmart(Exception):
@@ -36,6 +38,7 @@ class PacketIndex:
     opens: np.ndarray
     time_base: Fraction
     drops_leading: bool = False
+    length_size: int = 4  # bytes of each NAL unit's length field in the samples
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,8 @@ class CutPlan:
 _OPENING = {"h264": {5}, "hevc": set(range(16, 22))}  # IDR; BLA, IDR, CRA
 
 
-def _nal_types(data: bytes, codec: str, length_size: int) -> set[int]:
-    found, pos = set(), 0
-    while pos + length_size < len(data):
-        size = int.from_bytes(data[pos:pos + length_size], "big")
-        header = data[pos + length_size]
-        found.add(header & 0x1F if codec == "h264" else (header >> 1) & 0x3F)
-        pos += length_size + size
-    return found
+def _nal_types(data: bytes, codec: str, length: int) -> set[int]:
+    return {nal[0] & 0x1F if codec == "h264" else (nal[0] >> 1) & 0x3F for _, nal in nal_units(data, length) if nal}
 
 
 def index_packets(path: Path, start_offset: float) -> PacketIndex:
@@ -75,7 +72,7 @@ def index_packets(path: Path, start_offset: float) -> PacketIndex:
         codec = stream.codec_context.name
         extradata = bytes(stream.codec_context.extradata or b"")
         time_base = Fraction(stream.time_base)
-        length = ((extradata[4] if codec == "h264" else extradata[21]) & 3) + 1 if len(extradata) > 22 else 4
+        length = length_size(codec, extradata)
         for packet in container.demux(stream):
             if packet.pts is None or packet.size == 0:
                 continue
@@ -87,7 +84,7 @@ def index_packets(path: Path, start_offset: float) -> PacketIndex:
     pts_arr = np.asarray(pts, np.int64)
     times = pts_arr.astype(np.float64) * float(time_base) - start_offset
     return PacketIndex(times, pts_arr, np.asarray(dts, np.int64), np.asarray(key, bool), np.asarray(opens, bool),
-                       time_base, codec == "hevc")
+                       time_base, codec == "hevc", length)
 
 
 def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:

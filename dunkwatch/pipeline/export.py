@@ -23,7 +23,7 @@ from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, index_packets, plan_cut
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.smart_cut import smart_cut_video, smart_safe
+from dunkwatch.pipeline.smart_cut import colour_options, smart_cut_video, smart_safe
 
 log = logging.getLogger(__name__)
 
@@ -199,11 +199,7 @@ def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: Expo
         video = Path(work) / "video.mp4"
         smart_cut_video(info, plan, video, cfg, run, index)
         turn = ["-display_rotation:v:0", str(-info.rotation)] if info.rotation else []
-        colour = []  # the track's colr box; the bitstream's own VUI tags came with the copy
-        for option, value in (("-color_primaries", info.color_primaries), ("-color_trc", info.color_transfer),
-                              ("-colorspace", info.color_matrix)):
-            if value:
-                colour += [option, value]
+        colour = colour_options(info)[0]  # the track's colr box; the bitstream's VUI came with the copy
         args = [*turn, "-i", str(video), "-ss", f"{plan.cut_in:.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
                 "-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1", "-sn", "-dn",
                 "-c:v", "copy", *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []), *colour,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, Writer, escape, unescape
+from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, Writer, escape, nal_units, sized_units, unescape
 
 VPS, SPS, PPS = 32, 33, 34
 _IRAP = range(16, 24)
@@ -306,16 +306,11 @@ class HvcConfig:
             raise ParameterSetError("not an hvcC record")
         pos, arrays = 23, []
         for _ in range(record[22]):
+            if pos + 3 > len(record):
+                raise ParameterSetError("hvcC record ends early")
             kind, count = record[pos], int.from_bytes(record[pos + 1:pos + 3], "big")
-            pos += 3
-            units = []
-            for _ in range(count):
-                size = int.from_bytes(record[pos:pos + 2], "big")
-                units.append(bytes(record[pos + 2:pos + 2 + size]))
-                pos += 2 + size
+            units, pos = sized_units(record, pos + 3, count)
             arrays.append((kind, tuple(units)))
-        if pos > len(record):
-            raise ParameterSetError("hvcC record ends early")
         return cls(bytes(record[:22]), tuple(arrays))
 
     @property
@@ -355,11 +350,8 @@ class Renumbering:
     def packet(self, data: bytes, length_size: int) -> bytes:
         """One length-prefixed access unit of the part, its slices renamed; parameter sets in band
         are left out (they are all in the sample description)."""
-        out, pos = bytearray(), 0
-        while pos + length_size <= len(data):
-            size = int.from_bytes(data[pos:pos + length_size], "big")
-            nal = data[pos + length_size:pos + length_size + size]
-            pos += length_size + size
+        out = bytearray()
+        for _, nal in nal_units(data, length_size):
             kind = nal_type(nal)
             if kind in (VPS, SPS, PPS):
                 continue

@@ -26,7 +26,7 @@ from dunkwatch.media import MediaInfo
 from dunkwatch.pipeline.avc_sets import AvcConfig, free_ids
 from dunkwatch.pipeline.cut_plan import CutPlan, NotSmart, PacketIndex
 from dunkwatch.pipeline.hevc_sets import HvcConfig, renumbering
-from dunkwatch.pipeline.nal_bits import ParameterSetError
+from dunkwatch.pipeline.nal_bits import ParameterSetError, nal_units
 
 FfmpegRun = Callable[[list[str], Path, float], None]  # (args, target, media seconds): export._run_ffmpeg
 
@@ -72,6 +72,19 @@ def smart_safe(info: MediaInfo, cfg: ExportConfig) -> None:
         raise NotSmart(f"codec {info.video_codec}: only H.264 and HEVC are smart-cut")
 
 
+def colour_options(info: MediaInfo) -> tuple[list[str], list[str]]:
+    """The source's colour tags as ffmpeg options (the container's `colr`) and as encoder
+    parameters (the bitstream's VUI: this ffmpeg's libx264 and libx265 do not copy them over)."""
+    options, vui = [], []
+    for option, name, value in (("-color_primaries", "colorprim", info.color_primaries),
+                                ("-color_trc", "transfer", info.color_transfer),
+                                ("-colorspace", "colormatrix", info.color_matrix)):
+        if value:
+            options += [option, value]
+            vui.append(f"{name}={value}")
+    return options, vui
+
+
 def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_id: int, dest: Path,
             cfg: ExportConfig, run: FfmpegRun) -> None:
     """`frames` frames from `first_time` on, in stored orientation, in the source's codec, profile,
@@ -79,13 +92,7 @@ def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_i
     order, so its timestamps fit before and after the copied packets), one slice per picture.
     H.264's parameter sets are numbered `set_id`; HEVC's are renumbered afterwards (hevc_sets)."""
     half_frame = 0.25 / info.fps if info.fps > 0 else 0.005
-    colour, vui = [], []  # the container's tags, and the SPS's (this ffmpeg's encoders do not copy them over)
-    for option, name, value in (("-color_primaries", "colorprim", info.color_primaries),
-                                ("-color_trc", "transfer", info.color_transfer),
-                                ("-colorspace", "colormatrix", info.color_matrix)):
-        if value:
-            colour += [option, value]
-            vui.append(f"{name}={value}")
+    colour, vui = colour_options(info)
     if src.codec == "h264":
         encoder = ["-c:v", "libx264", "-x264-params",
                    ":".join([f"sps-id={set_id}:bframes=0:keyint=infinite:scenecut=0", *vui]),
@@ -190,7 +197,7 @@ def _encoded_packets(part: tuple[Path, Callable[[bytes], bytes] | None], offset:
         return out
 
 
-def _copied_packets(source, stream, index: PacketIndex, plan: CutPlan, origin: int, length_size: int):
+def _copied_packets(source, stream, index: PacketIndex, plan: CutPlan, origin: int):
     """The source's packets of the plan's copy, as they are, re-timed by `origin` ticks; leading
     pictures of the first keyframe left out, and an HEVC CRA keyframe named a BLA picture (one
     byte of its NAL headers): it then starts a coded video sequence of its own after the re-encoded
@@ -206,7 +213,7 @@ def _copied_packets(source, stream, index: PacketIndex, plan: CutPlan, origin: i
             if packet.pts != first_pts or not packet.is_keyframe:
                 continue
             started = True
-            data = _as_bla(bytes(packet), length_size) if index.drops_leading else bytes(packet)
+            data = _as_bla(bytes(packet), index.length_size) if index.drops_leading else bytes(packet)
         elif packet.pts < first_pts:
             continue  # a leading picture: its frame is in the re-encoded head
         else:
@@ -222,12 +229,10 @@ _CRA, _BLA_N_LP = 21, 18
 
 
 def _as_bla(data: bytes, length_size: int) -> bytes:
-    out, pos = bytearray(data), 0
-    while pos + length_size < len(out):
-        size = int.from_bytes(out[pos:pos + length_size], "big")
-        if (out[pos + length_size] >> 1) & 0x3F == _CRA:
-            out[pos + length_size] = (out[pos + length_size] & 0x81) | (_BLA_N_LP << 1)
-        pos += length_size + size
+    out = bytearray(data)
+    for at, nal in nal_units(data, length_size):
+        if nal and (nal[0] >> 1) & 0x3F == _CRA:
+            out[at] = (out[at] & 0x81) | (_BLA_N_LP << 1)
     return bytes(out)
 
 
@@ -249,8 +254,7 @@ def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
         head = _encoded_packets(parts["head"], 0, tb, None, first_dts) if "head" in parts else []
         tail = (_encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None)
                 if "tail" in parts else [])
-        length = ((extradata[4] if in_stream.codec_context.name == "h264" else extradata[21]) & 3) + 1
-        copy = _copied_packets(source, in_stream, index, plan, origin, length) if copied else []
+        copy = _copied_packets(source, in_stream, index, plan, origin) if copied else []
         for group in (head, copy, tail):
             for data, pts, dts, key in group:
                 packet = av.Packet(data)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import Scene, Visit, run_ffmpeg
+from test_review_page import video_packets as packets
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
 from dunkwatch.pipeline.export import cut_clip, write_clips
@@ -48,11 +49,6 @@ def decoded(path: Path) -> list[tuple[float, np.ndarray]]:
         stream = container.streams.video[0]
         return [(float(f.pts * stream.time_base), f.to_ndarray(format="rgb24").astype(np.int16))
                 for f in container.decode(stream)]
-
-
-def packets(path: Path) -> list[bytes]:
-    with av.open(str(path)) as container:
-        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
 
 
 def errors_decoding(path: Path) -> str:
