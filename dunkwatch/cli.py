@@ -41,12 +41,17 @@ def _cmd_process(args, cfg) -> int:
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
 
+    from dunkwatch.hoop import HoopError, parse_hoop
     from dunkwatch.zones import ZoneError, parse_zone
 
     try:
         zones = tuple(parse_zone(text) for text in args.ignore) if args.ignore else None
     except ZoneError as exc:
         raise DunkwatchError(f"--ignore: {exc}") from None
+    try:
+        hoop = parse_hoop(args.hoop) if args.hoop else None
+    except HoopError as exc:
+        raise DunkwatchError(f"--hoop: {exc}") from None
     memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # the service's: a court it has seen empty helps here too
     scorer = make_scorer(cfg.pipeline, args.scorer, memory)
     outbox = Path(args.out) if args.out else cfg.paths.outbox
@@ -55,7 +60,7 @@ def _cmd_process(args, cfg) -> int:
         update, finish = _progress_bar(Path(video).name)
         try:
             processed = process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
-                                      progress=update, memory=memory, zones=zones)
+                                      progress=update, memory=memory, zones=zones, hoop=hoop)
             try:  # --no-clips: the sidecar and the score timeline only
                 timelines = () if args.no_clips else cfg.export.timelines
                 write_video_timelines(processed.out_dir, processed.sidecar, Path(video), timelines)
@@ -223,6 +228,9 @@ def _video_commands(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: paths.outbox)")
     p.add_argument("--json", action="store_true", help="print the sidecar object(s) to stdout")
     p.add_argument("--no-clips", action="store_true", help="only score and segment; write no clips")
+    p.add_argument("--hoop", metavar="X,Y,W,H",
+                   help="the rim and its net as a box relative to the frame, e.g. 0.62,0.32,0.05,0.07 (default: the "
+                        "hoop remembered with the court, else found from the ball's arcs)")
     p.add_argument("--ignore", action="append", metavar="ZONE",
                    help='a polygon to grey out, "x1,y1 x2,y2 x3,y3 ..." relative to the frame; repeatable '
                         "(default: the zones drawn on the court's remembered scene)")

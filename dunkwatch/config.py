@@ -92,6 +92,15 @@ class SegmentConfig:
 
 
 @dataclass(frozen=True)
+class AttemptsConfig:
+    enabled: bool = setting(True, "cut one clip per shot attempt where a hoop is in view (found from the ball's "
+                            "arcs, drawn on the page, or given with process --hoop); off: presence clips only")
+    analysis_size: int = setting(640, "longer side, in pixels, of the grey frames the ball is looked for in; every "
+                                 "frame is decoded for it", lo=160, hi=1920)
+    min_shots: int = setting(2, "arcs that must end at one place before dunkwatch calls it the hoop", lo=1, hi=20)
+
+
+@dataclass(frozen=True)
 class ExportConfig:
     mode: str = setting("smart", "smart: frame-accurate, re-encoding only the first and last frames up to a "
                         "keyframe and copying the rest (H.264; other sources are re-encoded, with a log line); "
@@ -213,6 +222,7 @@ class Config:
     motion: MotionConfig = field(default_factory=MotionConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -224,7 +234,7 @@ class Config:
     @property
     def pipeline(self) -> "PipelineConfig":
         return PipelineConfig(self.paths.state_dir, self.decode, self.score, self.motion, self.segment, self.export,
-                              self.daemon.min_free_mb)
+                              self.daemon.min_free_mb, self.attempts)
 
     @property
     def learning(self) -> "LearnConfig":
@@ -243,6 +253,7 @@ class PipelineConfig:
     segment: SegmentConfig
     export: ExportConfig
     min_free_mb: float
+    attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
 
 
 @dataclass(frozen=True)
@@ -257,6 +268,7 @@ class LearnConfig:
 
 SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
                   "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
+                  "attempts": AttemptsConfig,
                   "watch": WatchConfig, "daemon": DaemonConfig,
                   "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
                 "notify": NotifyConfig}

@@ -34,6 +34,18 @@ class SidecarSegment:
 
 
 @dataclass(frozen=True)
+class SidecarAttempt:
+    start: float  # the gather, seconds into the original
+    end: float  # the ball settled: through the net or bouncing away
+    rim: float  # when the ball reached the rim
+    release: float | None  # when it left the hands, where the ball was seen then
+    result: str  # "make", "miss" or "unknown"
+    kind: str  # "shot" or "dunk"
+    clip: str | None  # its clip's file name in the same folder
+    shooter: tuple[float, float] | None = None  # where it was shot from, relative (x, y) of the frame
+
+
+@dataclass(frozen=True)
 class Sidecar:
     video: str  # the original's path when it was processed
     sha256: str
@@ -53,6 +65,13 @@ class Sidecar:
     timeline: str | None
     fps: float | None = None  # the original's frame rate, for editor timelines (None: an older sidecar)
     ignore_zones: tuple = ()  # polygons (relative x, y) greyed out of every frame before scoring
+    hoop: tuple[float, float, float, float] | None = None  # relative x, y, w, h of the rim and net; None: no hoop
+    hoop_source: str | None = None  # "user" (page, --hoop) or "found" (the ball's arcs)
+    attempts: tuple[SidecarAttempt, ...] = ()  # shots at the hoop, in time order
+
+    @property
+    def makes(self) -> int:
+        return sum(1 for a in self.attempts if a.result == "make")
 
     def files(self) -> set[str]:
         """The video files it names (clips and the reel)."""
@@ -79,6 +98,10 @@ class Sidecar:
             data["segments"] = tuple(SidecarSegment(**s) for s in data["segments"])
             data["clips"] = tuple(data["clips"])
             data["ignore_zones"] = tuple(tuple(tuple(p) for p in z) for z in data.get("ignore_zones") or ())
+            data["hoop"] = tuple(float(v) for v in data["hoop"]) if data.get("hoop") else None
+            data["attempts"] = tuple(
+                SidecarAttempt(**{**a, "shooter": tuple(a["shooter"]) if a.get("shooter") else None})
+                for a in data.get("attempts") or ())
             return cls(**{f.name: data.get(f.name) for f in fields(cls)})
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a dunkwatch sidecar: {exc}") from None

@@ -66,8 +66,27 @@ class Session:
 
     @property
     def attempts(self) -> int:
-        """Actions the scorer found: one clip each."""
-        return sum(len(v.spans) for v in self.videos)
+        """Shots at the hoop, over all its videos (none where no hoop was in view)."""
+        return sum(len(v.sidecar.attempts) for v in self.videos if v.sidecar)
+
+    @property
+    def makes(self) -> int:
+        return sum(v.sidecar.makes for v in self.videos if v.sidecar)
+
+    @property
+    def percentage(self) -> float | None:
+        """Makes per attempt, in percent; None without attempts."""
+        return round(100.0 * self.makes / self.attempts, 1) if self.attempts else None
+
+    @property
+    def clips(self) -> int:
+        return sum(len(v.clips) for v in self.videos)
+
+    def counts(self) -> str:
+        """"5 attempt(s), 3 make(s) (60%)", or the clips where no hoop was in view."""
+        if not self.attempts:
+            return f"{self.clips} clip(s)"
+        return f"{self.attempts} attempt(s), {self.makes} make(s) ({self.percentage:.0f}%)"
 
     @property
     def in_view(self) -> float:
@@ -134,11 +153,13 @@ class SessionSidecar:
     ended: str
     videos: tuple[str, ...]
     clips: tuple[str, ...]  # paths relative to the outbox, in recording order
-    attempts: int
+    attempts: int  # shots at the hoop
     in_view: float  # seconds
     reel: str | None  # file name in the session folder
     dated_by_file_time: tuple[str, ...] = field(default=())  # videos without a recording time
     timelines: tuple[str, ...] = field(default=())  # editor timelines in the session folder
+    makes: int = 0
+    percentage: float | None = None  # makes per attempt, in percent; None without attempts
 
     @classmethod
     def of(cls, session: Session, outbox: Path, reel: str | None,
@@ -148,7 +169,8 @@ class SessionSidecar:
                    tuple(p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p)
                          for p in session.clip_paths()),
                    session.attempts, round(session.in_view, 3), reel,
-                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME), tuple(timelines))
+                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME), tuple(timelines),
+                   session.makes, session.percentage)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -173,14 +195,16 @@ class SessionSummary:
     videos: int
     attempts: int
     in_view: float
+    makes: int = 0
+    counts: str = ""  # "5 attempt(s), 3 make(s) (60%)", or the clips where no hoop was in view
 
     @classmethod
     def of(cls, session: Session) -> "SessionSummary":
-        return cls(session.id, session.name, len(session.videos), session.attempts, round(session.in_view, 1))
+        return cls(session.id, session.name, len(session.videos), session.attempts, round(session.in_view, 1),
+                   session.makes, session.counts())
 
     def line(self) -> str:
-        return (f"{self.name}: {self.videos} video(s), {self.attempts} attempt(s), "
-                f"{self.in_view:.0f} s with a player in view")
+        return f"{self.name}: {self.videos} video(s), {self.counts}, {self.in_view:.0f} s with a player in view"
 
 
 def newest(sessions: Sequence[Session]) -> Session | None:

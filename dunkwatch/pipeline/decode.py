@@ -9,8 +9,9 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, Protocol, TypeVar
 
+import cv2
 import numpy as np
 
 from dunkwatch.errors import VideoError
@@ -19,6 +20,14 @@ from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 log = logging.getLogger(__name__)
 
 _TRUNCATION_SLACK_S = 2.0  # containers may list a little more duration than the last frame
+
+
+class GreyTap(Protocol):
+    """Sees every decoded frame, grey and shrunk to `side`, in order (the attempt finder's blobs)."""
+
+    side: int
+
+    def feed(self, time: float, grey: np.ndarray) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -35,20 +44,36 @@ class VideoReader:
     PyAV's own FFmpeg build has no zscale."""
 
     def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None, start: float = 0.0):
+                 info: MediaInfo | None = None, start: float = 0.0, tap: GreyTap | None = None):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
         self.info = info or probe(self.path)
         self.last_time = 0.0  # for progress reporting
         self.start = max(0.0, start)  # seconds: training extracts only the ranges it lacks
+        self.tap = tap  # sees every decoded frame, grey, before the sampling drops any
 
     def __iter__(self) -> Iterator[Frame]:
         if self.info.hdr:
-            frames = ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start)
+            frames = self._hdr_frames()
         else:
-            frames = pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start)
+            frames = pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start,
+                                 self.tap.side if self.tap else None)
         yield from self._sampled(frames)
+
+    def _hdr_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+        if self.tap is None:
+            yield from ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(),
+                                     self.start)
+            return
+        # The tap needs every frame at its own size: ffmpeg sends them all, each sample is shrunk here.
+        side = max(self.tap.side, self.max_side or 0)
+        width, height = output_size(self.info.width, self.info.height, self.max_side)
+        for t, fetch in ffmpeg_frames(self.path, self.info, side, 0.0, self._tolerance(), self.start):
+            image = fetch()
+            grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            yield t, (lambda image=image: image if image.shape[1] == width else
+                      cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)), (lambda grey=grey: grey)
 
     def _tolerance(self) -> float:
         # Accept a frame up to half a source frame early, so float timestamps never skip a sample;
@@ -56,12 +81,15 @@ class VideoReader:
         step = 1.0 / self.sample_fps
         return (min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3) + 1e-6
 
-    def _sampled(self, frames: Iterator[tuple[float, Callable[[], np.ndarray | None]]]) -> Iterator[Frame]:
+    def _sampled(self, frames: Iterator[tuple]) -> Iterator[Frame]:
+        """(time, fetch[, fetch_grey]) -> the sampled frames; every frame with a grey fetcher goes to the tap."""
         step = 1.0 / self.sample_fps
         tol = self._tolerance()
         next_time = self.start if self.start > 0 else 0.0
         count = 0
-        for t, fetch in frames:
+        for t, fetch, *grey in frames:
+            if self.tap is not None and grey and t >= self.start - tol:
+                self.tap.feed(t, grey[0]())
             if t < next_time - tol:
                 continue
             rgb = fetch()
@@ -161,14 +189,17 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
 
 
 def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float,
-                start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+                start: float = 0.0, grey_side: int | None = None) -> Iterator[tuple]:
     """(time, fetch) of every frame PyAV decodes, in its own threads; `fetch` shrinks and converts
     in swscale (in C) and turns the picture upright, only for the frames the sampling keeps.
 
     Frames no other frame refers to are not decoded at all (skip_frame NONREF) when the frames
     that are left still come at least every half sample interval, as measured on the video's
     first seconds: a sample then takes the nearest decoded frame, with that frame's own time.
-    SDR only: this build of FFmpeg has no zscale, so HDR goes through the ffmpeg reader."""
+    SDR only: this build of FFmpeg has no zscale, so HDR goes through the ffmpeg reader.
+
+    With `grey_side`, every frame is decoded (none skipped) and comes with a third item: a fetcher
+    of the frame, grey and upright, shrunk to that longer side, for a tap that sees every frame."""
     import av
 
     rotation = info.rotation
@@ -182,7 +213,8 @@ def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: f
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        if sample_fps > 0 and info.fps >= 2 * sample_fps and _reference_frames_suffice(path, 0.5 / sample_fps):
+        if grey_side is None and sample_fps > 0 and info.fps >= 2 * sample_fps and \
+                _reference_frames_suffice(path, 0.5 / sample_fps):
             stream.codec_context.skip_frame = "NONREF"
         if start > 0:
             container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
@@ -193,11 +225,25 @@ def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: f
                 return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
             return fetch
 
+        grey_w, grey_h = output_size(info.width, info.height, grey_side) if grey_side else (0, 0)
+        grey_stored = (grey_h, grey_w) if rotation in (90, 270) else (grey_w, grey_h)
+
+        def grey_fetcher(frame):
+            def fetch() -> np.ndarray:
+                image = frame.to_ndarray(format="gray", width=grey_stored[0], height=grey_stored[1],
+                                         interpolation="AREA")
+                return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+            return fetch
+
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
-                yield float(frame.pts * stream.time_base) - info.start, fetcher(frame)
+                t = float(frame.pts * stream.time_base) - info.start
+                if grey_side:
+                    yield t, fetcher(frame), grey_fetcher(frame)
+                else:
+                    yield t, fetcher(frame)
         except av.error.FFmpegError as exc:  # a damaged tail: the frames so far count, _sampled judges the rest
             log.warning("%s: decoding stopped: %s", path, exc.strerror or exc)
 

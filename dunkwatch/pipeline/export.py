@@ -79,9 +79,10 @@ def safe_stem(stem: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f'\"]", "_", stem)
 
 
-def clip_name(stem: str, number: int, segment: Segment) -> str:
+def clip_name(stem: str, number: int, segment: Segment, label: str = "") -> str:
+    """<stem>_03_01m12s.mp4; with a label (an attempt and its result): <stem>_03_01m12s_shot02-make.mp4."""
     minutes, seconds = divmod(int(segment.start), 60)
-    return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s.mp4"
+    return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s{'_' + label if label else ''}.mp4"
 
 
 def recorded(recorded_at: str | None, offset: float = 0.0) -> dt.datetime | None:
@@ -232,12 +233,14 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
 
 
 def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
-                cfg: ExportConfig, stop: StopCheck | None = None) -> tuple[list[Path], Path | None]:
-    """All clips of one video, then the reel; returns (clips, reel or None)."""
+                cfg: ExportConfig, stop: StopCheck | None = None,
+                labels: Sequence[str] | None = None) -> tuple[list[Path], Path | None]:
+    """All clips of one video, then the reel; returns (clips, reel or None). `labels` name each clip's attempt."""
     stem = safe_stem(info.path.stem)
     index = _smart_index(info, cfg) if segments else None
-    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg), cfg, stop, index)
-             for i, seg in enumerate(segments, start=1)]
+    names = labels or [""] * len(segments)
+    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop, index)
+             for i, (seg, label) in enumerate(zip(segments, names), start=1)]
     reel = None
     if cfg.highlight_reel and clips:
         seconds = sum(seg.clip_end - seg.clip_start for seg in segments) * cfg.slow_motion

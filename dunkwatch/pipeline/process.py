@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from dunkwatch.config import PipelineConfig, SegmentConfig
+from dunkwatch.config import AttemptsConfig, PipelineConfig, SegmentConfig
 from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, leftovers, remove_leftover, sha256_of
+from dunkwatch.hoop import Hoop, HoopSource
 from dunkwatch.media import MediaInfo, probe
+from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarSegment
+from dunkwatch.pipeline.attempts import Attempt, HoopBox, find_attempts
+from dunkwatch.pipeline.ball_tracks import BlobCollector
+from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
-from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
+from dunkwatch.pipeline.hoop_search import find_hoop_box
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
 from dunkwatch.zones import ZoneFilter, Zones
@@ -41,6 +46,10 @@ class Analysis:
     segments: list[Segment]
     params: SegmentParams
     zones: Zones = ()  # greyed out of every frame
+    hoop: Hoop | None = None  # the hoop the attempts were looked for at
+    hoop_remembered: bool = False  # it came from the scene memory (or the caller), not from this video
+    attempts: list[Attempt] = field(default_factory=list)
+    tap_size: tuple[int, int] | None = None  # (width, height) of the frames the ball was looked for in
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -51,20 +60,25 @@ def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
 
 
 def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None,
-            zones: Zones | None = None, memory: SceneMemory | None = None) -> Analysis:
-    """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any."""
+            zones: Zones | None = None, memory: SceneMemory | None = None, hoop: Hoop | None = None) -> Analysis:
+    """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any.
+    `hoop`: look for attempts there; None: the remembered scene's hoop, else one found from the arcs."""
     info = probe(path)
-    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info)
+    blobs = BlobCollector(cfg.attempts.analysis_size) if cfg.attempts.enabled else None
+    reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, tap=blobs)
     width, height = output_size(info.width, info.height, scorer.frame_side)
     depth = max(8, PREFETCH_BYTES // (3 * width * height))
     times: list[float] = []
     chosen: list[ZoneFilter] = []
+    known: list[Hoop | None] = [hoop]
 
     def frames():
         for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
                 found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
                 chosen.append(ZoneFilter(found))
+                if known[0] is None and memory is not None and blobs is not None:
+                    known[0] = memory.hoop_for(frame.image)[1]
             times.append(frame.time)
             if progress:  # also the service's heartbeat, so called when the duration is unknown too
                 progress(min(1.0, frame.time / info.duration) if info.duration > 0 else 0.0)
@@ -78,7 +92,41 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     params = segment_params(cfg.segment, scorer.kind)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments = find_segments(times_arr, scores, duration, params)
-    return Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else ())
+    analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else ())
+    if blobs is not None:
+        _find_attempts(analysis, blobs, known[0], cfg.attempts, path.name)
+    return analysis
+
+
+def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: AttemptsConfig,
+                   name: str) -> None:
+    """The hoop (given, remembered, else found from this video's arcs) and the attempts at it."""
+    if blobs.size is None:
+        return
+    width, height = blobs.size
+    analysis.tap_size = blobs.size
+    analysis.hoop_remembered = hoop is not None
+    if hoop is None:
+        box = find_hoop_box(blobs.frames, width, height, cfg.min_shots)
+        if box is None:
+            log.info("%s: no hoop found (no place where the ball's arcs end): presence clips only", name)
+            return
+        hoop = Hoop.of_pixels(*box, width, height, HoopSource.FOUND)
+        log.info("%s: hoop found at %s", name, hoop.as_list())
+    analysis.hoop = hoop
+    analysis.attempts = find_attempts(blobs.frames, HoopBox(*hoop.pixels(width, height)))
+    makes = sum(1 for a in analysis.attempts if a.result.value == "make")
+    log.info("%s: %d attempt(s), %d make(s)", name, len(analysis.attempts), makes)
+
+
+def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> tuple[SidecarAttempt, ...]:
+    clip_of = {c.attempt: name for c, name in zip(cuts, clip_names) if c.attempt is not None}
+    width, height = analysis.tap_size or (1, 1)
+    return tuple(SidecarAttempt(
+        start=round(a.start, 3), end=round(a.end, 3), rim=round(a.rim, 3),
+        release=round(a.release, 3) if a.release is not None else None, result=a.result.value, kind=a.kind.value,
+        clip=clip_of.get(n), shooter=(round(a.shooter[0] / width, 4), round(a.shooter[1] / height, 4))
+        if a.shooter else None) for n, a in enumerate(analysis.attempts))
 
 
 def _iso(when) -> str | None:
@@ -132,18 +180,24 @@ def _owner_of(folder: Path) -> str | None:
 
 def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
                   progress: Progress | None = None, memory: SceneMemory | None = None,
-                  sha256: str | None = None, zones: Zones | None = None) -> Processed:
+                  sha256: str | None = None, zones: Zones | None = None, hoop: Hoop | None = None) -> Processed:
     """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its
-    empty courts. `sha256` (hashed here when not given) says whose folder is whose."""
+    empty courts and the hoop found on them. `sha256` (hashed here when not given) says whose
+    folder is whose."""
     started = time.monotonic()
     path = Path(path)
-    result = analyse(path, cfg, scorer, progress, zones, memory)
+    result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
+    if memory is not None and result.hoop is not None and not result.hoop_remembered:
+        for key in scenes[:1]:  # the court this video's empty frames went to keeps the hoop found on it
+            memory.set_hoop(key, result.hoop)
     info = result.info
+    cuts = plan_cuts(result.segments, result.attempts, info.duration or float(result.times[-1] if len(result.times)
+                                                                                  else 0.0), result.params)
     sha256 = sha256 or sha256_of(path)
     if clips:  # before the folder exists: a full disk leaves nothing half written
         needed = outputs_estimate(path.stat().st_size, info.duration,
-                                  [s.clip_end - s.clip_start for s in result.segments],
+                                  [c.segment.clip_end - c.segment.clip_start for c in cuts],
                                   cfg.export.mode != "copy", cfg.export.highlight_reel)
         check_before_export(outbox, needed, cfg.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
@@ -152,7 +206,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
     stop = (lambda: progress(1.0)) if progress else None  # the service's progress raises when it stops
-    written, reel = write_clips(info, result.segments, out_dir, cfg.export, stop) if clips else ([], None)
+    written, reel = write_clips(info, [c.segment for c in cuts], out_dir, cfg.export, stop,
+                                [c.label for c in cuts]) if clips else ([], None)
     timeline = None
     if cfg.export.timeline:
         timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
@@ -166,7 +221,9 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
                        for s in result.segments),
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
         timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
-        ignore_zones=result.zones)
+        ignore_zones=result.zones, hoop=tuple(result.hoop.as_list()) if result.hoop else None,
+        hoop_source=result.hoop.source.value if result.hoop else None,
+        attempts=_sidecar_attempts(result, cuts, [c.name for c in written]))
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from dunkwatch.fsutil import atomic_target, atomic_write_text
+from dunkwatch.hoop import Hoop, HoopError, HoopSource
 from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
 from dunkwatch.pipeline.thumbnails import alike_share
 from dunkwatch.zones import Zones, as_zones
@@ -97,7 +98,7 @@ class SceneMemory:
             return
         files.sort(key=lambda p: p.stat().st_mtime)
         for path in files[: len(files) - self.max_scenes]:
-            if self.zones(path.stem):
+            if self.zones(path.stem) or self._user_hoop(path.stem):
                 continue  # the user drew on it: kept
             path.unlink(missing_ok=True)
             self._cache.pop(path.stem, None)
@@ -129,3 +130,38 @@ class SceneMemory:
             if zones and any(alike_share(old, image) < self.same_scene for old in scene.images):
                 return scene.key, zones
         return None, ()
+
+    # --- the hoop, found on a court's first video or drawn by the user --------------------------
+
+    def _hoop_file(self, key: str) -> Path:
+        return self.root / f"{key}.hoop.json"
+
+    def hoop(self, key: str) -> Hoop | None:
+        try:
+            return Hoop.from_json(self._hoop_file(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, HoopError) as exc:
+            log.warning("%s: hoop unreadable (%s); none used", self._hoop_file(key), exc)
+            return None
+
+    def _user_hoop(self, key: str) -> bool:
+        hoop = self.hoop(key)
+        return hoop is not None and hoop.source is HoopSource.USER
+
+    def set_hoop(self, key: str, hoop: Hoop) -> None:
+        """Remember a hoop with a scene; a found one never replaces one the user drew."""
+        if not (self.root / f"{key}.npz").is_file():
+            raise KeyError(key)
+        if hoop.source is HoopSource.FOUND and self._user_hoop(key):
+            return
+        atomic_write_text(self._hoop_file(key), hoop.to_json())
+        log.info("scene %s: hoop at %s (%s)", key, hoop.as_list(), hoop.source)
+
+    def hoop_for(self, image: np.ndarray) -> tuple[str | None, Hoop | None]:
+        """The hoop of the remembered scene this frame shows, if it has one: (scene, hoop)."""
+        for scene in self.scenes():
+            hoop = self.hoop(scene.key)
+            if hoop and any(alike_share(old, image) < self.same_scene for old in scene.images):
+                return scene.key, hoop
+        return None, None

@@ -82,11 +82,14 @@ class SessionCard:
     id: str
     name: str
     videos: int
-    attempts: int
+    attempts: int  # shots at the hoop
     in_view: float
     reel: bool
     dated_by_file_time: list[str]
     cards: list[VideoCard]
+    makes: int = 0
+    percentage: float | None = None  # makes per attempt, in percent
+    clips: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ChartBar:
     session: str
     name: str
     attempts: int
+    makes: int = 0
 
 
 @dataclass
@@ -255,9 +259,10 @@ class ReviewService:
             placed.update(c.id for c in mine)
             reel = self.session_reel(s.id) is not None
             shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1), reel,
-                                     [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine))
+                                     [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine,
+                                     s.makes, s.percentage, s.clips))
         since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
-        chart = [ChartBar(s.id, s.name, s.attempts) for s in sorted(sessions, key=lambda s: s.started)
+        chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
         return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
 

@@ -83,7 +83,7 @@ class Notifier:
         """One message per session, once it has been quiet for notify.session_quiet."""
         if not self.wants(Event.SESSION):
             return
-        body = (f"{session.attempts} attempt(s) in {len(session.videos)} video(s), "
+        body = (f"{session.counts()} in {len(session.videos)} video(s), "
                 f"{session.in_view:.0f} s with a player in view.")
         if self.review.enabled:
             host = share_host(self.review)
