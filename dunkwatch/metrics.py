@@ -76,3 +76,19 @@ def runs(mask: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, 
     if start is not None:
         ranges.append((start, times[-1] + step))
     return ranges
+
+
+def match_times(found: Sequence[float], truth: Sequence[float], tolerance: float) -> list[tuple[int, int]]:
+    """One-to-one (found index, truth index) pairs whose times are within `tolerance`, closest first:
+    the bench's rule for attempts (a detected rim time within 1 s of the labelled one)."""
+    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth)
+                   if abs(f - t) <= tolerance)
+    used_f: set[int] = set()
+    used_t: set[int] = set()
+    matched = []
+    for _, i, j in pairs:
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+            matched.append((i, j))
+    return sorted(matched)

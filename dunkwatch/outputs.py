@@ -43,6 +43,8 @@ class SidecarAttempt:
     kind: str  # "shot" or "dunk"
     clip: str | None  # its clip's file name in the same folder
     shooter: tuple[float, float] | None = None  # where it was shot from, relative (x, y) of the frame
+    clip_start: float | None = None  # its clip's bounds, with the pre- and post-roll
+    clip_end: float | None = None
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def flight_end(track: Track) -> FlightEnd | None:
 def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
                   min_shots: int = 2) -> tuple[float, float, float, float] | None:
     """(x, y, w, h) in tap pixels of the hoop, or None: the place where most arcs end, when at
-    least `min_shots` of them end within a ball's width of it."""
+    least `min_shots` of them end within a rim's width of it."""
     tracks = ball_tracks(frames, d_min=max(3.0, 0.005 * max(width, height)), d_max=0.08 * max(width, height))
     ends = [e for e in (flight_end(tr) for tr in tracks) if e is not None and e.y < 0.8 * height]
     if len(ends) < min_shots:
@@ -90,7 +90,8 @@ def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
     pts = np.array([(e.x, e.y) for e in ends])
     ds = np.array([e.diameter for e in ends])
     ball = float(np.median(ds))
-    near = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1]) <= 1.5 * ball
+    # Arcs end anywhere on the rim or on the board just over it: within a rim's width of each other.
+    near = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1]) <= RIM_PER_BALL * ball
     votes = near.sum(axis=1)
     best = int(np.argmax(votes))
     if votes[best] < min_shots:

@@ -121,12 +121,14 @@ def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, 
 
 def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> tuple[SidecarAttempt, ...]:
     clip_of = {c.attempt: name for c, name in zip(cuts, clip_names) if c.attempt is not None}
+    cut_of = {c.attempt: c.segment for c in cuts if c.attempt is not None}
     width, height = analysis.tap_size or (1, 1)
     return tuple(SidecarAttempt(
         start=round(a.start, 3), end=round(a.end, 3), rim=round(a.rim, 3),
         release=round(a.release, 3) if a.release is not None else None, result=a.result.value, kind=a.kind.value,
         clip=clip_of.get(n), shooter=(round(a.shooter[0] / width, 4), round(a.shooter[1] / height, 4))
-        if a.shooter else None) for n, a in enumerate(analysis.attempts))
+        if a.shooter else None, clip_start=round(cut_of[n].clip_start, 3), clip_end=round(cut_of[n].clip_end, 3))
+        for n, a in enumerate(analysis.attempts))
 
 
 def _iso(when) -> str | None:
