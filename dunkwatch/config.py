@@ -93,10 +93,9 @@ class SegmentConfig:
 
 @dataclass(frozen=True)
 class AttemptsConfig:
-    enabled: bool = setting(True, "cut one clip per shot attempt where a hoop is in view (found from the ball's "
-                            "arcs, drawn on the page, or given with process --hoop); off: presence clips only")
-    analysis_size: int = setting(640, "longer side, in pixels, of the grey frames the ball is looked for in; every "
-                                 "frame is decoded for it", lo=160, hi=1920)
+    enabled: bool = setting(True, "one clip per shot where a hoop is in view (found from the ball's arcs, drawn on "
+                            "the page, or process --hoop); off: presence clips only")
+    analysis_size: int = setting(640, "longer side (px) of the grey frames the ball is looked for in", lo=160, hi=1920)
     min_shots: int = setting(2, "arcs that must end at one place before dunkwatch calls it the hoop", lo=1, hi=20)
 
 
@@ -243,8 +242,7 @@ class Config:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """What one video's pipeline reads: its sections, the state dir (models, scene memory) and the
-    disk-space floor; nothing of the service's watching, retries or training."""
+    """What one video's pipeline reads: its sections, the state dir and the disk-space floor."""
 
     state_dir: Path
     decode: DecodeConfig
@@ -258,19 +256,16 @@ class PipelineConfig:
 
 @dataclass(frozen=True)
 class LearnConfig:
-    """What retraining reads: the paths (corrections, journal, registry), its own section, and the
-    pipeline's, since a candidate is judged exactly as the service would run it."""
+    """What retraining reads: the paths, its section, and the pipeline's (a candidate is judged as it would run)."""
 
     paths: PathsConfig
     training: TrainingConfig
     pipeline: PipelineConfig
 
 
-SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig,
-                  "motion": MotionConfig, "segment": SegmentConfig, "export": ExportConfig,
-                  "attempts": AttemptsConfig,
-                  "watch": WatchConfig, "daemon": DaemonConfig,
-                  "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
+SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig, "motion": MotionConfig,
+                  "segment": SegmentConfig, "attempts": AttemptsConfig, "export": ExportConfig, "watch": WatchConfig,
+                  "daemon": DaemonConfig, "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
                 "notify": NotifyConfig}
 
 

@@ -219,33 +219,27 @@ def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: f
         if start > 0:
             container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
 
-        def fetcher(frame):
-            def fetch() -> np.ndarray:
-                image = frame.to_ndarray(format="rgb24", width=stored[0], height=stored[1], interpolation="AREA")
-                return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
-            return fetch
-
         grey_w, grey_h = output_size(info.width, info.height, grey_side) if grey_side else (0, 0)
         grey_stored = (grey_h, grey_w) if rotation in (90, 270) else (grey_w, grey_h)
-
-        def grey_fetcher(frame):
-            def fetch() -> np.ndarray:
-                image = frame.to_ndarray(format="gray", width=grey_stored[0], height=grey_stored[1],
-                                         interpolation="AREA")
-                return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
-            return fetch
-
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
                 t = float(frame.pts * stream.time_base) - info.start
                 if grey_side:
-                    yield t, fetcher(frame), grey_fetcher(frame)
+                    yield t, _fetcher(frame, "rgb24", stored, turns), _fetcher(frame, "gray", grey_stored, turns)
                 else:
-                    yield t, fetcher(frame)
+                    yield t, _fetcher(frame, "rgb24", stored, turns)
         except av.error.FFmpegError as exc:  # a damaged tail: the frames so far count, _sampled judges the rest
             log.warning("%s: decoding stopped: %s", path, exc.strerror or exc)
+
+
+def _fetcher(frame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
+    """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright."""
+    def fetch() -> np.ndarray:
+        image = frame.to_ndarray(format=fmt, width=stored[0], height=stored[1], interpolation="AREA")
+        return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+    return fetch
 
 
 SKIP_CHECK_SECONDS = 3.0  # long enough to span a phone's group of pictures a few times

@@ -119,6 +119,12 @@ def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, 
     log.info("%s: %d attempt(s), %d make(s)", name, len(analysis.attempts), makes)
 
 
+def _hoop_fields(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> dict:
+    hoop = analysis.hoop
+    return {"hoop": tuple(hoop.as_list()) if hoop else None, "hoop_source": hoop.source.value if hoop else None,
+            "attempts": _sidecar_attempts(analysis, cuts, clip_names)}
+
+
 def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> tuple[SidecarAttempt, ...]:
     clip_of = {c.attempt: name for c, name in zip(cuts, clip_names) if c.attempt is not None}
     cut_of = {c.attempt: c.segment for c in cuts if c.attempt is not None}
@@ -183,19 +189,17 @@ def _owner_of(folder: Path) -> str | None:
 def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
                   progress: Progress | None = None, memory: SceneMemory | None = None,
                   sha256: str | None = None, zones: Zones | None = None, hoop: Hoop | None = None) -> Processed:
-    """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its
-    empty courts and the hoop found on them. `sha256` (hashed here when not given) says whose
-    folder is whose."""
+    """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its empty
+    courts and the hoop found on them. `sha256` (hashed here when not given) says whose folder is whose."""
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
-    if memory is not None and result.hoop is not None and not result.hoop_remembered:
-        for key in scenes[:1]:  # the court this video's empty frames went to keeps the hoop found on it
-            memory.set_hoop(key, result.hoop)
+    if memory is not None and result.hoop is not None and not result.hoop_remembered and scenes:
+        memory.set_hoop(scenes[0], result.hoop)  # the court this video's empty frames went to keeps its hoop
     info = result.info
-    cuts = plan_cuts(result.segments, result.attempts, info.duration or float(result.times[-1] if len(result.times)
-                                                                                  else 0.0), result.params)
+    cuts = plan_cuts(result.segments, result.attempts, info.duration or float(result.times.max(initial=0.0)),
+                     result.params)
     sha256 = sha256 or sha256_of(path)
     if clips:  # before the folder exists: a full disk leaves nothing half written
         needed = outputs_estimate(path.stat().st_size, info.duration,
@@ -223,15 +227,12 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
                        for s in result.segments),
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
         timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
-        ignore_zones=result.zones, hoop=tuple(result.hoop.as_list()) if result.hoop else None,
-        hoop_source=result.hoop.source.value if result.hoop else None,
-        attempts=_sidecar_attempts(result, cuts, [c.name for c in written]))
+        ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]))
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():
         (out_dir / name).unlink(missing_ok=True)
     elapsed = time.monotonic() - started
-    speed = info.duration / elapsed if elapsed > 0 else 0.0
-    log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)",
-             path.name, info.duration, len(result.segments), len(written), elapsed, speed)
+    log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)", path.name, info.duration,
+             len(result.segments), len(written), elapsed, info.duration / elapsed if elapsed > 0 else 0.0)
     return Processed(sidecar, result.times, result.scores, out_dir)

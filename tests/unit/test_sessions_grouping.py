@@ -31,7 +31,8 @@ def test_sessions_are_in_recording_order_whatever_the_arrival_order_and_count_wh
     late = video(7, t0 + dt.timedelta(minutes=5), spans=((0.0, 1.5), (4.0, 5.0)))
     (s,) = group([video(2, t0 + dt.timedelta(minutes=10)), late, video(1, t0)], gap_seconds=7200)
     assert [v.video_id for v in s.videos] == [1, 7, 2]
-    assert s.attempts == 4 and s.in_view == 2.0 + 1.5 + 1.0 + 2.0
+    assert s.clips == 4 and s.in_view == 2.0 + 1.5 + 1.0 + 2.0
+    assert s.attempts == 0 and s.percentage is None and s.counts() == "4 clip(s)"  # no hoop: no attempt
     assert [p.name for p in s.clip_paths()] == ["IMG_0001_01.mp4", "IMG_0007_01.mp4", "IMG_0007_02.mp4",
                                                "IMG_0002_01.mp4"]
 
@@ -56,3 +57,22 @@ def test_the_recording_time_is_used_when_there_is_one_else_the_file_time():
 def test_day_parts():
     assert [day_part(h) for h in (4, 5, 11, 12, 16, 17, 21, 22)] == [
         "night", "morning", "morning", "afternoon", "afternoon", "evening", "evening", "night"]
+
+
+def test_a_session_counts_the_attempts_and_makes_its_videos_sidecars_hold():
+    from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt
+
+    def shots(*results: str) -> Sidecar:
+        return Sidecar(video="v", sha256="", duration=60.0, width=64, height=48, rotation=0, scorer=ScorerKind.MOTION,
+                       model=None, sample_fps=5.0, threshold=0.5, scenes=(), recorded_at=None, segments=(), clips=(),
+                       highlights=None, timeline=None,
+                       attempts=tuple(SidecarAttempt(i, i + 2.0, i + 1.0, None, r, "shot", None)
+                                      for i, r in enumerate(results)))
+
+    t0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    a, b = video(1, t0), video(2, t0 + dt.timedelta(minutes=5))
+    a = SessionVideo(*a.__dict__.values())
+    (s,) = group([a.__class__(**{**a.__dict__, "sidecar": shots("make", "miss", "make")}),
+                  b.__class__(**{**b.__dict__, "sidecar": shots("miss", "unknown")})], gap_seconds=7200)
+    assert (s.attempts, s.makes, s.percentage) == (5, 2, 40.0)
+    assert s.counts() == "5 attempt(s), 2 make(s) (40%)"
