@@ -79,6 +79,16 @@ class Sidecar:
         """The video files it names (clips and the reel)."""
         return {*self.clips, *([self.highlights] if self.highlights else [])}
 
+    def cuts(self) -> list[tuple[SidecarSegment, str | None, SidecarAttempt | None]]:
+        """Each clip's span, file name and attempt (None: a presence clip), in clip order: a stretch
+        holding attempts was cut per attempt, the others whole (pipeline/cuts.py)."""
+        kept = [(s, None) for s in self.segments if not any(s.clip_start <= a.rim <= s.clip_end for a in self.attempts)]
+        shots = [(SidecarSegment(a.start, a.end, a.clip_start if a.clip_start is not None else a.start,
+                                 a.clip_end if a.clip_end is not None else a.end, 0.0), a) for a in self.attempts]
+        ordered = sorted(kept + shots, key=lambda item: (item[0].start, item[0].end))
+        return [(seg, self.clips[i] if i < len(self.clips) else None, attempt)
+                for i, (seg, attempt) in enumerate(ordered)]
+
     def spans(self) -> list[tuple[float, float]]:
         return [(s.start, s.end) for s in self.segments]
 

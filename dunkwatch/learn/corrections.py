@@ -14,6 +14,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Iterable, Mapping, Sequence
 
@@ -29,6 +30,24 @@ LABEL_ALIASES = {
     "empty": "empty", "none": "empty", "nobody": "empty", "court": "empty", "no": "empty", "n": "empty",
     "0": "empty", "false": "empty", "negative": "empty", "out": "empty",
 }
+
+
+class ShotLabel(str, Enum):
+    """What a row says about a shot attempt in its span (the page's make / miss / not a shot buttons)."""
+
+    MAKE = "make"
+    MISS = "miss"
+    SHOT = "shot"  # an attempt the finder missed, its result not given
+    NO_SHOT = "no shot"  # what the finder took for an attempt was none
+
+    def __str__(self) -> str:
+        return self.value
+
+
+SHOT_ALIASES = {"make": ShotLabel.MAKE, "made": ShotLabel.MAKE, "score": ShotLabel.MAKE,
+                "miss": ShotLabel.MISS, "missed": ShotLabel.MISS, "shot": ShotLabel.SHOT, "attempt": ShotLabel.SHOT,
+                "no shot": ShotLabel.NO_SHOT, "noshot": ShotLabel.NO_SHOT, "no_shot": ShotLabel.NO_SHOT,
+                "not a shot": ShotLabel.NO_SHOT}
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
@@ -50,8 +69,9 @@ class Correction:
     video: str  # as written in the file
     start: float
     end: float
-    positive: bool
+    positive: bool | None  # a player in view or not; None: the row speaks of a shot only ("no shot")
     note: str = ""
+    shot: ShotLabel | None = None  # make, miss, shot or no shot; None: a presence row (dunk / empty)
 
 
 @dataclass(frozen=True)
@@ -177,11 +197,16 @@ def _parse_row(line: int, record: Mapping[str, str], catalogue: Sequence[KnownVi
     if video.duration > 0 and end > video.duration + 0.5:  # half a second of rounding slack
         return None, f"end {end:g} s is past the end of {video.name} ({video.duration:g} s)"
     label_cell = record.get("label", "")
+    end = min(end, video.duration or end)
+    shot = SHOT_ALIASES.get(" ".join(label_cell.lower().split()))
+    if shot is not None:  # a shot is a player playing: in view, unless the row says there was no shot
+        positive = None if shot is ShotLabel.NO_SHOT else True
+        return Correction(line, video.sha256, video_cell, start, end, positive, record.get("note", ""), shot), None
     label = LABEL_ALIASES.get(label_cell.lower())
     if label is None:
-        return None, f"unknown label {label_cell!r}; use dunk or empty"
-    return Correction(line, video.sha256, video_cell, start, min(end, video.duration or end),
-                      label == "dunk", record.get("note", "")), None
+        return None, f"unknown label {label_cell!r}; use dunk or empty (a player in view or not), or make, miss, " \
+                     "shot or no shot"
+    return Correction(line, video.sha256, video_cell, start, end, label == "dunk", record.get("note", "")), None
 
 
 def _drop_conflicts(rows: list[Correction], errors: list[RowError]) -> tuple[list[Correction], list[RowError]]:
@@ -197,7 +222,8 @@ def _drop_conflicts(rows: list[Correction], errors: list[RowError]) -> tuple[lis
             for b in group[i + 1:]:
                 if b.start >= a.end:
                     break
-                if a.positive != b.positive:
+                if a.positive != b.positive and None not in (a.positive, b.positive) or \
+                        a.shot is not None and b.shot is not None and a.shot != b.shot:
                     first, second = sorted((a.row, b.row))
                     conflicts.append(RowError(first, f"overlaps row {second} with a different label "
                                                      f"({a.video} {a.start:g}-{a.end:g} s and "
@@ -239,10 +265,33 @@ def frame_labels(times: np.ndarray, corrections: Iterable[Correction], score_tim
         labels[sure_pos] = 1.0
         weights[sure_pos | sure_neg] = 1.0
     for c in corrections:
+        if c.positive is None:
+            continue  # "no shot" says nothing of who is in view
         covered = (times >= c.start) & (times < c.end)
         labels[covered] = 1.0 if c.positive else 0.0
         weights[covered] = rules.correction_weight
     return labels, weights
+
+
+def shot_labels(times: np.ndarray, corrections: Iterable[Correction]) -> np.ndarray:
+    """Per frame time: 1 inside a span the player called a shot (make, miss, shot), 0 inside one
+    called no shot, -1 (unknown) elsewhere: the labels a hoop model learns attempts from."""
+    times = np.asarray(times, dtype=np.float64)
+    labels = np.full(len(times), -1, np.int8)
+    for c in sorted(corrections, key=lambda c: c.row):
+        if c.shot is not None:
+            labels[(times >= c.start) & (times < c.end)] = 0 if c.shot is ShotLabel.NO_SHOT else 1
+    return labels
+
+
+def result_labels(times: np.ndarray, corrections: Iterable[Correction]) -> np.ndarray:
+    """Per frame time: 1 inside a make, 0 inside a miss, -1 elsewhere (the ball-in-net labels)."""
+    times = np.asarray(times, dtype=np.float64)
+    labels = np.full(len(times), -1, np.int8)
+    for c in sorted(corrections, key=lambda c: c.row):
+        if c.shot in (ShotLabel.MAKE, ShotLabel.MISS):
+            labels[(times >= c.start) & (times < c.end)] = 1 if c.shot is ShotLabel.MAKE else 0
+    return labels
 
 
 def labels_hash(corrections: Iterable[Correction], predictions: Mapping[str, str], rules: LabelRules,
@@ -252,7 +301,8 @@ def labels_hash(corrections: Iterable[Correction], predictions: Mapping[str, str
     `predictions` maps each video's sha256 to a digest of its stored scores.
     """
     payload = {
-        "corrections": sorted((c.sha256, round(c.start, 3), round(c.end, 3), c.positive) for c in corrections),
+        "corrections": sorted((c.sha256, round(c.start, 3), round(c.end, 3), c.positive,
+                               *([c.shot.value] if c.shot else [])) for c in corrections),
         "predictions": sorted(predictions.items()),
         "rules": [rules.confident_low, rules.confident_high, rules.correction_weight],
         "extra": extra or {},

@@ -65,7 +65,8 @@ def truth_ranges(duration: float, predicted: Ranges, corrections: Iterable[Corre
     for a, b in predicted:
         on |= (t >= a) & (t < b)
     for c in sorted(corrections, key=lambda c: c.row):
-        on[(t >= c.start) & (t < c.end)] = c.positive
+        if c.positive is not None:  # "no shot" says nothing of who is in view
+            on[(t >= c.start) & (t < c.end)] = c.positive
     return tuple((round(a, 3), round(min(b, duration), 3)) for a, b in runs(on, t, step))
 
 

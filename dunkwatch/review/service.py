@@ -41,7 +41,7 @@ from dunkwatch.zones import Zones, as_zones
 log = logging.getLogger(__name__)
 
 TRAIN_LOG = "review-train.log"  # "train now"'s output, in the state dir
-LABELS = ("dunk", "empty")
+LABELS = ("dunk", "empty", "make", "miss", "shot", "no shot")
 STATE_LABELS = {State.SEEN: "arriving", State.STABLE: "queued", State.PROCESSING: "processing",
                 State.DONE: "done", State.FAILED: "failed"}  # the words `dunkwatch status` uses
 
@@ -54,6 +54,8 @@ class SegmentCard:
     clip_start: float
     clip_end: float
     clip: str | None  # file name in the video's outbox folder
+    result: str | None = None  # a shot's: make, miss or unknown; None for a presence clip
+    kind: str | None = None  # shot or dunk
 
 
 @dataclass
@@ -239,9 +241,9 @@ class ReviewService:
         sidecar = v.sidecar() if v.duplicate_of is None else None
         if sidecar:
             card.threshold = sidecar.threshold
-            card.segments = [SegmentCard(i + 1, s.start, s.end, s.clip_start, s.clip_end,
-                                         sidecar.clips[i] if i < len(sidecar.clips) else None)
-                             for i, s in enumerate(sidecar.segments)]
+            card.segments = [SegmentCard(i + 1, s.start, s.end, s.clip_start, s.clip_end, clip,
+                                         a.result if a else None, a.kind if a else None)
+                             for i, (s, clip, a) in enumerate(sidecar.cuts())]
             card.reel = sidecar.highlights
             card.duration = sidecar.duration or card.duration
             stored = j.load_scores(v.sha256) if v.sha256 else None

@@ -164,3 +164,36 @@ def test_no_corrections_file_makes_the_parser_raise(header, rows, raw):
         valid, errors = parse(text)
         assert all(isinstance(r.start, float) and r.end > r.start for r in valid)
         assert all(isinstance(e.row, int) for e in errors)
+
+
+def test_make_miss_and_no_shot_rows_change_the_training_labels_and_older_files_stay_valid():
+    from dunkwatch.learn.corrections import ShotLabel, result_labels, shot_labels
+
+    old = "video,start,end,label\nIMG_0001.MOV,10,20,dunk\nIMG_0001.MOV,30,40,empty\n"
+    shots = old + ("IMG_0001.MOV,11,13,make\nIMG_0001.MOV,14,16,Miss\nIMG_0001.MOV,17,19,no shot\n"
+                   "IMG_0001.MOV,50,52,shot\n")
+    old_rows, old_errors = parse(old)
+    rows, errors = parse(shots)
+    assert old_errors == [] and errors == []
+    assert [r.shot for r in rows] == [None, None, ShotLabel.MAKE, ShotLabel.MISS, ShotLabel.NO_SHOT, ShotLabel.SHOT]
+    times = np.arange(0.0, 60.0, 0.5)
+    # Presence: a shot is a player playing (50-52 becomes "in view"); "no shot" leaves presence alone.
+    before, _ = frame_labels(times, old_rows, None, None, LabelRules())
+    after, weights = frame_labels(times, rows, None, None, LabelRules())
+    assert after[(times >= 50) & (times < 52)].tolist() == [1.0] * 4 and before[(times >= 50) & (times < 52)].sum() == 0
+    assert after[(times >= 17) & (times < 19)].tolist() == [1.0] * 4  # still inside the dunk row
+    # The attempt labels: shots 1, no shot 0, nothing said -1; results: make 1, miss 0.
+    s = shot_labels(times, rows)
+    assert s[times == 12].item() == 1 and s[times == 18].item() == 0 and s[times == 25].item() == -1
+    assert s[times == 51].item() == 1 and (shot_labels(times, old_rows) == -1).all()
+    r = result_labels(times, rows)
+    assert r[times == 12].item() == 1 and r[times == 15].item() == 0 and r[times == 51].item() == -1
+    assert labels_hash(rows, {}, LabelRules()) != labels_hash(old_rows, {}, LabelRules())
+
+
+def test_two_overlapping_rows_with_different_shot_results_are_both_left_out():
+    rows, errors = parse("video,start,end,label\nIMG_0001.MOV,10,12,make\nIMG_0001.MOV,11,13,miss\n"
+                         "IMG_0001.MOV,20,22,no shot\nIMG_0001.MOV,19,25,dunk\n")
+    assert [r.row for r in rows] == [4, 5]  # no shot inside a dunk row is no conflict
+    assert messages(errors) == ["row 2: overlaps row 3 with a different label (IMG_0001.MOV 10-12 s and 11-13 s); "
+                                "both left out"]

@@ -31,6 +31,7 @@ for (const article of document.querySelectorAll("article.video")) {
     const selection = track.querySelector(".selection");
     const label = article.querySelector(".range");
     const missed = article.querySelector("button.missed");
+    const missedShot = article.querySelector("button.missed-shot");
     let from = null, range = null;
     const at = (event) => {
       const box = track.getBoundingClientRect();
@@ -48,11 +49,13 @@ for (const article of document.querySelectorAll("article.video")) {
       const to = at(e);
       range = [round(Math.min(from, to)), round(Math.max(from, to))];
       from = null;
-      if (range[1] - range[0] < 0.2) { range = null; missed.disabled = true; return; }
+      if (range[1] - range[0] < 0.2) { range = null; missed.disabled = missedShot.disabled = true; return; }
       label.textContent = `selected ${range[0].toFixed(1)}–${range[1].toFixed(1)} s`;
-      missed.disabled = false;
+      missed.disabled = missedShot.disabled = false;
     });
     missed.addEventListener("click", () => { if (range) correct(videoId, [[range[0], range[1], "dunk"]]); });
+    // A shot the finder missed: the selected range holds one attempt (its result left to the player's next click).
+    missedShot.addEventListener("click", () => { if (range) correct(videoId, [[range[0], range[1], "shot"]]); });
   }
   for (const clip of article.querySelectorAll(".clip")) {
     const video = clip.querySelector("video");
@@ -61,6 +64,9 @@ for (const article of document.querySelectorAll("article.video")) {
     let trim = {start: null, end: null};
     const now = () => round(clipStart + video.currentTime / slowMotion);  // the original's own time
     clip.querySelector(".no-player").addEventListener("click", () => correct(videoId, [[start, end, "empty"]]));
+    for (const button of clip.querySelectorAll(".shot-label")) {  // make, miss or no shot, over the attempt
+      button.addEventListener("click", () => correct(videoId, [[start, end, button.dataset.label]]));
+    }
     const save = clip.querySelector(".trim-save");
     clip.querySelector(".trim-start").addEventListener("click", () => { trim.start = now(); save.disabled = false;
       say(`trim starts at ${trim.start.toFixed(2)} s`, true); });
