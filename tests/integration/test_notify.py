@@ -70,7 +70,7 @@ def test_one_message_per_session_and_one_per_quarantined_video(workdir, config_f
     titles = [m["title"] for m in receiver.messages]
     sessions = [m for m in receiver.messages if "clips ready" in m["title"]]
     assert len(sessions) == 1, titles  # two videos, one practice: one message
-    assert "2 attempt(s) in 2 video(s)" in sessions[0]["message"]
+    assert "2 clip(s) in 2 video(s)" in sessions[0]["message"]  # no hoop in view: clips, not attempts
     (quarantined,) = [m for m in receiver.messages if "quarantined" in m["title"]]
     assert "broken.mp4" in quarantined["title"] and "not a readable video" in quarantined["message"]
     assert len(receiver.messages) == 2

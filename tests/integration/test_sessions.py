@@ -55,14 +55,15 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     assert sorted(p.name for p in (outbox / "sessions").iterdir()) == ["2026-11-28-1800", "2026-11-29-0900"]
     evening = session(outbox, "2026-11-28-1800")
     assert evening.name == "2026-11-28 evening" and evening.videos == ("IMG_0001.MOV", "IMG_0002.MOV")
-    assert evening.attempts == 2 and len(evening.clips) == 2
+    # No hoop on this court (no ball arcs): no attempt, one presence clip per visit.
+    assert evening.attempts == 0 and evening.percentage is None and len(evening.clips) == 2
     assert [Path(c).parts[0] for c in evening.clips] == ["IMG_0001", "IMG_0002"]  # recording order
     assert evening.in_view == pytest.approx(5.0, abs=1.2)  # two visits of 2.5 s
     reel = outbox / "sessions" / "2026-11-28-1800" / evening.reel
     clip_seconds = sum(probe(outbox / c).duration for c in evening.clips)
     assert probe(reel).duration == pytest.approx(clip_seconds, abs=0.3) and probe(reel).has_audio
     morning = session(outbox, "2026-11-29-0900")
-    assert morning.name == "2026-11-29 morning" and morning.videos == ("IMG_0003.MOV",) and morning.attempts == 1
+    assert morning.name == "2026-11-29 morning" and morning.videos == ("IMG_0003.MOV",) and len(morning.clips) == 1
     before = reel.stat().st_mtime_ns
 
     # Synced hours later: a video filmed between the two of the first evening, and one with no
@@ -72,7 +73,7 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     filmed(court_video, inbox / "IMG_0010.MOV", mtime=late_mtime)
     assert Daemon(cfg, once=True).run() == 0
     evening = session(outbox, "2026-11-28-1800")
-    assert evening.videos == ("IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV") and evening.attempts == 3
+    assert evening.videos == ("IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV") and len(evening.clips) == 3
     assert [Path(c).parts[0] for c in evening.clips] == ["IMG_0001", "IMG_0009", "IMG_0002"]
     assert reel.stat().st_mtime_ns != before  # the session reel was rebuilt with the late clip
     assert probe(reel).duration == pytest.approx(sum(probe(outbox / c).duration for c in evening.clips), abs=0.3)
@@ -80,7 +81,7 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     assert morning.videos == ("IMG_0003.MOV", "IMG_0010.MOV") and morning.dated_by_file_time == ("IMG_0010.MOV",)
 
     status = format_status(collect_status(cfg.paths))
-    assert "last practice: 2026-11-29 morning: 2 video(s), 2 attempt(s)" in status
+    assert "last practice: 2026-11-29 morning: 2 video(s), 2 clip(s)" in status
     assert collect_status(cfg.paths).as_dict()["last_session"]["id"] == "2026-11-29-0900"
 
     # In a real browser, the page opens on the practice log: newest session first, its counts, and
@@ -98,7 +99,7 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
             "2026-11-29-0900", "2026-11-28-1800"]
         shown = sessions.nth(1)
         assert shown.locator("h2").first.text_content() == "2026-11-28 evening"
-        assert shown.locator(".attempts").text_content() == "3" and "3 video(s)" in shown.locator(
+        assert shown.locator(".clips").text_content() == "3" and "3 video(s)" in shown.locator(
             ".counts").text_content()
         assert [img.get_attribute("alt").split(",")[0] for img in shown.locator(".posters img").all()] == [
             "IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV"]
