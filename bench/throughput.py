@@ -14,7 +14,8 @@ Then, for each input, it times:
   - the same with `--scorer cnn`, with a 224x224 model made by tests/helpers/model_factory.py;
   - DVR-Scan's defaults, scan only, from its own virtual environment (bench/.dvr-venv; it pulls
     opencv-contrib-python, which would replace the project's cv2).
-Every time is a whole process, start included; peak RSS comes from wait4() for that process.
+With --no-attempts, motion also runs with attempts.enabled = false: what finding shots costs
+(every frame decoded and looked at in grey), side by side. Every time is a whole process, start included; peak RSS comes from wait4() for that process.
 Prints a table of times and ratios to the floor.
 
     .venv/bin/python bench/throughput.py --4k [--skip-dvr-scan]
@@ -190,6 +191,8 @@ def main() -> int:
     parser.add_argument("--before", type=Path, metavar="CHECKOUT",
                         help="also run motion from this checkout of an earlier commit (git worktree add), "
                              "side by side with the same inputs and environment")
+    parser.add_argument("--no-attempts", action="store_true",
+                        help="also run motion with attempts.enabled = false (what finding shots costs, side by side)")
     parser.add_argument("--ungated", action="store_true",
                         help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
@@ -202,6 +205,8 @@ def main() -> int:
     gated, ungated = work / "config.toml", work / "every_frame.toml"
     no_prior = work / "no_prior.toml"
     no_prior.write_text(base + "[motion]\nperson_prior = false\n")
+    no_attempts = work / "no_attempts.toml"
+    no_attempts.write_text(base + "[attempts]\nenabled = false\n")
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
     with_cnn = not (args.four_k or args.motion_only)
@@ -221,6 +226,8 @@ def main() -> int:
         variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
         if args.no_prior:
             variants.insert(0, ("motion, no person prior", "motion", no_prior))
+        if args.no_attempts:
+            variants.insert(0, ("motion, no attempts", "motion", no_attempts))
         if args.ungated and with_cnn and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         if args.before:

@@ -97,6 +97,24 @@ class Session:
         """Every clip, in recording order."""
         return [v.folder / c for v in self.videos for c in v.clips]
 
+    def make_paths(self) -> list[Path]:
+        """The clips of the makes, in recording order: the session's makes reel."""
+        return [v.folder / a.clip for v in self.videos if v.sidecar for a in v.sidecar.attempts
+                if a.result == "make" and a.clip]
+
+    def shots(self) -> list[tuple[float, float, str]]:
+        """(x, y, result) of each attempt whose shooter was seen, x and y relative to the frame."""
+        return [(a.shooter[0], a.shooter[1], a.result) for v in self.videos if v.sidecar
+                for a in v.sidecar.attempts if a.shooter]
+
+    def court(self) -> tuple[str | None, float]:
+        """The first remembered court its videos showed (a scene key, or None) and the frame's aspect."""
+        for v in self.videos:
+            if v.sidecar and v.sidecar.scenes:
+                return v.sidecar.scenes[0], v.sidecar.width / max(v.sidecar.height, 1)
+        first = self.videos[0].sidecar
+        return None, (first.width / max(first.height, 1)) if first else 16 / 9
+
 
 def day_part(hour: int) -> str:
     if 5 <= hour < 12:
@@ -160,17 +178,19 @@ class SessionSidecar:
     timelines: tuple[str, ...] = field(default=())  # editor timelines in the session folder
     makes: int = 0
     percentage: float | None = None  # makes per attempt, in percent; None without attempts
+    makes_reel: str | None = None  # file name in the session folder: every make, in recording order
+    shot_map: str | None = None  # file name in the session folder: where each attempt was taken from
 
     @classmethod
-    def of(cls, session: Session, outbox: Path, reel: str | None,
-           timelines: Sequence[str] = ()) -> "SessionSidecar":
+    def of(cls, session: Session, outbox: Path, reel: str | None, timelines: Sequence[str] = (),
+           makes_reel: str | None = None, shot_map: str | None = None) -> "SessionSidecar":
         return cls(session.id, session.name, session.started.isoformat(timespec="seconds"),
                    session.ended.isoformat(timespec="seconds"), tuple(v.name for v in session.videos),
                    tuple(p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p)
                          for p in session.clip_paths()),
                    session.attempts, round(session.in_view, 3), reel,
                    tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME), tuple(timelines),
-                   session.makes, session.percentage)
+                   session.makes, session.percentage, makes_reel, shot_map)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"

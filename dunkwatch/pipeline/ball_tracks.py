@@ -49,15 +49,17 @@ class MovingBlobs:
         noise = float(np.median(d_after))
         mask = (both > max(10.0, 3.0 * noise + 6.0)).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-        count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         if count <= 1:
             return FrameBlobs(t_mid, np.zeros((0, 5), np.float32))
-        stats, centroids = stats[1:], centroids[1:]
-        keep = stats[:, cv2.CC_STAT_AREA] >= self.min_area
-        stats, centroids = stats[keep], centroids[keep]
+        stats = stats[1:]
+        stats = stats[stats[:, cv2.CC_STAT_AREA] >= self.min_area]
         order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[:MAX_BLOBS]
-        blobs = np.column_stack([centroids[order, 0], centroids[order, 1], stats[order, cv2.CC_STAT_AREA],
-                                 stats[order, cv2.CC_STAT_WIDTH], stats[order, cv2.CC_STAT_HEIGHT]])
+        # The box's centre, not the centroid: the box's edges (centre -+ half its size) say how high
+        # a moving thing reaches and where its feet are; a tall blob's mass is rarely at its middle.
+        left, top = stats[order, cv2.CC_STAT_LEFT], stats[order, cv2.CC_STAT_TOP]
+        w, h = stats[order, cv2.CC_STAT_WIDTH], stats[order, cv2.CC_STAT_HEIGHT]
+        blobs = np.column_stack([left + (w - 1) / 2.0, top + (h - 1) / 2.0, stats[order, cv2.CC_STAT_AREA], w, h])
         return FrameBlobs(t_mid, blobs.astype(np.float32))
 
 

@@ -2,7 +2,7 @@
 Final Cut (FCPXML), Premiere and Resolve (FCP 7 XML), any EDL reader (CMX 3600) and OTIO itself.
 
 Each action becomes one clip of the original, pre- and post-roll included, with a marker over
-the action itself; clips follow one another on one video track. Times are rational at the
+the action itself (a shot's marker says its result: "shot 2: make"); clips follow one another on one video track. Times are rational at the
 video's own frame rate (a phone's nominal rate, snapped to the standard one it is close to), so
 each cut lands on the frame the sidecar names; see the README for what each format keeps.
 """
@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.outputs import Sidecar, SidecarSegment
+
+PRESENCE = "player in view"  # the marker of a clip cut by presence; a shot's reads "shot 2: make"
 
 # name in export.timelines -> (OTIO adapter, file suffix)
 FORMATS = {"otio": ("otio_json", ".otio"), "fcpxml": ("fcpx_xml", ".fcpxml"), "fcp7xml": ("fcp_xml", ".xml"),
@@ -46,13 +48,16 @@ class CutSource:
     media: Path  # the original, where it is now (archived, or the file `process` was given)
     duration: float
     fps: float | None
-    segments: tuple[SidecarSegment, ...]
+    segments: tuple[SidecarSegment, ...]  # the clips' spans, in clip order
+    markers: tuple[str, ...] = ()  # each clip's marker: "player in view", or a shot and its result
 
     @classmethod
     def of(cls, sidecar: Sidecar, media: Path) -> "CutSource":
         # Names without quotes or control characters: the FCP 7 adapter looks clips up by XPath.
         name = re.sub(r"[\x00-\x1f\x7f'\"]", "_", Path(sidecar.video).stem)
-        return cls(name, Path(media), sidecar.duration, sidecar.fps, sidecar.segments)
+        cuts = sidecar.cuts()
+        markers = [f"{a.kind} {sidecar.attempts.index(a) + 1}: {a.result}" if a else PRESENCE for _, _, a in cuts]
+        return cls(name, Path(media), sidecar.duration, sidecar.fps, tuple(seg for seg, _, _ in cuts), tuple(markers))
 
 
 def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
@@ -77,13 +82,14 @@ def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
         r = rate_of(source)
         available = otio.opentime.TimeRange(at(0.0, r), at(source.duration, r))
         for n, s in enumerate(source.segments, start=1):
+            marker = source.markers[n - 1] if n - 1 < len(source.markers) else PRESENCE
             clip = otio.schema.Clip(
-                name=f"{source.name} action {n}",
+                name=f"{source.name} {'action ' + str(n) if marker == PRESENCE else marker.replace(':', '')}",
                 media_reference=otio.schema.ExternalReference(target_url=source.media.resolve().as_uri(),
                                                               available_range=available),
                 source_range=otio.opentime.TimeRange(at(s.clip_start, r), at(s.clip_end, r) - at(s.clip_start, r)))
             clip.markers.append(otio.schema.Marker(
-                name="player in view", marked_range=otio.opentime.TimeRange(at(s.start, r), at(s.end, r) - at(s.start, r))))
+                name=marker, marked_range=otio.opentime.TimeRange(at(s.start, r), at(s.end, r) - at(s.start, r))))
             track.append(clip)
     return timeline
 

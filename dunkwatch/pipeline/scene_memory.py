@@ -85,6 +85,11 @@ class SceneMemory:
         self._prune()
         return touched
 
+    def court_image(self, key: str) -> np.ndarray | None:
+        """The freshest empty image of a remembered scene, or None when it is forgotten or unreadable."""
+        found = [scene for scene in self.scenes() if scene.key == key]
+        return found[0].images[-1] if found and len(found[0].images) else None
+
     def _group_of(self, image: np.ndarray, by_key: dict[str, list[np.ndarray]], candidates: list[str]) -> str | None:
         """The first scene in `candidates` with an image alike to this one (a later window of the same video)."""
         for key in candidates:

@@ -36,6 +36,7 @@ from dunkwatch.service.originals import Originals
 from dunkwatch.service.schedule import train_command
 from dunkwatch.service.status import Status, collect_status
 from dunkwatch.store import State, Store, Video
+from dunkwatch.hoop import Hoop, HoopError, HoopSource
 from dunkwatch.zones import Zones, as_zones
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class SessionCard:
     makes: int = 0
     percentage: float | None = None  # makes per attempt, in percent
     clips: int = 0
+    makes_reel: bool = False
+    shot_map: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ class CourtCard:
     """A remembered empty court, to draw ignore zones on."""
     key: str
     zones: str  # JSON: [[[x, y], ...], ...] relative to the image
+    hoop: str = "null"  # JSON: [x, y, w, h] relative to the image, or null
+    hoop_source: str = ""  # "user" or "found"
 
 
 class Outcome(Enum):
@@ -262,7 +267,8 @@ class ReviewService:
             reel = self.session_reel(s.id) is not None
             shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1), reel,
                                      [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine,
-                                     s.makes, s.percentage, s.clips))
+                                     s.makes, s.percentage, s.clips, self.session_file(s.id, "makes") is not None,
+                                     self.session_file(s.id, "shot_map") is not None))
         since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
         chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
@@ -273,8 +279,13 @@ class ReviewService:
 
     def courts(self) -> list[CourtCard]:
         memory = self.memory()
-        return [CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]))
-                for s in memory.scenes() if len(s.images)]
+        cards = []
+        for s in memory.scenes():
+            if len(s.images):
+                hoop = memory.hoop(s.key)
+                cards.append(CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]),
+                                       json.dumps(hoop.as_list() if hoop else None), str(hoop.source) if hoop else ""))
+        return cards
 
     def court_image(self, key: str) -> bytes | None:
         """The scene's newest empty-court image, as PNG."""
@@ -298,6 +309,29 @@ class ReviewService:
         except KeyError:
             return None
         return zones
+
+    def set_hoop(self, key: str, raw) -> Hoop | None:
+        """The player's hoop for a scene, from the page's [x, y, w, h]; None when there is no such scene.
+        HoopError when malformed."""
+        if not SCENE_KEY.match(key):
+            return None
+        try:
+            x, y, w, h = (float(v) for v in raw)
+        except (TypeError, ValueError):
+            raise HoopError(f"{raw!r} is not [x, y, w, h]") from None
+        hoop = Hoop(x, y, w, h, HoopSource.USER)
+        try:
+            self.memory().set_hoop(key, hoop)
+        except KeyError:
+            return None
+        return hoop
+
+    def session_file(self, session_id: str, which: str) -> Path | None:
+        """A session's makes reel ("makes") or shot map ("shot_map"); None when it has none."""
+        folder = SessionOutputs(self.paths, self.cfg.sessions).folder(session_id)
+        sidecar = SessionSidecar.read(folder / SIDECAR_NAME) if folder else None
+        name = getattr(sidecar, {"makes": "makes_reel", "shot_map": "shot_map"}[which]) if sidecar else None
+        return folder / name if name and (folder / name).is_file() else None
 
     def session_reel(self, session_id: str) -> Path | None:
         """A session's reel; None for a malformed id, an unknown session, or one without a reel."""

@@ -96,6 +96,25 @@ class _Views:
     def session_reel(self, session_id: str):
         return self._send_video(self.service.session_reel(session_id))
 
+    def session_makes(self, session_id: str):
+        return self._send_video(self.service.session_file(session_id, "makes"))
+
+    def session_shot_map(self, session_id: str):
+        path = self.service.session_file(session_id, "shot_map")
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype="image/png", max_age=0)
+
+    def set_hoop(self, key: str):
+        try:
+            hoop = self.service.set_hoop(key, json.loads(request.form.get("hoop", "")))
+        except (ValueError, TypeError) as exc:  # HoopError is a ValueError
+            return jsonify(ok=False, message=f"hoop not saved: {exc}"), 400
+        if hoop is None:
+            abort(404)
+        return jsonify(ok=True, message="hoop saved; videos of this court from now on look for shots there "
+                                        "(`dunkwatch process` redoes an old one)")
+
     def share(self):
         kind, ident = request.form.get("kind", ""), request.form.get("item", "")
         token = self.service.share(SharedKind(kind), ident, request.host) if kind in ("clip", "session") else None
@@ -183,6 +202,9 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
                                 ("/video/<int:video_id>/reel", views.reel, ["GET"]),
                                 ("/video/<int:video_id>/poster/<int:number>", views.poster, ["GET"]),
                                 ("/session/<session_id>/reel", views.session_reel, ["GET"]),
+                                ("/session/<session_id>/makes", views.session_makes, ["GET"]),
+                                ("/session/<session_id>/shotmap", views.session_shot_map, ["GET"]),
+                                ("/court/<key>/hoop", views.set_hoop, ["POST"]),
                                 ("/share", views.share, ["POST"]),
                                 ("/court/<key>/image", views.court_image, ["GET"]),
                                 ("/court/<key>/zones", views.set_zones, ["POST"]),

@@ -1,4 +1,5 @@
-"""A practice's outputs: `outbox/sessions/<id>/` with the session reel and `session.json`.
+"""A practice's outputs: `outbox/sessions/<id>/` with the session reel, the makes reel, the shot
+map and `session.json`.
 
 After each finished video the sessions are worked out again from the journal, and a session is
 rewritten only when what it holds changed: a late video (an iCloud sync can deliver a practice
@@ -17,9 +18,11 @@ from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
 from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.pipeline.export import StopCheck, join_session
+from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.sessions import (
     SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
 from dunkwatch.learn.catalogue import csv_name
+from dunkwatch.shot_map import write_shot_map
 from dunkwatch.store import LAST_SESSION_KEY, Store
 
 log = logging.getLogger(__name__)
@@ -72,33 +75,49 @@ class SessionOutputs:
     def _write(self, session: Session, stop: StopCheck | None) -> bool:
         folder = self.root / session.id
         clips = [p for p in session.clip_paths() if p.is_file()]
+        makes = [p for p in session.make_paths() if p.is_file()]
         reel = f"{session.id}_reel.mp4" if self.cfg.reel and clips else None
+        makes_reel = f"{session.id}_makes.mp4" if makes else None
+        shot_map = f"{session.id}_shotmap.png" if session.attempts else None
         suffixes = [FORMATS[f][1] for f in self.timelines]
-        wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes])
+        wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes],
+                                   makes_reel, shot_map)
         sidecar_path = folder / SIDECAR_NAME
-        if SessionSidecar.read(sidecar_path) == wanted and (reel is None or (folder / reel).is_file()):
+        if SessionSidecar.read(sidecar_path) == wanted and all((folder / name).is_file() for name in
+                                                                (reel, makes_reel, shot_map) if name):
             return False
         folder.mkdir(parents=True, exist_ok=True)
-        if reel:
-            join_session(clips, folder / reel, stop)
-        elif (folder / f"{session.id}_reel.mp4").exists():
-            (folder / f"{session.id}_reel.mp4").unlink()
+        for name, parts in ((reel, clips), (makes_reel, makes)):
+            if name:
+                join_session(parts, folder / name, stop)
+        for name, suffix in ((reel, "_reel.mp4"), (makes_reel, "_makes.mp4"), (shot_map, "_shotmap.png")):
+            if name is None:
+                (folder / f"{session.id}{suffix}").unlink(missing_ok=True)
+        if shot_map:
+            self._draw_shot_map(session, folder / shot_map)
         try:
             write_timelines(folder, session.id, [CutSource.of(v.sidecar, v.original) for v in session.videos
                                                  if v.sidecar is not None and v.original is not None], self.timelines)
         except Exception as exc:  # an adapter's error costs the timelines, never the session or the service
             log.warning("session %s: cannot write its editor timelines: %s", session.id, exc)
         atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
-        log.info("session %s (%s): %d video(s), %d attempt(s)%s", session.id, session.name, len(session.videos),
-                 session.attempts, f"; reel {reel}" if reel else "")
+        log.info("session %s (%s): %d video(s), %s%s", session.id, session.name, len(session.videos),
+                 session.counts(), f"; reel {reel}" if reel else "")
         return True
+
+    def _draw_shot_map(self, session: Session, path: Path) -> None:
+        """Over the court's remembered empty image, when the scene memory has it."""
+        key, aspect = session.court()
+        # Forgotten or unreadable: a plain field still shows the shots.
+        court = SceneMemory(self.paths.state_dir / "scenes", 0.0).court_image(key) if key else None
+        write_shot_map(path, session.shots(), court, aspect)
 
     def _remove(self, folder: Path) -> None:
         """Only a folder we wrote (it has our session.json) goes, and only our files in it."""
         old = SessionSidecar.read(folder / SIDECAR_NAME)
         if old is None:
             return
-        for name in [old.reel, *old.timelines, SIDECAR_NAME]:
+        for name in [old.reel, old.makes_reel, old.shot_map, *old.timelines, SIDECAR_NAME]:
             if name:
                 (folder / name).unlink(missing_ok=True)
         for leftover in leftovers(folder):

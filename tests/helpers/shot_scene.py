@@ -109,6 +109,7 @@ class Pose:
 
 
 HEAD_R, TORSO_W, LEG, TORSO = 11, 30, 60, 50  # head radius, torso width, hips above feet, torso length
+DUNK_ARM = 62.0  # shoulder to palm, arms stretched: a standing reach of 2.4 m
 
 
 def shoulders(p: Pose) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -130,8 +131,8 @@ def draw_player(img: np.ndarray, p: Pose) -> None:
     (lx, ly), (rx, ry) = shoulders(p)
     hands = p.hands or ((lx - 6, hips - 4), (rx + 6, hips - 4))
     for (sx, sy), (hx, hy) in zip(((lx, ly), (rx, ry)), hands):
-        cv2.line(img, (int(sx), int(sy)), (int(hx), int(hy)), SKIN, 7, cv2.LINE_AA)
-        cv2.circle(img, (int(hx), int(hy)), 4, SKIN, -1, cv2.LINE_AA)
+        cv2.line(img, (int(sx), int(sy)), (int(hx), int(hy)), SKIN, 8, cv2.LINE_AA)
+        cv2.circle(img, (int(hx), int(hy)), 5, SKIN, -1, cv2.LINE_AA)
 
 
 # --- the ball -----------------------------------------------------------------------------------
@@ -403,51 +404,69 @@ def _run(x0: float, x1: float, t0: float, t1: float, t: float) -> tuple[float, f
 
 
 def _dunk(ev: Event) -> Actor:
+    """A two-handed dunk from beside the rim: the run, the jump with the ball overhead, the arms
+    cocked back and swung forward over the rim at the top of the jump, the ball slammed down
+    through the rim; the hands let go at the rim and come down with the body."""
     cx = RIM_X + RIM_W / 2
     spot = RIM_X - 150.0
     under = RIM_X - 24.0  # the body beside the rim, the arms reaching over it
     feet0 = FLOOR_Y + 8
-    height = 78.0  # jump, px (about 1.1 m)
+    height = 80.0  # jump, px (about 1.1 m)
     up = math.sqrt(2 * height / G)
-    top = ev.at - 0.12  # the top of the jump, just before the slam
-    takeoff = top - up
-    slam = ev.at - 0.12  # the ball leaves the hands going down
+    slam = ev.at - 0.05  # the ball leaves the hands going down, at the top of the jump
+    takeoff = slam + 0.02 - up
+    swing = 0.2  # s the arms take from cocked to over the rim
+    cocked, over = math.radians(-35), None  # arm angles from straight up, towards the rim positive
 
     def lift(t: float) -> float:
         s = t - takeoff
         return max(0.0, G * up * s - 0.5 * G * s * s) if 0 <= s <= 2 * up else 0.0
 
-    def pose_and_ball(t: float) -> tuple[Pose, tuple[float, float] | None]:
+    def body(t: float) -> Pose:
         x, stride = _run(spot, under, ev.at - 1.6, takeoff, t)
-        feet = feet0 - lift(t)
-        p = Pose(x, feet, None, stride, ev.color)
-        (lx, ly), (rx, ry) = shoulders(p)
-        if t < takeoff - 0.3:
-            hand = (x + 12, ly + 30)  # the ball carried at the hip
-        else:
-            f = (t - (takeoff - 0.3)) / (slam - (takeoff - 0.3))
-            reach = (x + 18, ly - 50)  # arms up, behind the rim
-            over = (cx - 2, RIM_Y - 18)  # over the rim, the slam
-            if f <= 0.6:
-                hand = (_smooth(x + 12, reach[0], f / 0.6), _smooth(ly + 30, reach[1], f / 0.6))
-            elif f <= 1.0:
-                g = (f - 0.6) / 0.4
-                hand = (_smooth(reach[0], over[0], g), _smooth(reach[1], over[1], g))
-            else:  # after the slam the hands stay at the rim a moment, then come down with the body
-                g = min(1.0, (t - slam) / 0.35)
-                hand = (_smooth(over[0], x + 14, g), _smooth(over[1], ly + 10, g) if g < 1 else ly + 10)
-        hands = ((hand[0] - 7, hand[1] + 3), (hand[0] + 5, hand[1] + 5))
-        ball = (hand[0], hand[1] - BALL_R + 2) if t < slam else None
-        return Pose(x, feet, hands, stride, ev.color), ball
+        return Pose(x, feet0 - lift(t), None, stride, ev.color)
+
+    def shoulder(t: float) -> tuple[float, float]:
+        (lx, ly), (rx, ry) = shoulders(body(t))
+        return (lx + rx) / 2 + 4, ly
+
+    # The angle that puts the hands over the rim's centre at the slam.
+    sx, sy = shoulder(slam)
+    over = math.asin(min(1.0, (cx - sx) / DUNK_ARM))
+
+    def arms(t: float) -> tuple[float, float] | None:
+        """The hands' centre, or None while the ball is carried low."""
+        sx, sy = shoulder(t)
+        if t < takeoff - 0.15:
+            return None
+        if t < slam - swing:  # up overhead and cocked back during the rise
+            f = (t - (takeoff - 0.15)) / (slam - swing - (takeoff - 0.15))
+            a = _smooth(math.radians(170), cocked, f)  # up in front, then over the head
+        elif t < slam:
+            a = cocked + (over - cocked) * (t - (slam - swing)) / swing
+        else:  # the hands stay at the rim a moment, then come down with the body
+            a = over + min(1.0, (t - slam) / 0.5) * math.radians(100)
+        return sx + DUNK_ARM * math.sin(a), sy - DUNK_ARM * math.cos(a)
+
+    def pose_and_ball(t: float) -> tuple[Pose, tuple[float, float] | None]:
+        p = body(t)
+        hand = arms(t)
+        if hand is None:
+            (lx, ly), (rx, ry) = shoulders(p)
+            low = (p.x + 14, ly + 34)
+            return Pose(p.x, p.feet, ((low[0] - 8, low[1] + 2), (low[0] + 8, low[1] + 2)), p.stride, ev.color), \
+                (low[0], low[1] - BALL_R + 4) if t < slam else None
+        hands = ((hand[0] - 8, hand[1] + 2), (hand[0] + 8, hand[1] + 2))  # one each side of the ball
+        ball = (hand[0], hand[1] - 3) if t < slam else None
+        return Pose(p.x, p.feet, hands, p.stride, ev.color), ball
 
     path = BallPath(slam, DT)
     bx, by = pose_and_ball(slam - 1e-6)[1]
     path.xy.append((bx, by))
-    vx, vy = 20.0, 420.0  # slammed down through the rim
+    vx, vy = 30.0, 450.0  # slammed down through the rim
     while by < RIM_Y + NET_H + BALL_R * 0.5:
         vy += G * path.dt
-        vx *= 0.99
-        bx += vx * path.dt + (cx - bx) * 0.02
+        bx += vx * path.dt
         by += vy * path.dt
         path.xy.append((bx, by))
     settled = _bounce_away(path, bx, by, 90.0, 0.7 * vy)

@@ -123,7 +123,46 @@ for (const court of document.querySelectorAll("figure.court")) {
                                                 g.setAttribute("points", pts(z)); return g; }));
     line.setAttribute("points", pts(points));
   };
+  // The hoop: in hoop mode a drag draws its box, or moves it when it starts inside the box.
+  const hoopRect = svg.querySelector("rect.hoop"), editHoop = court.querySelector(".edit-hoop");
+  const saveHoop = court.querySelector(".save-hoop");
+  let hoop = JSON.parse(court.dataset.hoop || "null"), hoopMode = false, drag = null;
+  const drawHoop = () => {
+    const [x, y, w, h] = hoop || [0, 0, 0, 0];
+    hoopRect.setAttribute("x", x); hoopRect.setAttribute("y", y);
+    hoopRect.setAttribute("width", w); hoopRect.setAttribute("height", h);
+  };
+  const where = (e) => { const box = svg.getBoundingClientRect();
+    return [Math.min(1, Math.max(0, (e.clientX - box.left) / box.width)),
+            Math.min(1, Math.max(0, (e.clientY - box.top) / box.height))]; };
+  editHoop.addEventListener("click", () => { hoopMode = !hoopMode; editHoop.setAttribute("aria-pressed", hoopMode);
+    say(hoopMode ? "drag a box over the rim and its net" : "hoop editing off", true); });
+  svg.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    const [px, py] = where(e);
+    if (drag.move) {
+      const [x, y, w, h] = drag.start;
+      hoop = [round(Math.min(1 - w, Math.max(0, x + px - drag.at[0]))), round(Math.min(1 - h, Math.max(0, y + py - drag.at[1]))), w, h];
+    } else {
+      hoop = [round(Math.min(px, drag.at[0])), round(Math.min(py, drag.at[1])),
+              round(Math.abs(px - drag.at[0])), round(Math.abs(py - drag.at[1]))];
+    }
+    drawHoop();
+  });
+  window.addEventListener("pointerup", () => { if (drag) { drag = null; saveHoop.disabled = !(hoop && hoop[2] > 0 && hoop[3] > 0); } });
+  saveHoop.addEventListener("click", async () => {
+    const answer = await post(`/court/${court.dataset.scene}/hoop`, {hoop: JSON.stringify(hoop)});
+    say(answer.message, answer.ok);
+  });
+  drawHoop();
   svg.addEventListener("pointerdown", (e) => {
+    if (hoopMode) {
+      const at = where(e);
+      const inside = hoop && at[0] >= hoop[0] && at[0] <= hoop[0] + hoop[2] && at[1] >= hoop[1] && at[1] <= hoop[1] + hoop[3];
+      drag = {at, move: inside, start: hoop};
+      e.preventDefault();
+      return;
+    }
     const box = svg.getBoundingClientRect();
     points.push([round((e.clientX - box.left) / box.width), round((e.clientY - box.top) / box.height)]);
     draw();
