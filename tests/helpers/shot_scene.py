@@ -109,7 +109,7 @@ class Pose:
 
 
 HEAD_R, TORSO_W, LEG, TORSO = 11, 30, 60, 50  # head radius, torso width, hips above feet, torso length
-DUNK_ARM = 62.0  # shoulder to palm, arms stretched: a standing reach of 2.4 m
+DUNK_ARM = 66.0  # shoulder to palm, arms stretched: a standing reach of 2.5 m
 
 
 def shoulders(p: Pose) -> tuple[tuple[float, float], tuple[float, float]]:
