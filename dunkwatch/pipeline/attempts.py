@@ -24,7 +24,7 @@ BALL_PER_RIM = 0.5  # a ball is about half a rim's box wide
 SAME_SHOT = 1.2  # seconds: a second rim contact within this is the same shot (a bounce on the rim)
 OUTCOME_WINDOW = 1.2  # seconds after the rim in which the ball's path decides the result
 GATHER = 0.5  # seconds before release the shooter gathers the ball
-UNSEEN_LEAD = 1.5  # seconds before the rim an attempt starts when the release was not seen
+UNSEEN_LEAD = 1.5  # seconds before the rim an attempt starts at the latest (release and gather, unseen)
 SETTLE = 0.7  # seconds after the rim the ball is through the net or bouncing away
 
 
@@ -66,7 +66,7 @@ class HoopBox:
 @dataclass(frozen=True)
 class Attempt:
     start: float  # the gather, seconds
-    release: float | None  # when the ball left the hands, when it was seen
+    release: float | None  # when the ball was first seen in free flight: the release, when it was in view
     rim: float  # when the ball reached the rim (or passed it)
     end: float  # settled: through the net or bouncing away
     result: Result
@@ -105,10 +105,8 @@ def _flight_shot(track: Track, hoop: HoopBox) -> _Shot | None:
         if not _near_hoop(track.xs[i], track.ys[i], hoop):
             return None  # the arc came down far from the hoop: a pass, or a ball thrown away
         rim = track.times[i]
-    seen_release = flight.first > 0 or track.ys[0] > hoop.y  # the flight began in view, below the rim
-    release = track.times[flight.first] if seen_release else None
-    at = (track.xs[flight.first], track.ys[flight.first]) if seen_release else None
-    return _Shot(rim, release, Kind.SHOT, at)
+    # The first point of free flight: the release, unless the ball flew in from out of view.
+    return _Shot(rim, track.times[flight.first], Kind.SHOT, (track.xs[flight.first], track.ys[flight.first]))
 
 
 def _dunks(frames: list[FrameBlobs], hoop: HoopBox) -> list[_Shot]:
@@ -207,7 +205,9 @@ def find_attempts(frames: list[FrameBlobs], hoop: HoopBox) -> list[Attempt]:
     attempts = []
     for shot in kept:
         result = Result.MAKE if shot.kind is Kind.DUNK else judge(frames, times, shot.rim, hoop)
-        start = (shot.release - GATHER) if shot.release is not None else shot.rim - UNSEEN_LEAD
+        # Never less than UNSEEN_LEAD before the rim: a ball first seen late in its flight had a gather too.
+        start = min(shot.release - GATHER, shot.rim - UNSEEN_LEAD) if shot.release is not None \
+            else shot.rim - UNSEEN_LEAD
         attempts.append(Attempt(max(0.0, start), shot.release, shot.rim, shot.rim + SETTLE, result, shot.kind,
                                 _shooter(frames, times, shot, hoop)))
     return attempts

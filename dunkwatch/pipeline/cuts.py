@@ -29,17 +29,20 @@ def _holds(segment: Segment, attempt: Attempt) -> bool:
 def plan_cuts(segments: Sequence[Segment], attempts: Sequence[Attempt], duration: float,
               params: SegmentParams) -> list[Cut]:
     """The clips in time order."""
-    actions: list[tuple[float, float, float, int | None, str]] = []  # start, end, peak, attempt, label
+    # start, end, peak, attempt, label, and the first and last moments seen (what a neighbour must not cut)
+    actions: list[tuple[float, float, float, int | None, str, float, float]] = []
     for seg in segments:
         if not any(_holds(seg, a) for a in attempts):
-            actions.append((seg.start, seg.end, seg.peak, None, ""))
-    for n, attempt in enumerate(attempts):
-        peak = max((s.peak for s in segments if _holds(s, attempt)), default=0.0)
-        actions.append((attempt.start, attempt.end, peak, n, f"shot{n + 1:02d}-{attempt.result}"))
+            actions.append((seg.start, seg.end, seg.peak, None, "", seg.start, seg.end))
+    for n, a in enumerate(attempts):
+        peak = max((s.peak for s in segments if _holds(s, a)), default=0.0)
+        seen = a.release if a.release is not None else a.start
+        actions.append((a.start, a.end, peak, n, f"shot{n + 1:02d}-{a.result}", seen, a.rim))
     actions.sort(key=lambda a: (a[0], a[1]))
     bounds = [[max(0.0, a[0] - params.pre_roll), min(duration, a[1] + params.post_roll)] for a in actions]
     for left, right, before, after in zip(bounds, bounds[1:], actions, actions[1:]):
-        if left[1] > right[0]:  # overlapping clips meet halfway between the two actions
-            left[1] = right[0] = min(max((before[1] + after[0]) / 2.0, right[0]), left[1])
-    return [Cut(Segment(start, end, max(lo, 0.0), hi, peak), n, label)
-            for (lo, hi), (start, end, peak, n, label) in zip(bounds, actions)]
+        if left[1] > right[0]:
+            # Overlapping clips meet halfway between what was seen of each: one shot's rim and the
+            # next one's release, not the estimates of its settling and gathering around them.
+            left[1] = right[0] = min(max((before[6] + after[5]) / 2.0, right[0]), left[1])
+    return [Cut(Segment(a[0], a[1], max(lo, 0.0), hi, a[2]), a[3], a[4]) for (lo, hi), a in zip(bounds, actions)]

@@ -15,8 +15,8 @@ under it (3.05 m), so gravity is 9.81 m/s^2 at 72 px/m. Sensor noise about 3 gre
 Events (`Event.kind`):
 - make: an arc from the shooter's hands over the rim, down through its centre; the net takes
   the ball's speed (and wiggles), the ball drops out of its bottom to the floor and bounces away.
-- rim_out: an arc onto the far side of the rim, a bounce up and sideways, a fall to the floor
-  clear of the rim.
+- rim_out: an arc onto the far side of the rim, a bounce up and sideways (back out towards the
+  shooter, side=-1, or on past the rim, +1), a fall to the floor clear of the rim.
 - airball: an arc that comes down at rim height 1.5 rim widths short (side=-1) or long (+1).
 - dunk: the player runs under the hoop and jumps; arms and ball (one moving shape) rise over the
   rim, the ball is slammed down through the net and drops to the floor.
@@ -59,7 +59,7 @@ class Event:
     at: float  # s: the ball at the rim (make, rim_out, airball, dunk), the first dribble (bounce), the grab (hang)
     spot: float = 0.2  # where the shooter stands, share of the width (shots); ignored by dunk, bounce, hang
     flight: float = 1.0  # s from release to the rim (shots)
-    side: int = -1  # airball: -1 short, +1 long
+    side: int = -1  # airball: -1 short, +1 long; rim_out: -1 back towards the shooter, +1 on past the rim
     length: float = 2.5  # s of dribbling (bounce)
     hang: float = 1.0  # s on the rim (hang)
     color: tuple[int, int, int] = (40, 70, 170)  # the player's shirt
@@ -250,22 +250,23 @@ GROUND = FLOOR_Y - BALL_R  # the ball's centre when it touches the floor
 
 def _bounce_away(path: BallPath, x: float, y: float, vx: float, vy: float, e: float = 0.6,
                  until: float = 4.0) -> float | None:
-    """Free flight from (x, y) with bounces on the floor until the ball leaves the frame, stops,
-    or `until` s pass; returns the time of the first touch of the floor."""
-    first = None
+    """Free flight from (x, y), bouncing on the floor, then rolling, until the ball leaves the frame
+    or `until` s pass; returns the time of its first touch of the floor."""
+    first, rolling = None, False
     t = path.t0 + len(path.xy) * path.dt
     for _ in range(int(until / path.dt)):
-        vy += G * path.dt
-        x += vx * path.dt
-        y += vy * path.dt
-        if y >= GROUND and vy > 0:
-            y = GROUND
-            if first is None:
-                first = t
-            vy = -e * vy
-            vx *= 0.85
-            if abs(vy) < 60:
-                break  # it rolls: no more bounces worth drawing
+        if rolling:
+            vx -= 0.3 * vx * path.dt
+            x += vx * path.dt
+        else:
+            vy += G * path.dt
+            x += vx * path.dt
+            y += vy * path.dt
+            if y >= GROUND and vy > 0:
+                y = GROUND
+                first = t if first is None else first
+                vy, vx = -e * vy, 0.85 * vx
+                rolling = abs(vy) < 60  # too small a bounce to see: it rolls on
         path.xy.append((x, y))
         t += path.dt
         if x < -2 * BALL_R or x > WIDTH + 2 * BALL_R:
@@ -321,8 +322,7 @@ def _shot(ev: Event) -> Actor:
         return max(0.0, G * up * s - 0.5 * G * s * s) if 0 <= s <= 2 * up else 0.0
 
     def hands_at(t: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
-        feet = FEET_Y - lift(t)
-        (lx, ly), (rx, ry) = shoulders(Pose(x, feet))
+        _, (_, ly) = shoulders(Pose(x, FEET_Y - lift(t)))
         chest = (x + face * 10, ly + 22)
         top = (x + face * 10, ly - 52)  # over the head, arms stretched
         if t < release - 0.6:
@@ -366,15 +366,15 @@ def _shot(ev: Event) -> Actor:
             bx += vx * path.dt + (cx - bx) * path.dt / 0.05
             by += vy * path.dt
             path.xy.append((bx, by))
-        settled = _bounce_away(path, bx, by, vx - face * 30.0 + 60.0, vy)
+        settled = _bounce_away(path, bx, by, face * 90.0, vy)  # and bounces on, away from the shooter
         result = "make"
     elif ev.kind == "rim_out":
         contact = (cx + 0.3 * RIM_W * face, RIM_Y - BALL_R * 0.8)  # the far side of the rim
         vx, vy = _aim((rx, ry), contact, ev.flight)
         bx, by, vx, vy = _fly(path, rx, ry, vx, vy, ev.flight)
         net_from = ev.at
-        # Off the rim: up, and on away from the shooter, clear of the rim.
-        settled = _bounce_away(path, bx, by, face * 170.0, -0.4 * vy)
+        # Off the back of the rim: up, and sideways (back out, or on past the rim), clear of the rim.
+        settled = _bounce_away(path, bx, by, ev.side * face * 160.0, -0.4 * vy)
         result = "miss"
     elif ev.kind == "airball":
         target = (cx + ev.side * face * 1.5 * RIM_W, RIM_Y)
@@ -406,7 +406,7 @@ def _run(x0: float, x1: float, t0: float, t1: float, t: float) -> tuple[float, f
 def _dunk(ev: Event) -> Actor:
     """A two-handed dunk from beside the rim: the run, the jump with the ball overhead, the arms
     cocked back and swung forward over the rim at the top of the jump, the ball slammed down
-    through the rim; the hands let go at the rim and come down with the body."""
+    through the rim; the hands let go over the rim, snap back and come down with the body."""
     cx = RIM_X + RIM_W / 2
     spot = RIM_X - 150.0
     under = RIM_X - 24.0  # the body beside the rim, the arms reaching over it
@@ -416,7 +416,7 @@ def _dunk(ev: Event) -> Actor:
     slam = ev.at - 0.05  # the ball leaves the hands going down, at the top of the jump
     takeoff = slam + 0.02 - up
     swing = 0.2  # s the arms take from cocked to over the rim
-    cocked, over = math.radians(-35), None  # arm angles from straight up, towards the rim positive
+    cocked = math.radians(-35)  # arm angles from straight up, towards the rim positive
 
     def lift(t: float) -> float:
         s = t - takeoff
@@ -444,8 +444,9 @@ def _dunk(ev: Event) -> Actor:
             a = _smooth(math.radians(170), cocked, f)  # up in front, then over the head
         elif t < slam:
             a = cocked + (over - cocked) * (t - (slam - swing)) / swing
-        else:  # the hands stay at the rim a moment, then come down with the body
-            a = over + min(1.0, (t - slam) / 0.5) * math.radians(100)
+        else:  # the hands snap back off the rim, then come down with the body
+            a = over - min(1.0, (t - slam) / 0.25) * (over + math.radians(10)) \
+                - min(1.0, max(0.0, (t - slam - 0.25) / 0.4)) * math.radians(140)
         return sx + DUNK_ARM * math.sin(a), sy - DUNK_ARM * math.cos(a)
 
     def pose_and_ball(t: float) -> tuple[Pose, tuple[float, float] | None]:
