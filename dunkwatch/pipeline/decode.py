@@ -142,7 +142,7 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     expression) before it shrinks and converts them, so a 4K60 file costs little more than its
     decoding; showinfo reports each kept frame's time."""
     width, height = output_size(info.width, info.height, max_side)
-    step = 1.0 / sample_fps
+    step = 1.0 / sample_fps if sample_fps > 0 else 0.0
     # The sampling grid starts at `start`, as in `_sampled`: next = start + (floor((t + tol - start) / step) + 1) * step.
     keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
             f"*{step:.6f}),0)'" if sample_fps > 0 else "null")
