@@ -70,6 +70,7 @@ class Sidecar:
     hoop: tuple[float, float, float, float] | None = None  # relative x, y, w, h of the rim and net; None: no hoop
     hoop_source: str | None = None  # "user" (page, --hoop) or "found" (the ball's arcs)
     attempts: tuple[SidecarAttempt, ...] = ()  # shots at the hoop, in time order
+    results_by: str | None = None  # the hoop model version that judged make or miss; None: the rules
 
     @property
     def makes(self) -> int:

@@ -43,6 +43,7 @@ class TrainResult:
     baseline_metrics: Figures | None = None  # the scoring in use, on the same videos
     baseline: str | None = None  # "motion" or "model vNNNN"
     labels_hash: str | None = None
+    hoop: str | None = None  # the hoop model's outcome, when its training ran or was skipped
 
     def summary(self) -> str:
         parts = [f"{self.status.value}: {self.reason}"]
@@ -51,6 +52,8 @@ class TrainResult:
                          f"video(s), as the service would run it")
         if self.baseline_metrics:
             parts.append(f"{self.baseline + ':':11} {self.baseline_metrics.line()} on the same videos")
+        if self.hoop:
+            parts.append(f"hoop model: {self.hoop}")
         return "\n".join(parts)
 
 

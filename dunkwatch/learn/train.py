@@ -39,9 +39,34 @@ def run_training(cfg: LearnConfig, force: bool = False, verbose: int | str = 0) 
             return result
         store = Store(cfg.paths.state_dir)
         try:
-            return _record(store, _run(cfg, store, force, verbose))
+            try:
+                result = _record(store, _run(cfg, store, force, verbose))
+            except TrainingError as exc:  # no presence data: the hoop model may still have shots to learn
+                result = TrainResult(TrainStatus.SKIPPED, str(exc))
+                failed: TrainingError | None = exc
+            else:
+                failed = None
+            result.hoop = _train_hoop(cfg, store, force, verbose)
+            if failed is not None and not (result.hoop or "").startswith(("promoted", "kept")):
+                raise failed
+            return result
         finally:
             store.close()
+
+
+def _train_hoop(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> str | None:
+    """The hoop model's turn, after the presence model's; its failure never spoils the run."""
+    from dunkwatch.learn.hoop_learning import train_hoop_model
+
+    if os.environ.get("TF_CONFIG"):
+        return "skipped: trained on one machine only (not with several workers)"
+    try:
+        result = train_hoop_model(cfg, store, [a.known for a in catalogue(cfg.paths, store)], _plan(cfg.training),
+                                  force, verbose)
+    except Exception as exc:  # logged with its traceback; the presence model's outcome stands
+        log.warning("hoop model: training failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return f"failed: {exc}"
+    return f"{result.status}: {result.reason}" + (f" ({result.version})" if result.version else "")
 
 
 def _inputs(cfg: LearnConfig, store: Store, known: list[ArchivedVideo]) -> TrainingInputs:

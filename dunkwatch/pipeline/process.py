@@ -23,6 +23,7 @@ from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.hoop_search import find_hoop_box
+from dunkwatch.pipeline.rim_model import judge_with_model
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
 from dunkwatch.zones import ZoneFilter, Zones
@@ -50,6 +51,7 @@ class Analysis:
     hoop_remembered: bool = False  # it came from the scene memory (or the caller), not from this video
     attempts: list[Attempt] = field(default_factory=list)
     tap_size: tuple[int, int] | None = None  # (width, height) of the frames the ball was looked for in
+    results_by: str | None = None  # the hoop model version that judged the results; None: the rules
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -95,6 +97,9 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else ())
     if blobs is not None:
         _find_attempts(analysis, blobs, known[0], cfg.attempts, path.name)
+        if analysis.attempts and analysis.hoop is not None:  # a promoted hoop model judges the results
+            analysis.attempts, analysis.results_by = judge_with_model(
+                path, info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime)
     return analysis
 
 
@@ -122,7 +127,7 @@ def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, 
 def _hoop_fields(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> dict:
     hoop = analysis.hoop
     return {"hoop": tuple(hoop.as_list()) if hoop else None, "hoop_source": hoop.source.value if hoop else None,
-            "attempts": _sidecar_attempts(analysis, cuts, clip_names)}
+            "attempts": _sidecar_attempts(analysis, cuts, clip_names), "results_by": analysis.results_by}
 
 
 def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> tuple[SidecarAttempt, ...]:

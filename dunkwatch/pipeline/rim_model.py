@@ -1,0 +1,107 @@
+"""The hoop model: a ResNet50 (the mission's model) that looks at a square crop around the rim and
+says whether the ball is going through the net. It learns from the player's make and miss rows
+(learn/hoop_learning.py) and, once promoted, decides each attempt's result in place of the rules
+of pipeline/attempts.py. The crop geometry lives here, so training and scoring cannot drift apart.
+
+Its registry is state_dir/hoop/models (vNNNN, current), run through OpenVINO like the cnn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from dunkwatch.hoop import Hoop
+from dunkwatch.media import MediaInfo
+from dunkwatch.models import registry
+from dunkwatch.pipeline.attempts import Attempt, Kind, Result
+from dunkwatch.pipeline.decode import VideoReader
+
+log = logging.getLogger(__name__)
+
+HOOP_DIR = "hoop"  # state_dir/hoop/models holds the hoop model's versions
+AFTER_RIM = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # seconds after the rim the crops are taken at
+THROUGH = 0.5  # a crop scoring this or more shows the ball in the net
+
+
+def hoop_state(state_dir: Path) -> Path:
+    return Path(state_dir) / HOOP_DIR
+
+
+def current_hoop_model(state_dir: Path) -> str | None:
+    return registry.current_version(hoop_state(state_dir))
+
+
+def crop_box(hoop: Hoop, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in pixels: a square over the rim and net, with a rim's width above the rim
+    (where a rim-out bounces) and half of one below the net (where a make drops out)."""
+    x, y, w, h = hoop.pixels(width, height)
+    side = max(2.5 * w, h + 1.5 * w)
+    cx, top = x + w / 2, y - w
+    x0 = int(round(min(max(0.0, cx - side / 2), max(0.0, width - side))))
+    y0 = int(round(min(max(0.0, top), max(0.0, height - side))))
+    x1, y1 = min(width, x0 + int(round(side))), min(height, y0 + int(round(side)))
+    return x0, y0, x1, y1
+
+
+def crop(frame: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return cv2.resize(frame[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def rim_crops(path: Path, info: MediaInfo, hoop: Hoop, times: Sequence[float], size: int) -> np.ndarray:
+    """Crops (N x size x size x 3 uint8 RGB) of the first frame at or after each time: one short
+    read per cluster of times (a seek between clusters); a time past the last frame takes that frame."""
+    out = np.zeros((len(times), size, size, 3), np.uint8)
+    order = [int(k) for k in np.argsort(times)]
+    clusters: list[list[int]] = []
+    for k in order:
+        if clusters and float(times[k]) - float(times[clusters[-1][-1]]) <= 2.0:
+            clusters[-1].append(k)
+        else:
+            clusters.append([k])
+    for pending in clusters:
+        frames = iter(VideoReader(path, 20.0, max_side=None, info=info, start=max(0.0, float(times[pending[0]]) - 0.05)))
+        last = None
+        for frame in frames:
+            box = crop_box(hoop, frame.image.shape[1], frame.image.shape[0])
+            while pending and frame.time >= float(times[pending[0]]) - 0.03:
+                out[pending.pop(0)] = crop(frame.image, box, size)
+            last = frame, box
+            if not pending:
+                break
+        frames.close()
+        for k in pending if last is not None else ():
+            out[k] = crop(last[0].image, last[1], size)
+    return out
+
+
+def through_scores(path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[Attempt], classifier) -> np.ndarray:
+    """Per attempt, the highest score the model gives the crops just after its rim."""
+    if not attempts:
+        return np.zeros(0)
+    times = [a.rim + dt for a in attempts for dt in AFTER_RIM]
+    scores = np.asarray(classifier.predict(rim_crops(path, info, hoop, times, classifier.input_size)))
+    return scores.reshape(len(attempts), len(AFTER_RIM)).max(axis=1)
+
+
+def judge_with_model(path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Attempt], state_dir: Path,
+                     runtime: str) -> tuple[list[Attempt], str | None]:
+    """The attempts with their results from the promoted hoop model, and its version; unchanged
+    (and None) when none is promoted. A dunk stays a make: the ball was carried through."""
+    version = current_hoop_model(state_dir)
+    if version is None or not attempts:
+        return attempts, None
+    from dunkwatch.models.runtime import load_classifier
+
+    classifier = load_classifier(registry.version_dir(hoop_state(state_dir), version), runtime)
+    scores = through_scores(path, info, hoop, attempts, classifier)
+    judged = [a if a.kind is Kind.DUNK else replace(a, result=Result.MAKE if s >= THROUGH else Result.MISS)
+              for a, s in zip(attempts, scores)]
+    log.info("%s: results from hoop model %s (%s)", path.name, version, classifier.runtime)
+    return judged, version
