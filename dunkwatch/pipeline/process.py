@@ -52,6 +52,7 @@ class Analysis:
     attempts: list[Attempt] = field(default_factory=list)
     tap_size: tuple[int, int] | None = None  # (width, height) of the frames the ball was looked for in
     results_by: str | None = None  # the hoop model version that judged the results; None: the rules
+    first_image: np.ndarray | None = None
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -73,12 +74,14 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     times: list[float] = []
     chosen: list[ZoneFilter] = []
     known: list[Hoop | None] = [hoop]
+    first: list[np.ndarray] = []  # the first frame, as the scorer sees it: where a found hoop is remembered
 
     def frames():
         for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
                 found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
                 chosen.append(ZoneFilter(found))
+                first.append(frame.image)
                 if known[0] is None and memory is not None and blobs is not None:
                     known[0] = memory.hoop_for(frame.image)[1]
             times.append(frame.time)
@@ -94,7 +97,8 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     params = segment_params(cfg.segment, scorer.kind)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments = find_segments(times_arr, scores, duration, params)
-    analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else ())
+    analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
+                        first_image=first[0] if first else None)
     if blobs is not None:
         _find_attempts(analysis, blobs, known[0], cfg.attempts, path.name)
         if analysis.attempts and analysis.hoop is not None:  # a promoted hoop model judges the results
@@ -122,6 +126,15 @@ def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, 
     analysis.attempts = find_attempts(blobs.frames, HoopBox(*hoop.pixels(width, height)))
     makes = sum(1 for a in analysis.attempts if a.result.value == "make")
     log.info("%s: %d attempt(s), %d make(s)", name, len(analysis.attempts), makes)
+
+
+def _remember_hoop(memory: SceneMemory, scenes: list[str], result: Analysis) -> None:
+    """The court this video's empty frames went to keeps the hoop found on it; a court never seen
+    empty keeps it with the video's first frame."""
+    if scenes:
+        memory.set_hoop(scenes[0], result.hoop)
+    elif result.first_image is not None:
+        memory.remember_hoop_look(result.first_image, result.hoop)
 
 
 def _hoop_fields(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> dict:
@@ -200,8 +213,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     path = Path(path)
     result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
-    if memory is not None and result.hoop is not None and not result.hoop_remembered and scenes:
-        memory.set_hoop(scenes[0], result.hoop)  # the court this video's empty frames went to keeps its hoop
+    if memory is not None and result.hoop is not None and not result.hoop_remembered:
+        _remember_hoop(memory, scenes, result)
     info = result.info
     cuts = plan_cuts(result.segments, result.attempts, info.duration or float(result.times.max(initial=0.0)),
                      result.params)

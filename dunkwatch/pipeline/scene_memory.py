@@ -20,7 +20,7 @@ import numpy as np
 
 from dunkwatch.fsutil import atomic_target, atomic_write_text
 from dunkwatch.hoop import Hoop, HoopError, HoopSource
-from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
+from dunkwatch.pipeline.courts import COURT_SHARE, LearnedEmpty, RememberedScene
 from dunkwatch.pipeline.thumbnails import alike_share
 from dunkwatch.zones import Zones, as_zones
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGES = 8  # per scene: enough to span a day's light, few enough to compare against cheaply
 MAX_SCENES = 32  # courts or framings; the least recently seen goes first
+HOOP_LOOKS = "hoop-looks.npz"  # first frames of courts with a found hoop and no empty image, with their hoops
 
 
 class SceneMemory:
@@ -164,9 +165,45 @@ class SceneMemory:
         log.info("scene %s: hoop at %s (%s)", key, hoop.as_list(), hoop.source)
 
     def hoop_for(self, image: np.ndarray) -> tuple[str | None, Hoop | None]:
-        """The hoop of the remembered scene this frame shows, if it has one: (scene, hoop)."""
+        """The hoop of the remembered court this frame shows most alike, a scene or a remembered look
+        (a first frame, player and all): (scene or None, hoop or None). A frame is of the same court
+        when the tone curve explains all of it but what a player covers (courts.COURT_SHARE); a moved
+        tripod or another court differs almost everywhere."""
+        best: tuple[float, str | None, Hoop | None] = (COURT_SHARE, None, None)
         for scene in self.scenes():
             hoop = self.hoop(scene.key)
-            if hoop and any(alike_share(old, image) < self.same_scene for old in scene.images):
-                return scene.key, hoop
-        return None, None
+            for old in scene.images if hoop else ():
+                share = alike_share(old, image)
+                best = min(best, (share, scene.key, hoop), key=lambda b: b[0])
+        images, hoops = self._hoop_looks()
+        for old, hoop in zip(images, hoops):
+            share = alike_share(old, image) if old.shape == image.shape else 1.0
+            if share < best[0] and best[1] is None or share < best[0] - 0.05:  # a scene's own hoop first
+                best = (share, None, hoop)
+        return (best[1], best[2]) if best[2] is not None and best[0] < COURT_SHARE else (None, None)
+
+    # A court filmed with a player always in view leaves no empty image, so no scene: the hoop
+    # found there is kept with the video's first frame instead, and a frame alike to it finds it.
+    def _hoop_looks(self) -> tuple[list[np.ndarray], list[Hoop]]:
+        path = self.root / HOOP_LOOKS
+        try:
+            with np.load(path) as data:
+                images = list(np.asarray(data["images"], np.uint8))
+                boxes = np.asarray(data["boxes"], np.float64)
+            return images, [Hoop(*box, HoopSource.FOUND) for box in boxes]
+        except FileNotFoundError:
+            return [], []
+        except (OSError, ValueError, KeyError, HoopError) as exc:
+            log.warning("%s: unreadable (%s); hoops found before are looked for again", path, exc)
+            return [], []
+
+    def remember_hoop_look(self, image: np.ndarray, hoop: Hoop) -> None:
+        """Keep a found hoop with the frame it was found on; the same look's older entry goes."""
+        images, hoops = self._hoop_looks()
+        kept = [(old, h) for old, h in zip(images, hoops)
+                if not (old.shape == image.shape and alike_share(old, image) < COURT_SHARE)]
+        kept = (kept + [(image, hoop)])[-MAX_SCENES:]
+        with atomic_target(self.root / HOOP_LOOKS) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, images=np.stack([k[0] for k in kept]),
+                                    boxes=np.array([[h.x, h.y, h.w, h.h] for _, h in kept]))

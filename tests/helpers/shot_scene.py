@@ -249,9 +249,10 @@ GROUND = FLOOR_Y - BALL_R  # the ball's centre when it touches the floor
 
 
 def _bounce_away(path: BallPath, x: float, y: float, vx: float, vy: float, e: float = 0.6,
-                 until: float = 4.0) -> float | None:
-    """Free flight from (x, y), bouncing on the floor, then rolling, until the ball leaves the frame
-    or `until` s pass; returns the time of its first touch of the floor."""
+                 until: float = 4.0, kept: float = 1.5) -> float | None:
+    """Free flight from (x, y), bouncing on the floor, then rolling, until the ball leaves the frame,
+    `until` s pass, or `kept` s after its first touch of the floor (someone out of view picks it
+    up: one ball in play at a time); returns the time of that first touch."""
     first, rolling = None, False
     t = path.t0 + len(path.xy) * path.dt
     for _ in range(int(until / path.dt)):
@@ -269,7 +270,7 @@ def _bounce_away(path: BallPath, x: float, y: float, vx: float, vy: float, e: fl
                 rolling = abs(vy) < 60  # too small a bounce to see: it rolls on
         path.xy.append((x, y))
         t += path.dt
-        if x < -2 * BALL_R or x > WIDTH + 2 * BALL_R:
+        if x < -2 * BALL_R or x > WIDTH + 2 * BALL_R or (first is not None and t - first > kept):
             break
     return first
 
@@ -366,7 +367,7 @@ def _shot(ev: Event) -> Actor:
             bx += vx * path.dt + (cx - bx) * path.dt / 0.05
             by += vy * path.dt
             path.xy.append((bx, by))
-        settled = _bounce_away(path, bx, by, face * 90.0, vy)  # and bounces on, away from the shooter
+        settled = _bounce_away(path, bx, by, face * 120.0, vy)  # and bounces on, away from the shooter
         result = "make"
     elif ev.kind == "rim_out":
         contact = (cx + 0.3 * RIM_W * face, RIM_Y - BALL_R * 0.8)  # the far side of the rim
@@ -523,7 +524,6 @@ def _bounce(ev: Event) -> Actor:
     def pose(t: float) -> Pose:
         y = ball_y(t)
         hand = (ball_x, min(hand_y + 4, y - BALL_R + 2) if y is not None else hand_y + 4)
-        _, (rx, ry) = shoulders(Pose(x, feet))
         return Pose(x, feet, ((x - TORSO_W / 2 - 3, feet - LEG - 4), hand), color=ev.color)
 
     apex = min(y for _, y in path.xy)
@@ -533,6 +533,8 @@ def _bounce(ev: Event) -> Actor:
 
 
 def _hang(ev: Event) -> Actor:
+    """The run in, a jump to the rim, hands on it (at its height) for `ev.hang` s while the body
+    swings and the net shakes, the drop to the floor; no ball."""
     cx = RIM_X + RIM_W / 2
     spot = RIM_X - 140.0
     feet0 = FLOOR_Y + 8

@@ -207,7 +207,8 @@ def test_neighbouring_attempt_clips_meet_halfway_and_an_attempt_outside_every_st
     cuts = plan_cuts(segments, attempts, 60.0, PARAMS)
     assert [c.attempt for c in cuts] == [0, 1, 2]
     a, b, c = (cut.segment for cut in cuts)
-    assert a.clip_end == b.clip_start == pytest.approx((attempts[0].end + attempts[1].start) / 2)
+    # They meet halfway between what was seen: the first one's rim and the second one's release.
+    assert a.clip_end == b.clip_start == pytest.approx((attempts[0].rim + attempts[1].release) / 2)
     assert a.clip_start < attempts[0].release and b.clip_end > attempts[1].end
     assert c.clip_start == pytest.approx(attempts[2].start - 1.0) and c.clip_end == pytest.approx(attempts[2].end + 1.5)
 
