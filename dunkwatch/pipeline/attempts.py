@@ -112,7 +112,7 @@ def _flight_shot(track: Track, hoop: HoopBox) -> _Shot | None:
 def _dunks(frames: list[FrameBlobs], hoop: HoopBox) -> list[_Shot]:
     """A large moving thing over the rim (arms with the ball), then the ball below the rim inside the net."""
     d = hoop.ball
-    big_area = 4.0 * np.pi * (d / 2) ** 2
+    big_area = 2.5 * np.pi * (d / 2) ** 2  # a lone ball, blurred, stays under 1.5 balls: this is arms with it
     shots: list[_Shot] = []
     over: float | None = None
     for frame in frames:
@@ -173,19 +173,26 @@ def judge(frames: list[FrameBlobs], times: np.ndarray, rim: float, hoop: HoopBox
 
 
 def _shooter(frames: list[FrameBlobs], times: np.ndarray, shot: _Shot, hoop: HoopBox) -> tuple[float, float] | None:
-    """The shooter's feet at release: the bottom of the largest moving thing under the ball then;
-    the ball's own place when nothing moved under it."""
+    """The shooter's feet at release: the lowest reach of what moved under the ball around then
+    (a jump moves the legs; the ball itself and specks are too small to count); the ball's own
+    place when nothing did."""
     if shot.release is None or shot.release_at is None:
         return None
     x, y = shot.release_at
-    i = min(int(np.searchsorted(times, shot.release)), len(frames) - 1)
-    b = frames[i].blobs
-    if len(b):
-        under = (np.abs(b[:, CX] - x) <= b[:, BW] / 2 + 2 * hoop.ball) & (b[:, CY] + b[:, BH] / 2 > y)
+    body = 2.0 * np.pi * (hoop.ball / 2) ** 2
+    lo, hi = np.searchsorted(times, shot.release - 0.3), np.searchsorted(times, shot.release + 0.1, side="right")
+    best: tuple[float, float] | None = None
+    for frame in frames[lo:hi]:
+        b = frame.blobs
+        if not len(b):
+            continue
+        bottom = b[:, CY] + b[:, BH] / 2
+        under = (np.abs(b[:, CX] - x) <= b[:, BW] / 2 + 2 * hoop.ball) & (bottom > y) & (b[:, AREA] >= body)
         if under.any():
-            j = int(np.argmax(np.where(under, b[:, AREA], -1)))
-            return float(b[j, CX]), float(b[j, CY] + b[j, BH] / 2)
-    return float(x), float(y)
+            j = int(np.argmax(np.where(under, bottom, -1.0)))
+            if best is None or bottom[j] > best[1]:
+                best = (float(b[j, CX]), float(bottom[j]))
+    return best or (float(x), float(y))
 
 
 def find_attempts(frames: list[FrameBlobs], hoop: HoopBox) -> list[Attempt]:

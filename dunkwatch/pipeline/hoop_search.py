@@ -57,11 +57,14 @@ def free_flight(track: Track) -> Flight | None:
     lo, hi = max(0, apex - 2), min(len(t), apex + 3)
     if hi - lo < 4 or not _fits(t[lo:hi], x[lo:hi], y[lo:hi], d):
         return None
-    # Forwards first: the hands holding the ball before release would bend the fit of the descent.
-    while hi < len(t) and _fits(t[lo:hi + 1], x[lo:hi + 1], y[lo:hi + 1], d):
-        hi += 1
-    while lo > 0 and _fits(t[lo - 1:hi], x[lo - 1:hi], y[lo - 1:hi], d):
-        lo -= 1
+    # Each way on its own, from the apex: the hands before the release would bend the fit of the
+    # descent, and the rim or net after the impact the fit of the ascent.
+    start, end = lo, hi
+    while end < len(t) and _fits(t[lo:end + 1], x[lo:end + 1], y[lo:end + 1], d):
+        end += 1
+    while start > 0 and _fits(t[start - 1:hi], x[start - 1:hi], y[start - 1:hi], d):
+        start -= 1
+    lo, hi = start, end
     if hi - lo < MIN_FLIGHT_POINTS or hi - 1 <= apex or apex <= lo:
         return None  # it never rose, or never came down
     return Flight(lo, hi - 1, apex)
@@ -82,7 +85,7 @@ def flight_end(track: Track) -> FlightEnd | None:
 def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
                   min_shots: int = 2) -> tuple[float, float, float, float] | None:
     """(x, y, w, h) in tap pixels of the hoop, or None: the place where most arcs end, when at
-    least `min_shots` of them end within a rim's width of it."""
+    least `min_shots` of them end within a rim's width across and a net's depth down of it."""
     tracks = ball_tracks(frames, d_min=max(3.0, 0.005 * max(width, height)), d_max=0.08 * max(width, height))
     ends = [e for e in (flight_end(tr) for tr in tracks) if e is not None and e.y < 0.8 * height]
     if len(ends) < min_shots:
@@ -90,8 +93,10 @@ def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
     pts = np.array([(e.x, e.y) for e in ends])
     ds = np.array([e.diameter for e in ends])
     ball = float(np.median(ds))
-    # Arcs end anywhere on the rim or on the board just over it: within a rim's width of each other.
-    near = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1]) <= RIM_PER_BALL * ball
+    # Arcs end anywhere across the rim (a rim's width), and from the board just over it down to the
+    # net's bottom where a swish is lost (a ball over the rim, the net below it).
+    near = (np.abs(pts[:, None, 0] - pts[None, :, 0]) <= RIM_PER_BALL * ball) & \
+        (np.abs(pts[:, None, 1] - pts[None, :, 1]) <= (1.0 + NET_PER_BALL) * ball)
     votes = near.sum(axis=1)
     best = int(np.argmax(votes))
     if votes[best] < min_shots:

@@ -105,9 +105,6 @@ def test_a_ball_off_the_rim_and_away_is_a_miss():
     assert attempt.rim == pytest.approx(RIM, abs=0.2)
 
 
-@pytest.mark.xfail(strict=True, reason="free_flight grows the arc forwards first, and its tolerance (0.75 ball + 1 px) "
-                   "takes in the first points in the net; the bent fit then stops the growth backwards "
-                   "about 0.25 s after the release")
 def test_the_release_is_when_the_ball_left_the_hands():
     (attempt,) = find_attempts(shot_to((CX, HOOP.y), through_the_net), HOOP)
     assert attempt.release == pytest.approx(RELEASE, abs=0.1)
