@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
-import re
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -26,8 +24,8 @@ from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import add_rows, format_time
 from dunkwatch.models import registry
-from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.pipeline.scorer_choice import scene_memory
+from dunkwatch.review.courts import CourtEditor
 from dunkwatch.review.previews import poster
 from dunkwatch.share_links import ShareKey, SharedKind
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
@@ -36,8 +34,6 @@ from dunkwatch.service.originals import Originals
 from dunkwatch.service.schedule import train_command
 from dunkwatch.service.status import Status, collect_status
 from dunkwatch.store import State, Store, Video
-from dunkwatch.hoop import Hoop, HoopError, HoopSource
-from dunkwatch.zones import Zones, as_zones
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +109,6 @@ class PracticeLog:
 
 
 CHART_DAYS = 56
-SCENE_KEY = re.compile(r"^scene-[0-9a-f]{12}$")
-
-
-@dataclass(frozen=True)
-class CourtCard:
-    """A remembered empty court, to draw ignore zones on."""
-    key: str
-    zones: str  # JSON: [[[x, y], ...], ...] relative to the image
-    hoop: str = "null"  # JSON: [x, y, w, h] relative to the image, or null
-    hoop_source: str = ""  # "user" or "found"
 
 
 class Outcome(Enum):
@@ -204,7 +190,8 @@ class ReviewService:
         self.cfg, self.paths = cfg, cfg.paths
         self.training = TrainingRun(cfg)
         self._csv_lock = threading.Lock()
-        self._memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # one: it caches scenes by file time
+        # One scene memory: it caches scenes by file time.
+        self.courts = CourtEditor(scene_memory(cfg.paths.state_dir, cfg.motion))
 
     @contextmanager
     def journal(self) -> Iterator[Store]:
@@ -273,58 +260,6 @@ class ReviewService:
         chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
         return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
-
-    def memory(self) -> SceneMemory:
-        return self._memory
-
-    def courts(self) -> list[CourtCard]:
-        memory = self.memory()
-        cards = []
-        for s in memory.scenes():
-            if len(s.images):
-                hoop = memory.hoop(s.key)
-                cards.append(CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]),
-                                       json.dumps(hoop.as_list() if hoop else None), str(hoop.source) if hoop else ""))
-        return cards
-
-    def court_image(self, key: str) -> bytes | None:
-        """The scene's newest empty-court image, as PNG."""
-        import cv2
-
-        if not SCENE_KEY.match(key):
-            return None
-        scene = next((s for s in self.memory().scenes() if s.key == key), None)
-        if scene is None or not len(scene.images):
-            return None
-        ok, png = cv2.imencode(".png", cv2.cvtColor(scene.images[-1], cv2.COLOR_RGB2BGR))
-        return png.tobytes() if ok else None
-
-    def set_zones(self, key: str, raw) -> Zones | None:
-        """Zones for a scene, from the page's JSON; None when there is no such scene. ZoneError when malformed."""
-        if not SCENE_KEY.match(key):
-            return None
-        zones = as_zones(raw)
-        try:
-            self.memory().set_zones(key, zones)
-        except KeyError:
-            return None
-        return zones
-
-    def set_hoop(self, key: str, raw) -> Hoop | None:
-        """The player's hoop for a scene, from the page's [x, y, w, h]; None when there is no such scene.
-        HoopError when malformed."""
-        if not SCENE_KEY.match(key):
-            return None
-        try:
-            x, y, w, h = (float(v) for v in raw)
-        except (TypeError, ValueError):
-            raise HoopError(f"{raw!r} is not [x, y, w, h]") from None
-        hoop = Hoop(x, y, w, h, HoopSource.USER)
-        try:
-            self.memory().set_hoop(key, hoop)
-        except KeyError:
-            return None
-        return hoop
 
     def session_file(self, session_id: str, which: str) -> Path | None:
         """A session's makes reel ("makes") or shot map ("shot_map"); None when it has none."""

@@ -70,7 +70,7 @@ class _Views:
     def index(self):
         s, corrections = self.service, self.cfg.paths.corrections
         return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=s.status(),
-                               courts=s.courts(),
+                               courts=s.courts.cards(),
                                models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
                                corrections=corrections, slow_motion=self.cfg.export.slow_motion,
                                training_running=s.training.running(), training_tail=s.training.tail())
@@ -107,7 +107,7 @@ class _Views:
 
     def set_hoop(self, key: str):
         try:
-            hoop = self.service.set_hoop(key, json.loads(request.form.get("hoop", "")))
+            hoop = self.service.courts.set_hoop(key, json.loads(request.form.get("hoop", "")))
         except (ValueError, TypeError) as exc:  # HoopError is a ValueError
             return jsonify(ok=False, message=f"hoop not saved: {exc}"), 400
         if hoop is None:
@@ -145,14 +145,14 @@ class _Views:
         return self._send_video(self._shared(token))
 
     def court_image(self, key: str):
-        png = self.service.court_image(key)
+        png = self.service.courts.court_image(key)
         if png is None:
             abort(404)
         return Response(png, mimetype="image/png")
 
     def set_zones(self, key: str):
         try:
-            zones = self.service.set_zones(key, json.loads(request.form.get("zones", "")))
+            zones = self.service.courts.set_zones(key, json.loads(request.form.get("zones", "")))
         except (ValueError, TypeError) as exc:  # ZoneError is a ValueError
             return jsonify(ok=False, message=f"ignore zones not saved: {exc}"), 400
         if zones is None:
