@@ -598,6 +598,8 @@ class ShotScene:
     noise: float = 3.0
     seed: int = 11
     idle_x: float = 0.15  # where the player waits before the first event (share of the width)
+    enter: float = 0.0  # s: the court is empty before this and from `leave` on
+    leave: float = 1e9
     color: tuple[int, int, int] = (40, 70, 170)
     actors: list[Actor] = field(init=False)
 
@@ -629,7 +631,8 @@ class ShotScene:
 
     def frame(self, t: float, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         img = base.copy()
-        draw_player(img, self.pose(t))
+        if self.enter <= t < self.leave:
+            draw_player(img, self.pose(t))
         half = 0.5 / FPS  # the shutter is open half a frame: a fast ball blurs a little
         for a in self.actors:
             held = a.held(t)
@@ -655,8 +658,9 @@ class ShotScene:
 
 
 def render_shots(path: Path, events: list[Event], duration: float, noise: float = 3.0, seed: int = 11,
-                 preset: str = "veryfast") -> ShotTruth:
-    """Render the events into an H.264 video at `path`; returns the ground truth."""
-    scene = ShotScene(list(events), duration, noise, seed)
+                 preset: str = "veryfast", enter: float = 0.0, leave: float = 1e9) -> ShotTruth:
+    """Render the events into an H.264 video at `path` (the player in view from `enter` until
+    `leave`); returns the ground truth."""
+    scene = ShotScene(list(events), duration, noise, seed, enter=enter, leave=leave)
     encode(scene.frames(), Path(path), WIDTH, HEIGHT, FPS, audio=False, preset=preset)
     return scene.truth(Path(path))
