@@ -15,6 +15,13 @@ given (--hoop). Matching rule: an attempt is found when a detected rim time is w
 labelled one, one to one. Make/miss accuracy counts the matched attempts whose result agrees
 ("unknown" counts as wrong). A clip holds its attempt when [clip_start, clip_end] covers the
 labelled release to settled.
+
+    .venv/bin/python bench/attempts.py --signals
+
+compares, at the labelled hoop and from the same moving blobs of every frame, three signals an
+attempt finder could use: ball arcs (what dunkwatch uses), motion over the rim (runs of moving
+area in the two rim widths above it) and net motion (runs of moving area inside the rim and net
+box). Only the arcs tell make from miss.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
 
 from dunkwatch.metrics import match_times  # noqa: E402
 
@@ -60,12 +69,77 @@ def score(sidecar: dict, label: dict) -> dict:
                                                       truth[j]["result"]) for i, j in pairs]}
 
 
+def zone_runs(frames, box: tuple[float, float, float, float], floor: float, gap: float = 1.2) -> list[float]:
+    """The end times of runs of frames whose moving area inside `box` (x0, y0, x1, y1) reaches `floor`."""
+    from dunkwatch.pipeline.ball_tracks import AREA, CX, CY
+
+    ends: list[float] = []
+    start = last = None
+    for f in frames:
+        b = f.blobs
+        inside = (b[:, CX] >= box[0]) & (b[:, CX] <= box[2]) & (b[:, CY] >= box[1]) & (b[:, CY] <= box[3]) \
+            if len(b) else np.zeros(0, bool)
+        if len(b) and b[inside, AREA].sum() >= floor:
+            if start is None or f.time - last > gap:
+                if start is not None:
+                    ends.append(last)
+                start = f.time
+            last = f.time
+    if start is not None:
+        ends.append(last)
+    return ends
+
+
+def signals(video: Path, label: dict) -> dict[str, list[tuple[float, str | None]]]:
+    """Three signals from the same blobs of every frame, at the labelled hoop: (rim time, result) each."""
+    from dunkwatch.hoop import Hoop
+    from dunkwatch.pipeline.attempts import HoopBox, find_attempts
+    from dunkwatch.pipeline.ball_tracks import BlobCollector
+    from dunkwatch.pipeline.decode import VideoReader
+
+    blobs = BlobCollector(640)
+    for _ in VideoReader(video, 5.0, max_side=192, tap=blobs):
+        pass
+    w, h = (int(v) for v in label["resolution"].split("x"))
+    bx, by, bw, bh = label["hoop_box"]
+    hoop = HoopBox(*Hoop(bx / w, by / h, bw / w, bh / h).pixels(*blobs.size))
+    ball = np.pi * (hoop.ball / 2) ** 2
+    above = (hoop.x - hoop.w, hoop.y - 2 * hoop.w, hoop.x + 2 * hoop.w, hoop.y)
+    net = (hoop.x, hoop.y, hoop.x + hoop.w, hoop.y + hoop.h)
+    return {"ball arcs (dunkwatch)": [(a.rim, a.result.value) for a in find_attempts(blobs.frames, hoop)],
+            "motion over the rim": [(t, None) for t in zone_runs(blobs.frames, above, 0.5 * ball)],
+            "net motion": [(t, None) for t in zone_runs(blobs.frames, net, 0.5 * ball)]}
+
+
+def compare_signals(labels: dict, videos: Path) -> None:
+    print(f"{'signal':24} {'labelled':>8} {'found':>5} {'matched':>7} {'recall':>6} {'precision':>9} {'make/miss ok':>12}")
+    totals: dict[str, list[int]] = {}
+    for name, label in labels.items():
+        truth = [t["rim"] / float(label["fps"]) for t in label["attempts"]]
+        for signal, found in signals(videos / name, label).items():
+            pairs = match_times([f[0] for f in found], truth, TOLERANCE)
+            right = sum(1 for i, j in pairs if found[i][1] == label["attempts"][j]["result"])
+            t = totals.setdefault(signal, [0, 0, 0, 0])
+            for k, v in enumerate((len(truth), len(found), len(pairs), right)):
+                t[k] += v
+    for signal, (truth, found, matched, right) in totals.items():
+        judged = f"{right}/{matched}" if signal.startswith("ball") else "-"
+        print(f"{signal:24} {truth:8d} {found:5d} {matched:7d} {matched / max(truth, 1):6.3f} "
+              f"{matched / max(found, 1):9.3f} {judged:>12}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--videos", type=Path, default=REPO / "bench" / ".cache" / "attempts")
     ap.add_argument("--labels", type=Path, default=REPO.parent / "shared" / "data" / "attempts" / "dev.json")
+    ap.add_argument("--signals", action="store_true",
+                    help="instead: three signals side by side at the labelled hoop (ball arcs, motion over the "
+                         "rim, net motion), from the same blobs of every frame")
     args = ap.parse_args()
     labels = {k: v for k, v in json.loads(args.labels.read_text()).items() if not k.startswith("_")}
+    if args.signals:
+        compare_signals(labels, args.videos)
+        return
     rows = []
     for name, label in labels.items():
         video = args.videos / name
