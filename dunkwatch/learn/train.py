@@ -61,8 +61,8 @@ def _train_hoop(cfg: LearnConfig, store: Store, force: bool, verbose: int | str)
     if os.environ.get("TF_CONFIG"):
         return "skipped: trained on one machine only (not with several workers)"
     try:
-        result = train_hoop_model(cfg, store, [a.known for a in catalogue(cfg.paths, store)], _plan(cfg.training),
-                                  force, verbose)
+        known = [a.known for a in catalogue(cfg.paths, store)]
+        result = train_hoop_model(cfg, store, known, training_plan(cfg.training), force, verbose)
     except Exception as exc:  # logged with its traceback; the presence model's outcome stands
         log.warning("hoop model: training failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return f"failed: {exc}"
@@ -89,11 +89,11 @@ def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> Tra
     decision = decide(_inputs(cfg, store, known), cfg.training, force)
     plan = None
     if os.environ.get("TF_CONFIG"):
-        plan = _plan(cfg.training)  # every worker joins before anything may end the run
+        plan = training_plan(cfg.training)  # every worker joins before anything may end the run
         decision = agree_with_chief(cfg.training, state_dir / "weights", plan, decision, known)
     if decision.skip is not None:
         return decision.skip
-    plan = plan or _plan(cfg.training)
+    plan = plan or training_plan(cfg.training)
     t = replace(cfg.training, **decision.settings)
     size = decision.input_size or training_input_size(t, plan.accelerated)
     cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
@@ -147,7 +147,7 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
     return result
 
 
-def _plan(t: TrainingConfig):
+def training_plan(t: TrainingConfig):
     from dunkwatch.learn.distribute import plan_training
 
     try:

@@ -1,8 +1,8 @@
 """The hoop model: make and miss rows train it, a promoted one decides the results.
 
 Shot footage from tests/helpers/shot_scene.py. The service processes two practices, the player
-labels each detected shot make or miss on the CSV (one label against what the rules said), and
-`dunkwatch train` teaches a ResNet50 the rim crops after each labelled rim, judges it on the
+labels each detected shot make or miss on the CSV, and the hoop model's part of `dunkwatch
+train` teaches a ResNet50 the rim crops after each labelled rim, judges it on the
 held-out practice against the results the player saw, and promotes it or keeps the rules. A
 promoted model (a toy one here, so the outcome does not hang on two CPU cores' training) then
 decides make or miss for every attempt the pipeline finds.
@@ -24,13 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from shot_scene import Event, render_shots  # noqa: E402
 
 from conftest import REPO  # noqa: E402
-from dunkwatch.config import from_dict  # noqa: E402
+from dunkwatch.config import from_dict, load  # noqa: E402
+from dunkwatch.learn.catalogue import catalogue  # noqa: E402
+from dunkwatch.learn.hoop_learning import HoopFigures, HoopStatus, train_hoop_model  # noqa: E402
+from dunkwatch.learn.train import training_plan  # noqa: E402
 from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.models import registry  # noqa: E402
 from dunkwatch.pipeline.attempts import Attempt, Kind, Result  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402
-from dunkwatch.pipeline.rim_model import THROUGH, hoop_state, through_scores  # noqa: E402
+from dunkwatch.pipeline.rim_model import AFTER_RIM, THROUGH, hoop_state, through_scores  # noqa: E402
+from dunkwatch.store import Store  # noqa: E402
 from dunkwatch.pipeline.scorer_choice import motion_scorer  # noqa: E402
 
 TRAINING = {"input_size": 32, "cpu_input_size": 32, "sample_fps": 1.0, "fine_tune": "all", "imagenet": False,
@@ -68,21 +72,26 @@ def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(w
             rows.append(f"{name},{a['start']},{a['end']},{label}")
             shown[(name, n)] = a["result"]
     (workdir / "corrections.csv").write_text("\n".join(rows) + "\n")
-    train = dunkwatch("train", "--config", str(cfg))
-    assert train.returncode == 0, train.stderr
-    line = next(x for x in train.stdout.splitlines() if x.startswith("hoop model: "))
-    # b.mp4 (the newer) is held out: its two labelled shots judge the candidate against what was shown.
-    right_shown = sum((shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown"
-                      for n in range(2))
-    assert f"against {right_shown}/2 make/miss right" in line or f"not more than {right_shown}/2" in line, line
-    assert "/2 make/miss right" in line
-    state = workdir / "state"
-    promoted = registry.current_version(hoop_state(state))
-    assert (promoted is not None) == line.startswith("hoop model: promoted"), line
-    # The same rows again: nothing new to learn, unless nothing was promoted (then it tries again).
-    again = dunkwatch("train", "--config", str(cfg))
-    if promoted:
-        assert f"hoop model: skipped: hoop model {promoted} learned from these rows already" in again.stdout
+    # The hoop model's part of `dunkwatch train` (the presence model's part is tested elsewhere).
+    config = load(cfg)
+    store = Store(config.paths.state_dir)
+    try:
+        known = [a.known for a in catalogue(config.paths, store)]
+        result = train_hoop_model(config.learning, store, known, training_plan(config.training))
+        # b.mp4 (the newer) is held out: its two labelled shots judge the candidate against what was shown.
+        right_shown = sum((shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown"
+                          for n in range(2))
+        assert result.status in (HoopStatus.PROMOTED, HoopStatus.KEPT), result.reason
+        assert result.baseline == HoopFigures(2, right_shown) and result.candidate.shots == 2
+        assert result.facts["train_crops"] == 2 * len(AFTER_RIM)  # a.mp4's two labelled shots
+        promoted = registry.current_version(hoop_state(config.paths.state_dir))
+        assert (promoted is not None) == (result.status is HoopStatus.PROMOTED) == \
+            (result.candidate.right > right_shown)
+        again = train_hoop_model(config.learning, store, known, training_plan(config.training))
+        if promoted:  # the same rows again: nothing new to learn
+            assert again.status is HoopStatus.SKIPPED and promoted in again.reason
+    finally:
+        store.close()
 
 
 @pytest.mark.slow
