@@ -47,7 +47,7 @@ class MovingBlobs:
         both = cv2.min(d_before, d_after)
         # Sensor and compression noise set the bar: a changed pixel stands well clear of the typical one.
         noise = float(np.median(d_after[::4, ::4]))  # a sixteenth of the pixels tells the typical change
-        mask = (both > max(10.0, 3.0 * noise + 6.0)).astype(np.uint8)
+        mask = cv2.threshold(both, max(10.0, 3.0 * noise + 6.0), 1, cv2.THRESH_BINARY)[1]
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         if count <= 1:
