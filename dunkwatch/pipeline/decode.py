@@ -23,9 +23,11 @@ _TRUNCATION_SLACK_S = 2.0  # containers may list a little more duration than the
 
 
 class GreyTap(Protocol):
-    """Sees every decoded frame, grey and shrunk to `side`, in order (the attempt finder's blobs)."""
+    """Sees the decoded frames, grey and shrunk to `side`, in order, at most `fps` a second (the
+    attempt finder's blobs)."""
 
     side: int
+    fps: float
 
     def feed(self, time: float, grey: np.ndarray) -> None: ...
 
@@ -87,9 +89,11 @@ class VideoReader:
         tol = self._tolerance()
         next_time = self.start if self.start > 0 else 0.0
         count = 0
+        tapped = -1e9
         for t, fetch, *grey in frames:
-            if self.tap is not None and grey and t >= self.start - tol:
+            if self.tap is not None and grey and t >= self.start - tol and t >= tapped + 1.0 / self.tap.fps - 1e-3:
                 self.tap.feed(t, grey[0]())
+                tapped = t
             if t < next_time - tol:
                 continue
             rgb = fetch()
