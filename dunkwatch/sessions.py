@@ -224,7 +224,8 @@ class SessionSummary:
                    session.makes, session.counts())
 
     def line(self) -> str:
-        return f"{self.name}: {self.videos} video(s), {self.counts}, {self.in_view:.0f} s with a player in view"
+        counts = self.counts or f"{self.attempts} clip(s)"  # a summary an older version stored counted clips
+        return f"{self.name}: {self.videos} video(s), {counts}, {self.in_view:.0f} s with a player in view"
 
 
 def newest(sessions: Sequence[Session]) -> Session | None:

@@ -106,14 +106,18 @@ class _Views:
         return send_file(path, mimetype="image/png", max_age=0)
 
     def set_hoop(self, key: str):
+        return self._draw_on_court(key, "hoop", self.service.courts.set_hoop,
+                                   lambda _: "hoop saved; videos of this court from now on look for shots there")
+
+    def _draw_on_court(self, key: str, field: str, save, saved):
+        """A zone or hoop drawn on a court, from the form's JSON `field`; `saved(value)` says what it did."""
         try:
-            hoop = self.service.courts.set_hoop(key, json.loads(request.form.get("hoop", "")))
-        except (ValueError, TypeError) as exc:  # HoopError is a ValueError
-            return jsonify(ok=False, message=f"hoop not saved: {exc}"), 400
-        if hoop is None:
+            value = save(key, json.loads(request.form.get(field, "")))
+        except (ValueError, TypeError) as exc:  # ZoneError and HoopError are ValueErrors
+            return jsonify(ok=False, message=f"{'ignore zones' if field == 'zones' else field} not saved: {exc}"), 400
+        if value is None:
             abort(404)
-        return jsonify(ok=True, message="hoop saved; videos of this court from now on look for shots there "
-                                        "(`dunkwatch process` redoes an old one)")
+        return jsonify(ok=True, message=f"{saved(value)} (`dunkwatch process` redoes an old one)")
 
     def share(self):
         kind, ident = request.form.get("kind", ""), request.form.get("item", "")
@@ -151,14 +155,8 @@ class _Views:
         return Response(png, mimetype="image/png")
 
     def set_zones(self, key: str):
-        try:
-            zones = self.service.courts.set_zones(key, json.loads(request.form.get("zones", "")))
-        except (ValueError, TypeError) as exc:  # ZoneError is a ValueError
-            return jsonify(ok=False, message=f"ignore zones not saved: {exc}"), 400
-        if zones is None:
-            abort(404)
-        return jsonify(ok=True, message=f"{len(zones)} ignore zone(s) saved; videos from now on ignore them "
-                                        "(`dunkwatch process` redoes an old one)")
+        return self._draw_on_court(key, "zones", self.service.courts.set_zones,
+                                   lambda zones: f"{len(zones)} ignore zone(s) saved; videos from now on ignore them")
 
     def correct(self):
         form = request.form
