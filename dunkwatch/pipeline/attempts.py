@@ -173,14 +173,14 @@ def judge(frames: list[FrameBlobs], times: np.ndarray, rim: float, hoop: HoopBox
 
 
 def _shooter(frames: list[FrameBlobs], times: np.ndarray, shot: _Shot, hoop: HoopBox) -> tuple[float, float] | None:
-    """The shooter's feet at release: the lowest reach of what moved under the ball around then
-    (a jump moves the legs; the ball itself and specks are too small to count); the ball's own
-    place when nothing did."""
+    """The shooter's feet at release: the lowest reach of what moved under the ball in the second
+    before it (the steps into the shot, the dribble, the jump move the legs; the ball itself and
+    specks are too small to count); the ball's own place when nothing did."""
     if shot.release is None or shot.release_at is None:
         return None
     x, y = shot.release_at
     body = 2.0 * np.pi * (hoop.ball / 2) ** 2
-    lo, hi = np.searchsorted(times, shot.release - 0.3), np.searchsorted(times, shot.release + 0.1, side="right")
+    lo, hi = np.searchsorted(times, shot.release - 1.0), np.searchsorted(times, shot.release + 0.1, side="right")
     best: tuple[float, float] | None = None
     for frame in frames[lo:hi]:
         b = frame.blobs

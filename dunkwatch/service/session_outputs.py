@@ -17,6 +17,8 @@ from typing import Sequence
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
 from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
+from dunkwatch.errors import VideoError
+from dunkwatch.pipeline.decode import VideoReader
 from dunkwatch.pipeline.export import StopCheck, join_session
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.sessions import (
@@ -106,10 +108,16 @@ class SessionOutputs:
         return True
 
     def _draw_shot_map(self, session: Session, path: Path) -> None:
-        """Over the court's remembered empty image, when the scene memory has it."""
+        """Over the court's remembered empty image, else the first frame of the session's first
+        video (a court never seen empty), else a plain field."""
         key, aspect = session.court()
-        # Forgotten or unreadable: a plain field still shows the shots.
         court = SceneMemory(self.paths.state_dir / "scenes", 0.0).court_image(key) if key else None
+        first = session.videos[0].original
+        if court is None and first is not None and first.is_file():
+            try:
+                court = next(iter(VideoReader(first, 1.0, max_side=960))).image
+            except (VideoError, StopIteration) as exc:
+                log.info("session %s: the shot map is drawn on a plain field (%s)", session.id, exc)
         write_shot_map(path, session.shots(), court, aspect)
 
     def _remove(self, folder: Path) -> None:
