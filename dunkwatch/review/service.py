@@ -283,9 +283,10 @@ class ReviewService:
             return None
         clip = self.outbox_file(video, video.outputs.clips[number - 1])
         sidecar = video.sidecar() if clip else None
-        if sidecar is None or not 0 < number <= len(sidecar.segments):
+        cuts = sidecar.cuts() if sidecar else []  # a clip per shot, or per stretch with a player in view
+        if not 0 < number <= len(cuts):
             return None
-        s = sidecar.segments[number - 1]
+        s = cuts[number - 1][0]
         stretch = self.cfg.export.slow_motion if self.cfg.export.mode != "copy" else 1.0  # smart re-encodes slow motion
         return poster(clip, ((s.start + s.end) / 2 - s.clip_start) * stretch, self.paths.state_dir / "posters")
 

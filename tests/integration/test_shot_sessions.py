@@ -60,3 +60,30 @@ def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and
     assert green > 100 and red > 30  # two made discs, two missed crosses
     assert "2 video(s), 4 attempt(s), 2 make(s) (50%)" in format_status(collect_status(cfg.paths))
     assert np.isfinite(probe(folder / "2026-11-30-1800_reel.mp4").duration)
+
+
+@pytest.mark.slow
+def test_the_page_shows_each_shot_with_its_result_poster_and_buttons(workdir, config_file, tmp_path):
+    from test_review_page import chromium, free_port, serving
+
+    a = render_shots(tmp_path / "a.mp4", [Event("make", 1.8, spot=0.2, flight=1.1),
+                                          Event("rim_out", 5.0, spot=0.33, flight=1.0)], 7.5)
+    cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
+                           export={"timeline": False, "timelines": []}, review={"listen": f"127.0.0.1:{free_port()}"}))
+    filmed(a.path, workdir / "inbox" / "IMG_0601.MOV", "2026-11-30T18:00:00Z")
+    assert Daemon(cfg, once=True).run() == 0
+    with serving(cfg) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        clips = page.locator(".clip")
+        assert clips.count() == 2
+        assert [clips.nth(i).locator(".shot").text_content() for i in range(2)] == ["shot, make", "shot, miss"]
+        assert page.locator("section.session .attempts").text_content() == "2"
+        assert page.locator("section.session .percentage").text_content() == "50"
+        assert page.locator("figure.shot-map img").count() == 1
+        for i in (1, 2):  # every clip's poster, the second shot's too
+            assert page.request.get(f"{url}video/1/poster/{i}").status == 200
+        clips.nth(1).locator("button.shot-label[data-label='make']").click()  # the player: that one went in
+        page.wait_for_function("() => document.getElementById('message').className === 'ok'")
+    rows = (cfg.paths.corrections).read_text().splitlines()
+    assert rows[-1].split(",")[3] == "make" and rows[-1].startswith("IMG_0601.MOV,")
