@@ -16,6 +16,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from dunkwatch.errors import ModelError
 from dunkwatch.hoop import Hoop
 from dunkwatch.media import MediaInfo
 from dunkwatch.models import registry
@@ -94,12 +95,18 @@ def judge_with_model(path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Att
                      runtime: str) -> tuple[list[Attempt], str | None]:
     """The attempts with their results from the promoted hoop model, and its version; unchanged
     (and None) when none is promoted. A dunk stays a make: the ball was carried through."""
-    version = current_hoop_model(state_dir)
-    if version is None or not attempts:
+    if not attempts:
         return attempts, None
-    from dunkwatch.models.runtime import load_classifier
+    try:
+        version = current_hoop_model(state_dir)
+        if version is None:
+            return attempts, None
+        from dunkwatch.models.runtime import load_classifier
 
-    classifier = load_classifier(registry.version_dir(hoop_state(state_dir), version), runtime)
+        classifier = load_classifier(registry.version_dir(hoop_state(state_dir), version), runtime)
+    except ModelError as exc:  # a broken hoop registry costs the model's judgement, never the video
+        log.warning("%s: the hoop model cannot be used (%s); results from the rules", path.name, exc)
+        return attempts, None
     scores = through_scores(path, info, hoop, attempts, classifier)
     judged = [a if a.kind is Kind.DUNK else replace(a, result=Result.MAKE if s >= THROUGH else Result.MISS)
               for a, s in zip(attempts, scores)]

@@ -115,3 +115,15 @@ def test_a_promoted_hoop_model_decides_make_or_miss_for_every_attempt(tmp_path, 
     scores = through_scores(truth.path, probe(truth.path), hoop, attempts, classifier)
     assert [a.result for a in sidecar.attempts] == ["make" if s >= THROUGH else "miss" for s in scores]
     assert np.isfinite(scores).all()
+
+
+def test_a_broken_hoop_registry_leaves_the_results_to_the_rules_and_the_video_is_processed(tmp_path, practices):
+    state = tmp_path / "state"
+    (hoop_state(state) / "models").mkdir(parents=True)
+    (hoop_state(state) / "models" / "current").write_text("v0009\n")  # points at nothing
+    cfg = from_dict({"paths": {"state_dir": str(state)}, "export": {"highlight_reel": False, "timeline": False}},
+                    tmp_path)
+    truth = practices["a.mp4"]
+    done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "out",
+                         clips=False, hoop=parse_hoop(truth.hoop_arg))
+    assert done.sidecar.results_by is None and [a.result for a in done.sidecar.attempts] == ["make", "miss"]
