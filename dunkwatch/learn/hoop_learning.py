@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -27,9 +27,13 @@ from dunkwatch.learn.catalogue import read_corrections
 from dunkwatch.learn.corrections import Correction, KnownVideo, ShotLabel
 from dunkwatch.media import probe
 from dunkwatch.models import registry
+from dunkwatch.models.runtime import Classifier
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.rim_model import AFTER_RIM, THROUGH, current_hoop_model, hoop_state, rim_crops
 from dunkwatch.store import Store
+
+if TYPE_CHECKING:  # distribute imports Keras: only training itself loads it
+    from dunkwatch.learn.distribute import TrainingPlan
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +165,7 @@ def _crops(shots: Sequence[LabelledShot], negatives: dict[str, list[float]], hoo
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def judge(classifier, shots: Sequence[LabelledShot]) -> tuple[HoopFigures, HoopFigures]:
+def judge(classifier: Classifier, shots: Sequence[LabelledShot]) -> tuple[HoopFigures, HoopFigures]:
     """(the candidate's figures, the figures of the results the player saw) on the same shots."""
     right = shown = 0
     for shot in shots:
@@ -173,8 +177,8 @@ def judge(classifier, shots: Sequence[LabelledShot]) -> tuple[HoopFigures, HoopF
     return HoopFigures(len(shots), right), HoopFigures(len(shots), shown)
 
 
-def train_hoop_model(cfg: LearnConfig, store: Store, known: list[KnownVideo], plan, force: bool = False,
-                     verbose: int | str = 0) -> HoopTrainResult:
+def train_hoop_model(cfg: LearnConfig, store: Store, known: list[KnownVideo], plan: TrainingPlan,
+                     force: bool = False, verbose: int | str = 0) -> HoopTrainResult:
     """Skip, or train (on `plan`'s devices), judge and maybe promote the hoop model."""
     from dunkwatch.learn.fit import train_model, training_input_size
     from dunkwatch.learn.judge import candidate_folder, keep_version

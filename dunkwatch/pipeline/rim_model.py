@@ -20,6 +20,7 @@ from dunkwatch.errors import ModelError
 from dunkwatch.hoop import Hoop
 from dunkwatch.media import MediaInfo
 from dunkwatch.models import registry
+from dunkwatch.models.runtime import Classifier, load_classifier
 from dunkwatch.pipeline.attempts import Attempt, Kind, Result
 from dunkwatch.pipeline.decode import VideoReader
 
@@ -82,7 +83,8 @@ def rim_crops(path: Path, info: MediaInfo, hoop: Hoop, times: Sequence[float], s
     return out
 
 
-def through_scores(path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[Attempt], classifier) -> np.ndarray:
+def through_scores(path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[Attempt],
+                   classifier: Classifier) -> np.ndarray:
     """Per attempt, the highest score the model gives the crops just after its rim."""
     if not attempts:
         return np.zeros(0)
@@ -101,8 +103,6 @@ def judge_with_model(path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Att
         version = current_hoop_model(state_dir)
         if version is None:
             return attempts, None
-        from dunkwatch.models.runtime import load_classifier
-
         classifier = load_classifier(registry.version_dir(hoop_state(state_dir), version), runtime)
     except ModelError as exc:  # a broken hoop registry costs the model's judgement, never the video
         log.warning("%s: the hoop model cannot be used (%s); results from the rules", path.name, exc)

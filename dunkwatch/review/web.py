@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 from pathlib import Path
+from typing import Any, Callable
 
 from flask import Flask, Response, abort, jsonify, make_response, redirect, render_template, request, send_file
 
@@ -109,7 +110,7 @@ class _Views:
         return self._draw_on_court(key, "hoop", self.service.courts.set_hoop,
                                    lambda _: "hoop saved; videos of this court from now on look for shots there")
 
-    def _draw_on_court(self, key: str, field: str, save, saved):
+    def _draw_on_court(self, key: str, field: str, save: Callable[[str, Any], Any], saved: Callable[[Any], str]):
         """A zone or hoop drawn on a court, from the form's JSON `field`; `saved(value)` says what it did."""
         try:
             value = save(key, json.loads(request.form.get(field, "")))
