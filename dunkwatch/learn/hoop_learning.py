@@ -10,6 +10,7 @@ right. Its registry is state_dir/hoop/models.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from dunkwatch.config import LearnConfig
 from dunkwatch.hoop import Hoop, HoopError
 from dunkwatch.learn.catalogue import read_corrections
 from dunkwatch.learn.corrections import Correction, KnownVideo, ShotLabel
-from dunkwatch.media import probe
+from dunkwatch.media import MediaInfo, probe
 from dunkwatch.models import registry
 from dunkwatch.models.runtime import Classifier
 from dunkwatch.outputs import Sidecar
@@ -44,6 +45,7 @@ class HoopStatus(str, Enum):
     SKIPPED = "skipped"
     PROMOTED = "promoted"
     KEPT = "kept"
+    FAILED = "failed"  # an error: logged, and the presence model's run goes on
 
     def __str__(self) -> str:
         return self.value
@@ -80,6 +82,10 @@ class HoopTrainResult:
     candidate: HoopFigures | None = None
     baseline: HoopFigures | None = None
     facts: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        """What `dunkwatch train` prints for it."""
+        return f"{self.status}: {self.reason}" + (f" ({self.version})" if self.version else "")
 
 
 def _hoop_of(sidecar: Sidecar) -> Hoop | None:
@@ -147,18 +153,24 @@ def _videos(store: Store, known: list[KnownVideo]) -> dict[str, tuple[Path, Side
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _probed(path: Path) -> MediaInfo:
+    """One probe per original, however many of its shots are cropped."""
+    return probe(path)
+
+
 def _crops(shots: Sequence[LabelledShot], negatives: dict[str, list[float]], hoops: dict[str, tuple[Path, Hoop]],
            size: int) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for shot in shots:
         times = [shot.rim + dt for dt in AFTER_RIM]
-        xs.append(rim_crops(shot.path, probe(shot.path), shot.hoop, times, size))
+        xs.append(rim_crops(shot.path, _probed(shot.path), shot.hoop, times, size))
         # The first crops after the rim show the ball in (make) or on or beside the rim (miss).
         ys.append(np.full(len(times), 1.0 if shot.make else 0.0, np.float32))
     for sha, times in negatives.items():
         if sha in hoops and times:
             path, hoop = hoops[sha]
-            xs.append(rim_crops(path, probe(path), hoop, times, size))
+            xs.append(rim_crops(path, _probed(path), hoop, times, size))
             ys.append(np.zeros(len(times), np.float32))
     if not xs:
         return np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.float32)
@@ -169,7 +181,7 @@ def judge(classifier: Classifier, shots: Sequence[LabelledShot]) -> tuple[HoopFi
     """(the candidate's figures, the figures of the results the player saw) on the same shots."""
     right = shown = 0
     for shot in shots:
-        crops = rim_crops(shot.path, probe(shot.path), shot.hoop, [shot.rim + dt for dt in AFTER_RIM],
+        crops = rim_crops(shot.path, _probed(shot.path), shot.hoop, [shot.rim + dt for dt in AFTER_RIM],
                           classifier.input_size)
         make = float(np.max(classifier.predict(crops))) >= THROUGH
         right += make == shot.make

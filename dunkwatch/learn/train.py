@@ -15,6 +15,7 @@ from dunkwatch.errors import DunkwatchError
 from dunkwatch.learn.catalogue import ArchivedVideo, catalogue, read_corrections
 from dunkwatch.learn.decision import (
     TrainingDecision, TrainingInputs, TrainingRecord, TrainResult, TrainStatus, agree_with_chief, decide)
+from dunkwatch.learn.hoop_learning import HoopStatus, HoopTrainResult, train_hoop_model
 from dunkwatch.learn.judge import (
     ValidationVideo, candidate_folder, judge_candidate, judge_in_service, keep_version, predicted, scoring_in_use)
 from dunkwatch.learn.promotion import decide as promotion_decision
@@ -39,34 +40,30 @@ def run_training(cfg: LearnConfig, force: bool = False, verbose: int | str = 0) 
             return result
         store = Store(cfg.paths.state_dir)
         try:
+            failed: TrainingError | None = None
             try:
                 result = _record(store, _run(cfg, store, force, verbose))
             except TrainingError as exc:  # no presence data: the hoop model may still have shots to learn
-                result = TrainResult(TrainStatus.SKIPPED, str(exc))
-                failed: TrainingError | None = exc
-            else:
-                failed = None
-            result.hoop = _train_hoop(cfg, store, force, verbose)
-            if failed is not None and not (result.hoop or "").startswith(("promoted", "kept")):
+                result, failed = TrainResult(TrainStatus.SKIPPED, str(exc)), exc
+            hoop = _train_hoop(cfg, store, force, verbose)
+            result.hoop = hoop.line()
+            if failed is not None and hoop.status not in (HoopStatus.PROMOTED, HoopStatus.KEPT):
                 raise failed
             return result
         finally:
             store.close()
 
 
-def _train_hoop(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> str | None:
+def _train_hoop(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> HoopTrainResult:
     """The hoop model's turn, after the presence model's; its failure never spoils the run."""
-    from dunkwatch.learn.hoop_learning import train_hoop_model
-
     if os.environ.get("TF_CONFIG"):
-        return "skipped: trained on one machine only (not with several workers)"
+        return HoopTrainResult(HoopStatus.SKIPPED, "trained on one machine only (not with several workers)")
     try:
         known = [a.known for a in catalogue(cfg.paths, store)]
-        result = train_hoop_model(cfg, store, known, training_plan(cfg.training), force, verbose)
+        return train_hoop_model(cfg, store, known, training_plan(cfg.training), force, verbose)
     except Exception as exc:  # logged with its traceback; the presence model's outcome stands
         log.warning("hoop model: training failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        return f"failed: {exc}"
-    return f"{result.status}: {result.reason}" + (f" ({result.version})" if result.version else "")
+        return HoopTrainResult(HoopStatus.FAILED, str(exc))
 
 
 def _inputs(cfg: LearnConfig, store: Store, known: list[ArchivedVideo]) -> TrainingInputs:

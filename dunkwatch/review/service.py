@@ -111,6 +111,14 @@ class PracticeLog:
 CHART_DAYS = 56
 
 
+class SessionFile(Enum):
+    """What a session's folder holds beside session.json; the value is its SessionSidecar field."""
+
+    REEL = "reel"
+    MAKES = "makes_reel"
+    SHOT_MAP = "shot_map"
+
+
 class Outcome(Enum):
     SAVED = 200
     BAD_REQUEST = 400
@@ -251,30 +259,29 @@ class ReviewService:
         for s in sorted(sessions, key=lambda s: s.started, reverse=True):
             mine = [cards[v.video_id] for v in s.videos if v.video_id in cards]
             placed.update(c.id for c in mine)
-            reel = self.session_reel(s.id) is not None
-            shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1), reel,
+            files = self.session_files(s.id)  # session.json read once per session
+            shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1),
+                                     SessionFile.REEL in files,
                                      [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine,
-                                     s.makes, s.percentage, s.clips, self.session_file(s.id, "makes") is not None,
-                                     self.session_file(s.id, "shot_map") is not None))
+                                     s.makes, s.percentage, s.clips, SessionFile.MAKES in files,
+                                     SessionFile.SHOT_MAP in files))
         since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
         chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
         return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
 
-    def session_file(self, session_id: str, which: str) -> Path | None:
-        """A session's makes reel ("makes") or shot map ("shot_map"); None when it has none."""
+    def session_files(self, session_id: str) -> dict[SessionFile, Path]:
+        """The files a session's folder holds now, by kind; none for a malformed id or an unknown session."""
         folder = SessionOutputs(self.paths, self.cfg.sessions).folder(session_id)
         sidecar = SessionSidecar.read(folder / SIDECAR_NAME) if folder else None
-        name = getattr(sidecar, {"makes": "makes_reel", "shot_map": "shot_map"}[which]) if sidecar else None
-        return folder / name if name and (folder / name).is_file() else None
+        if sidecar is None:
+            return {}
+        named = {kind: getattr(sidecar, kind.value) for kind in SessionFile}
+        return {kind: folder / name for kind, name in named.items() if name and (folder / name).is_file()}
 
     def session_reel(self, session_id: str) -> Path | None:
         """A session's reel; None for a malformed id, an unknown session, or one without a reel."""
-        folder = SessionOutputs(self.paths, self.cfg.sessions).folder(session_id)
-        sidecar = SessionSidecar.read(folder / SIDECAR_NAME) if folder else None
-        if sidecar is None or not sidecar.reel or not (folder / sidecar.reel).is_file():
-            return None
-        return folder / sidecar.reel
+        return self.session_files(session_id).get(SessionFile.REEL)
 
     def poster(self, video_id: int, number: int) -> Path | None:
         """A frame from the middle of the clip's action, made once and cached."""

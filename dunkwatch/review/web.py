@@ -18,7 +18,7 @@ from flask import Flask, Response, abort, jsonify, make_response, redirect, rend
 
 from dunkwatch.config import Config, parse_listen
 from dunkwatch.review.previews import playable
-from dunkwatch.review.service import Outcome, ReviewService, csv_stamp, parse_ranges
+from dunkwatch.review.service import Outcome, ReviewService, SessionFile, csv_stamp, parse_ranges
 from dunkwatch.share_links import Refused, ShareKey, SharedKind
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,10 @@ class _Views:
         return self._send_video(self.service.session_reel(session_id))
 
     def session_makes(self, session_id: str):
-        return self._send_video(self.service.session_file(session_id, "makes"))
+        return self._send_video(self.service.session_files(session_id).get(SessionFile.MAKES))
 
     def session_shot_map(self, session_id: str):
-        path = self.service.session_file(session_id, "shot_map")
+        path = self.service.session_files(session_id).get(SessionFile.SHOT_MAP)
         if path is None:
             abort(404)
         return send_file(path, mimetype="image/png", max_age=0)
