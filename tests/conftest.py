@@ -186,14 +186,34 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# Synthetic scenes draw shapes, not people, so the person detector rightly confirms none of their
+# clips (segment.confirm_people, on by default). Tests of everything else on them cut with it off;
+# tests on real people (test_person_confirm.py, test_person_prior.py) keep the shipped default.
+SHAPES = {"segment": {"confirm_people": False}}
+SHAPES_TOML = "[segment]\nconfirm_people = false\n"  # the same, for a config file a test writes by hand
+
+
+def with_shapes(data: dict) -> dict:
+    """A config mapping for a synthetic scene: SHAPES under what `data` says."""
+    return {**data, "segment": {**SHAPES["segment"], **data.get("segment", {})}}
+
+
+def shapes_config(data: dict, base_dir: Path):
+    """from_dict for a synthetic scene (see SHAPES)."""
+    from dunkwatch.config import from_dict
+
+    return from_dict(with_shapes(data), base_dir)
+
+
 @pytest.fixture
 def config_file(workdir: Path) -> Callable[..., Path]:
-    """Write a config.toml into the work folder; keyword sections override defaults."""
+    """Write a config.toml into the work folder; keyword sections override defaults. The scenes
+    are synthetic, so SHAPES applies unless a test says segment.confirm_people itself."""
     def write(**sections: dict) -> Path:
         import toml
 
         path = workdir / "config.toml"
-        path.write_text(toml.dumps(sections), encoding="utf-8")
+        path.write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
         return path
     return write
 

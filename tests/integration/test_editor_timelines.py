@@ -9,7 +9,7 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from conftest import Scene, Visit, encode, variable_rate_copy
+from conftest import SHAPES_TOML, Scene, Visit, encode, variable_rate_copy
 from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.editor_timelines import editor_rate, timecode_rate
@@ -67,7 +67,7 @@ def test_a_variable_frame_rate_video_is_cut_to_the_frame_at_its_own_rate(tmp_pat
     cfr = encode(scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, preset="ultrafast")
     vfr = tmp_path / "IMG_0031.MOV"  # frames dropped in runs, timestamps kept: a phone under load
     variable_rate_copy(cfr, vfr, 37, (10, 16), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy")
-    (tmp_path / "config.toml").write_text('[score]\nscorer = "motion"\n[export]\ntimeline = false\n')
+    (tmp_path / "config.toml").write_text('[score]\nscorer = "motion"\n[export]\ntimeline = false\n' + SHAPES_TOML)
     proc = subprocess.run([sys.executable, "-m", "dunkwatch", "process", str(vfr), "--config",
                            str(tmp_path / "config.toml"), "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=REPO)

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
 from shot_scene import Event, render_shots  # noqa: E402
 
-from conftest import REPO  # noqa: E402
-from dunkwatch.config import from_dict, load  # noqa: E402
+from conftest import REPO, shapes_config  # noqa: E402
+from dunkwatch.config import load  # noqa: E402
 from dunkwatch.learn.catalogue import catalogue  # noqa: E402
 from dunkwatch.learn.hoop_learning import HoopFigures, HoopStatus, train_hoop_model  # noqa: E402
 from dunkwatch.learn.train import training_plan  # noqa: E402
@@ -99,7 +99,7 @@ def test_a_promoted_hoop_model_decides_make_or_miss_for_every_attempt(tmp_path, 
     from model_factory import promote_toy_model
 
     version = promote_toy_model(hoop_state(tmp_path / "state"), size=32, steps=1)
-    cfg = from_dict({"paths": {"state_dir": str(tmp_path / "state")},
+    cfg = shapes_config({"paths": {"state_dir": str(tmp_path / "state")},
                      "export": {"highlight_reel": False, "timeline": False}}, tmp_path)
     truth = practices["a.mp4"]
     hoop = parse_hoop(truth.hoop_arg)
@@ -121,7 +121,7 @@ def test_a_broken_hoop_registry_leaves_the_results_to_the_rules_and_the_video_is
     state = tmp_path / "state"
     (hoop_state(state) / "models").mkdir(parents=True)
     (hoop_state(state) / "models" / "current").write_text("v0009\n")  # points at nothing
-    cfg = from_dict({"paths": {"state_dir": str(state)}, "export": {"highlight_reel": False, "timeline": False}},
+    cfg = shapes_config({"paths": {"state_dir": str(state)}, "export": {"highlight_reel": False, "timeline": False}},
                     tmp_path)
     truth = practices["a.mp4"]
     done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "out",

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_REAL, REAL_NAME, Scene, Visit, encode, make_hdr_copy
-from dunkwatch.config import from_dict
+from conftest import SHARED_REAL, REAL_NAME, Scene, Visit, encode, make_hdr_copy, shapes_config
 from dunkwatch.media import probe
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.decode import VideoReader
@@ -24,7 +23,7 @@ def hlg_real(tmp_path_factory) -> Path:
 
 
 def run_motion(path: Path):
-    cfg = from_dict({}, path.parent)
+    cfg = shapes_config({}, path.parent)
     return analyse(path, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps)), cfg
 
 
@@ -108,7 +107,7 @@ def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_fi
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import motion_scorer
 
-    cfg = from_dict({"export": {"hdr": mode, "timeline": False}}, tmp_path)
+    cfg = shapes_config({"export": {"hdr": mode, "timeline": False}}, tmp_path)
     result = process_video(hlg_portrait, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "outbox")
     sidecar = result.sidecar
     (segment,) = sidecar.segments
@@ -188,7 +187,7 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
     times = np.array([f.time for f in frames])
     # Real time, not slowed down: 5 samples a second over 8 s (a sample after a gap comes late).
     assert times[-1] == pytest.approx(7.8, abs=0.1) and np.all(np.diff(times) > 0) and 36 <= len(times) <= 40
-    cfg = from_dict({"export": {"timeline": False, "highlight_reel": False}}, tmp_path)
+    cfg = shapes_config({"export": {"timeline": False, "highlight_reel": False}}, tmp_path)
     result = process_video(slomo, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "outbox")
     (segment,) = result.sidecar.segments
     assert segment.start == pytest.approx(3.0, abs=0.3) and segment.end == pytest.approx(5.0, abs=0.3)

@@ -5,15 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_REAL, Scene, Visit, encode
-from dunkwatch.config import from_dict
+from conftest import SHARED_REAL, Scene, Visit, encode, shapes_config
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.process import analyse
 
 
 def run_motion(path: Path, **overrides):
-    cfg = from_dict(overrides, path.parent)
+    cfg = shapes_config(overrides, path.parent)
     return analyse(path, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps))
 
 

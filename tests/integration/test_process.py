@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, displayed_first_frame, encode, make_portrait_mov, run_ffmpeg
+from conftest import REPO, displayed_first_frame, encode, make_portrait_mov, run_ffmpeg, SHAPES_TOML, shapes_config
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.media import probe
@@ -50,7 +50,9 @@ def frame_count(path: Path) -> int:
 
 def test_portrait_hevc_mov_gives_upright_full_resolution_clips_with_audio(portrait_mov, workdir):
     out = workdir / "outbox"
-    proc = dunkwatch("process", str(portrait_mov), "--out", str(out), "--scorer", "motion", "--json")
+    (workdir / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
+    proc = dunkwatch("process", str(portrait_mov), "--config", str(workdir / "shapes.toml"), "--out", str(out),
+                     "--scorer", "motion", "--json")
     assert proc.returncode == 0, proc.stderr
     sidecar = json.loads(proc.stdout)
     assert sidecar["rotation"] == 90 and (sidecar["width"], sidecar["height"]) == (180, 320)
@@ -141,12 +143,11 @@ def test_scorer_cnn_without_a_promoted_model_says_so(portrait_mov, workdir, conf
 
 def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
     from dunkwatch.pipeline.scorer_choice import make_scorer
-    from dunkwatch.config import from_dict
     from dunkwatch.errors import ModelError
 
     (workdir / "state" / "models").mkdir(parents=True)
     (workdir / "state" / "models" / "current").write_text("v0007\n")
-    cfg = from_dict({"paths": {"state_dir": str(workdir / "state")}}, workdir)
+    cfg = shapes_config({"paths": {"state_dir": str(workdir / "state")}}, workdir)
     assert make_scorer(cfg.pipeline, "auto").kind == "motion"
     assert make_scorer(cfg.pipeline, "motion").kind == "motion"
     with pytest.raises(ModelError, match="points at 'v0007'"):
@@ -155,7 +156,6 @@ def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
 
 def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdir):
     from dunkwatch.pipeline.scorer_choice import make_scorer
-    from dunkwatch.config import from_dict
     from dunkwatch.models import registry
     from dunkwatch.models.resnet import build_model
     from dunkwatch.pipeline.process import process_video
@@ -163,7 +163,7 @@ def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdi
     model = build_model(input_size=32, weights=None, dense_units=(8, 8, 8))
     version = registry.add_version(workdir / "state", lambda p: model.save(p), {"f1": 0.0})
     registry.set_current(workdir / "state", version)
-    cfg = from_dict({"paths": {"state_dir": str(workdir / "state")}, "score": {"batch_size": 4}}, workdir)
+    cfg = shapes_config({"paths": {"state_dir": str(workdir / "state")}, "score": {"batch_size": 4}}, workdir)
     scorer = make_scorer(cfg.pipeline)  # auto
     assert (scorer.kind, scorer.model_version) == ("cnn", "v0001")
     video = counter_video(tmp_path / "c.mp4", seconds=2.0, audio=False)
@@ -208,7 +208,8 @@ def test_check_accepts_the_shipped_config_and_names_a_bad_key(workdir, config_fi
     bad = dunkwatch("check", "--config", str(config_file(segment={"merge_gapp": 1.0})))
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("dunkwatch: config key segment.merge_gapp is unknown; known: threshold_motion, "
-                                  "threshold_cnn, hysteresis, smooth, merge_gap, min_segment, pre_roll, post_roll")
+                                  "threshold_cnn, hysteresis, smooth, merge_gap, min_segment, pre_roll, post_roll, "
+                                  "confirm_people")
 
 
 def test_console_script_and_module_agree():
@@ -222,7 +223,9 @@ def test_console_script_and_module_agree():
 def test_a_name_with_a_newline_and_quotes_still_gets_its_clips_and_reel(portrait_mov, tmp_path):
     odd = tmp_path / "it's\nIMG_0001.MOV"  # ffmpeg's concat list once broke on both
     odd.write_bytes(portrait_mov.read_bytes())
-    proc = dunkwatch("process", str(odd), "--out", str(tmp_path / "out"), "--scorer", "motion", "--json")
+    (tmp_path / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
+    proc = dunkwatch("process", str(odd), "--config", str(tmp_path / "shapes.toml"), "--out", str(tmp_path / "out"),
+                     "--scorer", "motion", "--json")
     assert proc.returncode == 0, proc.stderr
     sidecar = json.loads(proc.stdout)
     folder = next((tmp_path / "out").iterdir())

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, Scene, Visit, encode
+from conftest import REPO, SHAPES_TOML, Scene, Visit, encode
 from dunkwatch.config import load
 from dunkwatch.learn.corrections import parse_time
 from dunkwatch.store import State, Store
@@ -42,7 +42,7 @@ def processed(tmp_path_factory):
         scene = Scene(duration=14, fps=10, seed=11, visits=[Visit(*visit, 0.25, 0.65)])
         encode(scene.frames(), root / "inbox" / name, scene.width, scene.height, scene.fps, audio=True,
                preset="veryfast")
-    (root / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n')
+    (root / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n' + SHAPES_TOML)
     cfg = load(root / "config.toml")
     from dunkwatch.service.daemon import Daemon
 

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import Scene, Visit, run_ffmpeg
+from conftest import SHAPES_TOML, Scene, Visit, run_ffmpeg
 from test_review_page import video_packets as packets
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
@@ -204,7 +204,7 @@ def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
                "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac",
                str(tmp_path / "inbox" / "IMG_0500.MOV"), stdin=b"".join(f.tobytes() for f in scene.frames()))
     (tmp_path / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n'
-                                          f'[review]\nlisten = "127.0.0.1:{free_port()}"\n')
+                                          f'[review]\nlisten = "127.0.0.1:{free_port()}"\n' + SHAPES_TOML)
     cfg = load(tmp_path / "config.toml")
     assert Daemon(cfg, once=True).run() == 0
     clip = next((cfg.paths.outbox / "IMG_0500").glob("IMG_0500_01_*.mp4"))

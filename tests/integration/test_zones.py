@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import EMPTY_ROOM, Scene, Visit, encode, real_frames
-from dunkwatch.config import from_dict, load
+from conftest import EMPTY_ROOM, Scene, Visit, encode, real_frames, shapes_config
+from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.process import analyse
 from dunkwatch.pipeline.scorer_choice import motion_scorer
@@ -41,7 +41,7 @@ def walker_on_the_empty_room(path, x_from: float, x_to: float, seconds: float = 
 
 @pytest.mark.slow
 def test_a_walk_inside_a_zone_gives_no_clip_and_the_same_walk_outside_it_gives_one(tmp_path):
-    cfg = from_dict({}, tmp_path).pipeline
+    cfg = shapes_config({}, tmp_path).pipeline
     inside = walker_on_the_empty_room(tmp_path / "inside.mp4", 0.08, 0.3)
     outside = walker_on_the_empty_room(tmp_path / "outside.mp4", 0.6, 0.85)
     assert len(analyse(inside, cfg, motion_scorer(cfg, None)).segments) == 1  # seen without the zone

@@ -1,0 +1,73 @@
+"""Confirmation's rules, pure: which frames the detector looks at, and which stretches stay clips."""
+
+import numpy as np
+
+from dunkwatch.pipeline.person import Box, squares
+from dunkwatch.pipeline.person_looks import Look, PersonLooks, confirm
+from dunkwatch.pipeline.segment import Segment
+
+SOMEONE = (Box(0.4, 0.2, 0.6, 0.9),)
+
+
+class FakeDetector:
+    """Sees a person on frames whose first pixel is 255; counts its looks."""
+
+    def __init__(self):
+        self.looked: list[int] = []
+
+    @staticmethod
+    def prepare(frame: np.ndarray) -> bytes:
+        return bytes([int(frame[0, 0, 0])])
+
+    def find(self, kept: bytes) -> tuple[Box, ...]:
+        self.looked.append(kept[0])
+        return SOMEONE if kept[0] == 255 else ()
+
+
+def segment(start: float, end: float) -> Segment:
+    return Segment(start, end, start, end, 1.0)
+
+
+def test_a_stretch_is_a_clip_when_a_look_inside_it_saw_someone():
+    looks = [Look(1.0, ()), Look(2.0, SOMEONE), Look(10.0, ()), Look(11.0, ())]
+    result = confirm([segment(0.5, 3.0), segment(9.0, 12.0), segment(20.0, 21.0)], looks)
+    assert result.segments == [segment(0.5, 3.0), segment(20.0, 21.0)]  # the last: nothing looked at it
+    assert result.nobody == [segment(9.0, 12.0)]
+
+
+def test_looks_come_only_where_the_score_could_make_a_segment_and_thin_out_once_someone_is_seen():
+    detector = FakeDetector()
+    looks = PersonLooks(detector, threshold=0.3, every=0.5, again=3.0)
+    frames = [(i / 10, np.full((4, 4, 3), 255 if 20 <= i < 80 else 0, np.uint8)) for i in range(120)]
+    scores = [0.9 if 20 <= i < 100 else 0.1 for i in range(120)]
+    for i, (t, frame) in enumerate(frames):
+        looks.offer(i, t, frame)
+    for i, score in enumerate(scores):
+        looks.scored(i, score)
+    times = [look.time for look in looks.looks]
+    # Kept every 0.5 s; looked at from 2.0 s; seen at once, so again 3 s later; from 8 s nobody: 0.5 s, then 1 s.
+    assert times == [2.0, 5.0, 8.0, 8.5, 9.5]
+    assert [bool(look.people) for look in looks.looks] == [True, True, False, False, False]
+    assert not looks._kept  # every kept copy is let go once its frame is scored
+
+
+def test_a_new_stretch_is_looked_at_at_once():
+    detector = FakeDetector()
+    looks = PersonLooks(detector, threshold=0.3, every=0.5, again=60.0)
+    for i in range(60):
+        looks.offer(i, i / 10, np.full((4, 4, 3), 255, np.uint8))
+    for i in range(60):
+        looks.scored(i, 0.1 if 20 <= i < 30 else 0.9)
+    assert [look.time for look in looks.looks] == [0.0, 3.0]  # the dip at 2-3 s ended the first stretch
+
+
+def test_squares_cover_the_frame_and_overlap():
+    for height, width in [(270, 480), (480, 270), (300, 300), (200, 1000)]:
+        covered = np.zeros((height, width), bool)
+        boxes = squares(height, width)
+        for x, y, side in boxes:
+            assert side == min(height, width) and x + side <= width and y + side <= height
+            covered[y:y + side, x:x + side] = True
+        assert covered.all()
+        starts = sorted(x if width >= height else y for x, y, _ in boxes)
+        assert all(b - a <= min(height, width) * 2 / 3 + 1 for a, b in zip(starts, starts[1:]))
