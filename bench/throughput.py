@@ -193,6 +193,9 @@ def main() -> int:
                              "side by side with the same inputs and environment")
     parser.add_argument("--no-attempts", action="store_true",
                         help="also run motion with attempts.enabled = false (what finding shots costs, side by side)")
+    parser.add_argument("--no-confirm", action="store_true",
+                        help="also run motion with segment.confirm_people = false (what confirming clips costs; the "
+                             "synthetic player is no person, so every stretch is looked at as nobody's)")
     parser.add_argument("--ungated", action="store_true",
                         help="also run the cnn on every sampled frame and compare segment boundaries")
     args = parser.parse_args()
@@ -207,6 +210,8 @@ def main() -> int:
     no_prior.write_text(base + "[motion]\nperson_prior = false\n")
     no_attempts = work / "no_attempts.toml"
     no_attempts.write_text(base + "[attempts]\nenabled = false\n")
+    no_confirm = work / "no_confirm.toml"
+    no_confirm.write_text(base + "[segment]\nconfirm_people = false\n")
     gated.write_text(base)
     ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
     with_cnn = not (args.four_k or args.motion_only)
@@ -228,6 +233,8 @@ def main() -> int:
             variants.insert(0, ("motion, no person prior", "motion", no_prior))
         if args.no_attempts:
             variants.insert(0, ("motion, no attempts", "motion", no_attempts))
+        if args.no_confirm:
+            variants.insert(0, ("motion, no confirmation", "motion", no_confirm))
         if args.ungated and with_cnn and name != "ten_minutes":
             variants.append(("cnn, every frame", "cnn", ungated))
         if args.before:

@@ -9,7 +9,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -111,6 +111,33 @@ class VideoReader:
         if duration > 0 and self.last_time < duration - max(_TRUNCATION_SLACK_S, 0.05 * duration):
             raise VideoError(f"{self.path}: truncated or damaged: frames stop at {self.last_time:.1f} s "
                              f"of {duration:.1f} s")
+
+
+def frames_at(path: Path, info: MediaInfo, times: Sequence[float], max_side: int | None) -> list[np.ndarray]:
+    """The first frame at or after each time (RGB, longer side at most max_side): one short read
+    per cluster of times within 2 s (a seek between clusters); a time past the last frame takes
+    that frame. For the few frames a video's attempts need after it was scored."""
+    out: list[np.ndarray | None] = [None] * len(times)
+    clusters: list[list[int]] = []
+    for k in sorted(range(len(times)), key=lambda k: times[k]):
+        if clusters and float(times[k]) - float(times[clusters[-1][-1]]) <= 2.0:
+            clusters[-1].append(k)
+        else:
+            clusters.append([k])
+    for pending in clusters:
+        frames = iter(VideoReader(path, 20.0, max_side=max_side, info=info,
+                                  start=max(0.0, float(times[pending[0]]) - 0.05)))
+        last = None
+        for frame in frames:
+            while pending and frame.time >= float(times[pending[0]]) - 0.03:
+                out[pending.pop(0)] = frame.image
+            last = frame.image
+            if not pending:
+                break
+        frames.close()
+        for k in pending if last is not None else ():
+            out[k] = last
+    return [f if f is not None else np.zeros((1, 1, 3), np.uint8) for f in out]
 
 
 def sdr_filter(info: MediaInfo, pix_fmt: str = "rgb24") -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -63,11 +64,11 @@ class MotionScorer:
     model_version = None
 
     def __init__(self, cfg: MotionConfig, sample_fps: float,
-                 memory: Callable[[], Sequence[RememberedScene]] | None = None):
+                 memory: Callable[[], Sequence[RememberedScene]] | None = None, detector_cache: Path | None = None):
         self.cfg = cfg
         self.memory = memory  # asked once per video: the empty courts seen in earlier videos
         self.learned_scenes: list[LearnedEmpty] = []  # of the last video scored
-        self.detector = PersonDetector() if cfg.person_prior else None
+        self.detector = PersonDetector(cache=detector_cache) if cfg.person_prior else None
         # The detector needs more pixels than the motion model; candidates keep a grey copy for it.
         self.frame_side = max(cfg.analysis_size, PersonDetector.side) if self.detector else cfg.analysis_size
         self.fps = float(sample_fps)

@@ -15,7 +15,9 @@ height up (bench/person_detectors.py); see the README for what it misses.
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,6 +44,14 @@ KEEP_SIDE = 480  # frames kept for a later look, longer side: a square look (270
 # Detection score a person must reach. Empty frames of the shared room scored at most 0.08 and
 # people mostly above 0.9 (bench/person_detectors.py): the middle leaves room on both sides.
 MIN_SCORE = 0.5
+
+
+_LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-detector")
+
+
+def detector_cache(state_dir: Path) -> Path:
+    """Where the converted graph is kept: state_dir/person."""
+    return Path(state_dir) / "person"
 
 
 class DetectorMissing(ModelError):
@@ -87,13 +97,21 @@ def graph_path() -> Path:
 
 
 @cache
-def _compiled(path: Path):  # one compiled graph per process: compiling costs about 0.3 s
+def _compiled(path: Path, cache: Path | None):
+    """One compiled graph per process. Reading the TensorFlow graph costs about 0.8 s a start, so
+    the graph, converted, is kept in `cache` (OpenVINO's own format) and read from there after."""
     import openvino as ov
 
     try:
         core = ov.Core()
-        model = core.read_model(str(path))
-        model.reshape({model.inputs[0]: [1, INPUT_SIDE, INPUT_SIDE, 3]})
+        ir = cache / f"ssdlite-{PACKAGE_VERSION}-{INPUT_SIDE}.xml" if cache is not None else None
+        if ir is not None and ir.is_file():
+            model = core.read_model(str(ir))
+        else:
+            model = core.read_model(str(path))
+            model.reshape({model.inputs[0]: [1, INPUT_SIDE, INPUT_SIDE, 3]})
+            if ir is not None:
+                _save(ov, model, ir)
         # One thread per look: looks are few and the decoder wants the other core.
         compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 1})
         return compiled, compiled.output(_BOXES), compiled.output(_SCORES)
@@ -101,6 +119,20 @@ def _compiled(path: Path):  # one compiled graph per process: compiling costs ab
         said = [line for line in str(exc).splitlines() if line.strip()]
         raise DetectorMissing(f"the person detector's graph {path} (package {PACKAGE}) cannot be read; reinstall it "
                               f"with `{INSTALL}` ({said[-1] if said else type(exc).__name__})") from exc
+
+
+def _save(ov, model, ir: Path) -> None:
+    """The converted graph as ir (.xml) and its weights (.bin), written under temporary names and
+    renamed weights first: an .xml is there only when both are whole. A cache that cannot be
+    written costs the next start its 0.8 s, nothing else."""
+    try:
+        ir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ir.with_name(f".{ir.stem}.{os.getpid()}.part.xml")
+        ov.save_model(model, str(tmp))
+        os.replace(tmp.with_suffix(".bin"), ir.with_suffix(".bin"))
+        os.replace(tmp, ir)
+    except OSError:
+        pass
 
 
 def squares(height: int, width: int) -> list[tuple[int, int, int]]:
@@ -118,10 +150,16 @@ class PersonDetector:
 
     side = KEEP_SIDE  # frames must reach the scorer at least this large
 
-    def __init__(self, min_score: float = MIN_SCORE):
+    def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None):
+        """Raises DetectorMissing at once when the package is not there; the graph itself is read
+        and compiled in the background while the video starts decoding, and find() waits for it."""
         self.min_score = min_score
-        self._model, self._boxes, self._scores = _compiled(graph_path())
+        self._loading = _LOADER.submit(_compiled, graph_path(), cache)
         self._lock = threading.Lock()  # one inference at a time: the compiled model is shared
+
+    def ready(self) -> None:
+        """Wait for the graph; DetectorMissing if it cannot be read."""
+        self._model, self._boxes, self._scores = self._loading.result()
 
     @staticmethod
     def prepare(frame: np.ndarray) -> bytes:
@@ -136,6 +174,7 @@ class PersonDetector:
 
     def find_in(self, rgb: np.ndarray) -> tuple[Box, ...]:
         """People in an RGB frame of any size."""
+        self.ready()
         h, w = rgb.shape[:2]
         found: list[Box] = []
         for x, y, side in squares(h, w):

@@ -23,9 +23,10 @@ from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
 from dunkwatch.pipeline.hoop_search import find_hoop_box
-from dunkwatch.pipeline.person import PersonDetector
+from dunkwatch.pipeline.person import PersonDetector, detector_cache
 from dunkwatch.pipeline.person_looks import PersonLooks
 from dunkwatch.pipeline.rim_model import judge_with_model
+from dunkwatch.pipeline.shooters import place_shooters
 from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
 from dunkwatch.pipeline.timeline import write_timeline
 from dunkwatch.zones import ZoneFilter, Zones
@@ -80,7 +81,8 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     first: list[np.ndarray] = []  # the first frame, as the scorer sees it: where a found hoop is remembered
     params = segment_params(cfg.segment, scorer.kind)
     # Looks at every frame that could belong to a segment, so every clip is confirmed.
-    looks = PersonLooks(PersonDetector(), params.threshold - params.hysteresis) if cfg.segment.confirm_people else None
+    looks = PersonLooks(PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis) \
+        if cfg.segment.confirm_people else None
 
     def frames():
         for frame in prefetched(reader, depth):
@@ -109,15 +111,19 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
                         first_image=first[0] if first else None, nobody_seen=nobody)
     if blobs is not None:
-        _shots(analysis, blobs, known[0], cfg, path)
+        _shots(analysis, blobs, known[0], cfg, path, looks.detector if looks is not None else None)
     return analysis
 
 
-def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: PipelineConfig, path: Path) -> None:
-    """The attempts, less those in a stretch where nobody was seen (a ball alone), judged by a
-    promoted hoop model when there is one."""
+def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: PipelineConfig, path: Path,
+           detector: PersonDetector | None) -> None:
+    """The attempts, less those in a stretch where nobody was seen (a ball alone), each shooter
+    placed where the person detector saw him at release, judged by a promoted hoop model when
+    there is one."""
     _find_attempts(analysis, blobs, hoop, cfg.attempts, path.name)
     analysis.attempts = [a for a in analysis.attempts if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)]
+    if detector is not None and analysis.attempts and analysis.tap_size is not None:
+        analysis.attempts = place_shooters(path, analysis.info, analysis.attempts, analysis.tap_size, detector)
     if analysis.attempts and analysis.hoop is not None:
         analysis.attempts, analysis.results_by = judge_with_model(
             path, analysis.info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime)

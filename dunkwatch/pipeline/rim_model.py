@@ -22,7 +22,7 @@ from dunkwatch.media import MediaInfo
 from dunkwatch.models import registry
 from dunkwatch.models.runtime import Classifier, load_classifier
 from dunkwatch.pipeline.attempts import Attempt, Kind, Result
-from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.decode import frames_at
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +60,9 @@ def rim_crops(path: Path, info: MediaInfo, hoop: Hoop, times: Sequence[float], s
     """Crops (N x size x size x 3 uint8 RGB) of the first frame at or after each time: one short
     read per cluster of times (a seek between clusters); a time past the last frame takes that frame."""
     out = np.zeros((len(times), size, size, 3), np.uint8)
-    order = [int(k) for k in np.argsort(times)]
-    clusters: list[list[int]] = []
-    for k in order:
-        if clusters and float(times[k]) - float(times[clusters[-1][-1]]) <= 2.0:
-            clusters[-1].append(k)
-        else:
-            clusters.append([k])
-    for pending in clusters:
-        frames = iter(VideoReader(path, 20.0, max_side=None, info=info, start=max(0.0, float(times[pending[0]]) - 0.05)))
-        last = None
-        for frame in frames:
-            box = crop_box(hoop, frame.image.shape[1], frame.image.shape[0])
-            while pending and frame.time >= float(times[pending[0]]) - 0.03:
-                out[pending.pop(0)] = crop(frame.image, box, size)
-            last = frame, box
-            if not pending:
-                break
-        frames.close()
-        for k in pending if last is not None else ():
-            out[k] = crop(last[0].image, last[1], size)
+    for k, image in enumerate(frames_at(path, info, times, None)):
+        if image.shape[0] > 1:  # a video with no frame at all leaves black crops
+            out[k] = crop(image, crop_box(hoop, image.shape[1], image.shape[0]), size)
     return out
 
 

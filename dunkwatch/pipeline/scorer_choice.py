@@ -15,6 +15,7 @@ from dunkwatch.errors import ModelError
 from dunkwatch.models import registry
 from dunkwatch.pipeline.empty_scene import same_scene_share
 from dunkwatch.pipeline.motion import MotionScorer
+from dunkwatch.pipeline.person import detector_cache
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.pipeline.scorer import Scorer
 
@@ -30,7 +31,7 @@ def scene_memory(state_dir: Path, motion: MotionConfig) -> SceneMemory:
 
 def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior: bool = True) -> MotionScorer:
     motion = cfg.motion if person_prior else dataclasses.replace(cfg.motion, person_prior=False)
-    return MotionScorer(motion, cfg.decode.sample_fps, memory.scenes if memory else None)
+    return MotionScorer(motion, cfg.decode.sample_fps, memory.scenes if memory else None, detector_cache(cfg.state_dir))
 
 
 def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:

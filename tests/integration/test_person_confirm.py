@@ -106,5 +106,5 @@ def test_a_detector_that_cannot_load_is_an_error_naming_its_package_never_a_fall
     broken.mkdir(parents=True)
     (broken / "frozen_inference_graph.pb").write_bytes(b"not a graph")
     monkeypatch.setattr(person, "graph_path", lambda: broken / "frozen_inference_graph.pb")
-    with pytest.raises(DetectorMissing, match="cannot be read.*reinstall"):
-        PersonDetector()
+    with pytest.raises(DetectorMissing, match="cannot be read; reinstall"):
+        PersonDetector().ready()

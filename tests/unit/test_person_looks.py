@@ -1,10 +1,12 @@
 """Confirmation's rules, pure: which frames the detector looks at, and which stretches stay clips."""
 
 import numpy as np
+import pytest
 
 from dunkwatch.pipeline.person import Box, squares
 from dunkwatch.pipeline.person_looks import Look, PersonLooks, confirm
 from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.shooters import shooter_box
 
 SOMEONE = (Box(0.4, 0.2, 0.6, 0.9),)
 
@@ -71,3 +73,13 @@ def test_squares_cover_the_frame_and_overlap():
         assert covered.all()
         starts = sorted(x if width >= height else y for x, y, _ in boxes)
         assert all(b - a <= min(height, width) * 2 / 3 + 1 for a, b in zip(starts, starts[1:]))
+
+
+def test_the_shooter_is_the_person_nearest_the_ball_side_guess_and_only_within_reach():
+    left, right = Box(0.1, 0.3, 0.2, 0.8), Box(0.6, 0.2, 0.7, 0.9)
+    assert shooter_box((left, right), (0.65, 0.1)) == right  # the ball over his head at release
+    assert shooter_box((left, right), (0.15, 0.85)) == left  # his feet, just under the box
+    assert shooter_box((left, right), (0.4, 0.5)) == right  # between: nearer in his own heights
+    assert shooter_box((Box(0.1, 0.6, 0.15, 0.8),), (0.9, 0.1)) is None  # someone else, far off
+    assert shooter_box((), (0.5, 0.5)) is None
+    assert right.feet == pytest.approx((0.65, 0.9))
