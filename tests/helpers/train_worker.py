@@ -118,4 +118,11 @@ def main(mode: str) -> dict:
 
 if __name__ == "__main__":
     print("RESULT " + json.dumps(main(sys.argv[1])), flush=True)
+    if "TF_CONFIG" in os.environ:
+        # A worker's gRPC server serves the buffers its peers pull in a collective: one that exits
+        # the moment its own side is done can close the socket under a peer still pulling
+        # ("Socket closed" in RingReduce). A service's workers stay up; this helper waits a little.
+        import time
+
+        time.sleep(3.0)
     os._exit(0)  # multi-worker collectives can hang interpreter shutdown; the result is out
