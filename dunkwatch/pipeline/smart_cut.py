@@ -21,6 +21,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from dunkwatch.config import ExportConfig
 from dunkwatch.media import MediaInfo
 from dunkwatch.pipeline.avc_sets import AvcConfig, free_ids
@@ -174,10 +176,12 @@ Packet = tuple[bytes, int, int, bool]  # (data, pts, dts, keyframe) on the clip'
 
 
 def _encoded_packets(part: tuple[Path, Callable[[bytes], bytes] | None], offset: int, tb: Fraction,
-                     after_dts: int | None, before_dts: int | None) -> list[Packet]:
+                     after_dts: int | None, before_dts: int | None, step: int) -> list[Packet]:
     """A re-encoded part's packets at `offset` ticks into the clip. It has no B-frames, so its dts
-    may follow its pts, moved back as far as needed to come before `before_dts` (the copy's first)
-    or forward to follow `after_dts` (the copy's last)."""
+    follow its pts, all moved by one amount: the head's so its last comes a frame (`step` ticks)
+    before `before_dts` (the copy's first), the tail's so its first comes a frame after
+    `after_dts` (the copy's last). An mp4 sample lasts until the next one's dts, so a dts squeezed
+    to a tick before the next would make a 1-tick frame, which players drop."""
     import av
 
     path, rewrite = part
@@ -186,12 +190,12 @@ def _encoded_packets(part: tuple[Path, Callable[[bytes], bytes] | None], offset:
         found = [p for p in encoded.demux(stream) if p.size]
         scale = Fraction(stream.time_base) / tb
         pts = [offset + int(round((p.pts - found[0].pts) * scale)) for p in found]
-        shift = max(0, pts[-1] - before_dts + 1) if before_dts is not None else 0
+        shift = pts[-1] + step - before_dts if before_dts is not None else 0
+        if after_dts is not None:
+            shift = pts[0] - after_dts - step
         out = []
         for packet, value in zip(found, pts):
             dts = value - shift
-            if after_dts is not None:
-                dts = after_dts = max(dts, after_dts + 1)
             data = bytes(packet)
             out.append((rewrite(data) if rewrite else data, value, dts, packet.is_keyframe))
         return out
@@ -251,13 +255,27 @@ def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
         stream = out.add_stream_from_template(in_stream)
         stream.codec_context.extradata = extradata
         stream.time_base = in_stream.time_base
-        head = _encoded_packets(parts["head"], 0, tb, None, first_dts) if "head" in parts else []
-        tail = (_encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None)
-                if "tail" in parts else [])
+        step = _usual_step(index)
+        head = _encoded_packets(parts["head"], 0, tb, None, first_dts, step) if "head" in parts else []
+        tail = (_encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None,
+                                 step) if "tail" in parts else [])
         copy = _copied_packets(source, in_stream, index, plan, origin) if copied else []
+        held = None  # the last packet waits: it alone needs a duration (the others' come from the next dts)
         for group in (head, copy, tail):
             for data, pts, dts, key in group:
-                packet = av.Packet(data)
-                packet.pts, packet.dts, packet.time_base, packet.stream = pts, dts, in_stream.time_base, stream
-                packet.is_keyframe = key
-                out.mux(packet)
+                if held is not None:
+                    out.mux(held)
+                held = av.Packet(data)
+                held.pts, held.dts, held.time_base, held.stream = pts, dts, in_stream.time_base, stream
+                held.is_keyframe = key
+        if held is not None:
+            # Without a duration the muxer gives the last sample 1 tick, so the track ends a frame
+            # early: GStreamer's qtdemux drops that sample, and a reel's next clip lands on it.
+            held.duration = step
+            out.mux(held)
+
+
+def _usual_step(index: PacketIndex) -> int:
+    """The source's most common frame duration, in its ticks."""
+    steps = np.diff(np.unique(index.pts))
+    return int(np.median(steps)) if len(steps) else 1
