@@ -17,7 +17,7 @@ import numpy as np
 
 from dunkwatch.pipeline.nal_bits import length_size, nal_units
 
-_EPS = 1e-4  # seconds: frame times compare equal within this
+FRAME_EPS = 1e-4  # seconds: frame times compare equal within this
 
 class NotSmart(Exception):
     """Why this clip cannot be smart-cut; the caller re-encodes it and logs the reason once."""
@@ -87,19 +87,24 @@ def index_packets(path: Path, start_offset: float) -> PacketIndex:
                        time_base, codec == "hevc", length)
 
 
+def frames_in(index: PacketIndex, start: float, end: float) -> int:
+    """How many frames a clip of [start, end) shows: those shown from start to before end, to FRAME_EPS."""
+    return int(np.count_nonzero((index.times >= start - FRAME_EPS) & (index.times < end - FRAME_EPS)))
+
+
 def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
     """The copy runs from the first keyframe at or after the cut-in that can open it (no frame
     before it in decode order shows after it; none after it shows before it, unless those leading
     pictures may be left out), to the longest run of packets whose frames all show before `end`
     and before every later packet's frame (so the copy never needs a frame it does not hold)."""
     t = index.times
-    shown = np.flatnonzero((t >= start - _EPS) & (t < end - _EPS))
+    shown = np.flatnonzero((t >= start - FRAME_EPS) & (t < end - FRAME_EPS))
     if not len(shown):
         raise NotSmart("no frame inside the clip")
     cut_in = float(t[shown].min())
     later_min = np.concatenate([np.minimum.accumulate(t[::-1])[::-1][1:], [np.inf]])  # min of t[i+1:]
     earlier_max = np.concatenate([[-np.inf], np.maximum.accumulate(t)[:-1]])  # max of t[:i]
-    clean = index.opens & (earlier_max < t) & (t >= cut_in - _EPS) & (t < end - _EPS)
+    clean = index.opens & (earlier_max < t) & (t >= cut_in - FRAME_EPS) & (t < end - FRAME_EPS)
     if not index.drops_leading:
         clean &= later_min > t
     if not clean.any():
@@ -108,17 +113,17 @@ def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
         # description and the reel joins them by stream copy.
         return CutPlan(cut_in, len(shown), -1, -1, 0, math.inf, 0, len(shown))
     first = int(np.flatnonzero(clean)[0])
-    run = first + np.flatnonzero(t[first:] >= t[first] - _EPS)  # leading pictures left out
+    run = first + np.flatnonzero(t[first:] >= t[first] - FRAME_EPS)  # leading pictures left out
     ts = t[run]
     rest_min = np.concatenate([np.minimum.accumulate(ts[::-1])[::-1][1:], [np.inf]])
     run_max = np.maximum.accumulate(ts)  # frames of the first m packets show up to run_max[m-1]
-    closed = (run_max < rest_min) & (run_max < end - _EPS)
+    closed = (run_max < rest_min) & (run_max < end - FRAME_EPS)
     if not closed.any():
         raise NotSmart("the copy cannot end inside the clip")
     count = int(np.flatnonzero(closed)[-1]) + 1
     tail_start = float(rest_min[count - 1])
-    head = int(np.count_nonzero((t >= cut_in - _EPS) & (t < t[first] - _EPS)))
-    tail = int(np.count_nonzero((t >= tail_start - _EPS) & (t < end - _EPS))) if math.isfinite(tail_start) else 0
+    head = int(np.count_nonzero((t >= cut_in - FRAME_EPS) & (t < t[first] - FRAME_EPS)))
+    tail = int(np.count_nonzero((t >= tail_start - FRAME_EPS) & (t < end - FRAME_EPS))) if math.isfinite(tail_start) else 0
     if head + count + tail != len(shown):  # a frame shown twice or missed: the index is not one frame a packet
         raise NotSmart("the stream's packets are not one frame each")
     return CutPlan(cut_in, head, first, int(run[count - 1]), count, tail_start, tail, len(shown))

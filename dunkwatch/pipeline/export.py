@@ -20,7 +20,7 @@ from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, index_packets, plan_cut
+from dunkwatch.pipeline.cut_plan import FRAME_EPS, NotSmart, PacketIndex, frames_in, index_packets, plan_cut
 from dunkwatch.pipeline.decode import sdr_filter
 from dunkwatch.pipeline.segment import Segment
 from dunkwatch.pipeline.smart_cut import colour_options, smart_cut_video, smart_safe
@@ -138,31 +138,14 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
              stop: StopCheck | None = None, index: PacketIndex | None = None) -> Path:
     """One clip of [start, end) from the original, with its audio, at full resolution, dated at
     the moment it was filmed. `index` (smart mode): the source's packets, when a smart cut is safe."""
-    if cfg.mode == "smart" and index is not None:
-        stopped: list[bool] = []
-
-        def stop_check() -> None:
-            try:
-                stop() if stop else None
-            except BaseException:
-                stopped.append(True)  # the service is stopping: that must get through, not a fallback
-                raise
-
-        try:
-            return _smart_clip(info, start, end, dest, cfg, stop_check, index)
-        except NotSmart as exc:
-            log.info("%s: re-encoded whole, not smart-cut: %s", dest.name, exc)
-        except OSError:
-            raise  # a full disk or a hung ffmpeg: retried later, as for any clip
-        except Exception as exc:  # noqa: BLE001 - a smart cut that fails costs speed, never the clip
-            if stopped:
-                raise
-            log.warning("%s: the smart cut failed (%s: %s); re-encoded whole instead", dest.name,
-                        type(exc).__name__, exc)
+    if cfg.mode == "smart" and index is not None and _try_smart(info, start, end, dest, cfg, stop, index):
+        return dest
     duration = max(0.0, end - start)
     # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
-    # -t before -i limits what is read, so slow motion stretches the output, not cuts it.
-    args = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", str(info.path),
+    # -t before -i limits what is read, so slow motion stretches the output, not cuts it. The
+    # frames kept are those shown in [start, end), to FRAME_EPS, as a smart cut keeps them: a frame
+    # shown exactly at `end` is the next clip's (rounded to the millisecond, it was in both).
+    args = ["-ss", f"{max(0.0, start - FRAME_EPS):.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
             "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "0", "-sn", "-dn"]
     if cfg.mode == "copy":
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
@@ -177,6 +160,8 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
             args += ["-fps_mode", "passthrough", "-af", _atempo_chain(1.0 / cfg.slow_motion)]
         if filters:
             args += ["-vf", ",".join(filters)]
+        if index is not None:  # -t counts from the first frame after the seek, which may keep one too many
+            args += ["-frames:v", str(frames_in(index, start, end))]
     args += dating_args(info.recorded_at, start)
     # A clip is not half of a Live Photo: without this, Photos could pair it with the still.
     args += ["-metadata", "com.apple.quicktime.content.identifier=",
@@ -184,6 +169,32 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
     with atomic_target(dest) as tmp:
         _run_ffmpeg([*args, str(tmp)], dest, duration * cfg.slow_motion, stop)
     return dest
+
+
+def _try_smart(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
+               stop: StopCheck | None, index: PacketIndex) -> bool:
+    """A smart cut of the clip; False (said in the log) when it must be re-encoded whole instead."""
+    stopped: list[bool] = []
+
+    def stop_check() -> None:
+        try:
+            stop() if stop else None
+        except BaseException:
+            stopped.append(True)  # the service is stopping: that must get through, not a fallback
+            raise
+
+    try:
+        _smart_clip(info, start, end, dest, cfg, stop_check, index)
+        return True
+    except NotSmart as exc:
+        log.info("%s: re-encoded whole, not smart-cut: %s", dest.name, exc)
+    except OSError:
+        raise  # a full disk or a hung ffmpeg: retried later, as for any clip
+    except Exception as exc:  # noqa: BLE001 - a smart cut that fails costs speed, never the clip
+        if stopped:
+            raise
+        log.warning("%s: the smart cut failed (%s: %s); re-encoded whole instead", dest.name, type(exc).__name__, exc)
+    return False
 
 
 def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
@@ -237,7 +248,7 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
                 labels: Sequence[str] | None = None) -> tuple[list[Path], Path | None]:
     """All clips of one video, then the reel; returns (clips, reel or None). `labels` name each clip's attempt."""
     stem = safe_stem(info.path.stem)
-    index = _smart_index(info, cfg) if segments else None
+    index = _clip_index(info, cfg) if segments else None
     names = labels or [""] * len(segments)
     clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop, index)
              for i, (seg, label) in enumerate(zip(segments, names), start=1)]
@@ -253,10 +264,17 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
     return clips, reel
 
 
-def _smart_index(info: MediaInfo, cfg: ExportConfig) -> PacketIndex | None:
-    """The source's packet index when its clips may be smart-cut; else None, said once per video."""
-    if cfg.mode != "smart":
+def _clip_index(info: MediaInfo, cfg: ExportConfig) -> PacketIndex | None:
+    """The source's packet index when its clips may be smart-cut, or are re-encoded (it counts
+    their frames); else None, said once per video."""
+    if cfg.mode == "copy":
         return None
+    if cfg.mode == "reencode":
+        try:
+            return index_packets(info.path, info.start)
+        except Exception as exc:  # noqa: BLE001 - clips are cut by duration alone then
+            log.info("%s: its packets could not be indexed (%s): clips cut by duration", info.path.name, exc)
+            return None
     try:
         smart_safe(info, cfg)
         return index_packets(info.path, info.start)

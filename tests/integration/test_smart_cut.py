@@ -281,3 +281,20 @@ def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service
         cut_clip(info, START, END, tmp_path / "stopped.mp4", smart(tmp_path), stop, index=index)
     assert not (tmp_path / "stopped.mp4").exists()
     assert "stopped.mp4: the smart cut failed" not in caplog.text  # it stopped, no fallback was tried
+
+
+def test_a_re_encoded_clip_keeps_exactly_the_frames_a_smart_clip_keeps(source, tmp_path):
+    """[3.333, 3.9) at 30 fps: the frames shown at 3.3333 .. 3.8667, 17 of them; the one shown at
+    exactly 3.9 is the next clip's. -t alone counted from the first frame and kept 18."""
+    info = probe(source)
+    clips, _ = write_clips(info, [Segment(3.333, 3.9, 3.333, 3.9, 1.0), Segment(5.0, 5.5, 5.0, 5.5, 1.0)], tmp_path,
+                           from_dict({"export": {"mode": "reencode", "highlight_reel": False}}, tmp_path).export)
+    theirs = dict((round(t, 4), img) for t, img in decoded(source))
+    for clip, first, last, count in zip(clips, (3.3333, 5.0), (3.8667, 5.4667), (17, 15)):
+        ours = decoded(clip)
+        assert len(ours) == count, clip.name
+
+        def nearest(img: np.ndarray) -> float:  # the source is stored turned; the clip shows it upright
+            turns = [np.rot90(img, k) for k in (1, 3)]
+            return min(theirs, key=lambda t: min(np.abs(theirs[t] - x).mean() for x in turns))
+        assert nearest(ours[0][1]) == first and nearest(ours[-1][1]) == last, clip.name
