@@ -103,8 +103,8 @@ class AttemptsConfig:
 @dataclass(frozen=True)
 class ExportConfig:
     mode: str = setting("smart", "smart: frame-accurate, re-encoding only the first and last frames up to a "
-                        "keyframe and copying the rest (H.264; other sources are re-encoded, with a log line); "
-                        "reencode: frame-accurate, every frame re-encoded; copy: fastest, starts on a keyframe",
+                        "keyframe and copying the rest (H.264 and HEVC; other sources are re-encoded, with a log "
+                        "line); reencode: frame-accurate, every frame re-encoded; copy: fastest, starts on a keyframe",
                         choices=("smart", "reencode", "copy"))
     slow_motion: float = setting(1.0, "playback slow-down; 2.0 plays 30 fps footage at 15 fps", lo=1.0, hi=8.0)
     highlight_reel: bool = setting(True, "also join all clips of a video into <stem>_highlights.mp4")
