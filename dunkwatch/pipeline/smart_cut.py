@@ -43,6 +43,12 @@ class _Source:
     pix_fmt: str
     extradata: bytes  # avcC or hvcC
 
+    @property
+    def high_tier(self) -> bool:
+        """HEVC: the hvcC's general_tier_flag (byte 1, bit 5); False for H.264 or an unreadable record."""
+        return self.codec == "hevc" and len(self.extradata) > 1 and self.extradata[0] == 1 \
+            and bool(self.extradata[1] & 0x20)
+
 
 _PROFILES = {"h264": {"Baseline": "baseline", "Constrained Baseline": "baseline", "Main": "main", "High": "high",
                       "High 10": "high10", "High 4:2:2": "high422", "High 4:4:4 Predictive": "high444"},
@@ -103,7 +109,9 @@ def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_i
         encoder = ["-c:v", "libx265", "-x265-params",
                    ":".join(["log-level=error:bframes=0:keyint=-1:scenecut=0:open-gop=0:weightp=0:"
                              "weightb=0:slices=1:repeat-headers=0:info=0", *vui,
-                             *([f"level-idc={src.level}"] if src.level else [])])]
+                             *([f"level-idc={src.level}"] if src.level else []),
+                             # The source's tier: x265 would raise it to High, beyond what the hvcC declares.
+                             f"high-tier={int(src.high_tier)}"])]
     args = ["-noautorotate", "-ss", f"{max(0.0, first_time - half_frame):.6f}", "-i", str(info.path),
             "-map", "0:v:0", "-frames:v", str(frames), "-an", "-sn", "-dn", "-fps_mode", "passthrough",
             *encoder, "-preset", cfg.smart_preset, "-crf", str(cfg.crf), "-profile:v", src.profile,

@@ -298,3 +298,27 @@ def test_a_re_encoded_clip_keeps_exactly_the_frames_a_smart_clip_keeps(source, t
             turns = [np.rot90(img, k) for k in (1, 3)]
             return min(theirs, key=lambda t: min(np.abs(theirs[t] - x).mean() for x in turns))
         assert nearest(ours[0][1]) == first and nearest(ours[-1][1]) == last, clip.name
+
+
+def tiers_and_levels(record: bytes) -> tuple[tuple[int, int], set[tuple[int, int]]]:
+    """(the hvcC's (general_tier_flag, general_level_idc), those of each VPS and SPS in it)."""
+    config = HvcConfig.parse(record)
+    found = set()
+    for kind, before in ((VPS, 4), (SPS, 1)):  # bytes of each before its profile_tier_level
+        for unit in config.units(kind):
+            raw = unit[2:].replace(b"\x00\x00\x03", b"\x00\x00")  # emulation prevention out
+            found.add(((raw[before] >> 5) & 1, raw[before + 11]))
+    return ((record[1] >> 5) & 1, record[12]), found
+
+
+def test_hevc_ends_never_raise_the_tier_or_level_the_hvcc_declares(tmp_path):
+    """At 1080p x265 flags its sets High tier unless told the source's: the hvcC (Main) must cover
+    every set it holds (ISO/IEC 14496-15)."""
+    source = tmp_path / "IMG_0500.MP4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=2", "-c:v", "libx265", "-preset", "ultrafast",
+               "-x265-params", "log-level=error:keyint=30", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", str(source))
+    info = probe(source)
+    clip = cut_clip(info, 0.5, 1.6, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(source, info.start))
+    with av.open(str(clip)) as container:
+        (tier, level), sets = tiers_and_levels(bytes(container.streams.video[0].codec_context.extradata))
+    assert len(sets) >= 1 and all(t <= tier and lv <= level for t, lv in sets), (tier, level, sets)
