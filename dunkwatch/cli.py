@@ -79,7 +79,11 @@ def _cmd_process(args, cfg) -> int:
 
 
 def _cmd_check(args, cfg) -> int:
+    from dunkwatch.service.schedule import next_runs
+
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
+    runs = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in next_runs(cfg.training.schedule))
+    print(f"training.schedule {cfg.training.schedule!r}: next runs {runs} (local time)")
     if not cfg.paths.corrections.exists():
         return 0
     from dunkwatch.learn.catalogue import load_corrections

@@ -15,7 +15,11 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from datetime import datetime, timedelta, tzinfo
+
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -39,12 +43,35 @@ def crontab_weekdays(field: str) -> str:
     return ",".join(parts)
 
 
-def make_trigger(schedule: str):
+def make_trigger(schedule: str, timezone: tzinfo | None = None) -> BaseTrigger:
+    """The schedule's trigger, in `timezone` (default: the machine's)."""
     kind, value = parse_schedule(schedule)
     if kind == "interval":
         return IntervalTrigger(seconds=value)
     minute, hour, day, month, weekday = value
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday))
+    days = crontab_weekdays(weekday)
+    if not day.startswith("*") and not weekday.startswith("*"):
+        # cron(8): when both the day of the month and the weekday are restricted, either one
+        # matching runs the job ("30 2 1 * sun": the 1st, and every Sunday). APScheduler's one
+        # trigger would want both at once.
+        return OrTrigger([CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=timezone),
+                          CronTrigger(minute=minute, hour=hour, month=month, day_of_week=days, timezone=timezone)])
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=days, timezone=timezone)
+
+
+def next_runs(schedule: str, count: int = 3, now: datetime | None = None) -> list[datetime]:
+    """The schedule's next `count` runs after `now` (default: now), in the local time zone."""
+    trigger = make_trigger(schedule)
+    when = now or datetime.now().astimezone()
+    runs: list[datetime] = []
+    previous = None
+    while len(runs) < count:
+        fire = trigger.get_next_fire_time(previous, when)
+        if fire is None:
+            break
+        runs.append(fire)
+        previous, when = fire, fire + timedelta(seconds=1)
+    return runs
 
 
 def train_command(cfg: Config) -> list[str]:

@@ -110,6 +110,10 @@ def test_promotion_needs_no_worse_on_every_figure_and_better_on_one_where_correc
     ("*/15 * * * 1-5", "2026-01-10 10:07", "2026-01-12 00:00"),  # Saturday: Monday's first quarter
     ("30 2 * * sun", "2026-01-05 10:07", "2026-01-11 02:30"),
     ("0 4 * * 0", "2026-01-05 10:07", "2026-01-11 04:00"),  # crontab's 0 is Sunday, not Monday
+    # Day of month and weekday both restricted: either runs it, as in cron(8), not both at once.
+    ("0 3 1 * sun", "2026-03-30 10:07", "2026-04-01 03:00"),  # the 1st, a Wednesday
+    ("0 3 1 * sun", "2026-04-02 10:07", "2026-04-05 03:00"),  # a Sunday
+    ("0 3 */2 * mon", "2026-01-05 10:07", "2026-01-19 03:00"),  # "*/2" counts as unrestricted: both
 ])
 def test_valid_crontab_schedules_fire_when_cron_would(text, after, expected):
     from datetime import datetime, timezone
@@ -117,9 +121,7 @@ def test_valid_crontab_schedules_fire_when_cron_would(text, after, expected):
     def at(stamp: str) -> datetime:
         return datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
 
-    trigger = make_trigger(text)
-    trigger.timezone = timezone.utc
-    assert trigger.get_next_fire_time(None, at(after)) == at(expected)
+    assert make_trigger(text, timezone.utc).get_next_fire_time(None, at(after)) == at(expected)
 
 
 @pytest.mark.parametrize("text, seconds", [("every 6h", 6 * 3600), ("every 90s", 90), ("every 2m", 120)])
@@ -176,3 +178,17 @@ def test_models_lists_versions_and_use_rolls_back(tmp_path, capsys):
     assert registry.current_version(state) == "v0001"
     assert cli.main(["models", "use", "v0009", "--config", config]) == 2
     assert "v0009 is not in the registry" in capsys.readouterr().err
+
+
+def test_check_prints_the_next_three_runs_as_cron_reads_the_line(tmp_path, capsys):
+    from datetime import timedelta
+
+    from dunkwatch.cli import main
+
+    (tmp_path / "config.toml").write_text('[training]\nschedule = "0 3 1 * sun"\n', encoding="utf-8")
+    now = datetime.now().astimezone()
+    assert main(["check", "--config", str(tmp_path / "config.toml")]) == 0
+    days = (now.replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(days=d) for d in range(60))
+    expected = [d for d in days if d > now and (d.day == 1 or d.weekday() == 6)][:3]
+    said = capsys.readouterr().out
+    assert f"next runs {', '.join(d.strftime('%Y-%m-%d %H:%M') for d in expected)} (local time)" in said
