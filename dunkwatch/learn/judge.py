@@ -69,7 +69,8 @@ def judge_in_service(cfg: PipelineConfig, scorer: Scorer, videos: list[Validatio
         result = analyse(v.path, cfg, scorer, zones=v.zones)
         duration = result.info.duration
         judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
-                                  tuple((s.start, s.end) for s in result.segments), bool(v.corrections)))
+                                  tuple((s.start, s.end) for s in result.segments), bool(v.corrections),
+                                  tuple((s.clip_start, s.clip_end) for s in result.segments)))
     return figures(judged)
 
 

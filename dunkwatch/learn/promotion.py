@@ -3,8 +3,11 @@
 Both pipelines are run the way the service runs them (decode, score, segment); this module
 only compares their segments with the labels: the user's corrections where there are any,
 otherwise what the service predicted when it processed the video (its pseudo-labels). A
-candidate is promoted only when it is no worse on any figure and better on at least one, and
-since pseudo-labels come from the scoring in use, it can only win where the user corrected it.
+candidate is judged on what the player sees: the events it finds, the false clips it cuts, and
+how much of each event's time its clips hold (pre- and post-roll included). It is promoted only
+when it is no worse on any of those and better on at least one; frame precision and recall are
+reported beside them, not decisive (a sample lost at a visit's edge is inside the roll). Since
+pseudo-labels come from the scoring in use, it can only win where the user corrected it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ Ranges = Sequence[tuple[float, float]]
 # Frames this close to a label boundary are left out: pseudo-label edges are only good to a
 # sample or two, and a hand-typed correction's edge to about half a second.
 EDGE_SECONDS = 0.5
-# Frame figures are compared at this resolution: one boundary sample more or less over a few
-# events moves them by less, and that is no reason to keep or to replace a model.
-FRAME_RESOLUTION = 0.01
+# Event time outside the clips is compared with this slack per event: one sample (5 fps) at each
+# end, where a frame on the threshold may fall either way, is no reason to keep or replace a model.
+EDGE_SLACK = 2 * 0.2
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class JudgedVideo:
     truth: tuple[tuple[float, float], ...]  # player-in-view ranges: corrections over predictions
     detected: tuple[tuple[float, float], ...]  # the pipeline's segments (actions, without padding)
     corrected: bool
+    clips: tuple[tuple[float, float], ...] | None = None  # the clips cut (with the roll); None: `detected`
 
 
 @dataclass(frozen=True)
@@ -45,16 +49,24 @@ class Figures:
     f1: float
     events_found: int  # true ranges a segment overlaps
     events: int
-    false_segments: int  # segments that overlap no true range
+    false_segments: int  # segments that overlap no true range: false clips
     frames: int  # frames judged (boundary frames left out)
     videos: int
+    missed_seconds: float = 0.0  # labelled event time outside every clip
+    event_seconds: float = 0.0  # labelled event time in all
+
+    @property
+    def held(self) -> float:
+        """The share of the labelled events' time the clips hold."""
+        return 1.0 - self.missed_seconds / self.event_seconds if self.event_seconds > 0 else 1.0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"F1 {self.f1:.3f} (precision {self.precision:.3f}, recall {self.recall:.3f}), "
-                f"{self.events_found}/{self.events} events, {self.false_segments} false segment(s)")
+        return (f"{self.events_found}/{self.events} events, {self.false_segments} false clip(s), "
+                f"{self.held:.1%} of event time in clips; frame F1 {self.f1:.3f} (precision {self.precision:.3f}, "
+                f"recall {self.recall:.3f})")
 
 
 def truth_ranges(duration: float, predicted: Ranges, corrections: Iterable[Correction],
@@ -72,6 +84,7 @@ def truth_ranges(duration: float, predicted: Ranges, corrections: Iterable[Corre
 
 def figures(videos: Sequence[JudgedVideo], fps: float = 10.0) -> Figures:
     tp = fp = fn = frames = found = events = false_segments = 0
+    missed = total = 0.0
     for v in videos:
         t = np.arange(int(round(v.duration * fps))) / fps
         truth = _cover(t, v.truth)
@@ -87,9 +100,12 @@ def figures(videos: Sequence[JudgedVideo], fps: float = 10.0) -> Figures:
         events += len(v.truth)
         found += sum(1 for a, b in v.truth if any(c < b and d > a for c, d in v.detected))
         false_segments += sum(1 for c, d in v.detected if not any(c < b and d > a for a, b in v.truth))
+        clipped = _cover(t, v.clips if v.clips is not None else v.detected)
+        missed += float(np.sum(truth & ~clipped)) / fps
+        total += float(np.sum(truth)) / fps
     precision, recall, f1 = prf(tp, fp, fn)
     return Figures(round(precision, 4), round(recall, 4), round(f1, 4), found, events, false_segments,
-                   frames, len(videos))
+                   frames, len(videos), round(missed, 3), round(total, 3))
 
 
 def _cover(t: np.ndarray, ranges: Ranges) -> np.ndarray:
@@ -100,25 +116,25 @@ def _cover(t: np.ndarray, ranges: Ranges) -> np.ndarray:
 
 
 def decide(candidate: Figures, baseline: Figures, baseline_name: str, any_corrected: bool) -> tuple[bool, str]:
-    """(promote, reason): no worse on any figure, better on at least one, where the user corrected."""
+    """(promote, reason): no worse on what the player sees (events found, false clips, event time
+    in clips, to EDGE_SLACK an event), better on at least one, where the user corrected."""
     if not any_corrected:
         return False, (f"no validation video has corrections, so nothing can show the new model beats "
                        f"{baseline_name}; correct what {baseline_name} gets wrong in at least two videos")
     worse, better = [], []
-    for name in ("precision", "recall", "f1"):
-        diff = round(getattr(candidate, name) - getattr(baseline, name), 6)
-        if diff <= -FRAME_RESOLUTION:
-            worse.append(f"{name} {getattr(candidate, name):.3f} < {getattr(baseline, name):.3f}")
-        elif diff >= FRAME_RESOLUTION:
-            better.append(f"{name} {getattr(candidate, name):.3f} > {getattr(baseline, name):.3f}")
+    slack = EDGE_SLACK * max(candidate.events, baseline.events)
+    if candidate.missed_seconds > baseline.missed_seconds + slack:
+        worse.append(f"clips hold {candidate.held:.1%} of event time, not {baseline.held:.1%}")
+    elif candidate.missed_seconds < baseline.missed_seconds - slack:
+        better.append(f"clips hold {candidate.held:.1%} of event time, not {baseline.held:.1%}")
     if candidate.events_found < baseline.events_found:
         worse.append(f"finds {candidate.events_found} of {candidate.events} events, not {baseline.events_found}")
     elif candidate.events_found > baseline.events_found:
         better.append(f"finds {candidate.events_found} of {candidate.events} events, not {baseline.events_found}")
     if candidate.false_segments > baseline.false_segments:
-        worse.append(f"{candidate.false_segments} false segments, not {baseline.false_segments}")
+        worse.append(f"{candidate.false_segments} false clips, not {baseline.false_segments}")
     elif candidate.false_segments < baseline.false_segments:
-        better.append(f"{candidate.false_segments} false segments, not {baseline.false_segments}")
+        better.append(f"{candidate.false_segments} false clips, not {baseline.false_segments}")
     if worse:
         return False, f"worse than {baseline_name}: " + "; ".join(worse)
     if not better:

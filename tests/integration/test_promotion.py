@@ -102,7 +102,7 @@ def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_
     hand_made_training(monkeypatch, "red")
     result = train.run_training(cfg.learning)
     assert result.status == "promoted", result.summary()
-    assert "false segments" in result.reason and "worse on nothing" in result.reason
+    assert "false clips" in result.reason and "worse on nothing" in result.reason
     assert result.metrics.false_segments == 0 < result.baseline_metrics.false_segments
     assert result.metrics.events_found == result.baseline_metrics.events_found == result.metrics.events
     meta = registry.metrics(cfg.paths.state_dir, "v0001")

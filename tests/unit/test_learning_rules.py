@@ -74,8 +74,27 @@ def test_truth_is_the_prediction_with_corrections_painted_over_it():
     assert truth_ranges(60.0, predicted, []) == ((10.0, 20.0), (30.0, 35.0))
 
 
-def judged(truth, detected, corrected=True, duration=60.0):
-    return JudgedVideo("a.mp4", duration, tuple(truth), tuple(detected), corrected)
+def judged(truth, detected, corrected=True, duration=60.0, roll=None):
+    clips = tuple((max(0.0, a - roll[0]), b + roll[1]) for a, b in detected) if roll else None
+    return JudgedVideo("a.mp4", duration, tuple(truth), tuple(detected), corrected, clips)
+
+
+def test_promotion_is_judged_on_what_the_player_sees_not_on_frames_inside_the_roll():
+    """Issue 32's refused model: every visit found, motion's only false clip gone, a few samples
+    lost at the visits' edges, which the pre- and post-roll (1 s, 1.5 s) hold anyway."""
+    truth, roll = [(10, 20), (40, 45)], (1.0, 1.5)
+    motion = figures([judged(truth, [(10, 20), (30, 32), (40, 45)], roll=roll)])
+    trimmed = figures([judged(truth, [(10.8, 19.2), (40.8, 44.2)], roll=roll)])
+    assert trimmed.recall < motion.recall  # frame recall alone would refuse it ...
+    promote, reason = decide(trimmed, motion, "motion", any_corrected=True)
+    assert promote and "0 false clips, not 1" in reason  # ... the player takes it
+    lost = figures([judged(truth, [(10.8, 19.2)], roll=roll)])
+    assert not decide(lost, motion, "motion", any_corrected=True)[0]  # an event lost
+    extra = figures([judged(truth, [(10, 20), (30, 32), (40, 45), (50, 52)], roll=roll)])
+    assert not decide(extra, motion, "motion", any_corrected=True)[0]  # a false clip added
+    cut_short = figures([judged(truth, [(13, 20), (40, 45)], roll=roll)])  # 2 s of a visit outside its clip
+    promote, reason = decide(cut_short, motion, "motion", any_corrected=True)
+    assert not promote and "of event time" in reason
 
 
 def test_figures_count_frames_events_and_false_segments():
