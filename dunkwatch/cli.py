@@ -84,10 +84,9 @@ def _cmd_check(args, cfg) -> int:
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
     runs = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in next_runs(cfg.training.schedule))
     print(f"training.schedule {cfg.training.schedule!r}: next runs {runs} (local time)")
-    if cfg.motion.person_prior or cfg.segment.confirm_people:
-        from dunkwatch.pipeline.person import graph_path
+    from dunkwatch.pipeline.person import require_detector
 
-        graph_path()  # the service would refuse to start without it: say so now, in its one line
+    require_detector(cfg.motion, cfg.segment)  # the service would refuse to start without it: say so now
     if not cfg.paths.corrections.exists():
         return 0
     from dunkwatch.learn.catalogue import load_corrections

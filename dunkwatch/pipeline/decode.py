@@ -113,10 +113,12 @@ class VideoReader:
                              f"of {duration:.1f} s")
 
 
-def frames_at(path: Path, info: MediaInfo, times: Sequence[float], max_side: int | None) -> list[np.ndarray]:
+def frames_at(path: Path, info: MediaInfo, times: Sequence[float],
+              max_side: int | None) -> list[np.ndarray | None]:
     """The first frame at or after each time (RGB, longer side at most max_side): one short read
     per cluster of times within 2 s (a seek between clusters); a time past the last frame takes
-    that frame. For the few frames a video's attempts need after it was scored."""
+    that frame; None where the video gave no frame at all. For the few frames a video's attempts
+    need after it was scored."""
     out: list[np.ndarray | None] = [None] * len(times)
     clusters: list[list[int]] = []
     for k in sorted(range(len(times)), key=lambda k: times[k]):
@@ -137,7 +139,7 @@ def frames_at(path: Path, info: MediaInfo, times: Sequence[float], max_side: int
         frames.close()
         for k in pending if last is not None else ():
             out[k] = last
-    return [f if f is not None else np.zeros((1, 1, 3), np.uint8) for f in out]
+    return out
 
 
 def sdr_filter(info: MediaInfo, pix_fmt: str = "rgb24") -> str:

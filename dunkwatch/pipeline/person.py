@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dunkwatch.config import MotionConfig, SegmentConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.imageops import shrink_to_side
 
@@ -47,6 +48,13 @@ MIN_SCORE = 0.5
 
 
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-detector")
+_INFER = threading.Lock()  # one inference at a time: every detector of a process shares one compiled graph
+
+
+def require_detector(motion: MotionConfig, segment: SegmentConfig) -> None:
+    """DetectorMissing, in one line, when these settings use the detector and its package is not there."""
+    if motion.person_prior or segment.confirm_people:
+        graph_path()
 
 
 def detector_cache(state_dir: Path) -> Path:
@@ -157,7 +165,6 @@ class PersonDetector:
         and compiled in the background while the video starts decoding, and find() waits for it."""
         self.min_score = min_score
         self._loading = _LOADER.submit(_compiled, graph_path(), cache)
-        self._lock = threading.Lock()  # one inference at a time: the compiled model is shared
 
     def ready(self) -> None:
         """Wait for the graph; DetectorMissing if it cannot be read."""
@@ -182,7 +189,7 @@ class PersonDetector:
         for x, y, side in squares(h, w):
             square = cv2.resize(rgb[y:y + side, x:x + side], (INPUT_SIDE, INPUT_SIDE),
                                 interpolation=cv2.INTER_AREA if side > INPUT_SIDE else cv2.INTER_LINEAR)
-            with self._lock:
+            with _INFER:
                 out = self._model(square[None])
             for (y0, x0, y1, x1), score in zip(out[self._boxes][0].tolist(), out[self._scores][0].tolist()):
                 box = Box((x + x0 * side) / w, (y + y0 * side) / h, (x + x1 * side) / w, (y + y1 * side) / h)

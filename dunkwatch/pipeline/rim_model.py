@@ -61,7 +61,7 @@ def rim_crops(path: Path, info: MediaInfo, hoop: Hoop, times: Sequence[float], s
     read per cluster of times (a seek between clusters); a time past the last frame takes that frame."""
     out = np.zeros((len(times), size, size, 3), np.uint8)
     for k, image in enumerate(frames_at(path, info, times, None)):
-        if image.shape[0] > 1:  # a video with no frame at all leaves black crops
+        if image is not None:  # a video with no frame at all leaves black crops
             out[k] = crop(image, crop_box(hoop, image.shape[1], image.shape[0]), size)
     return out
 

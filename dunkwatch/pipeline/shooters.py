@@ -48,6 +48,8 @@ def place_shooters(path: Path, info: MediaInfo, attempts: list[Attempt], tap_siz
     out = list(attempts)
     images = frames_at(path, info, [float(attempts[k].release or 0.0) for k in placed], PersonDetector.side)
     for k, image in zip(placed, images):
+        if image is None:
+            continue
         x, y = attempts[k].shooter or (0.0, 0.0)
         box = shooter_box(detector.find_in(image), (x / width, y / height))
         if box is not None:

@@ -21,7 +21,7 @@ from dunkwatch.service.intake import Intake
 from dunkwatch.service.jobs import JobRunner
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals
-from dunkwatch.pipeline.person import graph_path
+from dunkwatch.pipeline.person import require_detector
 from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.service.video_child import ChildProcessRunner, InlineRunner, ProcessFn, VideoRunner
 from dunkwatch.store import NEXT_TRAINING_KEY, Store
@@ -41,8 +41,7 @@ class Daemon:
         process_video in this process, `videos` for the whole runner (both for tests). `page`
         serves the review page until the event is set; the command line hands it in, since the
         page sits above the service (it reads the service's status and retries through it)."""
-        if cfg.motion.person_prior or cfg.segment.confirm_people:
-            graph_path()  # a missing person detector stops the service at start, in one line naming its package
+        require_detector(cfg.motion, cfg.segment)  # a missing detector stops the service at start, not video by video
         self.cfg = cfg
         self.paths = cfg.paths
         self.page = page
