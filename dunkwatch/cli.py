@@ -39,7 +39,7 @@ def _progress_bar(name: str):
 def _cmd_process(args, cfg) -> int:
     from dunkwatch.pipeline.editor_timelines import write_video_timelines
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
+    from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
 
     from dunkwatch.hoop import HoopError, parse_hoop
     from dunkwatch.zones import ZoneError, parse_zone
@@ -53,13 +53,14 @@ def _cmd_process(args, cfg) -> int:
     except HoopError as exc:
         raise DunkwatchError(f"--hoop: {exc}") from None
     memory = scene_memory(cfg.paths.state_dir, cfg.motion)  # the service's: a court it has seen empty helps here too
-    scorer = make_scorer(cfg.pipeline, args.scorer, memory)
+    pick_scorer(cfg.pipeline, args.scorer, memory)  # a scorer that cannot be had fails before any video
+    scorers = ScorerPerVideo(cfg.pipeline, args.scorer, memory)
     outbox = Path(args.out) if args.out else cfg.paths.outbox
     results, failures = [], 0
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
-            processed = process_video(Path(video), cfg.pipeline, scorer, outbox, clips=not args.no_clips,
+            processed = process_video(Path(video), cfg.pipeline, scorers.for_video(Path(video)), outbox, clips=not args.no_clips,
                                       progress=update, memory=memory, zones=zones, hoop=hoop)
             try:  # --no-clips: the sidecar and the score timeline only
                 timelines = () if args.no_clips else cfg.export.timelines

@@ -34,6 +34,13 @@ class SidecarSegment:
 
 
 @dataclass(frozen=True)
+class SidecarDispute:
+    start: float  # where the motion model and the cnn disagreed, seconds into the original
+    end: float
+    model_in_view: bool  # True: the cnn saw a player there and motion did not; False: the other way
+
+
+@dataclass(frozen=True)
 class SidecarAttempt:
     start: float  # the gather, seconds into the original
     end: float  # the ball settled: through the net or bouncing away
@@ -72,6 +79,8 @@ class Sidecar:
     attempts: tuple[SidecarAttempt, ...] = ()  # shots at the hoop, in time order
     results_by: str | None = None  # the hoop model version that judged make or miss; None: the rules
     nobody_seen: tuple[SidecarSegment, ...] = ()  # motion in which the person detector saw nobody: no clip
+    court: str | None = None  # the remembered court (scene key) its first frame showed, which picks the model
+    disputed: tuple[SidecarDispute, ...] = ()  # the gated cnn's video: where motion and the cnn disagreed
 
     @property
     def makes(self) -> int:
@@ -112,6 +121,7 @@ class Sidecar:
             data["segments"] = tuple(SidecarSegment(**s) for s in data["segments"])
             data["clips"] = tuple(data["clips"])
             data["nobody_seen"] = tuple(SidecarSegment(**s) for s in data.get("nobody_seen") or ())
+            data["disputed"] = tuple(SidecarDispute(**d) for d in data.get("disputed") or ())
             data["ignore_zones"] = tuple(tuple(tuple(p) for p in z) for z in data.get("ignore_zones") or ())
             data["hoop"] = tuple(float(v) for v in data["hoop"]) if data.get("hoop") else None
             data["attempts"] = tuple(

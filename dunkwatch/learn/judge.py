@@ -9,7 +9,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from dunkwatch.models import registry
 from dunkwatch.outputs import ScorerKind
 from dunkwatch.pipeline.process import analyse, segment_params
 from dunkwatch.pipeline.scorer import Scorer
-from dunkwatch.pipeline.scorer_choice import cnn_pipeline, make_scorer, scene_memory
+from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, cnn_pipeline, court_of_video, scene_memory, scorer_for
 from dunkwatch.pipeline.segment import find_segments
 from dunkwatch.store import Store
 from dunkwatch.zones import Zones
@@ -50,23 +50,46 @@ def predicted(cfg: PipelineConfig, store: Store, sha256: str) -> list[tuple[floa
                                                     duration, params)]
 
 
-def scoring_in_use(cfg: PipelineConfig, current: str | None) -> tuple[str, Scorer]:
-    """(name, scorer) of what `auto` scores with now: the current model's pipeline, or motion."""
-    memory = scene_memory(cfg.state_dir, cfg.motion)  # read, never written, while judging
-    if current is not None:
+class ScoringInUse:
+    """What `auto` scores each validation video with now, court by court (trust per court): the
+    baseline a candidate must beat on every video."""
+
+    def __init__(self, cfg: PipelineConfig):
+        self.memory = scene_memory(cfg.state_dir, cfg.motion)  # read, never written, while judging
+        self.cfg = cfg
+        self._scorers = ScorerPerVideo(cfg, "auto", self.memory)
+        self._motion: Scorer | None = None
+        self.used: list[str] = []  # "model vNNNN" or "motion", in the order first used
+
+    def __call__(self, path: Path) -> Scorer:
         try:
-            return f"model {current}", make_scorer(cfg, "auto", memory)
+            scorer = self._scorers.for_video(path)
         except ModelError as exc:
-            log.warning("current model %s cannot be loaded (%s); judging against motion", current, exc)
-    return "motion", make_scorer(cfg, "motion", memory)
+            log.warning("the model in use cannot be loaded (%s); judging against motion", exc)
+            scorer = self._motion = self._motion or scorer_for(self.cfg, None, self.memory)
+        name = f"model {scorer.model_version}" if scorer.model_version else "motion"
+        if name not in self.used:
+            self.used.append(name)
+        return scorer
+
+    @property
+    def name(self) -> str:
+        return " / ".join(self.used) or "motion"
 
 
-def judge_in_service(cfg: PipelineConfig, scorer: Scorer, videos: list[ValidationVideo]) -> Figures:
-    """Run `scorer` over each validation video as the service would, and score its segments
-    against the corrections, or where there are none, the predictions."""
+def judged_courts(cfg: PipelineConfig, videos: list[ValidationVideo]) -> list[str | None]:
+    """The courts (SceneMemory.court_of; None: none) of the validation videos, one each, sorted:
+    where a promoted candidate is trusted."""
+    memory = scene_memory(cfg.state_dir, cfg.motion)
+    return sorted({court_of_video(v.path, cfg, memory) for v in videos}, key=lambda c: (c is not None, c or ""))
+
+
+def judge_in_service(cfg: PipelineConfig, scorers: Callable[[Path], Scorer], videos: list[ValidationVideo]) -> Figures:
+    """Run each video's scorer over it as the service would, and score its segments against the
+    corrections, or where there are none, the predictions."""
     judged = []
     for v in videos:
-        result = analyse(v.path, cfg, scorer, zones=v.zones)
+        result = analyse(v.path, cfg, scorers(v.path), zones=v.zones)
         duration = result.info.duration
         judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
                                   tuple((s.start, s.end) for s in result.segments), bool(v.corrections),
@@ -80,8 +103,8 @@ def judge_candidate(cfg: PipelineConfig, model, scratch: Path, videos: list[Vali
 
     classifier = candidate_classifier(model, cfg.score.runtime, scratch)
     log.info("judging the new model through %s", classifier.runtime)
-    memory = scene_memory(cfg.state_dir, cfg.motion)
-    return judge_in_service(cfg, cnn_pipeline(cfg, classifier, None, memory), videos), classifier.runtime
+    pipeline = cnn_pipeline(cfg, classifier, None, scene_memory(cfg.state_dir, cfg.motion))
+    return judge_in_service(cfg, lambda _path: pipeline, videos), classifier.runtime
 
 
 @contextmanager

@@ -17,10 +17,12 @@ from dunkwatch.learn.decision import (
     TrainingDecision, TrainingInputs, TrainingRecord, TrainResult, TrainStatus, agree_with_chief, decide)
 from dunkwatch.learn.hoop_learning import HoopStatus, HoopTrainResult, train_hoop_model
 from dunkwatch.learn.judge import (
-    ValidationVideo, candidate_folder, judge_candidate, judge_in_service, keep_version, predicted, scoring_in_use)
+    ScoringInUse, ValidationVideo, candidate_folder, judge_candidate, judge_in_service, judged_courts, keep_version,
+    predicted)
 from dunkwatch.learn.promotion import decide as promotion_decision
 from dunkwatch.learn.run_lock import LOCK_NAME, one_run_at_a_time
 from dunkwatch.models import registry
+from dunkwatch.models.court_trust import courts_in_use
 from dunkwatch.store import LAST_TRAINING_KEY, Store
 
 log = logging.getLogger(__name__)
@@ -119,8 +121,9 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
     current = registry.current_version(state_dir)
     judged = [ValidationVideo(v.name, v.path, decision.corrections.get(v.sha256, []),
                               predicted(pipeline, store, v.sha256), v.zones) for v in decision.validation]
-    baseline_name, baseline_scorer = scoring_in_use(pipeline, current)
-    baseline = judge_in_service(pipeline, baseline_scorer, judged)
+    in_use = ScoringInUse(pipeline)
+    baseline = judge_in_service(pipeline, in_use, judged)
+    baseline_name = in_use.name
     with candidate_folder(state_dir) as scratch:
         candidate, runtime = judge_candidate(pipeline, model, scratch, judged)
         promote, reason = promotion_decision(candidate, baseline, baseline_name, any(v.corrections for v in judged))
@@ -136,10 +139,12 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
                     "config": _config_snapshot(cfg), **facts,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "previous": current,
                     "train_videos": [v.name for v in decision.train],
-                    "validation_videos": [v.name for v in decision.validation]}
+                    "validation_videos": [v.name for v in decision.validation],
+                    "courts": judged_courts(pipeline, judged)}  # trusted there only
             version = registry.add_version(state_dir, lambda p: keep_version(model, p, scratch), meta)
             registry.set_current(state_dir, version)
-            registry.prune(state_dir, cfg.training.keep_versions)
+            trusted = {c.version for c in courts_in_use(state_dir, version, in_use.memory.keys()) if c.version}
+            registry.prune(state_dir, cfg.training.keep_versions, also_keep=trusted)  # courts keep their scorer
             result.version = version
     return result
 

@@ -11,7 +11,7 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from dunkwatch.errors import ModelError
 from dunkwatch.fsutil import atomic_write_text
@@ -73,11 +73,12 @@ def set_current(state_dir: Path, version: str) -> None:
     atomic_write_text(models_dir(state_dir) / "current", version + "\n")
 
 
-def prune(state_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest `keep` versions; the current one is never deleted."""
+def prune(state_dir: Path, keep: int, also_keep: Collection[str] = ()) -> list[str]:
+    """Delete all but the newest `keep` versions; the current one, and `also_keep` (versions some
+    court still trusts), are never deleted."""
     current = current_version(state_dir)
     all_versions = versions(state_dir)
-    doomed = [v for v in all_versions[:-keep] if v != current] if keep > 0 else []
+    doomed = [v for v in all_versions[:-keep] if v != current and v not in also_keep] if keep > 0 else []
     for version in doomed:
         # Rename first, so a crash mid-delete leaves a hidden folder, not a half model under a version name.
         target = models_dir(state_dir) / version
@@ -92,6 +93,27 @@ def metrics(state_dir: Path, version: str) -> dict:
         return json.loads((models_dir(state_dir) / version / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+# A version judged before courts were recorded is trusted on every court, as it was when promoted.
+EVERY_COURT = None
+
+
+def judged_courts(state_dir: Path, version: str) -> frozenset[str | None] | None:
+    """The courts (scene keys; None: a video no remembered court matched) whose videos the version
+    was judged on; EVERY_COURT for a version promoted before courts were recorded."""
+    courts = metrics(state_dir, version).get("courts")
+    return EVERY_COURT if courts is None else frozenset(courts)
+
+
+def lineage(state_dir: Path, version: str | None) -> list[str]:
+    """The version and those it replaced, newest first, as far as the registry still holds them."""
+    chain: list[str] = []
+    held = set(versions(state_dir))
+    while version is not None and version in held and version not in chain:
+        chain.append(version)
+        version = metrics(state_dir, version).get("previous")
+    return chain
 
 
 @dataclass(frozen=True)

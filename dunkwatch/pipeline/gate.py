@@ -93,6 +93,7 @@ class _Slot:
 
     score: float = 0.0
     known: bool = False
+    motion: float | None = None  # the motion model's own score, where it ran
 
 
 class GatedScorer:
@@ -122,6 +123,7 @@ class GatedScorer:
         self.total = 0
         self.switches: list[tuple[int, bool]] = []  # (frame, gate on) each time this video's gate flipped
         self._learned: list[LearnedEmpty] = []  # empty courts confirmed by motion models already finished this video
+        self.motion_scores: list[float | None] = []  # the last video's, per frame; None where motion did not run
         self.cost = GatePolicy(window)  # measured over every video this scorer has scored
 
     def report(self) -> str:
@@ -141,6 +143,7 @@ class GatedScorer:
         # Per video: the scorer is reused across videos.
         self.classified = self.total = 0
         self.switches, self._learned = [], []
+        self.motion_scores: list[float | None] = []
         source = iter(frames)
         gated = not self.cost.never_pays()  # else the cnn scores every frame until the gate would pay
         if not gated:
@@ -174,6 +177,7 @@ class GatedScorer:
         for batch in self.cnn.batches(source):
             scores = self.predict(batch)
             self.total += len(scores)
+            self.motion_scores += [None] * len(scores)
             yield from (float(p) for p in scores)
             recent.extend(bool(p >= 0.5) for p in scores)
             if len(recent) == self.window and self.cost.gate_would_win(_near_share(list(recent), self.margin)):
@@ -255,11 +259,11 @@ class _GatedPass:
             # A lone frame above the gate is compression noise or a flicker: a player stays
             # for more than one sample. The median of three needs two frames in a row.
             steady = [float(np.median(w)) for w in _triples([*self.lookback, m, *ahead])]
-            self._send(x, max(steady, default=m) >= self.scorer.gate)
+            self._send(x, max(steady, default=m) >= self.scorer.gate, m)
             self.lookback.append(m)
 
-    def _send(self, x: np.ndarray, need: bool) -> None:
-        slot = _Slot(known=not need)
+    def _send(self, x: np.ndarray, need: bool, motion: float | None = None) -> None:
+        slot = _Slot(known=not need, motion=motion)
         self.out.append(slot)
         self.cost.passed.append(need)
         if need:
@@ -276,7 +280,9 @@ class _GatedPass:
     def _ready(self) -> Iterator[float]:
         while self.out and self.out[0].known:
             self.scorer.total += 1
-            yield self.out.popleft().score
+            slot = self.out.popleft()
+            self.scorer.motion_scores.append(slot.motion)
+            yield slot.score
 
 
 def _near_share(hits: list[bool], margin: int) -> float:

@@ -16,12 +16,14 @@ from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, leftovers, remove_leftover, sha256_of
 from dunkwatch.hoop import Hoop, HoopSource
 from dunkwatch.media import MediaInfo, probe
-from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarSegment
+from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDispute, SidecarSegment
 from dunkwatch.pipeline.attempts import Attempt, HoopBox, find_attempts
 from dunkwatch.pipeline.ball_tracks import BlobCollector
 from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
+from dunkwatch.pipeline.disputes import Dispute, find_disputes
 from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
+from dunkwatch.pipeline.gate import GatedScorer
 from dunkwatch.pipeline.hoop_search import find_hoop_box
 from dunkwatch.pipeline.person import PersonDetector, detector_cache
 from dunkwatch.pipeline.person_looks import PersonLooks
@@ -57,6 +59,7 @@ class Analysis:
     results_by: str | None = None  # the hoop model version that judged the results; None: the rules
     first_image: np.ndarray | None = None
     nobody_seen: list[Segment] = field(default_factory=list)  # motion in which the person detector saw nobody
+    disputes: list[Dispute] = field(default_factory=list)  # the gated cnn's: where motion and the cnn disagreed
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -110,6 +113,9 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     segments, nobody = _confirm(find_segments(times_arr, scores, duration, params), looks, path.name)
     analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
                         first_image=first[0] if first else None, nobody_seen=nobody)
+    if isinstance(scorer, GatedScorer):  # the one scorer with two opinions per frame
+        analysis.disputes = find_disputes(times_arr, scores, scorer.motion_scores, params.threshold,
+                                          cfg.segment.threshold_motion, params.smooth, params.min_segment)
     if blobs is not None:
         _shots(analysis, blobs, known[0], cfg, path, looks.detector if looks is not None else None)
     return analysis
@@ -245,6 +251,7 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
+    court = memory.court_of(result.first_image) if memory is not None and result.first_image is not None else None
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     if memory is not None and result.hoop is not None and not result.hoop_remembered:
         _remember_hoop(memory, scenes, result)
@@ -277,7 +284,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
         timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
         ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]),
-        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen))
+        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen), court=court,
+        disputed=tuple(SidecarDispute(d.start, d.end, d.model_in_view) for d in result.disputes))
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from dunkwatch.fsutil import atomic_target, atomic_write_text
@@ -31,6 +32,10 @@ MAX_SCENES = 32  # courts or framings; the least recently seen goes first
 HOOP_LOOKS = "hoop-looks.npz"  # first frames of courts with a found hoop and no empty image, with their hoops
 
 
+def scenes_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "scenes"
+
+
 class SceneMemory:
     def __init__(self, root: Path, same_scene: float, max_images: int = MAX_IMAGES, max_scenes: int = MAX_SCENES):
         self.root = Path(root)
@@ -42,6 +47,10 @@ class SceneMemory:
         if not self.root.is_dir():
             return []
         return sorted(self.root.glob("scene-*.npz"))
+
+    def keys(self) -> list[str]:
+        """The remembered scenes' keys, without reading their images."""
+        return [path.stem for path in self._files()]
 
     def scenes(self) -> list[RememberedScene]:
         """Every remembered scene; a file another process rewrote is read again."""
@@ -169,18 +178,30 @@ class SceneMemory:
         (a first frame, player and all): (scene or None, hoop or None). A frame is of the same court
         when the tone curve explains all of it but what a player covers (courts.COURT_SHARE); a moved
         tripod or another court differs almost everywhere."""
-        best: tuple[float, str | None, Hoop | None] = (COURT_SHARE, None, None)
-        for scene in self.scenes():
-            hoop = self.hoop(scene.key)
-            for old in scene.images if hoop else ():
-                share = alike_share(old, image)
-                best = min(best, (share, scene.key, hoop), key=lambda b: b[0])
+        share, key = self._closest(image, [s for s in self.scenes() if self.hoop(s.key)])
+        best: tuple[float, str | None, Hoop | None] = (share, key, self.hoop(key) if key else None)
         images, hoops = self._hoop_looks()
         for old, hoop in zip(images, hoops):
             share = alike_share(old, image) if old.shape == image.shape else 1.0
             if share < best[0] and best[1] is None or share < best[0] - 0.05:  # a scene's own hoop first
                 best = (share, None, hoop)
         return (best[1], best[2]) if best[2] is not None and best[0] < COURT_SHARE else (None, None)
+
+    def court_of(self, image: np.ndarray) -> str | None:
+        """The remembered court this frame (player and all) shows, the most alike one; None when
+        none is: another court, a moved tripod, or a court never seen empty."""
+        return self._closest(image, self.scenes())[1]
+
+    @staticmethod
+    def _closest(image: np.ndarray, scenes: Sequence[RememberedScene]) -> tuple[float, str | None]:
+        """(share, key) of the scene with an image most alike to `image`, if under COURT_SHARE: the
+        tone curve explains all of a frame of the same court but what a player covers."""
+        best: tuple[float, str | None] = (COURT_SHARE, None)
+        for scene in scenes:
+            here = _at_size(image, scene.images.shape[1:3])
+            for old in scene.images if here is not None else ():
+                best = min(best, (alike_share(old, here), scene.key), key=lambda b: b[0])
+        return best
 
     # A court filmed with a player always in view leaves no empty image, so no scene: the hoop
     # found there is kept with the video's first frame instead, and a frame alike to it finds it.
@@ -207,3 +228,14 @@ class SceneMemory:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, images=np.stack([k[0] for k in kept]),
                                     boxes=np.array([[h.x, h.y, h.w, h.h] for _, h in kept]))
+
+
+def _at_size(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """The frame at a scene's image size (decoded at another size, the same framing); None for
+    another aspect ratio, which is another framing."""
+    h, w = image.shape[:2]
+    if (h, w) == tuple(shape):
+        return image
+    if abs(h / w - shape[0] / shape[1]) > 0.02 * shape[0] / shape[1]:
+        return None
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)

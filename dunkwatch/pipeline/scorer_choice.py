@@ -12,11 +12,14 @@ from pathlib import Path
 
 from dunkwatch.config import MotionConfig, PipelineConfig
 from dunkwatch.errors import ModelError
+from dunkwatch.media import probe
 from dunkwatch.models import registry
+from dunkwatch.models.court_trust import ScorerPick, trusted_version
+from dunkwatch.pipeline.decode import frames_at
 from dunkwatch.pipeline.empty_scene import same_scene_share
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.person import detector_cache
-from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.pipeline.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ GATE_JUDGED_OVER_S = 30.0  # the gate's cost and savings are weighed over this m
 
 def scene_memory(state_dir: Path, motion: MotionConfig) -> SceneMemory:
     """The service's memory of empty courts, in the state dir: `process` and the judge share it."""
-    return SceneMemory(Path(state_dir) / "scenes", same_scene_share(motion))
+    return SceneMemory(scenes_dir(state_dir), same_scene_share(motion))
 
 
 def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior: bool = True) -> MotionScorer:
@@ -67,10 +70,33 @@ def current_model_version(state_dir: Path, choice: str) -> str | None:
     return version
 
 
-def make_scorer(cfg: PipelineConfig, choice: str | None = None, memory: SceneMemory | None = None) -> Scorer:
-    """auto: the promoted cnn model when there is one, else the motion model."""
+def court_of_video(path: Path, cfg: PipelineConfig, memory: SceneMemory | None) -> str | None:
+    """The remembered court a video's first frame shows (SceneMemory.court_of), None when none."""
+    if memory is None:
+        return None
+    info = probe(path)
+    frame = frames_at(path, info, [0.0], cfg.motion.analysis_size)[0]
+    return memory.court_of(frame) if frame is not None else None
+
+
+def pick_scorer(cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None,
+                path: Path | None = None) -> ScorerPick:
+    """auto: the promoted model trusted on the video's court (trusted_version), else motion;
+    cnn: the promoted model everywhere; motion: motion. Without a path, auto trusts the current model."""
     choice = choice or cfg.score.scorer
-    version = current_model_version(cfg.state_dir, choice)
+    current = current_model_version(cfg.state_dir, choice)
+    if choice != "auto" or current is None or path is None:
+        return ScorerPick(current)
+    return trusted_version(cfg.state_dir, current, lambda: court_of_video(path, cfg, memory))
+
+
+def make_scorer(cfg: PipelineConfig, choice: str | None = None, memory: SceneMemory | None = None) -> Scorer:
+    """The scorer `choice` picks when no video is in sight (auto: the current model, else motion)."""
+    return scorer_for(cfg, pick_scorer(cfg, choice, memory).version, memory)
+
+
+def scorer_for(cfg: PipelineConfig, version: str | None, memory: SceneMemory | None) -> Scorer:
+    """A promoted version's pipeline (gated by motion), or motion for None."""
     if version is None:
         return motion_scorer(cfg, memory)
     from dunkwatch.models.runtime import load_classifier
@@ -78,6 +104,26 @@ def make_scorer(cfg: PipelineConfig, choice: str | None = None, memory: SceneMem
     classifier = load_classifier(registry.version_dir(cfg.state_dir, version), cfg.score.runtime)
     log.info("cnn model %s runs through %s", version, classifier.runtime)
     return cnn_pipeline(cfg, classifier, version, memory)
+
+
+class ScorerPerVideo:
+    """Each video's scorer as pick_scorer picks it for its court; the last one is kept while the
+    pick stays the same (a model takes seconds to load; a session's videos share a court)."""
+
+    def __init__(self, cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None):
+        self.cfg, self.choice, self.memory = cfg, choice, memory
+        self._scorer: Scorer | None = None
+        self._version: str | None = None
+
+    def for_video(self, path: Path) -> Scorer:
+        version = pick_scorer(self.cfg, self.choice, self.memory, path).version
+        if self._scorer is None or version != self._version:
+            self._scorer, self._version = scorer_for(self.cfg, version, self.memory), version
+            log.info("scoring with %s%s", self._scorer.kind, f" model {version}" if version else "")
+        return self._scorer
+
+    def close(self) -> None:
+        self._scorer = None
 
 
 def batch_size(score, classifier) -> int:

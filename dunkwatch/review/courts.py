@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from dunkwatch.hoop import Hoop, HoopError, HoopSource
+from dunkwatch.models.court_trust import CourtScorer
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.zones import Zones, as_zones
 
@@ -20,6 +22,7 @@ class CourtCard:
     zones: str  # JSON: [[[x, y], ...], ...] relative to the image
     hoop: str = "null"  # JSON: [x, y, w, h] relative to the image, or null
     hoop_source: str = ""  # "user" or "found"
+    scorer: str = "motion"  # what `auto` scores this court's videos with (trust per court)
 
 
 
@@ -30,14 +33,17 @@ class CourtEditor:
     def memory(self) -> SceneMemory:
         return self._memory
 
-    def cards(self) -> list[CourtCard]:
+    def cards(self, scorers: Sequence[CourtScorer] = ()) -> list[CourtCard]:
+        """The remembered courts, each with the scorer `scorers` (status's courts) says it uses."""
+        by_court = {c.court: c.version for c in scorers}
         memory = self.memory()
         cards = []
         for s in memory.scenes():
             if len(s.images):
                 hoop = memory.hoop(s.key)
                 cards.append(CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]),
-                                       json.dumps(hoop.as_list() if hoop else None), str(hoop.source) if hoop else ""))
+                                       json.dumps(hoop.as_list() if hoop else None), str(hoop.source) if hoop else "",
+                                       f"model {by_court[s.key]}" if by_court.get(s.key) else "motion"))
         return cards
 
     def court_image(self, key: str) -> bytes | None:

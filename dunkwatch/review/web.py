@@ -70,8 +70,9 @@ class _Views:
 
     def index(self):
         s, corrections = self.service, self.cfg.paths.corrections
-        return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=s.status(),
-                               courts=s.courts.cards(),
+        report = s.status()
+        return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=report,
+                               courts=s.courts.cards(report.courts),
                                models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
                                corrections=corrections, slow_motion=self.cfg.export.slow_motion,
                                training_running=s.training.running(), training_tail=s.training.tail())

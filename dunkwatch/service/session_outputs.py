@@ -20,7 +20,7 @@ from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timeli
 from dunkwatch.errors import VideoError
 from dunkwatch.pipeline.decode import VideoReader
 from dunkwatch.pipeline.export import StopCheck, join_session
-from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.sessions import (
     SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
 from dunkwatch.learn.catalogue import csv_name
@@ -111,7 +111,7 @@ class SessionOutputs:
         """Over the court's remembered empty image, else the first frame of the session's first
         video (a court never seen empty), else a plain field."""
         key, aspect = session.court()
-        court = SceneMemory(self.paths.state_dir / "scenes", 0.0).court_image(key) if key else None
+        court = SceneMemory(scenes_dir(self.paths.state_dir), 0.0).court_image(key) if key else None
         first = session.videos[0].original
         if court is None and first is not None and first.is_file():
             try:

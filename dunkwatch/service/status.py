@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dunkwatch.config import PathsConfig
 from dunkwatch.disk_space import WaitingForSpace
 from dunkwatch.errors import ModelError
 from dunkwatch.models import registry
+from dunkwatch.models.court_trust import CourtScorer, courts_in_use
+from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.service.originals import REASON_SUFFIX
 from dunkwatch.sessions import SessionSummary
 from dunkwatch.store import LAST_SESSION_KEY, LAST_TRAINING_KEY, NEXT_TRAINING_KEY, SPACE_KEY, Counts, Store
@@ -51,6 +53,7 @@ class Status:
     waiting_for_space: WaitingForSpace | None
     journal: str
     last_session: SessionSummary | None = None  # the newest practice
+    courts: list[CourtScorer] = field(default_factory=list)  # which scorer `auto` uses on each court
 
     @property
     def queue(self) -> int:
@@ -86,13 +89,16 @@ def collect_status(paths: PathsConfig) -> Status:
         last_session = store.get_meta(LAST_SESSION_KEY)
     finally:
         store.close()
+    courts: list[CourtScorer] = []
     try:
         model = registry.current_version(paths.state_dir)
+        if model is not None:
+            courts = courts_in_use(paths.state_dir, model, SceneMemory(scenes_dir(paths.state_dir), 0.0).keys())
     except ModelError as exc:
         model = f"broken: {exc}"
     return Status(counts, errors, recent, quarantined(paths.quarantine), model, next_training, last_training,
                   WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"),
-                  SessionSummary(**last_session) if last_session else None)
+                  SessionSummary(**last_session) if last_session else None, courts)
 
 
 def format_status(report: Status) -> str:
@@ -101,6 +107,7 @@ def format_status(report: Status) -> str:
              f"{c.processing} processing, {c.stable} queued, {c.seen} arriving",
              f"queue: {report.queue}",
              f"model: {report.model or 'none promoted (motion scorer)'}",
+             *(f"  court {c.line()}" for c in report.courts),  # trust per court
              f"next training: {report.next_training or 'not scheduled'}",
              f"last practice: {report.last_session.line() if report.last_session else 'none yet'}"]
     if report.waiting_for_space:

@@ -32,8 +32,7 @@ from dunkwatch.media import dies_with_parent
 from dunkwatch.models import registry
 from dunkwatch.pipeline.process import Processed, process_video
 from dunkwatch.pipeline.scene_memory import SceneMemory
-from dunkwatch.pipeline.scorer import Scorer
-from dunkwatch.pipeline.scorer_choice import make_scorer, scene_memory
+from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, scene_memory
 
 log = logging.getLogger(__name__)
 
@@ -78,29 +77,20 @@ class InlineRunner:
 
     def __init__(self, cfg: Config, choice: str | None, memory: SceneMemory, process: ProcessFn = process_video):
         self.cfg, self.choice, self.memory, self.run = cfg, choice, memory, process
-        self._scorer: Scorer | None = None
-        self._key: str | None = None
+        self.scorers = ScorerPerVideo(cfg.pipeline, choice, memory)
 
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
-        key = scorer_key(self.cfg, self.choice)
-        if self._scorer is None or key != self._key:
-            self._scorer, self._key = _new_scorer(self.cfg, self.choice, self.memory), key
+        scorer = self.scorers.for_video(path)  # trust per court: the model judged on this video's court
 
         def progress(_fraction: float) -> None:
             if stopping.is_set():
                 raise Cancelled()
 
-        return self.run(path, self.cfg.pipeline, self._scorer, out_dir, progress=progress, memory=self.memory,
+        return self.run(path, self.cfg.pipeline, scorer, out_dir, progress=progress, memory=self.memory,
                         sha256=sha256)
 
     def close(self) -> None:
-        self._scorer = None
-
-
-def _new_scorer(cfg: Config, choice: str | None, memory: SceneMemory) -> Scorer:
-    scorer = make_scorer(cfg.pipeline, choice, memory)
-    log.info("scoring with %s%s", scorer.kind, f" model {scorer.model_version}" if scorer.model_version else "")
-    return scorer
+        self.scorers.close()
 
 
 # --- the messages ------------------------------------------------------------------------------
@@ -345,7 +335,7 @@ class _ChildLoop:
         root.handlers[:] = [_PipeLogHandler(self.send)]
         root.setLevel(setup.log_level)
         self.memory = scene_memory(setup.cfg.paths.state_dir, setup.cfg.motion)
-        self.scorer: Scorer | None = None
+        self.scorers = ScorerPerVideo(setup.cfg.pipeline, setup.choice, self.memory)
         self.last_beat = 0.0
 
     def send(self, message: ToService) -> None:
@@ -374,9 +364,8 @@ class _ChildLoop:
                 continue  # crossed a video that had already finished
             self.last_beat = 0.0
             try:
-                if self.scorer is None:
-                    self.scorer = _new_scorer(cfg, self.setup.choice, self.memory)
-                result = self.setup.target(job.path, cfg.pipeline, self.scorer, job.out_dir, progress=self.progress,
+                scorer = self.scorers.for_video(job.path)  # trust per court: the model judged on its court
+                result = self.setup.target(job.path, cfg.pipeline, scorer, job.out_dir, progress=self.progress,
                                            memory=self.memory, sha256=job.sha256)
                 self.send(Done(result))
             except Cancelled:

@@ -139,7 +139,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
 def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
                                                                              monkeypatch):
-    import dunkwatch.service.video_child as video_worker
+    import dunkwatch.pipeline.scorer_choice as scorer_choice
     from dunkwatch.models import registry
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
@@ -150,10 +150,10 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
         def __init__(self, version):
             self.kind, self.model_version = (ScorerKind.CNN if version else ScorerKind.MOTION), version
 
-    def fake_make_scorer(cfg, choice=None, memory=None):
-        return FakeScorer(registry.current_version(cfg.state_dir))
+    def fake_scorer_for(cfg, version, memory):
+        return FakeScorer(version)
 
-    monkeypatch.setattr(video_worker, "make_scorer", fake_make_scorer)
+    monkeypatch.setattr(scorer_choice, "scorer_for", fake_scorer_for)
     used = []
 
     def process(path, cfg, scorer, outbox, progress=None, **_):

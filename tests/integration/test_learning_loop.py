@@ -95,6 +95,8 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
     assert out.returncode == 0, out.stderr[-3000:]
     sidecar = json.loads(out.stdout)
     assert sidecar["scorer"] == "cnn" and sidecar["model"] == "v0001"
+    # Trusted on the court it was judged on, which the new clip of the same room shows.
+    assert sidecar["court"] is not None and meta["courts"] == [sidecar["court"]]
     learned = judged(sidecar, new_truth)
     print(f"\nnew clip, motion:        {motion.line()}\nnew clip, trained model: {learned.line()}")
     assert learned.false_segments == 0 and learned.events_found == 6 and learned.f1 >= 0.95, learned
@@ -112,19 +114,9 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
         # One sample at 5 fps is 0.2 s: a frame on the threshold may land one sample apart.
         assert abs(gated["start"] - ungated["start"]) <= 0.2 + 1e-6 and abs(gated["end"] - ungated["end"]) <= 0.2 + 1e-6
 
-    # The model was judged, and runs, through OpenVINO (bfloat16 where the CPU has it): Keras in
-    # float32 finds the same segments, to within one sample, and the same F1 to within 0.01.
+    # The model was judged, and runs, through OpenVINO (bfloat16 where the CPU has it); that it
+    # scores as Keras does is test_inference.py's.
     assert meta["runtime"].startswith("openvino")
-    keras_config = workdir / "keras.toml"
-    keras_config.write_text(cfg.read_text() + "\n[score]\nruntime = \"keras\"\n")
-    by_keras = dunkwatch("process", str(new_clip), "--scorer", "cnn", "--no-clips", "--json", "--config",
-                         str(keras_config), "--out", str(workdir / "keras"))
-    assert by_keras.returncode == 0, by_keras.stderr[-3000:]
-    keras_sidecar = json.loads(by_keras.stdout)
-    assert abs(judged(keras_sidecar, new_truth).f1 - learned.f1) <= 0.01
-    assert len(keras_sidecar["segments"]) == len(sidecar["segments"])
-    for ours, theirs in zip(sidecar["segments"], keras_sidecar["segments"]):
-        assert abs(ours["start"] - theirs["start"]) <= 0.2 + 1e-6 and abs(ours["end"] - theirs["end"]) <= 0.2 + 1e-6
 
     # Unchanged labels: the next run is skipped, and the listing shows the model beside motion.
     again = dunkwatch("train", "--config", str(cfg))
