@@ -60,6 +60,7 @@ class Analysis:
     first_image: np.ndarray | None = None
     nobody_seen: list[Segment] = field(default_factory=list)  # motion in which the person detector saw nobody
     disputes: list[Dispute] = field(default_factory=list)  # the gated cnn's: where motion and the cnn disagreed
+    court: str | None = None  # the remembered court the first frame shows (SceneMemory.court_of)
 
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
@@ -112,13 +113,21 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments, nobody = _confirm(find_segments(times_arr, scores, duration, params), looks, path.name)
     analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
-                        first_image=first[0] if first else None, nobody_seen=nobody)
-    if isinstance(scorer, GatedScorer):  # the one scorer with two opinions per frame
-        analysis.disputes = find_disputes(times_arr, scores, scorer.motion_scores, params.threshold,
-                                          cfg.segment.threshold_motion, params.smooth, params.min_segment)
+                        first_image=first[0] if first else None, nobody_seen=nobody,
+                        court=memory.court_of(first[0]) if memory is not None and first else None)
+    analysis.disputes = _disputes(scorer, times_arr, scores, params, cfg.segment)
     if blobs is not None:
         _shots(analysis, blobs, known[0], cfg, path, looks.detector if looks is not None else None)
     return analysis
+
+
+def _disputes(scorer: Scorer, times: np.ndarray, scores: np.ndarray, params: SegmentParams,
+              cfg: SegmentConfig) -> list[Dispute]:
+    """Where motion and the cnn disagreed: only the gated cnn has both opinions of a frame."""
+    if not isinstance(scorer, GatedScorer):
+        return []
+    return find_disputes(times, scores, scorer.motion_scores, params.threshold, cfg.threshold_motion, params.smooth,
+                         params.min_segment)
 
 
 def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: PipelineConfig, path: Path,
@@ -251,7 +260,6 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     started = time.monotonic()
     path = Path(path)
     result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
-    court = memory.court_of(result.first_image) if memory is not None and result.first_image is not None else None
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     if memory is not None and result.hoop is not None and not result.hoop_remembered:
         _remember_hoop(memory, scenes, result)
@@ -284,7 +292,7 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
         clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
         timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
         ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]),
-        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen), court=court,
+        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen), court=result.court,
         disputed=tuple(SidecarDispute(d.start, d.end, d.model_in_view) for d in result.disputes))
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)

@@ -27,6 +27,7 @@ from dunkwatch.models import registry
 from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.review.courts import CourtEditor
 from dunkwatch.review.previews import poster
+from dunkwatch.review.worth_a_look import LookItem, corrected_ranges, doubts_of, worth_a_look
 from dunkwatch.share_links import ShareKey, SharedKind
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.sessions import SIDECAR_NAME, DatedBy, SessionSidecar
@@ -73,6 +74,7 @@ class VideoCard:
     reel: str | None = None
     curve: str = ""  # SVG polyline points of the scores, x in seconds, y in 0..1 (1 at the top)
     when: str = ""
+    doubts: list[LookItem] = field(default_factory=list)  # stretches worth a look (worth_a_look.py)
 
 
 @dataclass
@@ -106,9 +108,11 @@ class PracticeLog:
     sessions: list[SessionCard]  # newest first
     others: list[VideoCard]  # queued, failed, duplicates, skipped: not part of a practice
     chart: list[ChartBar]  # attempts per session over the last weeks, oldest first
+    worth_a_look: list[LookItem] = field(default_factory=list)  # offered first: where scorers disagreed
 
 
 CHART_DAYS = 56
+WORTH_A_LOOK = 10  # stretches offered at the top of the page
 
 
 class SessionFile(Enum):
@@ -249,6 +253,9 @@ class ReviewService:
             stored = j.load_scores(v.sha256) if v.sha256 else None
             if stored is not None:
                 card.curve = _curve(stored[0], stored[1])
+            seg = self.cfg.segment
+            card.doubts = doubts_of(v.id, card.name, sidecar, stored[:2] if stored is not None else None,
+                                    seg.hysteresis, seg.smooth, seg.min_segment)
         return card
 
     def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
@@ -268,7 +275,12 @@ class ReviewService:
         since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
         chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
-        return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart)
+        try:
+            corrected = corrected_ranges(self.paths.corrections.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            corrected = {}
+        offered = worth_a_look((d for c in cards.values() for d in c.doubts), corrected, WORTH_A_LOOK)
+        return PracticeLog(shown, [c for c in cards.values() if c.id not in placed], chart, offered)
 
     def session_files(self, session_id: str) -> dict[SessionFile, Path]:
         """The files a session's folder holds now, by kind; none for a malformed id or an unknown session."""

@@ -58,6 +58,8 @@ def test_a_model_judged_on_court_a_scores_a_while_court_b_keeps_its_scorer(tmp_p
     on_a = process_video(a, cfg.pipeline, scorers.for_video(a), workdir / "outbox", clips=False, memory=memory).sidecar
     on_b = process_video(b, cfg.pipeline, scorers.for_video(b), workdir / "outbox", clips=False, memory=memory).sidecar
     assert (on_a.scorer, on_a.model, on_a.court) == ("cnn", v1, court_a)
+    # The untrained model sees nobody where motion sees the block: the page will offer that first.
+    assert [d.model_in_view for d in on_a.disputed] == [False] and on_b.disputed == ()
     assert (on_b.scorer, on_b.model, on_b.court) == ("motion", None, court_b)
 
     # A later model judged on B only: B takes it, A keeps the model it had; `cnn` forces the newest.

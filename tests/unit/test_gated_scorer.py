@@ -53,6 +53,24 @@ def test_only_frames_near_steady_motion_reach_the_cnn_and_the_rest_score_zero():
     assert scores == [0, 0, 0, 0.75, 0.75, 0.75, 0.75, 0, 0, 0, 0, 0, 0, 0]
     assert (scorer.classified, scorer.total) == (4, 14)
     assert scorer.frame_side == 192  # decoded at the larger of 2 x cnn input and the motion size
+    assert scorer.motion_scores == motion  # each frame's second opinion, kept for the review page
+
+
+def test_where_motion_and_the_cnn_disagree_is_found_and_the_gates_off_stretch_has_no_say():
+    from dunkwatch.pipeline.disputes import Dispute, find_disputes
+
+    times = np.arange(50) / 5.0  # 5 fps, exact at whole seconds
+    model = ((times >= 2) & (times < 4)).astype(float)  # the cnn: a player from 2 to 4 s
+    motion = [0.9 if 2 <= t < 6 else 0.0 for t in times]  # motion: from 2 to 6 s (a ball after him)
+    assert find_disputes(times, model, motion, 0.9, 0.5, 0.6, 0.8) == [Dispute(4.0, 6.0, False)]
+    # Where the gate was off, motion did not run: no dispute there, whatever the cnn said.
+    gate_off = [None if t >= 3 else m for t, m in zip(times, motion)]
+    assert find_disputes(times, model, gate_off, 0.9, 0.5, 0.6, 0.8) == []
+    # The cnn alone sees a player from 7 to 9 s: the other way round.
+    later = np.maximum(model, (times >= 7) & (times < 9))
+    assert find_disputes(times, later, motion, 0.9, 0.5, 0.6, 0.8) == [Dispute(4.0, 6.0, False), Dispute(7.0, 9.0, True)]
+    # Shorter than a clip could be (min_seconds): not worth a look.
+    assert find_disputes(times, model, motion, 0.9, 0.5, 0.6, 2.5) == []
 
 
 def test_a_visit_at_the_very_end_is_classified():

@@ -83,6 +83,16 @@ for (const article of document.querySelectorAll("article.video")) {
   }
 }
 
+// A stretch offered first: the player's answer is a correction over it, like any other.
+for (const look of document.querySelectorAll("li.look")) {
+  const d = look.dataset;
+  for (const button of look.querySelectorAll("button[data-label]")) {
+    button.addEventListener("click", async () => {
+      if (await correct(d.video, [[parseFloat(d.start), parseFloat(d.end), button.dataset.label]])) look.classList.add("answered");
+    });
+  }
+}
+
 async function post(path, fields) {
   const form = new URLSearchParams({...fields, csrf: body.dataset.csrf});
   const response = await fetch(path, {method: "POST", body: form, headers: {"X-CSRF-Token": body.dataset.csrf}});
