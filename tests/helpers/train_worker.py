@@ -1,6 +1,7 @@
 """Run in a subprocess by the training tests: one training job, its outcome printed as JSON.
 
     python train_worker.py bn-trap        # ResNet50 from scratch: predict() before/after recalibration
+    python train_worker.py bn-trap-small  # the same trap on a small conv net with one BatchNorm
     python train_worker.py two-cpus       # MirroredStrategy over two logical CPUs, one epoch
     python train_worker.py multi-worker   # MultiWorkerMirroredStrategy from TF_CONFIG, one epoch
     python train_worker.py follow-chief   # TF_CONFIG workers that decided differently agree on the chief's decision
@@ -88,9 +89,10 @@ def main(mode: str) -> dict:
     devices = ("/cpu:0", "/cpu:1") if mode == "two-cpus" else ()
     plan = plan_training(devices, "float32")
     keras.utils.set_random_seed(0)
-    x, y = toy_frames(48 if mode == "bn-trap" else 16, 32, seed=0)
+    trap = mode.startswith("bn-trap")
+    x, y = toy_frames(48 if trap else 16, 32, seed=0)
     with plan.scope():
-        if mode in ("multi-worker", "two-cpus"):
+        if mode in ("multi-worker", "two-cpus", "bn-trap-small"):
             # The strategies (replicas, lock-step steps, BatchNorm recalibration and predict under
             # them) are what is tested here, not the architecture: a small conv net with a BatchNorm
             # layer saves the suite ResNet50's minute of graph building per process. ResNet50 trains
@@ -99,11 +101,11 @@ def main(mode: str) -> dict:
         else:
             model = build_model(32, weights=None, train_backbone=True)
         compile_for_training(model, 1e-3)
-    epochs = 6 if mode == "bn-trap" else 1
+    epochs = 6 if trap else 1
     losses = fit(model, x, y, np.ones(len(x), np.float32), plan.global_batch(8), epochs, plan=plan)
     result = {"backend": plan.backend, "replicas": plan.replicas, "description": plan.description,
               "chief": plan.is_chief, "epochs_run": len(losses), "loss": losses[-1]}
-    if mode == "bn-trap":
+    if trap:
         xv, yv = toy_frames(48, 32, seed=1)
         train_mode = np.asarray(model(x, training=True)).reshape(-1)
         result["train_mode_accuracy"] = float(np.mean((train_mode > 0.5) == y))

@@ -23,7 +23,7 @@ def hlg_real(tmp_path_factory) -> Path:
 
 
 def run_motion(path: Path):
-    cfg = shapes_config({}, path.parent)
+    cfg = shapes_config({"motion": {"person_prior": False}}, path.parent)  # the footage under test, not the detector
     return analyse(path, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps)), cfg
 
 
