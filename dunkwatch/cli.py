@@ -183,7 +183,7 @@ def _cmd_review(args, cfg) -> int:
 def _cmd_status(args, cfg) -> int:
     from dunkwatch.service.status import collect_status, format_status
 
-    report = collect_status(cfg.paths)
+    report = collect_status(cfg.paths, cfg.archive)
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_status(report))
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dunkwatch.config_values import check_apprise_url, parse_listen, parse_schedule  # noqa: F401
+from dunkwatch.config_values import check_apprise_url, check_value, parse_listen, parse_schedule  # noqa: F401
 from dunkwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -39,6 +39,14 @@ class PathsConfig:
     quarantine: Path = setting(Path("quarantine"), "videos that failed move here, with <name>.error.txt")
     state_dir: Path = setting(Path("state"), "SQLite journal, model registry and caches")
     corrections: Path = setting(Path("corrections.csv"), "your label fixes: video,start,end,label[,note]")
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    keep_days: int = setting(0, "originals archived more than this many days ago are deleted, oldest first "
+                                "(0: kept forever); clips, sidecars and training frames stay", lo=0, hi=36500)
+    max_gb: float = setting(0.0, "the archive is kept under this many GB by deleting the oldest originals "
+                                 "(0: no limit)", lo=0.0, hi=1e6)
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,7 @@ class SessionsConfig:
 @dataclass(frozen=True)
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -264,7 +273,7 @@ class LearnConfig:
     pipeline: PipelineConfig
 
 
-SECTION_TYPES = {"paths": PathsConfig, "decode": DecodeConfig, "score": ScoreConfig, "motion": MotionConfig,
+SECTION_TYPES = {"paths": PathsConfig, "archive": ArchiveConfig, "decode": DecodeConfig, "score": ScoreConfig, "motion": MotionConfig,
                   "segment": SegmentConfig, "attempts": AttemptsConfig, "export": ExportConfig, "watch": WatchConfig,
                   "daemon": DaemonConfig, "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
                 "notify": NotifyConfig}
@@ -274,46 +283,6 @@ def describe() -> list[tuple[str, Any, str]]:
     """(dotted key, default, description) for every key, in file order: feeds docs and tests."""
     return [(f"{section}.{f.name}", f.default, f.metadata["doc"])
             for section, cls in SECTION_TYPES.items() for f in dataclasses.fields(cls)]
-
-
-def _check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> Any:
-    meta = f.metadata
-    default = f.default
-    if isinstance(default, Path):
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"config key {key} = {value!r}: expected a path string")
-        p = Path(value).expanduser()
-        return p if p.is_absolute() else (base_dir / p)
-    if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f"config key {key} = {value!r}: expected a list of non-empty strings")
-        wrong = [v for v in value if meta["choices"] and v not in meta["choices"]]
-        if wrong:
-            raise ConfigError(f"config key {key}: {wrong[0]!r} is not one of {', '.join(meta['choices'])}")
-        return tuple(value)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"config key {key} = {value!r}: expected true or false")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"config key {key} = {value!r}: expected an integer")
-    elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"config key {key} = {value!r}: expected a number")
-        value = float(value)
-        if value != value:  # NaN passes every bound check below
-            raise ConfigError(f"config key {key} = {value!r}: expected a number")
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise ConfigError(f"config key {key} = {value!r}: expected a string")
-        if meta["choices"] and value not in meta["choices"]:
-            raise ConfigError(f"config key {key} = {value!r}: must be one of {', '.join(meta['choices'])}")
-        return value
-    lo, hi = meta["lo"], meta["hi"]
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"config key {key} = {value!r}: must be between {lo:g} and {hi:g}")
-    return value
 
 
 def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) -> Config:
@@ -339,7 +308,7 @@ def from_dict(data: dict[str, Any], base_dir: Path, source: Path | None = None) 
         kwargs = {}
         for fname, f in fields.items():
             raw = values.get(fname, str(f.default) if isinstance(f.default, Path) else f.default)
-            kwargs[fname] = _check_value(f"{name}.{fname}", f, raw, base_dir)
+            kwargs[fname] = check_value(f"{name}.{fname}", f, raw, base_dir)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections, source=source)
     _check_cross_fields(cfg)

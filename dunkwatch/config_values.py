@@ -1,8 +1,11 @@
-"""Values in the config that need more than a type and bounds: a listen address, a schedule, an
-Apprise URL. Each raises ConfigError naming its key."""
+"""Config values checked: each against its field's type, bounds and choices (`check_value`), and
+those that need more: a listen address, a schedule, an Apprise URL. Each raises ConfigError
+naming its key."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 from dunkwatch.errors import ConfigError
@@ -58,3 +61,43 @@ def parse_schedule(text: str) -> tuple[str, Any]:
             if not all(b.isdigit() for b in bounds) or not all(lo <= int(b) <= hi for b in bounds):
                 raise ValueError(f"{name} field {value!r}: expected numbers from {lo} to {hi}")
     return "cron", fields
+
+
+def check_value(key: str, f: dataclasses.Field, value: Any, base_dir: Path) -> Any:
+    meta = f.metadata
+    default = f.default
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"config key {key} = {value!r}: expected a path string")
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base_dir / p)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"config key {key} = {value!r}: expected a list of non-empty strings")
+        wrong = [v for v in value if meta["choices"] and v not in meta["choices"]]
+        if wrong:
+            raise ConfigError(f"config key {key}: {wrong[0]!r} is not one of {', '.join(meta['choices'])}")
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key} = {value!r}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key {key} = {value!r}: expected an integer")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key {key} = {value!r}: expected a number")
+        value = float(value)
+        if value != value:  # NaN passes every bound check below
+            raise ConfigError(f"config key {key} = {value!r}: expected a number")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"config key {key} = {value!r}: expected a string")
+        if meta["choices"] and value not in meta["choices"]:
+            raise ConfigError(f"config key {key} = {value!r}: must be one of {', '.join(meta['choices'])}")
+        return value
+    lo, hi = meta["lo"], meta["hi"]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"config key {key} = {value!r}: must be between {lo:g} and {hi:g}")
+    return value

@@ -81,6 +81,7 @@ class Sidecar:
     nobody_seen: tuple[SidecarSegment, ...] = ()  # motion in which the person detector saw nobody: no clip
     court: str | None = None  # the remembered court (scene key) its first frame showed, which picks the model
     disputed: tuple[SidecarDispute, ...] = ()  # the gated cnn's video: where motion and the cnn disagreed
+    original_deleted: str | None = None  # when archive retention deleted the original (ISO); null: archived
 
     @property
     def makes(self) -> int:

@@ -246,6 +246,20 @@ class Store:
             db.execute("UPDATE videos SET location = ?, updated = ? WHERE id = ?",
                        (str(location), self._clock(), video_id))
 
+    def set_pinned(self, video_id: int, pinned: bool) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE videos SET pinned = ?, updated = ? WHERE id = ?", (int(pinned), self._clock(), video_id))
+
+    def original_deleted(self, video_id: int, when: float) -> None:
+        """Archive retention deleted the original; the row and its outputs stay."""
+        with self._tx() as db:
+            db.execute("UPDATE videos SET original_deleted = ? WHERE id = ?", (when, video_id))
+
+    def archived(self) -> list[Video]:
+        """Done videos (duplicates too) whose original is in the archive and not deleted, oldest first."""
+        return self._all("SELECT * FROM videos WHERE state = 'done' AND location IS NOT NULL "
+                         "AND original_deleted IS NULL ORDER BY finished, id")
+
     # --- recovery after a crash ----------------------------------------------------------
 
     def requeue_interrupted(self, video_id: int) -> None:
@@ -294,9 +308,9 @@ class Store:
         return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL ORDER BY id")
 
     def processed(self) -> list[Video]:
-        """Finished, non-duplicate videos whose original is in the archive: what training reads."""
+        """Finished, non-duplicate videos whose original is in the archive (not deleted): what training reads."""
         return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL "
-                         "AND location IS NOT NULL AND sha256 IS NOT NULL ORDER BY id")
+                         "AND location IS NOT NULL AND sha256 IS NOT NULL AND original_deleted IS NULL ORDER BY id")
 
     def save_scores(self, sha256: str, scorer: ScorerKind, model: str | None, times, scores) -> None:
         with self._tx() as db:

@@ -64,6 +64,11 @@ MIGRATIONS = [
         created REAL NOT NULL
     );
     """,
+    # v5: archive retention: originals the player pinned, and when retention deleted one.
+    """
+    ALTER TABLE videos ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE videos ADD COLUMN original_deleted REAL;
+    """,
 ]
 
 
@@ -117,6 +122,8 @@ class Video:
     updated: float
     finished: float | None
     interruptions: int = 0  # the service died from outside while processing it
+    pinned: bool = False  # the player keeps its original past the archive's limits
+    original_deleted: float | None = None  # when archive retention deleted the original
 
     def sidecar(self) -> Sidecar | None:
         """Its sidecar in its outbox folder, when it has one that can be read."""
@@ -131,6 +138,7 @@ class Video:
         d["state"] = State(d["state"])
         d["location"] = Path(d["location"]) if d["location"] else None
         d["outputs"] = VideoOutputs.from_json(d["outputs"]) if d["outputs"] else None
+        d["pinned"] = bool(d.get("pinned"))
         return cls(**d)
 
 

@@ -373,3 +373,16 @@ def add_rows(text: str, rows: Sequence[Sequence[str]]) -> str:
         else:
             appended.append(line(record))
     return "".join(lines) + "".join(appended)
+
+
+def ranges_by_video(csv_text: str) -> dict[str, list[tuple[float, float]]]:
+    """The corrections CSV's (start, end) per video name, read leniently: a row that does not parse
+    is left out here (training reports it); for the page's "already looked at" and for retention."""
+    ranges: dict[str, list[tuple[float, float]]] = {}
+    for row in csv.DictReader(io.StringIO(csv_text)):
+        try:
+            ranges.setdefault((row.get("video") or "").strip(), []).append(
+                (parse_time(row.get("start") or ""), parse_time(row.get("end") or "")))
+        except (ValueError, TypeError):
+            continue
+    return ranges

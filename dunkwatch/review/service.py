@@ -22,12 +22,12 @@ import numpy as np
 from dunkwatch.config import Config
 from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import csv_name
-from dunkwatch.learn.corrections import add_rows, format_time
+from dunkwatch.learn.corrections import add_rows, format_time, ranges_by_video
 from dunkwatch.models import registry
 from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.review.courts import CourtEditor
 from dunkwatch.review.previews import poster
-from dunkwatch.review.worth_a_look import LookItem, corrected_ranges, doubts_of, worth_a_look
+from dunkwatch.review.worth_a_look import LookItem, doubts_of, worth_a_look
 from dunkwatch.share_links import ShareKey, SharedKind
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.sessions import SIDECAR_NAME, DatedBy, SessionSidecar
@@ -75,6 +75,8 @@ class VideoCard:
     curve: str = ""  # SVG polyline points of the scores, x in seconds, y in 0..1 (1 at the top)
     when: str = ""
     doubts: list[LookItem] = field(default_factory=list)  # stretches worth a look (worth_a_look.py)
+    pinned: bool = False  # its original stays past the archive's limits
+    original_deleted: str | None = None  # when archive retention deleted the original
 
 
 @dataclass
@@ -136,6 +138,10 @@ class CorrectionResult:
     message: str
     stamp: str | None = None  # the CSV's new stamp, once saved
     stale: bool = False  # the CSV changed since the page read it
+
+
+def _when(timestamp: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M") if timestamp else None
 
 
 def csv_stamp(path: Path) -> str:
@@ -218,7 +224,7 @@ class ReviewService:
             return j.get(video_id)
 
     def status(self) -> Status:
-        return collect_status(self.paths)
+        return collect_status(self.paths, self.cfg.archive)
 
     def models(self) -> list[registry.ModelEntry]:
         return registry.listing(self.paths.state_dir)
@@ -235,7 +241,8 @@ class ReviewService:
 
     def _card(self, j: Store, v: Video) -> VideoCard:
         outputs = v.outputs
-        card = VideoCard(v.id, csv_name(self.paths, v), v.state.value, STATE_LABELS[v.state], error=v.error)
+        card = VideoCard(v.id, csv_name(self.paths, v), v.state.value, STATE_LABELS[v.state], error=v.error,
+                         pinned=v.pinned, original_deleted=_when(v.original_deleted))
         if outputs:
             card.skipped, card.model, card.duration = outputs.skipped, outputs.model, outputs.duration
             card.scorer = outputs.scorer.value if outputs.scorer else None
@@ -276,7 +283,7 @@ class ReviewService:
         chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
                  if s.started >= since]
         try:
-            corrected = corrected_ranges(self.paths.corrections.read_text(encoding="utf-8"))
+            corrected = ranges_by_video(self.paths.corrections.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             corrected = {}
         offered = worth_a_look((d for c in cards.values() for d in c.doubts), corrected, WORTH_A_LOOK)
@@ -367,6 +374,15 @@ class ReviewService:
                                                        for a, b, label in rows))
         return CorrectionResult(Outcome.SAVED, f"saved to {csv.name}: {len(rows)} row(s) for {name}",
                                 stamp=csv_stamp(csv))
+
+    def pin(self, video_id: int, pinned: bool) -> bool:
+        """Keep a processed video's original past the archive's limits, or let it go again."""
+        with self.journal() as j:
+            video = j.get(video_id)
+            if video is None or video.state is not State.DONE or video.original_deleted is not None:
+                return False
+            j.set_pinned(video_id, pinned)
+        return True
 
     def use_model(self, version: str) -> bool:
         if version not in registry.versions(self.paths.state_dir):

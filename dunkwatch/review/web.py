@@ -172,6 +172,13 @@ class _Views:
             return jsonify(ok=False, message=result.message, **extra), result.outcome.value
         return jsonify(ok=True, stamp=result.stamp, message=result.message)
 
+    def pin(self, video_id: int):
+        pinned = request.form.get("pinned") == "1"
+        if not self.service.pin(video_id, pinned):
+            return jsonify(ok=False, message="no processed video with an original in the archive has that id"), 404
+        return jsonify(ok=True, message="its original stays, whatever the archive's limits" if pinned
+                       else "its original follows the archive's limits again")
+
     def use_model(self):
         if not self.service.use_model(request.form.get("version", "")):
             abort(404)
@@ -212,6 +219,7 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
                                 (SHARED_PREFIX + "<token>", views.shared_page, ["GET"]),
                                 (SHARED_PREFIX + "<token>/video", views.shared_video, ["GET"]),
                                 ("/corrections", views.correct, ["POST"]),
+                                ("/video/<int:video_id>/pin", views.pin, ["POST"]),
                                 ("/models/use", views.use_model, ["POST"]),
                                 ("/train", views.train_now, ["POST"]),
                                 ("/train/progress", views.train_progress, ["GET"]),

@@ -5,15 +5,12 @@ already covers has had its look and is left out.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from dunkwatch.learn.corrections import parse_time
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.segment import smooth_scores
 
@@ -80,18 +77,6 @@ def doubts_of(video_id: int, name: str, sidecar: Sidecar, scores: tuple[np.ndarr
                   near_threshold(np.asarray(times, float), np.asarray(values, float), sidecar.threshold, band,
                                  smooth, min_seconds)]
     return items
-
-
-def corrected_ranges(csv_text: str) -> dict[str, list[tuple[float, float]]]:
-    """The corrections CSV's (start, end) per video name; rows that do not parse are training's to report."""
-    ranges: dict[str, list[tuple[float, float]]] = {}
-    for row in csv.DictReader(io.StringIO(csv_text)):
-        try:
-            ranges.setdefault((row.get("video") or "").strip(), []).append(
-                (parse_time(row.get("start") or ""), parse_time(row.get("end") or "")))
-        except (ValueError, TypeError):
-            continue
-    return ranges
 
 
 def worth_a_look(items: Iterable[LookItem], corrected: Mapping[str, Sequence[tuple[float, float]]],

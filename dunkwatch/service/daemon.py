@@ -108,6 +108,8 @@ class Daemon:
                 notify.join(timeout=10.0)  # a send in flight may finish; what is left waits in the journal
             if self.once and self.jobs.error is None:
                 self.jobs.refresh_sessions(stoppable=False)  # one pass: the practice sessions of what it processed
+                if self.jobs.retention.enabled:
+                    self.jobs.apply_retention()
                 self.notifier.check_training()
                 self.notifier.send_due()  # what is due now; the rest waits in the journal for the next run
             self.store.close()

@@ -16,6 +16,7 @@ from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
+from dunkwatch.service.retention import ArchiveRetention
 from dunkwatch.service.session_outputs import SessionOutputs
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
@@ -68,6 +69,7 @@ class JobRunner:
         self.error: BaseException | None = None  # a bug that stopped the loop
         self.sessions = SessionOutputs(cfg.paths, cfg.sessions, cfg.export.timelines)
         self.sessions_stale = True  # rewritten once the queue is empty: a synced practice, one rebuild
+        self.retention = ArchiveRetention(cfg.archive, cfg.paths, store)
 
     def loop(self) -> None:
         try:
@@ -75,6 +77,9 @@ class JobRunner:
                 job = self.store.next_job()
                 if job is None and self.sessions_stale:
                     self.refresh_sessions()
+                    continue
+                if job is None and self.retention.due():
+                    self.apply_retention()
                     continue
                 if job is None:
                     wait = self.store.seconds_to_next_job()
@@ -107,6 +112,14 @@ class JobRunner:
         except Exception:  # a bug in the sessions must never stop the videos
             self.sessions_stale = False
             log.exception("practice sessions could not be brought up to date")
+
+    def apply_retention(self) -> None:
+        """The archive's limits (archive.keep_days, archive.max_gb); a failure is logged and tried again later."""
+        try:
+            if self.retention.run():
+                self.sessions_stale = True  # the page and sessions say which originals are gone
+        except Exception:  # retention must never stop the videos
+            log.exception("archive retention failed; it is tried again in an hour")
 
     def _run_job(self, job: Video) -> None:
         if not job.path.exists():
@@ -147,6 +160,7 @@ class JobRunner:
         self.originals.move(self.store.get(job.id))
         self._write_timelines(self.store.get(job.id), result)
         self.sessions_stale = True
+        self.retention.soon()  # a new original: the archive may be over max_gb
 
     def _write_timelines(self, video: Video, result: Processed) -> None:
         """After the move: the editor timelines point at the original where it now lives."""

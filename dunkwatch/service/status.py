@@ -7,13 +7,14 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dunkwatch.config import PathsConfig
+from dunkwatch.config import ArchiveConfig, PathsConfig
 from dunkwatch.disk_space import WaitingForSpace
 from dunkwatch.errors import ModelError
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import CourtScorer, courts_in_use
 from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.service.originals import REASON_SUFFIX
+from dunkwatch.service.retention import ArchiveRetention, RetentionPlan
 from dunkwatch.sessions import SessionSummary
 from dunkwatch.store import LAST_SESSION_KEY, LAST_TRAINING_KEY, NEXT_TRAINING_KEY, SPACE_KEY, Counts, Store
 
@@ -42,6 +43,28 @@ class RecentVideo:
 
 
 @dataclass(frozen=True)
+class ArchiveSummary:
+    size_bytes: int
+    originals: int
+    next_deletion: str | None  # "IMG_0001.MOV on 2026-12-20 10:00", by archive.keep_days; None: none due
+    limits: str  # the archive's limits in words
+
+    def line(self) -> str:
+        nxt = f"; next deletion: {self.next_deletion}" if self.next_deletion else ""
+        return f"archive: {self.size_bytes / 1e9:.2f} GB in {self.originals} original(s) ({self.limits}){nxt}"
+
+
+def archive_summary(plan: RetentionPlan, cfg: ArchiveConfig) -> ArchiveSummary:
+    limits = [f"deleted after {cfg.keep_days} days" if cfg.keep_days else "",
+              f"kept under {cfg.max_gb:g} GB" if cfg.max_gb else ""]
+    nxt = None
+    if plan.next_deletion is not None:
+        original, when = plan.next_deletion
+        nxt = f"{original.name} on {dt.datetime.fromtimestamp(when).astimezone():%Y-%m-%d %H:%M}"
+    return ArchiveSummary(plan.size, plan.originals, nxt, ", ".join(x for x in limits if x) or "kept forever")
+
+
+@dataclass(frozen=True)
 class Status:
     counts: Counts
     last_errors: list[RecentVideo]
@@ -54,6 +77,7 @@ class Status:
     journal: str
     last_session: SessionSummary | None = None  # the newest practice
     courts: list[CourtScorer] = field(default_factory=list)  # which scorer `auto` uses on each court
+    archive: ArchiveSummary | None = None  # the originals kept, and the next one retention deletes
 
     @property
     def queue(self) -> int:
@@ -75,9 +99,10 @@ def quarantined(folder: Path) -> list[Quarantined]:
     return found
 
 
-def collect_status(paths: PathsConfig) -> Status:
+def collect_status(paths: PathsConfig, archive: ArchiveConfig = ArchiveConfig()) -> Status:
     store = Store(paths.state_dir)
     try:
+        summary = archive_summary(ArchiveRetention(archive, paths, store).plan(), archive)
         counts = store.counts()
         errors = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated))
                   for v in store.recent(limit=5, with_error=True)]
@@ -98,7 +123,7 @@ def collect_status(paths: PathsConfig) -> Status:
         model = f"broken: {exc}"
     return Status(counts, errors, recent, quarantined(paths.quarantine), model, next_training, last_training,
                   WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"),
-                  SessionSummary(**last_session) if last_session else None, courts)
+                  SessionSummary(**last_session) if last_session else None, courts, summary)
 
 
 def format_status(report: Status) -> str:
@@ -109,6 +134,7 @@ def format_status(report: Status) -> str:
              f"model: {report.model or 'none promoted (motion scorer)'}",
              *(f"  court {c.line()}" for c in report.courts),  # trust per court
              f"next training: {report.next_training or 'not scheduled'}",
+             *([report.archive.line()] if report.archive else []),
              f"last practice: {report.last_session.line() if report.last_session else 'none yet'}"]
     if report.waiting_for_space:
         w = report.waiting_for_space

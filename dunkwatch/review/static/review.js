@@ -93,6 +93,20 @@ for (const look of document.querySelectorAll("li.look")) {
   }
 }
 
+// Pin an original: archive retention leaves it alone.
+for (const button of document.querySelectorAll("button.pin")) {
+  button.addEventListener("click", async () => {
+    const videoId = button.closest("article.video").dataset.video;
+    const pinned = button.dataset.pinned !== "1";
+    const answer = await post(`/video/${videoId}/pin`, {pinned: pinned ? "1" : "0"});
+    say(answer.message, answer.ok);
+    if (!answer.ok) return;
+    button.dataset.pinned = pinned ? "1" : "0";
+    button.setAttribute("aria-pressed", String(pinned));
+    button.textContent = pinned ? "original kept: let it go" : "keep the original";
+  });
+}
+
 async function post(path, fields) {
   const form = new URLSearchParams({...fields, csrf: body.dataset.csrf});
   const response = await fetch(path, {method: "POST", body: form, headers: {"X-CSRF-Token": body.dataset.csrf}});
