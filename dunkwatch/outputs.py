@@ -142,8 +142,18 @@ class Sidecar:
 
 
 @dataclass(frozen=True)
+class ShotNote:
+    """What the practice log keeps of one attempt, in the journal: its clip, result and shooter."""
+
+    clip: str | None
+    result: str  # "make", "miss" or "unknown"
+    shooter: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
 class VideoOutputs:
-    """The journal's record of one finished video's outputs."""
+    """The journal's record of one finished video's outputs, with what the practice sessions need
+    of its sidecar (so neither a session refresh nor the page opens a sidecar for them)."""
 
     folder: Path | None = None  # its outbox folder; None when nothing was written (skipped)
     segments: int = 0
@@ -153,11 +163,24 @@ class VideoOutputs:
     model: str | None = None
     duration: float = 0.0
     skipped: str | None = None  # why it was archived without clips (phone clutter)
+    recorded_at: str | None = None  # the sidecar's: when filming began
+    spans: tuple[tuple[float, float], ...] = ()  # the actions
+    shots: tuple[ShotNote, ...] = ()  # the attempts
+    scene: str | None = None  # the first remembered court its empty frames went to
+    aspect: float = 16 / 9  # width / height as displayed
+    summarised: bool = False  # the five fields above are filled (rows written before them: read the sidecar)
 
     @classmethod
     def of(cls, sidecar: Sidecar, folder: Path) -> "VideoOutputs":
         return cls(Path(folder), len(sidecar.segments), sidecar.clips, sidecar.highlights, sidecar.scorer,
-                   sidecar.model, sidecar.duration)
+                   sidecar.model, sidecar.duration, recorded_at=sidecar.recorded_at, spans=tuple(sidecar.spans()),
+                   shots=tuple(ShotNote(a.clip, a.result, a.shooter) for a in sidecar.attempts),
+                   scene=sidecar.scenes[0] if sidecar.scenes else None,
+                   aspect=sidecar.width / max(sidecar.height, 1), summarised=True)
+
+    @property
+    def makes(self) -> int:
+        return sum(1 for s in self.shots if s.result == "make")
 
     def files(self) -> list[str]:
         """The video files the journal lists for it: its clips, then its reel."""
@@ -167,7 +190,10 @@ class VideoOutputs:
         return json.dumps({"outbox": str(self.folder) if self.folder else None,
                            "segments": self.segments, "clips": list(self.clips), "highlights": self.highlights,
                            "scorer": self.scorer.value if self.scorer else None, "model": self.model,
-                           "duration": self.duration, "skipped": self.skipped})
+                           "duration": self.duration, "skipped": self.skipped,
+                           **({"recorded_at": self.recorded_at, "spans": [list(x) for x in self.spans],
+                               "shots": [asdict(x) for x in self.shots], "scene": self.scene,
+                               "aspect": self.aspect} if self.summarised else {})})
 
     @classmethod
     def from_json(cls, text: str) -> "VideoOutputs":
@@ -176,4 +202,8 @@ class VideoOutputs:
                    segments=int(data.get("segments") or 0), clips=tuple(data.get("clips") or ()),
                    highlights=data.get("highlights"),
                    scorer=ScorerKind(data["scorer"]) if data.get("scorer") else None, model=data.get("model"),
-                   duration=float(data.get("duration") or 0.0), skipped=data.get("skipped"))
+                   duration=float(data.get("duration") or 0.0), skipped=data.get("skipped"),
+                   recorded_at=data.get("recorded_at"), spans=tuple(tuple(x) for x in data.get("spans") or ()),
+                   shots=tuple(ShotNote(x["clip"], x["result"], tuple(x["shooter"]) if x.get("shooter") else None)
+                               for x in data.get("shots") or ()),
+                   scene=data.get("scene"), aspect=float(data.get("aspect") or 16 / 9), summarised="spans" in data)

@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from dunkwatch.outputs import Sidecar
+from dunkwatch.outputs import ShotNote
 
 SESSION_ID = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}(-\d+)?$")
 SIDECAR_NAME = "session.json"
@@ -43,7 +43,10 @@ class SessionVideo:
     clips: tuple[str, ...]  # file names in `folder`, in segment order
     spans: tuple[tuple[float, float], ...]  # the actions, seconds into the video
     original: Path | None = None  # the original, where it is now (for editor timelines)
-    sidecar: Sidecar | None = None
+    shots: tuple[ShotNote, ...] = ()  # its attempts, as the journal keeps them
+    scene: str | None = None  # the first remembered court it showed
+    aspect: float = 16 / 9  # its frame's width / height
+    sidecar_path: Path | None = None  # read only to write a changed session's editor timelines
 
     @property
     def ended(self) -> dt.datetime:
@@ -67,11 +70,11 @@ class Session:
     @property
     def attempts(self) -> int:
         """Shots at the hoop, over all its videos (none where no hoop was in view)."""
-        return sum(len(v.sidecar.attempts) for v in self.videos if v.sidecar)
+        return sum(len(v.shots) for v in self.videos)
 
     @property
     def makes(self) -> int:
-        return sum(v.sidecar.makes for v in self.videos if v.sidecar)
+        return sum(1 for v in self.videos for a in v.shots if a.result == "make")
 
     @property
     def percentage(self) -> float | None:
@@ -99,21 +102,18 @@ class Session:
 
     def make_paths(self) -> list[Path]:
         """The clips of the makes, in recording order: the session's makes reel."""
-        return [v.folder / a.clip for v in self.videos if v.sidecar for a in v.sidecar.attempts
-                if a.result == "make" and a.clip]
+        return [v.folder / a.clip for v in self.videos for a in v.shots if a.result == "make" and a.clip]
 
     def shots(self) -> list[tuple[float, float, str]]:
         """(x, y, result) of each attempt whose shooter was seen, x and y relative to the frame."""
-        return [(a.shooter[0], a.shooter[1], a.result) for v in self.videos if v.sidecar
-                for a in v.sidecar.attempts if a.shooter]
+        return [(a.shooter[0], a.shooter[1], a.result) for v in self.videos for a in v.shots if a.shooter]
 
     def court(self) -> tuple[str | None, float]:
         """The first remembered court its videos showed (a scene key, or None) and the frame's aspect."""
         for v in self.videos:
-            if v.sidecar and v.sidecar.scenes:
-                return v.sidecar.scenes[0], v.sidecar.width / max(v.sidecar.height, 1)
-        first = self.videos[0].sidecar
-        return None, (first.width / max(first.height, 1)) if first else 16 / 9
+            if v.scene:
+                return v.scene, v.aspect
+        return None, self.videos[0].aspect
 
 
 def day_part(hour: int) -> str:

@@ -246,6 +246,10 @@ class Store:
             db.execute("UPDATE videos SET location = ?, updated = ? WHERE id = ?",
                        (str(location), self._clock(), video_id))
 
+    def set_outputs(self, video_id: int, outputs: VideoOutputs) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE videos SET outputs = ? WHERE id = ?", (outputs.to_json(), video_id))
+
     def set_pinned(self, video_id: int, pinned: bool) -> None:
         with self._tx() as db:
             db.execute("UPDATE videos SET pinned = ?, updated = ? WHERE id = ?", (int(pinned), self._clock(), video_id))

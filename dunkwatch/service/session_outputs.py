@@ -9,8 +9,9 @@ exists (a late video moved its start, or joined two) loses its folder, which onl
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -24,29 +25,42 @@ from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.sessions import (
     SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
 from dunkwatch.learn.catalogue import csv_name
+from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.shot_map import write_shot_map
 from dunkwatch.store import LAST_SESSION_KEY, Store
 
 log = logging.getLogger(__name__)
 
 SESSIONS_DIR = "sessions"
+SESSIONS_WRITTEN_KEY = "sessions_written"  # journal meta: the digest of each session.json last written
 
 
 def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
-    """Every processed video with its own outputs (no duplicates, no skipped clutter), dated."""
+    """Every processed video with its own outputs (no duplicates, no skipped clutter), dated; from
+    the journal alone (a row from before the journal kept the summary reads its sidecar once)."""
     found = []
     for v in store.finished():
         outputs = v.outputs
         if outputs is None or outputs.folder is None or outputs.skipped:
             continue
-        sidecar = v.sidecar()
-        started = parse_started(sidecar.recorded_at if sidecar else None, v.mtime)
+        if not outputs.summarised:
+            outputs = _summarised(store, v.id, outputs, v.sidecar())
+        started = parse_started(outputs.recorded_at, v.mtime)
         if started is None:
             continue
         found.append(SessionVideo(v.id, csv_name(paths, v), started[0], started[1], outputs.duration,
-                                  outputs.folder, outputs.clips, tuple(sidecar.spans()) if sidecar else (),
-                                  v.location or v.path, sidecar))
+                                  outputs.folder, outputs.clips, outputs.spans, v.location or v.path, outputs.shots,
+                                  outputs.scene, outputs.aspect, outputs.folder / f"{v.path.stem}.json"))
     return found
+
+
+def _summarised(store: Store, video_id: int, outputs: VideoOutputs, sidecar: Sidecar | None) -> VideoOutputs:
+    """An older row's outputs with the sessions' summary from its sidecar, kept in the journal from now on."""
+    if sidecar is None:
+        return outputs
+    full = replace(VideoOutputs.of(sidecar, outputs.folder), skipped=outputs.skipped)
+    store.set_outputs(video_id, full)
+    return full
 
 
 def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[Session]:
@@ -64,8 +78,10 @@ class SessionOutputs:
     def refresh(self, store: Store, stop: StopCheck | None = None) -> list[Session]:
         """Rewrite the sessions whose contents changed, and return those; forget those that no longer exist."""
         sessions = sessions_of(self.paths, self.cfg, store)
-        changed = [session for session in sessions if self._write(session, stop)]
+        written = dict(store.get_meta(SESSIONS_WRITTEN_KEY) or {})  # id -> digest of its session.json
+        changed = [session for session in sessions if self._write(session, stop, written)]
         current = {s.id for s in sessions}
+        store.set_meta(SESSIONS_WRITTEN_KEY, {k: v for k, v in written.items() if k in current})
         if self.root.is_dir():
             for folder in sorted(self.root.iterdir()):
                 if folder.name not in current and folder.is_dir():
@@ -74,7 +90,9 @@ class SessionOutputs:
         store.set_meta(LAST_SESSION_KEY, asdict(SessionSummary.of(last)) if last else None)
         return changed
 
-    def _write(self, session: Session, stop: StopCheck | None) -> bool:
+    def _write(self, session: Session, stop: StopCheck | None, written: dict[str, str]) -> bool:
+        """Bring one session's folder up to date, unless the journal says it is (`written`: id -> the
+        digest of the session.json last written); True when it was rewritten."""
         folder = self.root / session.id
         clips = [p for p in session.clip_paths() if p.is_file()]
         makes = [p for p in session.make_paths() if p.is_file()]
@@ -85,8 +103,12 @@ class SessionOutputs:
         wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes],
                                    makes_reel, shot_map)
         sidecar_path = folder / SIDECAR_NAME
-        if SessionSidecar.read(sidecar_path) == wanted and all((folder / name).is_file() for name in
-                                                                (reel, makes_reel, shot_map) if name):
+        text = wanted.to_json()
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        if session.id not in written and sidecar_path.is_file() and SessionSidecar.read(sidecar_path) == wanted:
+            written[session.id] = digest  # written before the journal kept digests: read once, not rebuilt
+        if written.get(session.id) == digest and all((folder / name).is_file() for name in
+                                                     (SIDECAR_NAME, reel, makes_reel, shot_map) if name):
             return False
         folder.mkdir(parents=True, exist_ok=True)
         for name, parts in ((reel, clips), (makes_reel, makes)):
@@ -98,11 +120,15 @@ class SessionOutputs:
         if shot_map:
             self._draw_shot_map(session, folder / shot_map)
         try:
-            write_timelines(folder, session.id, [CutSource.of(v.sidecar, v.original) for v in session.videos
-                                                 if v.sidecar is not None and v.original is not None], self.timelines)
+            if self.timelines:  # the one place a session reads its videos' sidecars: a changed session's timelines
+                sidecars = [(Sidecar.read(v.sidecar_path), v.original) for v in session.videos
+                            if v.sidecar_path is not None and v.original is not None]
+                write_timelines(folder, session.id, [CutSource.of(s, o) for s, o in sidecars if s is not None],
+                                self.timelines)
         except Exception as exc:  # an adapter's error costs the timelines, never the session or the service
             log.warning("session %s: cannot write its editor timelines: %s", session.id, exc)
-        atomic_write_text(sidecar_path, wanted.to_json())  # last: its presence means the reel is complete
+        atomic_write_text(sidecar_path, text)  # last: its presence means the reel is complete
+        written[session.id] = digest
         log.info("session %s (%s): %d video(s), %s%s", session.id, session.name, len(session.videos),
                  session.counts(), f"; reel {reel}" if reel else "")
         return True

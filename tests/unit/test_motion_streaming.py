@@ -7,7 +7,7 @@ from dunkwatch.pipeline.motion import MotionScorer
 
 
 def test_scores_come_out_while_frames_still_go_in_and_the_buffer_stays_bounded():
-    cfg = MotionConfig(background_window=10.0)
+    cfg = MotionConfig(background_window=10.0, person_prior=False)  # the streaming, not the detector
     scorer = MotionScorer(cfg, sample_fps=5.0)
     consumed = 0
     rng = np.random.default_rng(0)

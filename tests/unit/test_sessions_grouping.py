@@ -59,20 +59,16 @@ def test_day_parts():
         "night", "morning", "morning", "afternoon", "afternoon", "evening", "evening", "night"]
 
 
-def test_a_session_counts_the_attempts_and_makes_its_videos_sidecars_hold():
-    from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt
+def test_a_session_counts_the_attempts_and_makes_its_videos_journal_rows_hold():
+    from dunkwatch.outputs import ShotNote
 
-    def shots(*results: str) -> Sidecar:
-        return Sidecar(video="v", sha256="", duration=60.0, width=64, height=48, rotation=0, scorer=ScorerKind.MOTION,
-                       model=None, sample_fps=5.0, threshold=0.5, scenes=(), recorded_at=None, segments=(), clips=(),
-                       highlights=None, timeline=None,
-                       attempts=tuple(SidecarAttempt(i, i + 2.0, i + 1.0, None, r, "shot", None)
-                                      for i, r in enumerate(results)))
+    def shots(*results: str) -> tuple[ShotNote, ...]:
+        return tuple(ShotNote(f"shot{i}.mp4", r) for i, r in enumerate(results))
 
     t0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     a, b = video(1, t0), video(2, t0 + dt.timedelta(minutes=5))
-    a = SessionVideo(*a.__dict__.values())
-    (s,) = group([a.__class__(**{**a.__dict__, "sidecar": shots("make", "miss", "make")}),
-                  b.__class__(**{**b.__dict__, "sidecar": shots("miss", "unknown")})], gap_seconds=7200)
+    (s,) = group([a.__class__(**{**a.__dict__, "shots": shots("make", "miss", "make")}),
+                  b.__class__(**{**b.__dict__, "shots": shots("miss", "unknown")})], gap_seconds=7200)
     assert (s.attempts, s.makes, s.percentage) == (5, 2, 40.0)
     assert s.counts() == "5 attempt(s), 2 make(s) (40%)"
+    assert [p.name for p in s.make_paths()] == ["shot0.mp4", "shot2.mp4"]

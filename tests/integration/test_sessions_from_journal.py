@@ -1,0 +1,57 @@
+"""Practice sessions come from the journal: with a month of videos, a refresh opens no sidecar."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import io
+
+from dunkwatch.config import PathsConfig, SessionsConfig
+from dunkwatch.outputs import ScorerKind, ShotNote, VideoOutputs
+from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
+from dunkwatch.store import State, Store
+
+VIDEOS = 1000  # 50 days, two practices a day, ten videos each
+
+
+def journal_of_a_month(paths: PathsConfig) -> Store:
+    store = Store(paths.state_dir)
+    start = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
+    for i in range(VIDEOS):
+        day, practice, k = i // 20, (i // 10) % 2, i % 10
+        when = start + dt.timedelta(days=day, hours=9 * practice, minutes=2 * k)
+        name = f"IMG_{i:04d}"
+        row = store.note_seen(paths.inbox / f"{name}.MOV", 1000, when.timestamp())
+        store.mark_stable(row.id, 1000, when.timestamp(), f"{i:064x}")
+        shots = (ShotNote(f"{name}_01.mp4", "make" if i % 3 else "miss", (0.5, 0.7)),) if k == 0 else ()
+        store.finish(row.id, State.DONE, outputs=VideoOutputs(
+            paths.outbox / name, 1, (f"{name}_01.mp4",), None, ScorerKind.MOTION, None, 60.0,
+            recorded_at=when.isoformat(), spans=((5.0, 12.0),), shots=shots, summarised=True))
+    return store
+
+
+def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, monkeypatch):
+    paths = PathsConfig(tmp_path / "inbox", tmp_path / "outbox", tmp_path / "archive", tmp_path / "quarantine",
+                        tmp_path / "state", tmp_path / "corrections.csv")
+    paths.state_dir.mkdir()
+    store = journal_of_a_month(paths)
+    read: list[str] = []
+
+    def counting(real):
+        def opened(file, mode="r", *args, **kwargs):
+            if str(file).endswith(".json") and "w" not in mode and "a" not in mode and "x" not in mode:
+                read.append(str(file))
+            return real(file, mode, *args, **kwargs)
+        return opened
+
+    monkeypatch.setattr(builtins, "open", counting(builtins.open))
+    monkeypatch.setattr(io, "open", counting(io.open))
+    outputs = SessionOutputs(paths, SessionsConfig(reel=False))
+    sessions = sessions_of(paths, SessionsConfig(), store)
+    assert len(sessions) == 100 and sum(len(s.videos) for s in sessions) == VIDEOS
+    assert sessions[0].attempts == 1 and sessions[0].in_view == 70.0
+    assert len(outputs.refresh(store)) == 100  # every session written once
+    assert outputs.refresh(store) == []  # nothing changed: nothing rewritten
+    assert read == [], read[:5]
+    assert (paths.outbox / "sessions" / "2026-11-01-0900" / "session.json").is_file()
+    store.close()
