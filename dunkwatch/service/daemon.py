@@ -18,6 +18,7 @@ from typing import Callable
 from dunkwatch.service import sdnotify
 from dunkwatch.config import Config
 from dunkwatch.service.intake import Intake
+from dunkwatch.service.heap import HeapReport
 from dunkwatch.service.jobs import JobRunner
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals
@@ -74,6 +75,7 @@ class Daemon:
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
+        HeapReport(self.paths.state_dir).install()  # PYTHONTRACEMALLOC set: SIGUSR2 reports growth
         self.originals.recover()
         watch = schedule = notify = None
         if not self.once:

@@ -1,0 +1,39 @@
+"""Where the service's memory goes: with PYTHONTRACEMALLOC set, SIGUSR2 writes the allocation
+sites that grew since the first signal to state/tracemalloc.txt (bench/soak.py --tracemalloc)."""
+
+from __future__ import annotations
+
+import signal
+import tracemalloc
+from pathlib import Path
+
+from dunkwatch.fsutil import atomic_write_text
+
+REPORT = "tracemalloc.txt"
+TOP = 25
+
+
+class HeapReport:
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / REPORT
+        self.first: tracemalloc.Snapshot | None = None
+        self.reports: list[str] = []
+
+    def install(self) -> bool:
+        """From the main thread; nothing happens unless tracemalloc is tracing."""
+        if not tracemalloc.is_tracing():
+            return False
+        signal.signal(signal.SIGUSR2, lambda *_: self.write())
+        return True
+
+    def write(self) -> None:
+        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        if self.first is None:
+            self.first = snapshot
+            lines = [f"{stat}" for stat in snapshot.statistics("lineno")[:TOP]]
+            self.reports.append("first snapshot, largest sites:\n" + "\n".join(lines))
+        else:
+            lines = [f"{stat}" for stat in snapshot.compare_to(self.first, "traceback")[:TOP]]
+            total = sum(s.size for s in snapshot.statistics("filename")) / 1e6
+            self.reports.append(f"growth since the first snapshot ({total:.1f} MB traced now):\n" + "\n".join(lines))
+        atomic_write_text(self.path, "\n\n".join(self.reports) + "\n")
