@@ -111,8 +111,9 @@ class AttemptsConfig:
 @dataclass(frozen=True)
 class ExportConfig:
     mode: str = setting("smart", "smart: frame-accurate, re-encoding only the first and last frames up to a "
-                        "keyframe and copying the rest (H.264 and HEVC; other sources are re-encoded, with a log "
-                        "line); reencode: frame-accurate, every frame re-encoded; copy: fastest, starts on a keyframe",
+                        "keyframe and copying the rest (H.264 and HEVC; other codecs, slow motion, tone-mapping to "
+                        "SDR and Dolby Vision are re-encoded whole, with a log line); reencode: frame-accurate, "
+                        "every frame re-encoded; copy: fastest, starts on a keyframe",
                         choices=("smart", "reencode", "copy"))
     slow_motion: float = setting(1.0, "playback slow-down; 2.0 plays 30 fps footage at 15 fps", lo=1.0, hi=8.0)
     highlight_reel: bool = setting(True, "also join all clips of a video into <stem>_highlights.mp4")
@@ -341,7 +342,8 @@ def _check_cross_fields(cfg: Config) -> None:
         check_apprise_url(url)
     if cfg.export.mode == "copy" and cfg.export.slow_motion != 1.0:
         raise ConfigError(f"config key export.slow_motion = {cfg.export.slow_motion!r}: "
-                          "slow motion needs export.mode = \"reencode\" (a stream copy cannot change speed)")
+                          "slow motion needs export.mode = \"smart\" or \"reencode\" (a stream copy cannot change "
+                          "speed; smart re-encodes a slowed clip whole)")
 
 
 def load(path: str | Path | None = None) -> Config:

@@ -167,8 +167,8 @@ def probe_apart(path: str | Path) -> MediaInfo:
     try:
         answer = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        raise UnreadableError(f"{path}: not a readable video (reading it stopped the reader: "
-                              f"{describe_returncode(proc.returncode)})") from None
+        raise UnreadableError(f"{path}: not a readable video (reading it stopped the reader, which "
+                              f"{describe_exit(proc.returncode)})") from None
     if "error" in answer:
         error = {"UnreadableError": UnreadableError, "VideoError": VideoError}.get(answer["kind"], VideoError)
         raise error(answer["error"])
@@ -184,5 +184,18 @@ def probe_main(path: str) -> None:
         print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
 
 
-def describe_returncode(code: int) -> str:
-    return f"signal {-code}" if code < 0 else f"exit code {code}"
+def describe_exit(code: int | None) -> str:
+    """How a child process ended, in words: a signal by name and its likely cause, or its exit code."""
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {"SIGSEGV": "a crash in a decoder or native library", "SIGABRT": "a native library aborted",
+               "SIGBUS": "a crash in a decoder or native library", "SIGILL": "an illegal instruction",
+               "SIGFPE": "a native arithmetic fault",
+               "SIGKILL": "killed, most likely by the out-of-memory killer"}.get(name)
+        return f"died of {name}" + (f" ({why})" if why else "")
+    return f"exited with code {code}"

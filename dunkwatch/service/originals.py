@@ -67,8 +67,9 @@ class Originals:
         limit = self.cfg.daemon.max_attempts
         for video in self.store.interrupted():
             if fault:
-                # A fatal signal inside the service (a decoder's segfault on a crafted file, say):
-                # the video's doing, so it counts as one of its attempts.
+                # A fatal signal inside the service itself, recorded by faulthandler: the video's
+                # doing, so it counts as one of its attempts. (A crash in the video child is no
+                # service death: the job runner records it at once as ChildDied, "died of SIGSEGV".)
                 if video.attempts >= limit:
                     self.fail(video, f"{video.path}: crashed the service {video.attempts} times ({fault}); "
                                      "see the service log")

@@ -28,7 +28,7 @@ from typing import Callable, Protocol
 
 from dunkwatch.config import Config
 from dunkwatch.errors import ModelError
-from dunkwatch.media import dies_with_parent
+from dunkwatch.media import describe_exit, dies_with_parent
 from dunkwatch.models import registry
 from dunkwatch.pipeline.process import Processed, process_video
 from dunkwatch.pipeline.scene_memory import SceneMemory
@@ -260,22 +260,6 @@ class ChildProcessRunner:
         except (OSError, subprocess.TimeoutExpired):
             pass
         self._forget(kill=True)
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "did not exit"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        why = {"SIGSEGV": "a crash in a decoder or native library", "SIGABRT": "a native library aborted",
-               "SIGBUS": "a crash in a decoder or native library", "SIGILL": "an illegal instruction",
-               "SIGFPE": "a native arithmetic fault",
-               "SIGKILL": "killed, most likely by the out-of-memory killer"}.get(name)
-        return f"died of {name}" + (f" ({why})" if why else "")
-    return f"exited with code {code}"
 
 
 # --- the child side -------------------------------------------------------------------------
