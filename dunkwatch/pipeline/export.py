@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 FFMPEG_START_SECONDS = 60.0
 FFMPEG_SECONDS_PER_MEDIA_SECOND = 30.0
 
-StopCheck = Callable[[], None]  # raises (the service's Cancelled) when the service is stopping
+StopCheck = Callable[[], None]  # raises (pipeline/cancel.py's Cancelled) when the video is given up
 
 
 def _run_ffmpeg(args: list[str], target: Path, media_seconds: float, stop: StopCheck | None = None) -> None:
@@ -246,12 +246,19 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
 def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
                 cfg: ExportConfig, stop: StopCheck | None = None,
                 labels: Sequence[str] | None = None) -> tuple[list[Path], Path | None]:
-    """All clips of one video, then the reel; returns (clips, reel or None). `labels` name each clip's attempt."""
+    """All clips of one video, then the reel; returns (clips, reel or None). `labels` name each clip's attempt.
+    `stop` is called before each clip and the reel, and while ffmpeg runs: it raises to give up."""
     stem = safe_stem(info.path.stem)
     index = _clip_index(info, cfg) if segments else None
     names = labels or [""] * len(segments)
-    clips = [cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop, index)
-             for i, (seg, label) in enumerate(zip(segments, names), start=1)]
+    clips = []
+    for i, (seg, label) in enumerate(zip(segments, names), start=1):
+        if stop is not None:
+            stop()
+        clips.append(cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop,
+                              index))
+    if stop is not None and clips:
+        stop()
     reel = None
     if cfg.highlight_reel and clips:
         seconds = sum(seg.clip_end - seg.clip_start for seg in segments) * cfg.slow_motion

@@ -19,6 +19,7 @@ from dunkwatch.media import MediaInfo, probe
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDispute, SidecarSegment
 from dunkwatch.pipeline.attempts import Attempt, HoopBox, find_attempts
 from dunkwatch.pipeline.ball_tracks import BlobCollector
+from dunkwatch.pipeline.cancel import CancelToken
 from dunkwatch.pipeline.cuts import Cut, plan_cuts
 from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.disputes import Dispute, find_disputes
@@ -37,7 +38,7 @@ from dunkwatch.pipeline.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float], None]  # fraction of the video analysed, 0..1
+Progress = Callable[[float], None]  # fraction of the video analysed, 0..1; only reports (cancel: CancelToken)
 
 # Decoded frames queued ahead of the scorer. The motion scorer works in bursts (a chunk of frames
 # at once, every quarter window); a deep queue lets the decoder keep the other core busy meanwhile.
@@ -71,14 +72,15 @@ def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
 
 
 def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None,
-            zones: Zones | None = None, memory: SceneMemory | None = None, hoop: Hoop | None = None) -> Analysis:
+            zones: Zones | None = None, memory: SceneMemory | None = None, hoop: Hoop | None = None,
+            cancel: CancelToken | None = None) -> Analysis:
     """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any.
-    `hoop`: look for attempts there; None: the remembered scene's hoop, else one found from the arcs."""
+    `hoop`: look for attempts there; None: the remembered scene's hoop, else one found from the arcs.
+    `cancel`: checked at every frame; Cancelled when it is set."""
     info = probe(path)
     blobs = BlobCollector(cfg.attempts.analysis_size) if cfg.attempts.enabled else None
     reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, tap=blobs)
-    width, height = output_size(info.width, info.height, scorer.frame_side)
-    depth = max(8, PREFETCH_BYTES // (3 * width * height))
+    depth = max(8, PREFETCH_BYTES // (3 * int(np.prod(output_size(info.width, info.height, scorer.frame_side)))))
     times: list[float] = []
     chosen: list[ZoneFilter] = []
     known: list[Hoop | None] = [hoop]
@@ -88,6 +90,8 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     looks = PersonLooks(PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis) \
         if cfg.segment.confirm_people else None
 
+    tick = _per_frame(progress, cancel, info.duration)
+
     def frames():
         for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
@@ -96,19 +100,16 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
                 first.append(frame.image)
                 if known[0] is None and memory is not None and blobs is not None:
                     known[0] = memory.hoop_for(frame.image)[1]
+            tick(frame.time)
             times.append(frame.time)
             image = chosen[0].apply(frame.image)
             if looks is not None:  # after the zones: a person in an ignored zone confirms nothing
                 looks.offer(len(times) - 1, frame.time, image)
-            if progress:  # also the service's heartbeat, so called when the duration is unknown too
-                progress(min(1.0, frame.time / info.duration) if info.duration > 0 else 0.0)
             yield image
 
     stream = scorer.score(frames())
     scores = np.fromiter(looks.follow(stream) if looks is not None else stream, dtype=np.float64)
-    report = scorer.report()  # the gated cnn says how much the motion model spared it
-    if report:
-        log.info("%s: %s", path.name, report)
+    _log_report(scorer, path.name)
     times_arr = np.asarray(times, dtype=np.float64)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments, nobody = _confirm(find_segments(times_arr, scores, duration, params), looks, path.name)
@@ -119,6 +120,23 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     if blobs is not None:
         _shots(analysis, blobs, known[0], cfg, path, looks.detector if looks is not None else None)
     return analysis
+
+
+def _log_report(scorer: Scorer, name: str) -> None:
+    report = scorer.report()  # the gated cnn says how much the motion model spared it
+    if report:
+        log.info("%s: %s", name, report)
+
+
+def _per_frame(progress: Progress | None, cancel: CancelToken | None, duration: float) -> Callable[[float], None]:
+    """At each frame, before it is scored: give up when cancelled, then report how far it got (the
+    service's heartbeat too, so reported when the duration is unknown)."""
+    def tick(time: float) -> None:
+        if cancel is not None:
+            cancel.check()
+        if progress:
+            progress(min(1.0, time / duration) if duration > 0 else 0.0)
+    return tick
 
 
 def _disputes(scorer: Scorer, times: np.ndarray, scores: np.ndarray, params: SegmentParams,
@@ -254,12 +272,13 @@ def _owner_of(folder: Path) -> str | None:
 
 def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
                   progress: Progress | None = None, memory: SceneMemory | None = None,
-                  sha256: str | None = None, zones: Zones | None = None, hoop: Hoop | None = None) -> Processed:
+                  sha256: str | None = None, zones: Zones | None = None, hoop: Hoop | None = None,
+                  cancel: CancelToken | None = None) -> Processed:
     """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its empty
     courts and the hoop found on them. `sha256` (hashed here when not given) says whose folder is whose."""
     started = time.monotonic()
     path = Path(path)
-    result = analyse(path, cfg, scorer, progress, zones, memory, hoop)
+    result = analyse(path, cfg, scorer, progress, zones, memory, hoop, cancel)
     scenes = memory.remember(scorer.learned_scenes) if memory is not None else []
     if memory is not None and result.hoop is not None and not result.hoop_remembered:
         _remember_hoop(memory, scenes, result)
@@ -277,9 +296,8 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
         remove_leftover(leftover)
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
-    stop = (lambda: progress(1.0)) if progress else None  # the service's progress raises when it stops
-    written, reel = write_clips(info, [c.segment for c in cuts], out_dir, cfg.export, stop,
-                                [c.label for c in cuts]) if clips else ([], None)
+    written, reel = write_clips(info, [c.segment for c in cuts], out_dir, cfg.export,
+                                cancel.check if cancel else None, [c.label for c in cuts]) if clips else ([], None)
     timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
                               info.duration, result.params.threshold, path.name) if cfg.export.timeline else None
     sidecar = Sidecar(

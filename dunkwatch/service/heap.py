@@ -3,6 +3,8 @@ sites that grew since the first signal to state/tracemalloc.txt (bench/soak.py -
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import signal
 import tracemalloc
 from pathlib import Path
@@ -11,6 +13,19 @@ from dunkwatch.fsutil import atomic_write_text
 
 REPORT = "tracemalloc.txt"
 TOP = 25
+_LIBC = ctypes.util.find_library("c")
+
+
+def give_back_freed_memory() -> None:
+    """Hand the pages glibc keeps after a big free back to the system: a session refresh probes
+    and joins every clip of the session and builds its timelines, and without this the service
+    keeps the largest session's peak for months. A no-op where libc has no malloc_trim."""
+    if _LIBC is None:
+        return
+    try:
+        ctypes.CDLL(_LIBC).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class HeapReport:

@@ -14,6 +14,7 @@ from dunkwatch.config import Config
 from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
+from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.retention import ArchiveRetention
@@ -23,7 +24,8 @@ from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.store import SPACE_KEY, State, Store, Video
 from dunkwatch.pipeline.editor_timelines import write_video_timelines
 from dunkwatch.pipeline.process import Processed
-from dunkwatch.service.video_child import Cancelled, VideoRunner
+from dunkwatch.pipeline.cancel import Cancelled
+from dunkwatch.service.video_child import VideoRunner
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class JobRunner:
             for session in self.sessions.refresh(self.store, stop):
                 self.notifier.session_ready(session)
             self.sessions_stale = False
+            give_back_freed_memory()
         except Cancelled:
             pass
         except (OSError, DunkwatchError) as exc:

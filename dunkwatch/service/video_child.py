@@ -26,25 +26,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from dunkwatch.config import Config
+from dunkwatch.config import Config, PipelineConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.media import describe_exit, dies_with_parent
 from dunkwatch.models import registry
-from dunkwatch.pipeline.process import Processed, process_video
+from dunkwatch.pipeline.cancel import Cancelled, CancelToken
+from dunkwatch.pipeline.process import Processed, Progress, process_video
 from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scorer import Scorer
 from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, scene_memory
 
 log = logging.getLogger(__name__)
 
-ProcessFn = Callable[..., Processed]  # process_video's signature, or a stand-in in tests
+class ProcessFn(Protocol):
+    """process_video's signature as the service calls it (a stand-in in tests)."""
+
+    def __call__(self, path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, *,
+                 progress: Progress | None = None, memory: SceneMemory | None = None, sha256: str | None = None,
+                 cancel: CancelToken | None = None) -> Processed: ...
+
 
 BEAT_SECONDS = 1.0  # the child reports progress at most this often
 CANCEL_GRACE_SECONDS = 30.0  # a cancelled child that has not answered by then is killed
 QUIT_SECONDS = 10.0  # a retiring child that has not exited by then is killed
-
-
-class Cancelled(Exception):
-    """The service is stopping: the current video is put back to be redone cleanly."""
 
 
 class ChildDied(Exception):
@@ -81,13 +85,8 @@ class InlineRunner:
 
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
         scorer = self.scorers.for_video(path)  # trust per court: the model judged on this video's court
-
-        def progress(_fraction: float) -> None:
-            if stopping.is_set():
-                raise Cancelled()
-
-        return self.run(path, self.cfg.pipeline, scorer, out_dir, progress=progress, memory=self.memory,
-                        sha256=sha256)
+        return self.run(path, self.cfg.pipeline, scorer, out_dir, memory=self.memory, sha256=sha256,
+                        cancel=CancelToken(stopping.is_set))
 
     def close(self) -> None:
         self.scorers.close()
@@ -321,15 +320,19 @@ class _ChildLoop:
         self.memory = scene_memory(setup.cfg.paths.state_dir, setup.cfg.motion)
         self.scorers = ScorerPerVideo(setup.cfg.pipeline, setup.choice, self.memory)
         self.last_beat = 0.0
+        self.cancel_asked = False  # a Cancel (or Quit) came for the current video
 
     def send(self, message: ToService) -> None:
         with self.lock:
             self.conn.send(message)
 
+    def cancelled(self) -> bool:
+        """Whether the service asked to give the current video up (read from the pipe, without waiting)."""
+        while not self.cancel_asked and self.conn.poll():
+            self.cancel_asked = isinstance(self.conn.recv(), (Cancel, Quit))
+        return self.cancel_asked
+
     def progress(self, fraction: float) -> None:
-        while self.conn.poll():
-            if isinstance(self.conn.recv(), (Cancel, Quit)):
-                raise Cancelled()
         now = time.monotonic()
         if now - self.last_beat >= BEAT_SECONDS:
             self.last_beat = now
@@ -346,11 +349,11 @@ class _ChildLoop:
                 return
             if isinstance(job, Cancel):
                 continue  # crossed a video that had already finished
-            self.last_beat = 0.0
+            self.last_beat, self.cancel_asked = 0.0, False
             try:
                 scorer = self.scorers.for_video(job.path)  # trust per court: the model judged on its court
                 result = self.setup.target(job.path, cfg.pipeline, scorer, job.out_dir, progress=self.progress,
-                                           memory=self.memory, sha256=job.sha256)
+                                           memory=self.memory, sha256=job.sha256, cancel=CancelToken(self.cancelled))
                 self.send(Done(result))
             except Cancelled:
                 self.send(GaveUp())

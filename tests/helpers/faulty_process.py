@@ -23,15 +23,16 @@ def stand_in_sidecar(path: Path, scorer: ScorerKind = ScorerKind.MOTION, model: 
                    highlights=None, timeline=None)
 
 
-def process(path: Path, cfg, scorer, outbox: Path, progress=None, **_) -> Processed:
+def process(path: Path, cfg, scorer, outbox: Path, progress=None, cancel=None, **_) -> Processed:
     name = Path(path).stem
     if name.startswith("segfault"):
         os.kill(os.getpid(), signal.SIGSEGV)  # what a decoder does on a crafted file
     if name.startswith("hang"):
         time.sleep(3600)  # a read on a hung network mount: no progress, ever
     if name.startswith("slow"):
-        for _ in range(80):  # 4 s of work that says it progresses
+        for _ in range(80):  # 4 s of work that says it progresses, and gives up when asked
             progress(0.5)
+            cancel.check()
             time.sleep(0.05)
     out_dir = outbox / name
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -162,7 +162,6 @@ def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workd
             # Training promotes v0001 while the first video is being processed.
             version = registry.add_version(cfg.state_dir, lambda p: p.write_bytes(b"model"), {"f1": 1.0})
             registry.set_current(cfg.state_dir, version)
-            progress(0.5)
         return fake_sidecar(path, outbox)
 
     Daemon(cfg, once=True, process=process).run()
