@@ -1,7 +1,8 @@
 """The review page: watch clips, correct a label with one click, see the service and the models.
 
-`service.py` does the work without Flask; `web.py` holds the thin Flask views over it, served by
-waitress. Flask is imported only when the page is served.
+`service.py` does the work without Flask, over `cards.py`, `corrections_csv.py`,
+`training_run.py`, `courts.py` and `worth_a_look.py`; `web.py` holds the thin Flask views over
+it, and `serving.py` serves them with waitress. Flask is imported only when the page is served.
 """
 
 from __future__ import annotations
@@ -18,6 +19,6 @@ def create_app(cfg: Config, token: str | None = None):
 
 
 def serve(cfg: Config, stop: threading.Event | None = None) -> None:
-    from dunkwatch.review.web import serve as run
+    from dunkwatch.review.serving import serve as run
 
     run(cfg, stop)

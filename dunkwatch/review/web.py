@@ -1,39 +1,31 @@
 """The review page's Flask views, thin over `ReviewService`: they read the request, call the
 service and render its answer. Auth (a token off loopback) and CSRF are checked here, before any
-view. Served by waitress: `dunkwatch review` alone, or with `[review] enabled = true` in a thread
-of the service."""
+view. serving.py serves them."""
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from flask import Flask, Response, abort, jsonify, make_response, redirect, render_template, request, send_file
 
-from dunkwatch.config import Config, parse_listen
+from dunkwatch.config import Config
 from dunkwatch.review.previews import playable
-from dunkwatch.review.service import Outcome, ReviewService, SessionFile, csv_stamp, parse_ranges
+from dunkwatch.review.cards import SessionFile
+from dunkwatch.review.corrections_csv import Outcome, csv_stamp, parse_ranges
+from dunkwatch.review.service import ReviewService
 from dunkwatch.share_links import Refused, ShareKey, SharedKind
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_NAMES = ("localhost",)
 SHARED_PREFIX = "/s/"  # share links: signed, served without the page's token
 
 
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+HTTP_STATUS = {Outcome.SAVED: 200, Outcome.NOT_FOUND: 404, Outcome.CONFLICT: 409}  # HTTP lives in the views only
 
 
 class _Views:
@@ -169,7 +161,7 @@ class _Views:
         result = self.service.correct(video_id, rows, form.get("note", "review page"), form.get("stamp"))
         if result.outcome is not Outcome.SAVED:
             extra = {"stale": True} if result.stale else {}
-            return jsonify(ok=False, message=result.message, **extra), result.outcome.value
+            return jsonify(ok=False, message=result.message, **extra), HTTP_STATUS[result.outcome]
         return jsonify(ok=True, stamp=result.stamp, message=result.message)
 
     def pin(self, video_id: int):
@@ -227,26 +219,3 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
         app.add_url_rule(rule, view.__name__, view, methods=methods)
     app.register_error_handler(404, lambda _error: make_response("not found\n", 404, {"Content-Type": "text/plain"}))
     return app
-
-
-def serve(cfg: Config, stop: threading.Event | None = None) -> None:
-    """Serve the page until `stop` is set (the service) or forever (`dunkwatch review`)."""
-    from waitress.server import create_server
-
-    host, port = parse_listen(cfg.review.listen)
-    token = None
-    if not is_loopback(host):
-        token = cfg.review.token or secrets.token_urlsafe(18)
-        if not cfg.review.token:
-            log.warning("review page on %s: open http://%s:%d/?token=%s (set review.token to keep one)",
-                        host, host, port, token)
-    server = create_server(create_app(cfg, token), host=host, port=port, threads=6)
-    log.info("review page: http://%s:%d/%s", host if ":" not in host else f"[{host}]", port,
-             "" if token is None else " (token needed)")
-    if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), server.close()), name="review-stop", daemon=True).start()
-    try:
-        server.run()
-    except OSError:
-        if stop is None or not stop.is_set():
-            raise
