@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install system-packages clean
+.PHONY: lint run test install system-packages clean
 
 # The person detector's package without its declared requirements (tensorflow, opencv-python), which
 # would replace ours: only its graph file is used (dunkwatch/pipeline/person.py).
@@ -39,8 +39,12 @@ system-packages:
 
 # Three workers on two cores: many tests wait on subprocesses and services, and a third worker fills
 # those waits (526 s against about 560 s with two, 398 tests). Slow tests first, idle workers steal.
-test: system-packages $(BIN)/.installed
+test: system-packages $(BIN)/.installed lint
 	$(BIN)/python -m pytest -n 3 --dist worksteal
+
+# Lint before any test: a lint error fails `make test` in a second, not after the suite.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check dunkwatch tests bench
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -112,7 +112,8 @@ def signals(video: Path, label: dict) -> dict[str, list[tuple[float, str | None]
 
 
 def compare_signals(labels: dict, videos: Path) -> None:
-    print(f"{'signal':24} {'labelled':>8} {'found':>5} {'matched':>7} {'recall':>6} {'precision':>9} {'make/miss ok':>12}")
+    print(f"{'signal':24} {'labelled':>8} {'found':>5} {'matched':>7} {'recall':>6} {'precision':>9} "
+          f"{'make/miss ok':>12}")
     totals: dict[str, list[int]] = {}
     for name, label in labels.items():
         truth = [t["rim"] / float(label["fps"]) for t in label["attempts"]]
@@ -152,7 +153,8 @@ def main() -> None:
         given = f"{bx / w:.4f},{by / h:.4f},{bw / w:.4f},{bh / h:.4f}"
         for mode, hoop in (("found", None), ("given", given)):
             rows.append((name, mode, score(run(video, hoop), label)))
-    print(f"{'video':28} {'hoop':6} {'labelled':>8} {'found':>5} {'matched':>7} {'make/miss ok':>12} {'clip holds':>10}")
+    print(f"{'video':28} {'hoop':6} {'labelled':>8} {'found':>5} {'matched':>7} {'make/miss ok':>12} "
+          f"{'clip holds':>10}")
     totals: dict[str, list[int]] = {}
     for name, mode, s in rows:
         print(f"{name:28} {mode:6} {s['truth']:8d} {s['found']:5d} {s['matched']:7d} {s['right']:12d} {s['held']:10d}")

@@ -28,7 +28,8 @@ import json, resource, sys, time
 import numpy as np
 from pathlib import Path
 from dunkwatch.models.runtime import load_classifier
-folder, runtime, batch, frames, size = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+folder, runtime = Path(sys.argv[1]), sys.argv[2]
+batch, frames, size = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 started = time.perf_counter()
 classifier = load_classifier(folder, runtime)
 x = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), dtype=np.uint8)

@@ -64,12 +64,15 @@ def inputs() -> dict[str, Path]:
                    str(made[name]))
     h264 = CACHE / "export_1080p_h264.mp4"
     if not h264.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20", "-f", "lavfi", "-i", "sine=d=20:sample_rate=48000",
-               "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "16M", "-bufsize", "16M", "-g", "30",
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20",
+               "-f", "lavfi", "-i", "sine=d=20:sample_rate=48000",
+               "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "16M", "-bufsize", "16M",
+               "-g", "30",
                "-pix_fmt", "yuv420p", "-c:a", "aac", str(h264))
     vfr = CACHE / "export_120fps_vfr.mp4"
     if not vfr.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=120:d=10", "-f", "lavfi", "-i", "sine=d=10:sample_rate=48000",
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=120:d=10",
+               "-f", "lavfi", "-i", "sine=d=10:sample_rate=48000",
                "-vf", "select='not(eq(mod(n\\,7)\\,3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast",
                "-b:v", "30M", "-g", "120", "-pix_fmt", "yuv420p", "-c:a", "aac", str(vfr))
     return {**made, "1080p_h264": h264, "120fps_vfr": vfr}
@@ -106,7 +109,8 @@ def time_modes(name: str, video: Path) -> list[tuple[str, str, float, str]]:
             elapsed = time.perf_counter() - started
             ok = all(clean(p) for p in [*clips, *([reel] if reel else [])])
             note = "; ".join(reasons.lines) or ("smart-cut" if mode == "smart" else "")
-            rows.append((name, mode, elapsed, ("decodes clean" if ok else "DECODE ERRORS") + (f"; {note}" if note else "")))
+            verdict = ("decodes clean" if ok else "DECODE ERRORS") + (f"; {note}" if note else "")
+            rows.append((name, mode, elapsed, verdict))
     logging.getLogger("dunkwatch.pipeline.export").removeHandler(reasons)
     return rows
 

@@ -30,10 +30,12 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import SHARED_REAL, cut_real  # noqa: E402
-from dunkwatch.media import probe  # noqa: E402
-from dunkwatch.fsutil import sha256_of as sha  # noqa: E402
 from load_check import make_inputs  # noqa: E402
-from service_harness import journal_counts, start_service as start  # noqa: E402
+from service_harness import journal_counts  # noqa: E402
+from service_harness import start_service as start  # noqa: E402
+
+from dunkwatch.fsutil import sha256_of as sha  # noqa: E402
+from dunkwatch.media import probe  # noqa: E402
 
 
 def watching_lines(work: Path) -> int:
@@ -117,7 +119,8 @@ def main() -> int:
                     broken_outputs.append(f"{name}: {clip}: {exc}")
         log_text = (work / "daemon.log").read_text(errors="replace")
         interrupted = log_text.count("was being processed when the service stopped")
-        figures = {"kills": kills, "kills_mid_video": interrupted, "videos": len(originals), "good": len(good_names), "bad": len(bad),
+        figures = {"kills": kills, "kills_mid_video": interrupted, "videos": len(originals), "good": len(good_names),
+                   "bad": len(bad),
                    "lost": len(lost), "duplicated": len(duplicated), "changed": len(changed),
                    "part_files": len(parts), "good_quarantined": len(quarantined_good),
                    "broken_outputs": len(broken_outputs), "wall_seconds": round(elapsed, 1)}

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO)]
 
 import toml  # noqa: E402
-
 from conftest import Scene, Visit, encode  # noqa: E402
-from dunkwatch.service.daemon import Daemon  # noqa: E402
+
 from dunkwatch.config import load  # noqa: E402
+from dunkwatch.service.daemon import Daemon  # noqa: E402
 
 
 def free_port() -> int:
@@ -66,15 +66,18 @@ def main() -> int:
     started = time.monotonic()
     procs = []
     for index, root in enumerate((chief, follower)):
-        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
         procs.append(subprocess.Popen([sys.executable, "-m", "dunkwatch", "train", "--config",
                                        str(worker_dir(root, conf))], cwd=REPO, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True,
-                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(tf_config)}))
+                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                                           "TF_CONFIG": json.dumps(tf_config)}))
     outcomes = []
     for index, proc in enumerate(procs):
         out, _ = proc.communicate(timeout=600)
-        outcome = [line for line in out.splitlines() if line.split(":")[0] in ("promoted", "kept", "skipped", "trained")]
+        outcome = [line for line in out.splitlines()
+                   if line.split(":")[0] in ("promoted", "kept", "skipped", "trained")]
         outcomes.append(outcome[0] if outcome else f"exit {proc.returncode}, no outcome")
         print(f"worker {index}: exit {proc.returncode}: {outcomes[-1]}")
     print(f"{time.monotonic() - started:.0f} s for both workers")

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import EMPTY_ROOM, REAL_NAME, SHARED_REAL, real_frames  # noqa: E402
+
 from dunkwatch.pipeline.person import PersonDetector  # noqa: E402
 
 Detect = Callable[[np.ndarray], bool]

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import REAL_NAME, SHARED_REAL, cut_real, real_visits  # noqa: E402
+
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
 from dunkwatch.pipeline.process import analyse  # noqa: E402

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import cut_real, real_visits  # noqa: E402
+
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
 from dunkwatch.pipeline.process import analyse  # noqa: E402
@@ -104,7 +105,8 @@ def main() -> int:
         print(f"{'clip':12} {'fresh F1':>9} {'in order F1':>12} {'DVR-Scan F1':>12}")
         for k, (a, b, path, visits) in enumerate(clips):
             cfg = config(f"fresh-{k}")
-            fresh = match_ranges(visits, dunkwatch_events(path, cfg, scene_memory(cfg.paths.state_dir, cfg.motion)), b - a, FPS).f1
+            found = dunkwatch_events(path, cfg, scene_memory(cfg.paths.state_dir, cfg.motion))
+            fresh = match_ranges(visits, found, b - a, FPS).f1
             ordered = match_ranges(visits, dunkwatch_events(path, shared_cfg, shared_memory), b - a, FPS).f1
             dvr = match_ranges(visits, dvr_events(exe, path), b - a, FPS).f1 if exe else None
             rows["fresh"].append(fresh)
@@ -117,8 +119,8 @@ def main() -> int:
         if rows["dvr"]:
             print(summary("DVR-Scan (-tb 0 -tp 0)", rows["dvr"]))
         cfg = config("tail-state")
-        tail_f1 = match_ranges(real_visits(tail_start), dunkwatch_events(tail, cfg, scene_memory(cfg.paths.state_dir, cfg.motion)),
-                               duration - tail_start, FPS).f1
+        tail_found = dunkwatch_events(tail, cfg, scene_memory(cfg.paths.state_dir, cfg.motion))
+        tail_f1 = match_ranges(real_visits(tail_start), tail_found, duration - tail_start, FPS).f1
         print(f"last {duration - tail_start:.0f} s alone, fresh: F1 {tail_f1:.3f}")
         print(f"({len(clips)} clips, scored in {time.monotonic() - started:.0f} s)")
     return 0

@@ -6,7 +6,8 @@ Clips are cut from the shared real video (../shared/data/real) at staggered star
 distinct comment so that none is a duplicate, and all in one practice session. After each batch
 has finished (every clip done or failed) and the session was rebuilt, it prints the service's and
 the video child's RSS, their open fds, the batch's wall time until its last clip was done, and
-the session refresh's time (the reel of every clip so far joined again). Issue 33's targets: service and child RSS grow at most 5% from
+the session refresh's time (the reel of every clip so far joined again). Issue 33's targets:
+service and child RSS grow at most 5% from
 batch 1 to the last, fds stay flat, the last batch takes at most 1.3x the first.
 `--tracemalloc` starts the service with PYTHONTRACEMALLOC and prints its top growth sites (the
 service dumps a snapshot on SIGUSR2, see service/daemon.py).
@@ -40,7 +41,8 @@ def make_clips(folder: Path, count: int, seconds: float, duration: float = 130.0
     for i in range(count):
         start = (i * 7.3) % (duration - seconds)
         out = folder / f"IMG_{i:04d}.MOV"
-        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start:.2f}", "-i", str(REAL),
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                        "-ss", f"{start:.2f}", "-i", str(REAL),
                         "-t", f"{seconds}", "-c", "copy", "-metadata", f"comment=take {i}",
                         "-metadata", f"creation_time=2026-12-01T18:{i // 60 % 60:02d}:{i % 60:02d}Z", str(out)],
                        check=True)
@@ -104,7 +106,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--extra", default="", help="TOML appended to the service's config, e.g. '[sessions]\\nreel = false'")
+    parser.add_argument("--extra", default="",
+                        help="TOML appended to the service's config, e.g. '[sessions]\\nreel = false'")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-soak-"))
     rows = []
@@ -149,7 +152,8 @@ def main() -> int:
             print(f"| {r['batch']} | {r['videos']} | {r['service_rss_mb']} MB | {r['child_rss_mb']} MB | "
                   f"{r['service_fds']} / {r['child_fds']} | {r['seconds']} s | {r['session_refresh_s']} s |")
         growth = {k: last[k] / first[k] - 1 for k in ("service_rss_mb", "child_rss_mb") if first[k] and last[k]}
-        print(f"\nRSS growth batch 1 -> {last['batch']}: " + ", ".join(f"{k} {100 * v:+.1f}%" for k, v in growth.items())
+        print(f"\nRSS growth batch 1 -> {last['batch']}: "
+              + ", ".join(f"{k} {100 * v:+.1f}%" for k, v in growth.items())
               + f"; last batch / first batch time: {last['seconds'] / first['seconds']:.2f}x")
         if args.tracemalloc:
             print((work / "state" / "tracemalloc.txt").read_text() if (work / "state" / "tracemalloc.txt").exists()

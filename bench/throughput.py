@@ -15,7 +15,8 @@ Then, for each input, it times:
   - DVR-Scan's defaults, scan only, from its own virtual environment (bench/.dvr-venv; it pulls
     opencv-contrib-python, which would replace the project's cv2).
 With --no-attempts, motion also runs with attempts.enabled = false: what finding shots costs
-(every frame decoded and looked at in grey), side by side. Every time is a whole process, start included; peak RSS comes from wait4() for that process.
+(every frame decoded and looked at in grey), side by side. Every time is a whole process, start
+included; peak RSS comes from wait4() for that process.
 Prints a table of times and ratios to the floor.
 
     .venv/bin/python bench/throughput.py --4k [--skip-dvr-scan]
@@ -127,7 +128,8 @@ import sys, time, dataclasses
 from dunkwatch.media import probe
 from dunkwatch.pipeline.decode import VideoReader
 info = probe(sys.argv[1])
-for label, view in (("tone-mapped to SDR (ffmpeg)", info), ("plain 8-bit (PyAV)", dataclasses.replace(info, color_transfer=""))):
+for label, view in (("tone-mapped to SDR (ffmpeg)", info),
+                    ("plain 8-bit (PyAV)", dataclasses.replace(info, color_transfer=""))):
     started = time.perf_counter()
     n = sum(1 for _ in VideoReader(info.path, 5.0, max_side=320, info=view))
     print(f"{label}|{time.perf_counter() - started:.2f}|{n}", flush=True)

@@ -25,8 +25,8 @@ def measure(policy: str, batch: int, size: int, steps: int) -> float:
     import keras
 
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.models.resnet import build_model
     from dunkwatch.learn.fit import compile_for_training, fit
+    from dunkwatch.models.resnet import build_model
 
     keras.backend.clear_session()
     plan = plan_training((), policy)  # one device; the policy is what is compared

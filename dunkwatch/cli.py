@@ -37,11 +37,10 @@ def _progress_bar(name: str):
 
 
 def _cmd_process(args, cfg) -> int:
+    from dunkwatch.hoop import HoopError, parse_hoop
     from dunkwatch.pipeline.editor_timelines import write_video_timelines
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
-
-    from dunkwatch.hoop import HoopError, parse_hoop
     from dunkwatch.zones import ZoneError, parse_zone
 
     try:
@@ -60,7 +59,8 @@ def _cmd_process(args, cfg) -> int:
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
-            processed = process_video(Path(video), cfg.pipeline, scorers.for_video(Path(video)), outbox, clips=not args.no_clips,
+            processed = process_video(Path(video), cfg.pipeline, scorers.for_video(Path(video)), outbox,
+                                      clips=not args.no_clips,
                                       progress=update, memory=memory, zones=zones, hoop=hoop)
             try:  # --no-clips: the sidecar and the score timeline only
                 timelines = () if args.no_clips else cfg.export.timelines

@@ -274,10 +274,10 @@ class LearnConfig:
     pipeline: PipelineConfig
 
 
-SECTION_TYPES = {"paths": PathsConfig, "archive": ArchiveConfig, "decode": DecodeConfig, "score": ScoreConfig, "motion": MotionConfig,
-                  "segment": SegmentConfig, "attempts": AttemptsConfig, "export": ExportConfig, "watch": WatchConfig,
-                  "daemon": DaemonConfig, "training": TrainingConfig, "review": ReviewConfig, "sessions": SessionsConfig,
-                "notify": NotifyConfig}
+SECTION_TYPES = {"paths": PathsConfig, "archive": ArchiveConfig, "decode": DecodeConfig, "score": ScoreConfig,
+                 "motion": MotionConfig, "segment": SegmentConfig, "attempts": AttemptsConfig, "export": ExportConfig,
+                 "watch": WatchConfig, "daemon": DaemonConfig, "training": TrainingConfig, "review": ReviewConfig,
+                 "sessions": SessionsConfig, "notify": NotifyConfig}
 
 
 def describe() -> list[tuple[str, Any, str]]:

@@ -45,7 +45,8 @@ def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[
     fn = int(np.sum(is_true & ~is_detected & keep))
     overlaps = [sum(1 for c, d in detected if c < b and d > a) for a, b in truth]
     precision, recall, f1 = prf(tp, fp, fn)
-    return Match(precision=precision, recall=recall, f1=f1, found=sum(1 for k in overlaps if k), truths=len(truth), detections=len(detected),
+    return Match(precision=precision, recall=recall, f1=f1, found=sum(1 for k in overlaps if k), truths=len(truth),
+                 detections=len(detected),
                  split=sum(1 for k in overlaps if k > 1))
 
 

@@ -95,7 +95,8 @@ class Scene:
         if self.cloud:
             yy, xx = np.mgrid[0:self.height, 0:self.width]
             cx = (-0.3 + 1.6 * t / self.duration) * self.width
-            blob = np.exp(-(((xx - cx) / (self.width * 0.25)) ** 2 + ((yy - self.height * 0.6) / (self.height * 0.5)) ** 2))
+            spread = ((xx - cx) / (self.width * 0.25)) ** 2 + ((yy - self.height * 0.6) / (self.height * 0.5)) ** 2
+            blob = np.exp(-spread)
             img = img * (1.0 - 0.4 * blob)[..., None]
         if self.foliage:
             h, w = self.height // 4, self.width // 4  # top-left corner, in 4x4 pixel leaves

@@ -53,11 +53,13 @@ def _tf_plan(devices: Sequence[str]) -> tuple[Any, str, bool, bool, bool]:
         chief = task.get("type") == "chief" or (not has_chief and task.get("type") == "worker"
                                                 and int(task.get("index", 0)) == 0)
         gpus = tf.config.list_logical_devices("GPU")
-        return strategy, f"MultiWorkerMirroredStrategy ({task.get('type')} {task.get('index')})", chief, bool(gpus), True
+        name = f"MultiWorkerMirroredStrategy ({task.get('type')} {task.get('index')})"
+        return strategy, name, chief, bool(gpus), True
     gpus = tf.config.list_logical_devices("GPU")
     if devices:
         strategy = tf.distribute.MirroredStrategy(devices=list(devices))
-        return strategy, f"MirroredStrategy over {', '.join(devices)}", True, any("gpu" in d.lower() for d in devices), False
+        gpu = any("gpu" in d.lower() for d in devices)
+        return strategy, f"MirroredStrategy over {', '.join(devices)}", True, gpu, False
     if gpus:
         strategy = tf.distribute.MirroredStrategy()
         return strategy, f"MirroredStrategy over {len(gpus)} GPU(s)", True, True, False

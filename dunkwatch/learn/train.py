@@ -14,11 +14,25 @@ from dunkwatch.config import LearnConfig, TrainingConfig
 from dunkwatch.errors import DunkwatchError
 from dunkwatch.learn.catalogue import ArchivedVideo, catalogue, read_corrections
 from dunkwatch.learn.decision import (
-    TrainingDecision, TrainingInputs, TrainingRecord, TrainResult, TrainStatus, agree_with_chief, decide)
+    TrainingDecision,
+    TrainingInputs,
+    TrainingRecord,
+    TrainResult,
+    TrainStatus,
+    agree_with_chief,
+    decide,
+)
 from dunkwatch.learn.hoop_learning import HoopStatus, HoopTrainResult, train_hoop_model
 from dunkwatch.learn.judge import (
-    ScoringInUse, ValidationVideo, candidate_folder, judge_candidate, judge_in_service, judged_courts, keep_version,
-    predicted)
+    ScoringInUse,
+    ValidationVideo,
+    candidate_folder,
+    judge_candidate,
+    judge_in_service,
+    judged_courts,
+    keep_version,
+    predicted,
+)
 from dunkwatch.learn.promotion import decide as promotion_decision
 from dunkwatch.learn.run_lock import LOCK_NAME, one_run_at_a_time
 from dunkwatch.models import registry

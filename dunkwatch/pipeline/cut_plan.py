@@ -123,7 +123,8 @@ def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
     count = int(np.flatnonzero(closed)[-1]) + 1
     tail_start = float(rest_min[count - 1])
     head = int(np.count_nonzero((t >= cut_in - FRAME_EPS) & (t < t[first] - FRAME_EPS)))
-    tail = int(np.count_nonzero((t >= tail_start - FRAME_EPS) & (t < end - FRAME_EPS))) if math.isfinite(tail_start) else 0
+    in_tail = (t >= tail_start - FRAME_EPS) & (t < end - FRAME_EPS)
+    tail = int(np.count_nonzero(in_tail)) if math.isfinite(tail_start) else 0
     if head + count + tail != len(shown):  # a frame shown twice or missed: the index is not one frame a packet
         raise NotSmart("the stream's packets are not one frame each")
     return CutPlan(cut_in, head, first, int(run[count - 1]), count, tail_start, tail, len(shown))

@@ -176,7 +176,8 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     decoding; showinfo reports each kept frame's time."""
     width, height = output_size(info.width, info.height, max_side)
     step = 1.0 / sample_fps if sample_fps > 0 else 0.0
-    # The sampling grid starts at `start`, as in `_sampled`: next = start + (floor((t + tol - start) / step) + 1) * step.
+    # The sampling grid starts at `start`, as in `_sampled`:
+    # next = start + (floor((t + tol - start) / step) + 1) * step.
     keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
             f"*{step:.6f}),0)'" if sample_fps > 0 else "null")
     chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{sdr_filter(info)}"
@@ -295,7 +296,8 @@ def _luma_fetcher(frame, stored: tuple[int, int], turns: int) -> Callable[[], np
             luma = np.frombuffer(plane, np.uint16 if deep else np.uint8)
             luma = luma.reshape(frame.height, -1)[:, :frame.width]
             if deep:  # 10 or 12 bits in 16: the top eight are enough to see a ball move
-                luma = (luma >> (8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4)).astype(np.uint8)
+                shift = 8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4
+                luma = (luma >> shift).astype(np.uint8)
             image = cv2.resize(luma, stored, interpolation=cv2.INTER_AREA)
             if not fmt.startswith("yuvj") and getattr(frame, "color_range", 0) != 2:
                 image = cv2.convertScaleAbs(image, alpha=255 / 219, beta=-16 * 255 / 219)  # video range to full

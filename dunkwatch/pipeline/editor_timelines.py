@@ -2,7 +2,8 @@
 Final Cut (FCPXML), Premiere and Resolve (FCP 7 XML), any EDL reader (CMX 3600) and OTIO itself.
 
 Each action becomes one clip of the original, pre- and post-roll included, with a marker over
-the action itself (a shot's marker says its result: "shot 2: make"); clips follow one another on one video track. Times are rational at the
+the action itself (a shot's marker says its result: "shot 2: make"); clips follow one another on
+one video track. Times are rational at the
 video's own frame rate (a phone's nominal rate, snapped to the standard one it is close to), so
 each cut lands on the frame the sidecar names; see the README for what each format keeps.
 """

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import cv2

@@ -64,7 +64,8 @@ class PersonLooks:
         """Frame `index`'s score; scores arrive in frame order."""
         kept = self._kept.pop(index, None)
         if score < self.threshold:
-            self._next_look, self._gap = float("-inf"), self.every  # the stretch ended: the next one is looked at at once
+            # The stretch ended: the next one is looked at at once.
+            self._next_look, self._gap = float("-inf"), self.every
             return
         if kept is None or kept[0] < self._next_look:
             return

@@ -29,12 +29,12 @@ from dunkwatch.pipeline.hoop_search import find_hoop_box
 from dunkwatch.pipeline.person import PersonDetector, detector_cache
 from dunkwatch.pipeline.person_looks import PersonLooks
 from dunkwatch.pipeline.rim_model import judge_with_model
-from dunkwatch.pipeline.shooters import place_shooters
-from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
-from dunkwatch.pipeline.timeline import write_timeline
-from dunkwatch.zones import ZoneFilter, Zones
 from dunkwatch.pipeline.scene_memory import SceneMemory
 from dunkwatch.pipeline.scorer import Scorer
+from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
+from dunkwatch.pipeline.shooters import place_shooters
+from dunkwatch.pipeline.timeline import write_timeline
+from dunkwatch.zones import ZoneFilter, Zones
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,8 @@ def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: Pip
     placed where the person detector saw him at release, judged by a promoted hoop model when
     there is one."""
     _find_attempts(analysis, blobs, hoop, cfg.attempts, path.name)
-    analysis.attempts = [a for a in analysis.attempts if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)]
+    analysis.attempts = [a for a in analysis.attempts
+                         if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)]
     if detector is not None and analysis.attempts and analysis.tap_size is not None:
         analysis.attempts = place_shooters(path, analysis.info, analysis.attempts, analysis.tap_size, detector)
     if analysis.attempts and analysis.hoop is not None:

@@ -38,7 +38,8 @@ def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior:
 
 
 def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
-    """A classifier (dunkwatch.models.runtime) as the service runs it: gated by the motion model unless the gate is off."""
+    """A classifier (dunkwatch.models.runtime) as the service runs it: gated by the motion model
+    unless the gate is off."""
     from dunkwatch.pipeline.cnn import CnnScorer
     from dunkwatch.pipeline.gate import GatedScorer
 

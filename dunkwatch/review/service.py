@@ -24,7 +24,7 @@ from dunkwatch.service.originals import Originals
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.service.status import Status, collect_status
 from dunkwatch.sessions import SIDECAR_NAME, SessionSidecar
-from dunkwatch.share_links import ShareKey, SharedKind
+from dunkwatch.share_links import SharedKind, ShareKey
 from dunkwatch.store import State, Store, Video
 
 

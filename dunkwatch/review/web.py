@@ -14,11 +14,11 @@ from typing import Any, Callable
 from flask import Flask, Response, abort, jsonify, make_response, redirect, render_template, request, send_file
 
 from dunkwatch.config import Config
-from dunkwatch.review.previews import playable
 from dunkwatch.review.cards import SessionFile
 from dunkwatch.review.corrections_csv import Outcome, csv_stamp, parse_ranges
+from dunkwatch.review.previews import playable
 from dunkwatch.review.service import ReviewService
-from dunkwatch.share_links import Refused, ShareKey, SharedKind
+from dunkwatch.share_links import Refused, SharedKind, ShareKey
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,15 @@ import threading
 import time
 from typing import Callable
 
-from dunkwatch.service import sdnotify
 from dunkwatch.config import Config
-from dunkwatch.service.intake import Intake
+from dunkwatch.pipeline.person import require_detector
+from dunkwatch.pipeline.scorer_choice import scene_memory
+from dunkwatch.service import sdnotify
 from dunkwatch.service.heap import HeapReport
+from dunkwatch.service.intake import Intake
 from dunkwatch.service.jobs import JobRunner
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals
-from dunkwatch.pipeline.person import require_detector
-from dunkwatch.pipeline.scorer_choice import scene_memory
 from dunkwatch.service.video_child import ChildProcessRunner, InlineRunner, ProcessFn, VideoRunner
 from dunkwatch.store import NEXT_TRAINING_KEY, Store
 
@@ -79,8 +79,8 @@ class Daemon:
         self.originals.recover()
         watch = schedule = notify = None
         if not self.once:
-            from dunkwatch.service.watch import InboxWatch
             from dunkwatch.service.schedule import RetrainingSchedule
+            from dunkwatch.service.watch import InboxWatch
 
             watch = InboxWatch(self.paths.inbox, self.intake.events, self.cfg.watch.polling)
             schedule = RetrainingSchedule(self.cfg, lambda when: self.store.set_meta(NEXT_TRAINING_KEY, when))

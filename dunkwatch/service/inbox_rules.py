@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
-
 def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) -> bool:
     """A video by its extension, and no part of its path inside the inbox matches an ignore pattern."""
     try:

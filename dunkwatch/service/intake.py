@@ -17,9 +17,15 @@ from dunkwatch.config import Config
 from dunkwatch.errors import UnreadableError, VideoError
 from dunkwatch.fsutil import sha256_of
 from dunkwatch.media import probe_apart as probe
-from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.inbox_rules import (
-    EntryKind, FileStabilityTracker, entry_kind, is_candidate, scan_inbox, skip_reason)
+    EntryKind,
+    FileStabilityTracker,
+    entry_kind,
+    is_candidate,
+    scan_inbox,
+    skip_reason,
+)
+from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.store import State, Store
 
 log = logging.getLogger(__name__)

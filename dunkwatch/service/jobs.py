@@ -14,18 +14,18 @@ from dunkwatch.config import Config
 from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError
 from dunkwatch.fsutil import atomic_write_text
+from dunkwatch.learn.catalogue import listed_name
+from dunkwatch.outputs import Sidecar, VideoOutputs
+from dunkwatch.pipeline.cancel import Cancelled
+from dunkwatch.pipeline.editor_timelines import write_video_timelines
+from dunkwatch.pipeline.process import Processed
 from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.retention import ArchiveRetention
 from dunkwatch.service.session_outputs import SessionOutputs
-from dunkwatch.learn.catalogue import listed_name
-from dunkwatch.outputs import Sidecar, VideoOutputs
-from dunkwatch.store import SPACE_KEY, State, Store, Video
-from dunkwatch.pipeline.editor_timelines import write_video_timelines
-from dunkwatch.pipeline.process import Processed
-from dunkwatch.pipeline.cancel import Cancelled
 from dunkwatch.service.video_child import VideoRunner
+from dunkwatch.store import SPACE_KEY, State, Store, Video
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Callable
 from dunkwatch.config import NotifyConfig, ReviewConfig, parse_listen
 from dunkwatch.learn.decision import TrainingRecord, TrainStatus
 from dunkwatch.sessions import Session
-from dunkwatch.share_links import ShareKey, SharedKind
+from dunkwatch.share_links import SharedKind, ShareKey
 from dunkwatch.store import LAST_TRAINING_KEY, Notice, Store
 
 log = logging.getLogger(__name__)

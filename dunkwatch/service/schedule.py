@@ -12,10 +12,9 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Callable
-
-from datetime import datetime, timedelta, tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger

@@ -16,16 +16,25 @@ from pathlib import Path
 from typing import Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
-from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
-from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.errors import VideoError
+from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
+from dunkwatch.learn.catalogue import csv_name
+from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
 from dunkwatch.pipeline.export import StopCheck, join_session
 from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.sessions import (
-    SESSION_ID, SIDECAR_NAME, Session, SessionSidecar, SessionSummary, SessionVideo, group, newest, parse_started)
-from dunkwatch.learn.catalogue import csv_name
-from dunkwatch.outputs import Sidecar, VideoOutputs
+    SESSION_ID,
+    SIDECAR_NAME,
+    Session,
+    SessionSidecar,
+    SessionSummary,
+    SessionVideo,
+    group,
+    newest,
+    parse_started,
+)
 from dunkwatch.shot_map import write_shot_map
 from dunkwatch.store import LAST_SESSION_KEY, Store
 

@@ -24,10 +24,10 @@ def toy_frames(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def promote_toy_model(state_dir: Path, size: int = 224, steps: int = 2) -> str:
     """Build the production architecture at `size`, train it a few steps, register and promote it."""
-    from dunkwatch.models.runtime import export_openvino
+    from dunkwatch.learn.fit import compile_for_training, fit
     from dunkwatch.models import registry
     from dunkwatch.models.resnet import build_model
-    from dunkwatch.learn.fit import compile_for_training, fit
+    from dunkwatch.models.runtime import export_openvino
 
     model = build_model(size, weights=None, train_backbone=False)
     compile_for_training(model, 1e-3)

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
 from conftest import encode
 
 WIDTH, HEIGHT, FPS = 640, 360, 30.0

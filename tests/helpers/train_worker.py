@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-
 from model_factory import toy_frames  # noqa: E402
 
 
@@ -31,8 +30,8 @@ def follow_the_chief() -> dict:
     from dunkwatch.learn.catalogue import ArchivedVideo
     from dunkwatch.learn.corrections import KnownVideo
     from dunkwatch.learn.dataset import LabelledVideo
-    from dunkwatch.learn.distribute import plan_training
     from dunkwatch.learn.decision import TrainingDecision, TrainResult, TrainStatus, agree_with_chief
+    from dunkwatch.learn.distribute import plan_training
 
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     plan = plan_training((), "float32")
@@ -53,7 +52,8 @@ def follow_the_chief() -> dict:
         first = TrainingDecision(None, "hash-of-the-chief", [video("A.mp4", "sha-a")], settings={"epochs": 3})
     else:
         first = TrainingDecision(TrainResult(TrainStatus.SKIPPED, "no corrections to learn from"))
-    result = {"chief": plan.is_chief, "first": shown(agree_with_chief(cfg.training, cfg.paths.state_dir / "weights", plan, first, mine))}
+    weights = cfg.paths.state_dir / "weights"
+    result = {"chief": plan.is_chief, "first": shown(agree_with_chief(cfg.training, weights, plan, first, mine))}
     second = TrainingDecision(None, "hash-2", [video("A.mp4", "sha-a"), video("B.mp4", "sha-b")]) \
         if plan.is_chief else first
     result["second"] = shown(agree_with_chief(cfg.training, cfg.paths.state_dir / "weights", plan, second, mine))
@@ -83,8 +83,8 @@ def main(mode: str) -> dict:
     import keras
 
     from dunkwatch.learn.distribute import plan_training
-    from dunkwatch.models.resnet import build_model
     from dunkwatch.learn.fit import compile_for_training, fit, predict_scores, recalibrate_batchnorm
+    from dunkwatch.models.resnet import build_model
 
     devices = ("/cpu:0", "/cpu:1") if mode == "two-cpus" else ()
     plan = plan_training(devices, "float32")

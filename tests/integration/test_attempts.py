@@ -12,9 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
+from conftest import shapes_config  # noqa: E402
 from shot_scene import Event, ShotTruth, render_shots  # noqa: E402
 
-from conftest import shapes_config  # noqa: E402
 from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402

@@ -4,8 +4,8 @@ written. Nothing that looks finished is left, and the progress callback only rep
 from __future__ import annotations
 
 import pytest
-
 from conftest import Scene, Visit, encode, shapes_config
+
 from dunkwatch.pipeline.cancel import Cancelled, CancelToken
 from dunkwatch.pipeline.process import process_video
 from dunkwatch.pipeline.scorer_choice import motion_scorer

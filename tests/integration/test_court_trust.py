@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from conftest import encode, shapes_config
+
 from dunkwatch.media import probe
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import courts_in_use

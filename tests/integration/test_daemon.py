@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, Scene, Visit, encode, make_portrait_mov, run_ffmpeg
+
 from dunkwatch.store import Store
 
 DAEMON_CONFIG = {

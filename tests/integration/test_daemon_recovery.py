@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import make_portrait_mov
-from dunkwatch.service.daemon import Daemon
-from dunkwatch.service.jobs import is_transient
+
 from dunkwatch.config import load
 from dunkwatch.errors import ExportError, VideoError
-from dunkwatch.pipeline.process import Processed
 from dunkwatch.outputs import ScorerKind, VideoOutputs
+from dunkwatch.pipeline.process import Processed
+from dunkwatch.service.daemon import Daemon
+from dunkwatch.service.jobs import is_transient
 from dunkwatch.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))

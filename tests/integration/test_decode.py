@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from conftest import encode, run_ffmpeg, upright_marker_frames
+
 from dunkwatch.errors import VideoError
 from dunkwatch.media import probe
 from dunkwatch.pipeline.decode import VideoReader, ffmpeg_frames

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
-
 from conftest import SHAPES_TOML, Scene, Visit, encode, variable_rate_copy
+
 from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.editor_timelines import editor_rate, timecode_rate

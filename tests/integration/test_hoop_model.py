@@ -21,21 +21,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
+from conftest import REPO, shapes_config  # noqa: E402
 from shot_scene import Event, render_shots  # noqa: E402
 
-from conftest import REPO, shapes_config  # noqa: E402
 from dunkwatch.config import load  # noqa: E402
+from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.learn.catalogue import catalogue  # noqa: E402
 from dunkwatch.learn.hoop_learning import HoopFigures, HoopStatus, train_hoop_model  # noqa: E402
 from dunkwatch.learn.train import training_plan  # noqa: E402
-from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.models import registry  # noqa: E402
 from dunkwatch.pipeline.attempts import Attempt, Kind, Result  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402
 from dunkwatch.pipeline.rim_model import AFTER_RIM, THROUGH, hoop_state, through_scores  # noqa: E402
-from dunkwatch.store import Store  # noqa: E402
 from dunkwatch.pipeline.scorer_choice import motion_scorer  # noqa: E402
+from dunkwatch.store import Store  # noqa: E402
 
 TRAINING = {"input_size": 32, "cpu_input_size": 32, "sample_fps": 1.0, "fine_tune": "all", "imagenet": False,
             "epochs": 1, "batch_size": 16, "learning_rate": 0.001, "validation_share": 0.5}

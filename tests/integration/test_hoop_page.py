@@ -27,6 +27,7 @@ from dunkwatch.pipeline.scorer_choice import scene_memory  # noqa: E402
 @pytest.mark.slow
 def test_a_hoop_dragged_on_the_page_changes_the_next_videos_attempts(workdir, config_file):
     from test_review_page import chromium, free_port, screenshot, serving
+
     from dunkwatch.service.daemon import Daemon
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, make_portrait_mov
+
 from dunkwatch.fsutil import sha256_of
 from dunkwatch.service.inbox_rules import EntryKind, entry_kind
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dunkwatch.models import runtime as inference
 from dunkwatch.models import registry
+from dunkwatch.models import runtime as inference
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from model_factory import toy_frames  # noqa: E402

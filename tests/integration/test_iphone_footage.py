@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, encode, make_hdr_copy, shapes_config
 
-from conftest import SHARED_REAL, REAL_NAME, Scene, Visit, encode, make_hdr_copy, shapes_config
 from dunkwatch.media import probe
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.decode import VideoReader
@@ -86,8 +86,9 @@ def hlg_portrait(tmp_path_factory) -> Path:
 
 
 def listing(path: Path) -> str:
-    from dunkwatch.media import ffmpeg_exe
     import subprocess
+
+    from dunkwatch.media import ffmpeg_exe
 
     return subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
 
@@ -138,8 +139,9 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
     import logging
 
     from conftest import run_ffmpeg
-    from dunkwatch.service.daemon import Daemon
+
     from dunkwatch.config import load
+    from dunkwatch.service.daemon import Daemon
     from dunkwatch.store import Store
 
     inbox = workdir / "inbox"
@@ -171,6 +173,7 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
 
 def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(tmp_path):
     from conftest import variable_rate_copy
+
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scorer_choice import motion_scorer
 

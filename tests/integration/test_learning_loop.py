@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, composed_real, real_visits
-from dunkwatch.models import registry
+
 from dunkwatch.learn.promotion import Figures, JudgedVideo, figures
+from dunkwatch.models import registry
 
 # Small inputs and a short run, so a ResNet50 from scratch (no ImageNet offline) trains on two CPU cores.
 # 12 epochs: at 8 the model missed a sample or two of one visit on some CPUs (recall 0.919), and was refused.

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import Scene, Visit, encode, make_hdr_copy, make_portrait_mov, run_ffmpeg, variable_rate_copy
+
 from dunkwatch import media
 from dunkwatch.errors import UnreadableError, VideoError
 from dunkwatch.media import probe, probe_apart

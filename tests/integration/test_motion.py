@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_REAL, Scene, Visit, encode, shapes_config
+
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.process import analyse

@@ -14,8 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import REPO, Scene, Visit, encode
+
 from dunkwatch.config import ConfigError, load
 from dunkwatch.service.daemon import Daemon
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import EMPTY_ROOM, REAL_NAME, SHARED_REAL, composed_real, encode, real_frames, run_ffmpeg
+
 from dunkwatch.cli import main
 from dunkwatch.config import from_dict
 from dunkwatch.outputs import Sidecar

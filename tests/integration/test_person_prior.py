@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import EMPTY_ROOM, composed_real, cut_real, encode, real_frames, real_visits, run_ffmpeg
+
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import match_ranges
 from dunkwatch.pipeline.courts import align_to
@@ -52,7 +52,8 @@ def crop(source: Path, path: Path, x: int, y: int) -> Path:
 @pytest.fixture(scope="module")
 def cuts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cuts")
-    return {"still": cut_real(folder / "still.mp4", *STILL), "shows_empty": cut_real(folder / "shows.mp4", *SHOWS_EMPTY)}
+    return {"still": cut_real(folder / "still.mp4", *STILL),
+            "shows_empty": cut_real(folder / "shows.mp4", *SHOWS_EMPTY)}
 
 
 def test_a_still_person_who_fills_a_whole_clip_is_found_by_the_person_prior(tmp_path, cuts):

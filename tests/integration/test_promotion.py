@@ -11,14 +11,14 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import Scene, Visit, encode
+
 from dunkwatch import cli
-from dunkwatch.service.daemon import Daemon
 from dunkwatch.config import load
-from dunkwatch.models import registry
 from dunkwatch.learn import fit, train
+from dunkwatch.models import registry
 from dunkwatch.pipeline.scorer_choice import make_scorer
+from dunkwatch.service.daemon import Daemon
 
 SIZE = 64
 

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
-import dunkwatch.pipeline.process as process  # noqa: E402
 from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, encode
+from opencv_reader import OpenCVReader
+
+import dunkwatch.pipeline.process as process  # noqa: E402
 from dunkwatch.config import from_dict
 from dunkwatch.pipeline.decode import VideoReader, _reference_frames_suffice
 from dunkwatch.pipeline.process import analyse
 from dunkwatch.pipeline.scorer_choice import motion_scorer
-from opencv_reader import OpenCVReader
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from conftest import make_portrait_mov
+
 from dunkwatch.config import load
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
@@ -66,7 +66,8 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
         sidecar = Sidecar.read(workdir / "outbox" / Path(name).stem / f"{Path(name).stem}.json")
         assert sidecar.original_deleted is not None and sidecar.segments
     assert Sidecar.read(workdir / "outbox" / "B" / "B.json").original_deleted is None
-    assert sorted(v.name for v in store.processed()) == ["B.MOV", "C.MOV", "E.MOV"]  # training reads no deleted original
+    # Training reads no deleted original.
+    assert sorted(v.name for v in store.processed()) == ["B.MOV", "C.MOV", "E.MOV"]
     store.close()
 
     page = client.get("/").get_data(as_text=True)

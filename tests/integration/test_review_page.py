@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO, SHAPES_TOML, Scene, Visit, encode
+
 from dunkwatch.config import load
 from dunkwatch.learn.corrections import parse_time
 from dunkwatch.store import State, Store
@@ -174,9 +174,9 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
                            capture_output=True, text=True, cwd=REPO)
     assert check.returncode == 0 and "3 valid row(s), 0 error(s)" in check.stdout, check.stdout + check.stderr
     from dunkwatch.learn import catalogue
-    from dunkwatch.learn.decision import label_rules
     from dunkwatch.learn.corrections import frame_labels
     from dunkwatch.learn.dataset import sample_times
+    from dunkwatch.learn.decision import label_rules
 
     store = Store(cfg.paths.state_dir)
     try:
@@ -268,9 +268,9 @@ def test_an_hevc_clip_gets_a_cached_h264_preview(processed, tmp_path, portrait_m
 def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_model(workdir, config_file):
     import re
 
-    from dunkwatch.service.daemon import Daemon
     from dunkwatch.models import registry
     from dunkwatch.review import create_app
+    from dunkwatch.service.daemon import Daemon
 
     (workdir / "inbox" / "broken.mp4").write_bytes(b"not a video at all" * 100)
     cfg = load(config_file(watch={"stable_seconds": 0.2, "unreadable_after": 0.0}, score={"scorer": "motion"}))
@@ -407,7 +407,7 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
     import re
 
     from dunkwatch.review import create_app
-    from dunkwatch.share_links import ShareKey, SharedKind
+    from dunkwatch.share_links import SharedKind, ShareKey
 
     client = create_app(processed, token="s3cret").test_client()  # as off loopback: the page needs its token
     page = client.get("/?token=s3cret").get_data(as_text=True)
@@ -454,7 +454,7 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
 
 @pytest.mark.slow
 def test_a_shared_clip_opens_in_the_browser_alone(page_server):
-    from dunkwatch.share_links import ShareKey, SharedKind
+    from dunkwatch.share_links import SharedKind, ShareKey
     from dunkwatch.store import Store
 
     cfg, url = page_server

@@ -3,22 +3,21 @@ moved camera or a knocked tripod starts a new scene instead of poisoning the old
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-
+import pytest
 from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, cut_real, real_visits
+
 from dunkwatch.config import MotionConfig
 from dunkwatch.metrics import match_ranges
 from dunkwatch.pipeline.empty_scene import same_scene_share
 from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.thumbnails import alike_share
 from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.thumbnails import alike_share
 
 FPS = 5.0
 CFG = MotionConfig(background_window=30.0)  # short windows keep the synthetic videos short

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import Scene, Visit, encode, run_ffmpeg
+
 from dunkwatch.config import load
 from dunkwatch.media import probe
 from dunkwatch.service.daemon import Daemon

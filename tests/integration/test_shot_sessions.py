@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
 from shot_scene import Event, render_shots  # noqa: E402
+from test_sessions import filmed  # noqa: E402
 
 from dunkwatch.config import load  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
@@ -20,7 +21,6 @@ from dunkwatch.outputs import Sidecar  # noqa: E402
 from dunkwatch.service.daemon import Daemon  # noqa: E402
 from dunkwatch.service.status import collect_status, format_status  # noqa: E402
 from dunkwatch.sessions import SessionSidecar  # noqa: E402
-from test_sessions import filmed  # noqa: E402
 
 
 @pytest.mark.slow

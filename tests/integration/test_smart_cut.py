@@ -13,16 +13,16 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from conftest import SHAPES_TOML, Scene, Visit, run_ffmpeg
 from test_review_page import video_packets as packets
+
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
+from dunkwatch.pipeline.avc_sets import AvcConfig
+from dunkwatch.pipeline.cut_plan import index_packets, plan_cut
 from dunkwatch.pipeline.export import cut_clip, write_clips
 from dunkwatch.pipeline.hevc_sets import PPS, SPS, VPS, HvcConfig
-from dunkwatch.pipeline.avc_sets import AvcConfig
 from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.cut_plan import index_packets, plan_cut
 
 START, END = 2.5, 7.4  # not on a keyframe (every 1 s), nor where a copy can end (x264 B-frame groups)
 RECORDED = "2026-11-28T18:04:05.000000Z"
@@ -37,7 +37,8 @@ def source(tmp_path_factory) -> Path:
     stored = folder / "stored.mp4"
     run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=12", "-f", "lavfi", "-i", "sine=d=12:sample_rate=44100",
                "-c:v", "libx264", "-preset", "medium", "-g", "30", "-pix_fmt", "yuv420p",
-               "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+               "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709",
+               "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
                "-c:a", "aac", "-metadata", f"creation_time={RECORDED}", str(stored))
     path = folder / "IMG_0300.MP4"
     run_ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
@@ -216,9 +217,10 @@ def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
     """A court filmed as an iPhone films it (10-bit HLG HEVC, open GOPs), processed by the service
     in the default mode: its clip is a smart cut, and the page plays it (as the H.264 preview that
     Chromium can decode) to the end without an error."""
+    from test_review_page import chromium, free_port, serving
+
     from dunkwatch.config import load
     from dunkwatch.service.daemon import Daemon
-    from test_review_page import chromium, free_port, serving
 
     for name in ("inbox", "outbox", "archive", "quarantine", "state"):
         (tmp_path / name).mkdir()

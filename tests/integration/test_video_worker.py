@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
-from dunkwatch.service.daemon import Daemon
+
 from dunkwatch.config import load
-from dunkwatch.store import Store
+from dunkwatch.service.daemon import Daemon
 from dunkwatch.service.video_child import ChildProcessRunner
+from dunkwatch.store import Store
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 

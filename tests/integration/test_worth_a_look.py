@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from conftest import make_portrait_mov
+
 from dunkwatch.config import load
 from dunkwatch.outputs import SidecarDispute
 from dunkwatch.pipeline.export import write_sidecar

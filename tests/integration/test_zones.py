@@ -10,8 +10,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import EMPTY_ROOM, Scene, Visit, encode, real_frames, shapes_config
+
 from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.process import analyse
@@ -54,6 +54,7 @@ def test_a_walk_inside_a_zone_gives_no_clip_and_the_same_walk_outside_it_gives_o
 @pytest.mark.slow
 def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir, config_file):
     from test_review_page import chromium, free_port, screenshot, serving
+
     from dunkwatch.service.daemon import Daemon
 
     court = Scene(duration=12, fps=10, seed=11, visits=[Visit(8.0, 10.0, 0.75, 0.85)])

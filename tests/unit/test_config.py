@@ -98,8 +98,10 @@ def test_a_bom_is_tolerated(tmp_path):
 
 def test_readme_documents_every_config_key_with_its_default():
     readme = (REPO / "README.md").read_text()
-    assert config_docs.render_markdown_table() in readme, "regenerate the README table from config_docs.render_markdown_table()"
-    assert (REPO / "config.toml").read_text() == config_docs.render_toml(), "regenerate config.toml from config_docs.render_toml()"
+    assert config_docs.render_markdown_table() in readme, \
+        "regenerate the README table from config_docs.render_markdown_table()"
+    assert (REPO / "config.toml").read_text() == config_docs.render_toml(), \
+        "regenerate config.toml from config_docs.render_toml()"
 
 
 def test_list_settings_take_lists_of_strings(tmp_path):

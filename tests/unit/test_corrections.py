@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from dunkwatch.learn.corrections import (
-    KnownVideo, LabelRules, frame_labels, labels_hash, parse_corrections, parse_time, prediction_rows, render_csv)
+    KnownVideo,
+    LabelRules,
+    frame_labels,
+    labels_hash,
+    parse_corrections,
+    parse_time,
+    prediction_rows,
+    render_csv,
+)
 
 A = KnownVideo("IMG_0001.MOV", "a" * 64, 120.0)
 B = KnownVideo("phone/IMG_0002.MOV", "b" * 64, 60.0)
@@ -143,7 +151,8 @@ def test_a_video_dropped_twice_under_one_name_is_named_by_its_outbox_folder():
     assert errors == [] and [r.sha256 for r in rows] == ["a" * 64, "b" * 64]
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 _CELL = st.one_of(st.text(max_size=12), st.sampled_from(["IMG_0001.MOV", "phone/IMG_0002.MOV", "aaaaaaaa", "../x",
                                                          "C:\\x.mov", "1:02.5", "-3", "nan", "inf", "1e400", "dunk",

@@ -27,7 +27,8 @@ def test_each_detected_attempt_inside_a_make_or_miss_row_is_a_labelled_shot_with
               B.sha256: (Path("/b.mov"), sidecar([(3.0, "make")]))}
     shots = labelled_shots(rows, videos)
     # 20-22 holds no detected attempt (a shot the finder missed): no rim time to crop at.
-    assert [(s.sha256[0], s.rim, s.make, s.shown) for s in shots] == [("a", 4.0, True, "miss"), ("a", 10.0, False, "miss")]
+    assert [(s.sha256[0], s.rim, s.make, s.shown) for s in shots] == [("a", 4.0, True, "miss"),
+                                                                       ("a", 10.0, False, "miss")]
     assert shots[0].hoop == Hoop(0.5, 0.2, 0.05, 0.08)
     negatives = no_shot_times(rows)
     assert list(negatives) == [B.sha256]

@@ -8,12 +8,12 @@ import pytest
 
 from dunkwatch.config import from_dict, parse_schedule
 from dunkwatch.errors import ConfigError, ModelError
-from dunkwatch.models import registry
-from dunkwatch.learn.dataset import LabelledVideo, cap_frames, split_by_video
 from dunkwatch.learn.corrections import Correction
-from dunkwatch.learn.promotion import JudgedVideo, decide, figures, truth_ranges
+from dunkwatch.learn.dataset import LabelledVideo, cap_frames, split_by_video
 from dunkwatch.learn.fit import balanced_weights
+from dunkwatch.learn.promotion import JudgedVideo, decide, figures, truth_ranges
 from dunkwatch.metrics import runs
+from dunkwatch.models import registry
 from dunkwatch.service.schedule import crontab_weekdays, make_trigger
 
 
