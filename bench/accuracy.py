@@ -17,8 +17,8 @@ from pathlib import Path
 
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import frames_to_ranges, match_ranges
-from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.process import analyse
+from dunkwatch.pipeline.scoring.motion import MotionScorer
 
 REPO = Path(__file__).resolve().parent.parent
 

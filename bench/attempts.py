@@ -71,7 +71,7 @@ def score(sidecar: dict, label: dict) -> dict:
 
 def zone_runs(frames, box: tuple[float, float, float, float], floor: float, gap: float = 1.2) -> list[float]:
     """The end times of runs of frames whose moving area inside `box` (x0, y0, x1, y1) reaches `floor`."""
-    from dunkwatch.pipeline.ball_tracks import AREA, CX, CY
+    from dunkwatch.pipeline.shots.ball_tracks import AREA, CX, CY
 
     ends: list[float] = []
     start = last = None
@@ -93,9 +93,9 @@ def zone_runs(frames, box: tuple[float, float, float, float], floor: float, gap:
 def signals(video: Path, label: dict) -> dict[str, list[tuple[float, str | None]]]:
     """Three signals from the same blobs of every frame, at the labelled hoop: (rim time, result) each."""
     from dunkwatch.hoop import Hoop
-    from dunkwatch.pipeline.attempts import HoopBox, find_attempts
-    from dunkwatch.pipeline.ball_tracks import BlobCollector
-    from dunkwatch.pipeline.decode import VideoReader
+    from dunkwatch.pipeline.scoring.decode import VideoReader
+    from dunkwatch.pipeline.shots.attempts import HoopBox, find_attempts
+    from dunkwatch.pipeline.shots.ball_tracks import BlobCollector
 
     blobs = BlobCollector(640)
     for _ in VideoReader(video, 5.0, max_side=192, tap=blobs):

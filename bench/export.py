@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.media import ffmpeg_exe, probe  # noqa: E402
-from dunkwatch.pipeline.export import write_clips  # noqa: E402
-from dunkwatch.pipeline.segment import Segment  # noqa: E402
+from dunkwatch.pipeline.cutting.export import write_clips  # noqa: E402
+from dunkwatch.pipeline.scoring.segment import Segment  # noqa: E402
 
 CACHE = REPO / "bench" / ".cache"
 SEGMENTS = {"4k30_hevc": ((1.3, 6.7), (8.2, 13.9)), "4k30_hlg": ((1.3, 6.7), (8.2, 13.9)),
@@ -97,8 +97,8 @@ def time_modes(name: str, video: Path) -> list[tuple[str, str, float, str]]:
     info = probe(video)
     segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0) for s, e in SEGMENTS[name]]
     reasons = Reasons()
-    logging.getLogger("dunkwatch.pipeline.export").addHandler(reasons)
-    logging.getLogger("dunkwatch.pipeline.export").setLevel(logging.INFO)
+    logging.getLogger("dunkwatch.pipeline.cutting.export").addHandler(reasons)
+    logging.getLogger("dunkwatch.pipeline.cutting.export").setLevel(logging.INFO)
     rows = []
     for mode in ("smart", "reencode", "copy"):
         with tempfile.TemporaryDirectory(prefix=f"export-{mode}-") as out:
@@ -111,7 +111,7 @@ def time_modes(name: str, video: Path) -> list[tuple[str, str, float, str]]:
             note = "; ".join(reasons.lines) or ("smart-cut" if mode == "smart" else "")
             verdict = ("decodes clean" if ok else "DECODE ERRORS") + (f"; {note}" if note else "")
             rows.append((name, mode, elapsed, verdict))
-    logging.getLogger("dunkwatch.pipeline.export").removeHandler(reasons)
+    logging.getLogger("dunkwatch.pipeline.cutting.export").removeHandler(reasons)
     return rows
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import EMPTY_ROOM, REAL_NAME, SHARED_REAL, real_frames  # noqa: E402
 
-from dunkwatch.pipeline.person import PersonDetector  # noqa: E402
+from dunkwatch.pipeline.scoring.person import PersonDetector  # noqa: E402
 
 Detect = Callable[[np.ndarray], bool]
 

@@ -23,7 +23,7 @@ from conftest import REAL_NAME, SHARED_REAL, cut_real, real_visits  # noqa: E402
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
 from dunkwatch.pipeline.process import analyse  # noqa: E402
-from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory  # noqa: E402
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer, scene_memory  # noqa: E402
 
 CLIPS = [(0.0, 48.0), (48.0, 90.0), (90.0, None)]
 

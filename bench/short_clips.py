@@ -33,7 +33,7 @@ from conftest import cut_real, real_visits  # noqa: E402
 from dunkwatch.config import from_dict  # noqa: E402
 from dunkwatch.metrics import match_ranges  # noqa: E402
 from dunkwatch.pipeline.process import analyse  # noqa: E402
-from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory  # noqa: E402
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer, scene_memory  # noqa: E402
 
 LENGTHS = (20.0, 30.0)
 STRIDE = 10.0

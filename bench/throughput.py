@@ -126,7 +126,7 @@ def make_4k_inputs() -> dict[str, Path]:
 HDR_DECODE = """
 import sys, time, dataclasses
 from dunkwatch.media import probe
-from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.scoring.decode import VideoReader
 info = probe(sys.argv[1])
 for label, view in (("tone-mapped to SDR (ffmpeg)", info),
                     ("plain 8-bit (PyAV)", dataclasses.replace(info, color_transfer=""))):

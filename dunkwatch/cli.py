@@ -38,9 +38,9 @@ def _progress_bar(name: str):
 
 def _cmd_process(args, cfg) -> int:
     from dunkwatch.hoop import HoopError, parse_hoop
-    from dunkwatch.pipeline.editor_timelines import write_video_timelines
+    from dunkwatch.pipeline.cutting.editor_timelines import write_video_timelines
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
+    from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
     from dunkwatch.zones import ZoneError, parse_zone
 
     try:
@@ -85,7 +85,7 @@ def _cmd_check(args, cfg) -> int:
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
     runs = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in next_runs(cfg.training.schedule))
     print(f"training.schedule {cfg.training.schedule!r}: next runs {runs} (local time)")
-    from dunkwatch.pipeline.person import require_detector
+    from dunkwatch.pipeline.scoring.person import require_detector
 
     require_detector(cfg.motion, cfg.segment)  # the service would refuse to start without it: say so now
     if not cfg.paths.corrections.exists():

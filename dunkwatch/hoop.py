@@ -2,7 +2,7 @@
 
 The box holds the rim and its net: its top edge is the rim, its width the rim's. It comes from the
 player (`process --hoop`, the page), or from the ball's own arcs on a court's first video
-(pipeline/hoop_search.py), and is remembered with the court as ignore zones are.
+(pipeline/shots/hoop_search.py), and is remembered with the court as ignore zones are.
 """
 
 from __future__ import annotations

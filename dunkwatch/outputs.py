@@ -93,7 +93,7 @@ class Sidecar:
 
     def cuts(self) -> list[tuple[SidecarSegment, str | None, SidecarAttempt | None]]:
         """Each clip's span, file name and attempt (None: a presence clip), in clip order: a stretch
-        holding attempts was cut per attempt, the others whole (pipeline/cuts.py)."""
+        holding attempts was cut per attempt, the others whole (pipeline/shots/cuts.py)."""
         kept = [(s, None) for s in self.segments if not any(s.clip_start <= a.rim <= s.clip_end for a in self.attempts)]
         shots = [(SidecarSegment(a.start, a.end, a.clip_start if a.clip_start is not None else a.start,
                                  a.clip_end if a.clip_end is not None else a.end, 0.0), a) for a in self.attempts]

@@ -48,7 +48,9 @@ class ArchivedVideo:
     zones: Zones = ()  # greyed out when it was scored: its training frames are greyed the same
 
 
-def catalogue(paths: PathsConfig, store: Store) -> list[ArchivedVideo]:
+def catalogue(paths: PathsConfig, store: Store, zones: bool = True) -> list[ArchivedVideo]:
+    """The processed videos whose original is in the archive, as the CSVs name them; `zones`: with
+    the zones each was scored with (that reads every sidecar; the names alone read none)."""
     found = []
     for v in store.processed():
         if v.location and v.location.is_file():
@@ -56,7 +58,7 @@ def catalogue(paths: PathsConfig, store: Store) -> list[ArchivedVideo]:
             duration = outputs.duration if outputs else 0.0
             # Named as dropped, or as predictions.csv names it when another video had that name first.
             listed = (listed_name(v.path, outputs.folder, paths.outbox),) if outputs and outputs.folder else ()
-            sidecar = v.sidecar()
+            sidecar = v.sidecar() if zones else None
             found.append(ArchivedVideo(KnownVideo(dropped_name(v.path, paths.inbox), v.sha256, duration, listed),
                                        v.location, sidecar.ignore_zones if sidecar else ()))
     return found

@@ -18,7 +18,7 @@ import numpy as np
 
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.imageops import decode_side, model_input
-from dunkwatch.pipeline.decode import VideoReader
+from dunkwatch.pipeline.scoring.decode import VideoReader
 from dunkwatch.zones import ZoneFilter, Zones
 
 log = logging.getLogger(__name__)

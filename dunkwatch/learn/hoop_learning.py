@@ -1,10 +1,10 @@
 """Retraining the hoop model from the player's make, miss and no-shot rows.
 
-The ResNet50 learns from square crops around the rim (pipeline/rim_model.py draws them): the
+The ResNet50 learns from square crops around the rim (pipeline/shots/rim_model.py draws them): the
 frames just after each labelled shot's rim, as the player labelled it (through the net or not),
 and the frames of a span the player called no shot (never through). It is judged on the labelled
 shots of videos it did not learn from, against the results the player saw (the rules of
-pipeline/attempts.py, or the hoop model in use), and promoted only when it gets more of them
+pipeline/shots/attempts.py, or the hoop model in use), and promoted only when it gets more of them
 right. Its registry is state_dir/hoop/models.
 """
 
@@ -30,7 +30,7 @@ from dunkwatch.media import MediaInfo, probe
 from dunkwatch.models import registry
 from dunkwatch.models.runtime import Classifier
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.rim_model import AFTER_RIM, THROUGH, current_hoop_model, hoop_state, rim_crops
+from dunkwatch.pipeline.shots.rim_model import AFTER_RIM, THROUGH, current_hoop_model, hoop_state, rim_crops
 from dunkwatch.store import Store
 
 if TYPE_CHECKING:  # distribute imports Keras: only training itself loads it

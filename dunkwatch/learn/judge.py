@@ -20,9 +20,15 @@ from dunkwatch.learn.promotion import Figures, JudgedVideo, figures, truth_range
 from dunkwatch.models import registry
 from dunkwatch.outputs import ScorerKind
 from dunkwatch.pipeline.process import analyse, segment_params
-from dunkwatch.pipeline.scorer import Scorer
-from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, cnn_pipeline, court_of_video, scene_memory, scorer_for
-from dunkwatch.pipeline.segment import find_segments
+from dunkwatch.pipeline.scoring.scorer import Scorer
+from dunkwatch.pipeline.scoring.scorer_choice import (
+    ScorerPerVideo,
+    cnn_pipeline,
+    court_of_video,
+    scene_memory,
+    scorer_for,
+)
+from dunkwatch.pipeline.scoring.segment import find_segments
 from dunkwatch.store import Store
 from dunkwatch.zones import Zones
 

@@ -17,23 +17,23 @@ from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, leftovers, remove_l
 from dunkwatch.hoop import Hoop, HoopSource
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDispute, SidecarSegment
-from dunkwatch.pipeline.attempts import Attempt, HoopBox, find_attempts
-from dunkwatch.pipeline.ball_tracks import BlobCollector
 from dunkwatch.pipeline.cancel import CancelToken
-from dunkwatch.pipeline.cuts import Cut, plan_cuts
-from dunkwatch.pipeline.decode import VideoReader, output_size, prefetched
-from dunkwatch.pipeline.disputes import Dispute, find_disputes
-from dunkwatch.pipeline.export import recorded, write_clips, write_sidecar
-from dunkwatch.pipeline.gate import GatedScorer
-from dunkwatch.pipeline.hoop_search import find_hoop_box
-from dunkwatch.pipeline.person import PersonDetector, detector_cache
-from dunkwatch.pipeline.person_looks import PersonLooks
-from dunkwatch.pipeline.rim_model import judge_with_model
-from dunkwatch.pipeline.scene_memory import SceneMemory
-from dunkwatch.pipeline.scorer import Scorer
-from dunkwatch.pipeline.segment import Segment, SegmentParams, find_segments
-from dunkwatch.pipeline.shooters import place_shooters
-from dunkwatch.pipeline.timeline import write_timeline
+from dunkwatch.pipeline.cutting.export import recorded, write_clips, write_sidecar
+from dunkwatch.pipeline.cutting.timeline import write_timeline
+from dunkwatch.pipeline.scoring.decode import VideoReader, output_size, prefetched
+from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
+from dunkwatch.pipeline.scoring.gate import GatedScorer
+from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache
+from dunkwatch.pipeline.scoring.person_looks import PersonLooks
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
+from dunkwatch.pipeline.scoring.scorer import Scorer
+from dunkwatch.pipeline.scoring.segment import Segment, SegmentParams, find_segments
+from dunkwatch.pipeline.shots.attempts import Attempt, HoopBox, find_attempts
+from dunkwatch.pipeline.shots.ball_tracks import BlobCollector
+from dunkwatch.pipeline.shots.cuts import Cut, plan_cuts
+from dunkwatch.pipeline.shots.hoop_search import find_hoop_box
+from dunkwatch.pipeline.shots.rim_model import judge_with_model
+from dunkwatch.pipeline.shots.shooters import place_shooters
 from dunkwatch.zones import ZoneFilter, Zones
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from dunkwatch.hoop import Hoop, HoopError, HoopSource
 from dunkwatch.models.court_trust import CourtScorer
-from dunkwatch.pipeline.scene_memory import SceneMemory
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
 from dunkwatch.zones import Zones, as_zones
 
 SCENE_KEY = re.compile(r"^scene-[0-9a-f]{12}$")

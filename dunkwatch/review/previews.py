@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
-from dunkwatch.pipeline.decode import sdr_filter
+from dunkwatch.pipeline.scoring.decode import sdr_filter
 
 PREVIEW_SECONDS_LIMIT = 600  # a preview of a long reel at 720p takes a while, a hang longer
 _lock = threading.Lock()  # one ffmpeg at a time: the page asks for several clips at once

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from dunkwatch.config import Config
 from dunkwatch.models import registry
-from dunkwatch.pipeline.scorer_choice import scene_memory
+from dunkwatch.pipeline.scoring.scorer_choice import scene_memory
 from dunkwatch.review.cards import PracticeLog, SessionFile, VideoCard, practice_log, video_card
 from dunkwatch.review.corrections_csv import CorrectionResult, CorrectionsCsv, Outcome
 from dunkwatch.review.courts import CourtEditor

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.segment import smooth_scores
+from dunkwatch.pipeline.scoring.segment import smooth_scores
 
 
 class Doubt(Enum):

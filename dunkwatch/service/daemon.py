@@ -16,8 +16,8 @@ import time
 from typing import Callable
 
 from dunkwatch.config import Config
-from dunkwatch.pipeline.person import require_detector
-from dunkwatch.pipeline.scorer_choice import scene_memory
+from dunkwatch.pipeline.scoring.person import require_detector
+from dunkwatch.pipeline.scoring.scorer_choice import scene_memory
 from dunkwatch.service import sdnotify
 from dunkwatch.service.heap import HeapReport
 from dunkwatch.service.intake import Intake

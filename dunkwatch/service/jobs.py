@@ -17,7 +17,7 @@ from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.pipeline.cancel import Cancelled
-from dunkwatch.pipeline.editor_timelines import write_video_timelines
+from dunkwatch.pipeline.cutting.editor_timelines import write_video_timelines
 from dunkwatch.pipeline.process import Processed
 from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier

@@ -20,7 +20,7 @@ from dunkwatch.config import ArchiveConfig, PathsConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.learn.catalogue import catalogue, read_corrections
 from dunkwatch.models import registry
-from dunkwatch.pipeline.export import write_sidecar
+from dunkwatch.pipeline.cutting.export import write_sidecar
 from dunkwatch.store import Store, Video
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,13 @@ class ArchiveRetention:
             except OSError:
                 continue  # not in the archive (moved by hand): nothing to delete
             originals.append(ArchivedOriginal(v.id, v.name, v.location, size, v.finished or v.updated))
-        kept = self.kept(list(videos.values())) if self.enabled else {}  # reads every sidecar: only when it matters
+        kept = self.kept(list(videos.values())) if self.enabled else {}
         return plan_retention(originals, kept, self.cfg, self.clock())
 
     def kept(self, videos: list[Video]) -> dict[int, Kept]:
         """Videos whose original must stay, and why."""
         kept = {v.id: Kept.PINNED for v in videos if v.pinned}
-        known = catalogue(self.paths, self.store)
+        known = catalogue(self.paths, self.store, zones=False)  # names only: no sidecar is read
         rows, _ = read_corrections(self.paths.corrections, [a.known for a in known])
         corrected = {r.sha256 for r in rows}
         trained, judged = self._in_current_model()

@@ -20,10 +20,10 @@ from dunkwatch.errors import VideoError
 from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
-from dunkwatch.pipeline.decode import VideoReader
-from dunkwatch.pipeline.editor_timelines import FORMATS, CutSource, write_timelines
-from dunkwatch.pipeline.export import StopCheck, join_session
-from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
+from dunkwatch.pipeline.cutting.editor_timelines import FORMATS, CutSource, write_timelines
+from dunkwatch.pipeline.cutting.export import StopCheck, join_session
+from dunkwatch.pipeline.scoring.decode import VideoReader
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.sessions import (
     SESSION_ID,
     SIDECAR_NAME,

@@ -12,7 +12,7 @@ from dunkwatch.disk_space import WaitingForSpace
 from dunkwatch.errors import ModelError
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import CourtScorer, courts_in_use
-from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.service.originals import REASON_SUFFIX
 from dunkwatch.service.retention import ArchiveRetention, RetentionPlan
 from dunkwatch.sessions import SessionSummary

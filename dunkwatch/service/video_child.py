@@ -32,9 +32,9 @@ from dunkwatch.media import describe_exit, dies_with_parent
 from dunkwatch.models import registry
 from dunkwatch.pipeline.cancel import Cancelled, CancelToken
 from dunkwatch.pipeline.process import Processed, Progress, process_video
-from dunkwatch.pipeline.scene_memory import SceneMemory
-from dunkwatch.pipeline.scorer import Scorer
-from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, scene_memory
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
+from dunkwatch.pipeline.scoring.scorer import Scorer
+from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, scene_memory
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import imutils
 
 from dunkwatch.errors import VideoError
 from dunkwatch.imageops import shrink_to_side
-from dunkwatch.pipeline.decode import Frame, VideoReader
+from dunkwatch.pipeline.scoring.decode import Frame, VideoReader
 
 
 class OpenCVReader(VideoReader):

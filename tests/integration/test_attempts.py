@@ -18,7 +18,7 @@ from shot_scene import Event, ShotTruth, render_shots  # noqa: E402
 from dunkwatch.hoop import parse_hoop  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402
-from dunkwatch.pipeline.scorer_choice import motion_scorer  # noqa: E402
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer  # noqa: E402
 
 # One shooter in view throughout: a make from the left wing, a rim-out from closer in, an airball
 # that comes down 1.5 rim widths short. Flights of 1.0-1.1 s, rims 3.4 s apart.

@@ -8,7 +8,7 @@ from conftest import Scene, Visit, encode, shapes_config
 
 from dunkwatch.pipeline.cancel import Cancelled, CancelToken
 from dunkwatch.pipeline.process import process_video
-from dunkwatch.pipeline.scorer_choice import motion_scorer
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
 
 @pytest.fixture(scope="module")

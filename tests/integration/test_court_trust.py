@@ -10,9 +10,9 @@ from conftest import encode, shapes_config
 from dunkwatch.media import probe
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import courts_in_use
-from dunkwatch.pipeline.courts import LearnedEmpty
-from dunkwatch.pipeline.decode import frames_at
-from dunkwatch.pipeline.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty
+from dunkwatch.pipeline.scoring.decode import frames_at
+from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
 
 
 def court_video(path: Path, horizontal: bool) -> Path:

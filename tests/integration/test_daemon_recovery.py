@@ -139,7 +139,7 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
 
 def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
                                                                              monkeypatch):
-    import dunkwatch.pipeline.scorer_choice as scorer_choice
+    import dunkwatch.pipeline.scoring.scorer_choice as scorer_choice
     from dunkwatch.models import registry
 
     cfg = load(config_file(watch={"stable_seconds": 0.2}))  # scorer auto
@@ -232,7 +232,7 @@ def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, 
                                                                         monkeypatch):
     import dunkwatch.disk_space as disk_space
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import motion_scorer
+    from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
     cfg = daemon_config(config_file)
     size = small_video.stat().st_size

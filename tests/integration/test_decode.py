@@ -7,7 +7,7 @@ from conftest import encode, run_ffmpeg, upright_marker_frames
 
 from dunkwatch.errors import VideoError
 from dunkwatch.media import probe
-from dunkwatch.pipeline.decode import VideoReader, ffmpeg_frames
+from dunkwatch.pipeline.scoring.decode import VideoReader, ffmpeg_frames
 
 
 def is_upright(image: np.ndarray) -> bool:

@@ -12,7 +12,7 @@ from conftest import SHAPES_TOML, Scene, Visit, encode, variable_rate_copy
 
 from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.editor_timelines import editor_rate, timecode_rate
+from dunkwatch.pipeline.cutting.editor_timelines import editor_rate, timecode_rate
 from dunkwatch.service.daemon import Daemon
 
 READERS = {".otio": ("otio_json", {}), ".fcpxml": ("fcpx_xml", {}), ".xml": ("fcp_xml", {}), ".edl": ("cmx_3600", None)}

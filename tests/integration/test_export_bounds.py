@@ -8,7 +8,7 @@ import pytest
 
 from dunkwatch.config import ExportConfig
 from dunkwatch.media import probe
-from dunkwatch.pipeline import export
+from dunkwatch.pipeline.cutting import export
 
 
 class Stopping(Exception):

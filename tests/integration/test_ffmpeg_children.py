@@ -15,7 +15,7 @@ WRITER = """
 import sys, threading
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from dunkwatch.pipeline.export import _run_ffmpeg
+from dunkwatch.pipeline.cutting.export import _run_ffmpeg
 target = Path(sys.argv[2])
 # From a thread, as the service's jobs thread does: a minute of video, far longer than the test.
 worker = threading.Thread(target=_run_ffmpeg, args=(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=60",

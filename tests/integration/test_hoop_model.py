@@ -31,10 +31,10 @@ from dunkwatch.learn.hoop_learning import HoopFigures, HoopStatus, train_hoop_mo
 from dunkwatch.learn.train import training_plan  # noqa: E402
 from dunkwatch.media import probe  # noqa: E402
 from dunkwatch.models import registry  # noqa: E402
-from dunkwatch.pipeline.attempts import Attempt, Kind, Result  # noqa: E402
 from dunkwatch.pipeline.process import process_video  # noqa: E402
-from dunkwatch.pipeline.rim_model import AFTER_RIM, THROUGH, hoop_state, through_scores  # noqa: E402
-from dunkwatch.pipeline.scorer_choice import motion_scorer  # noqa: E402
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer  # noqa: E402
+from dunkwatch.pipeline.shots.attempts import Attempt, Kind, Result  # noqa: E402
+from dunkwatch.pipeline.shots.rim_model import AFTER_RIM, THROUGH, hoop_state, through_scores  # noqa: E402
 from dunkwatch.store import Store  # noqa: E402
 
 TRAINING = {"input_size": 32, "cpu_input_size": 32, "sample_fps": 1.0, "fine_tune": "all", "imagenet": False,

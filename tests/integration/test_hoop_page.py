@@ -19,9 +19,9 @@ from shot_scene import Event, render_shots  # noqa: E402
 
 from dunkwatch.config import load  # noqa: E402
 from dunkwatch.outputs import Sidecar  # noqa: E402
-from dunkwatch.pipeline.courts import LearnedEmpty  # noqa: E402
-from dunkwatch.pipeline.decode import VideoReader  # noqa: E402
-from dunkwatch.pipeline.scorer_choice import scene_memory  # noqa: E402
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty  # noqa: E402
+from dunkwatch.pipeline.scoring.decode import VideoReader  # noqa: E402
+from dunkwatch.pipeline.scoring.scorer_choice import scene_memory  # noqa: E402
 
 
 @pytest.mark.slow

@@ -11,9 +11,9 @@ from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, encode, make_hdr_copy
 
 from dunkwatch.media import probe
 from dunkwatch.metrics import frames_to_ranges, match_ranges
-from dunkwatch.pipeline.decode import VideoReader
-from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.process import analyse
+from dunkwatch.pipeline.scoring.decode import VideoReader
+from dunkwatch.pipeline.scoring.motion import MotionScorer
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def is_upright(image: np.ndarray) -> bool:
 @pytest.mark.parametrize("mode", ["keep", "sdr"])
 def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_filmed(hlg_portrait, tmp_path, mode):
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import motion_scorer
+    from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
     cfg = shapes_config({"export": {"hdr": mode, "timeline": False}}, tmp_path)
     result = process_video(hlg_portrait, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "outbox")
@@ -175,7 +175,7 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
     from conftest import variable_rate_copy
 
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import motion_scorer
+    from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
     scene = Scene(duration=8, fps=120, seed=9, visits=[Visit(3.0, 5.0, 0.3, 0.6)])
     cfr = encode(scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, audio=True,

@@ -7,8 +7,8 @@ import pytest
 from conftest import SHARED_REAL, Scene, Visit, encode, shapes_config
 
 from dunkwatch.metrics import frames_to_ranges, match_ranges
-from dunkwatch.pipeline.motion import MotionScorer
 from dunkwatch.pipeline.process import analyse
+from dunkwatch.pipeline.scoring.motion import MotionScorer
 
 
 def run_motion(path: Path, **overrides):

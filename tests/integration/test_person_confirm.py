@@ -16,10 +16,10 @@ from conftest import EMPTY_ROOM, REAL_NAME, SHARED_REAL, composed_real, encode, 
 from dunkwatch.cli import main
 from dunkwatch.config import from_dict
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline import person
-from dunkwatch.pipeline.person import DetectorMissing, PersonDetector
 from dunkwatch.pipeline.process import process_video
-from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory
+from dunkwatch.pipeline.scoring import person
+from dunkwatch.pipeline.scoring.person import DetectorMissing, PersonDetector
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer, scene_memory
 
 QUIET = {"export": {"highlight_reel": False, "timeline": False}}
 

@@ -15,9 +15,9 @@ from conftest import EMPTY_ROOM, composed_real, cut_real, encode, real_frames, r
 
 from dunkwatch.config import from_dict
 from dunkwatch.metrics import match_ranges
-from dunkwatch.pipeline.courts import align_to
 from dunkwatch.pipeline.process import analyse
-from dunkwatch.pipeline.scorer_choice import motion_scorer, scene_memory
+from dunkwatch.pipeline.scoring.courts import align_to
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer, scene_memory
 
 STILL = (100.0, 120.0)  # one person in view the whole 20 s, reading at the table, barely moving
 SHOWS_EMPTY = (0.0, 30.0)  # the empty room, a visit, the empty room again, the next visit

@@ -16,7 +16,7 @@ from conftest import REPO, SHAPES_TOML, displayed_first_frame, encode, make_port
 from dunkwatch.config import ExportConfig
 from dunkwatch.errors import ExportError
 from dunkwatch.media import probe
-from dunkwatch.pipeline.export import cut_clip
+from dunkwatch.pipeline.cutting.export import cut_clip
 
 
 def dunkwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -143,7 +143,7 @@ def test_scorer_cnn_without_a_promoted_model_says_so(portrait_mov, workdir, conf
 
 def test_a_broken_registry_pointer_does_not_stop_motion_scoring(workdir):
     from dunkwatch.errors import ModelError
-    from dunkwatch.pipeline.scorer_choice import make_scorer
+    from dunkwatch.pipeline.scoring.scorer_choice import make_scorer
 
     (workdir / "state" / "models").mkdir(parents=True)
     (workdir / "state" / "models" / "current").write_text("v0007\n")
@@ -158,7 +158,7 @@ def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdi
     from dunkwatch.models import registry
     from dunkwatch.models.resnet import build_model
     from dunkwatch.pipeline.process import process_video
-    from dunkwatch.pipeline.scorer_choice import make_scorer
+    from dunkwatch.pipeline.scoring.scorer_choice import make_scorer
 
     model = build_model(input_size=32, weights=None, dense_units=(8, 8, 8))
     version = registry.add_version(workdir / "state", lambda p: model.save(p), {"f1": 0.0})

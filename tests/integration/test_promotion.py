@@ -17,7 +17,7 @@ from dunkwatch import cli
 from dunkwatch.config import load
 from dunkwatch.learn import fit, train
 from dunkwatch.models import registry
-from dunkwatch.pipeline.scorer_choice import make_scorer
+from dunkwatch.pipeline.scoring.scorer_choice import make_scorer
 from dunkwatch.service.daemon import Daemon
 
 SIZE = 64

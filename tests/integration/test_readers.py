@@ -17,9 +17,9 @@ from opencv_reader import OpenCVReader
 
 import dunkwatch.pipeline.process as process  # noqa: E402
 from dunkwatch.config import from_dict
-from dunkwatch.pipeline.decode import VideoReader, _reference_frames_suffice
 from dunkwatch.pipeline.process import analyse
-from dunkwatch.pipeline.scorer_choice import motion_scorer
+from dunkwatch.pipeline.scoring.decode import VideoReader, _reference_frames_suffice
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
 
 @pytest.mark.slow

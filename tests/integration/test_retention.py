@@ -13,7 +13,7 @@ from conftest import make_portrait_mov
 from dunkwatch.config import load
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.export import write_sidecar
+from dunkwatch.pipeline.cutting.export import write_sidecar
 from dunkwatch.pipeline.process import Processed
 from dunkwatch.service.daemon import Daemon
 from dunkwatch.service.retention import DAY, ArchiveRetention

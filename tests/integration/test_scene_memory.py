@@ -14,10 +14,10 @@ from conftest import REAL_NAME, SHARED_REAL, Scene, Visit, cut_real, real_visits
 
 from dunkwatch.config import MotionConfig
 from dunkwatch.metrics import match_ranges
-from dunkwatch.pipeline.empty_scene import same_scene_share
-from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.scene_memory import SceneMemory
-from dunkwatch.pipeline.thumbnails import alike_share
+from dunkwatch.pipeline.scoring.empty_scene import same_scene_share
+from dunkwatch.pipeline.scoring.motion import MotionScorer
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
+from dunkwatch.pipeline.scoring.thumbnails import alike_share
 
 FPS = 5.0
 CFG = MotionConfig(background_window=30.0)  # short windows keep the synthetic videos short

@@ -18,11 +18,11 @@ from test_review_page import video_packets as packets
 
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
-from dunkwatch.pipeline.avc_sets import AvcConfig
-from dunkwatch.pipeline.cut_plan import index_packets, plan_cut
-from dunkwatch.pipeline.export import cut_clip, write_clips
-from dunkwatch.pipeline.hevc_sets import PPS, SPS, VPS, HvcConfig
-from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig
+from dunkwatch.pipeline.cutting.bitstream.hevc_sets import PPS, SPS, VPS, HvcConfig
+from dunkwatch.pipeline.cutting.cut_plan import index_packets, plan_cut
+from dunkwatch.pipeline.cutting.export import cut_clip, write_clips
+from dunkwatch.pipeline.scoring.segment import Segment
 
 START, END = 2.5, 7.4  # not on a keyframe (every 1 s), nor where a copy can end (x264 B-frame groups)
 RECORDED = "2026-11-28T18:04:05.000000Z"
@@ -161,7 +161,7 @@ def test_a_source_that_cannot_be_smart_cut_is_re_encoded_whole_with_one_line_say
     info = probe(source)
     segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
                 for s, e in ((1.4, 4.6), (6.2, 9.9))]
-    with caplog.at_level(logging.INFO, logger="dunkwatch.pipeline.export"):
+    with caplog.at_level(logging.INFO, logger="dunkwatch.pipeline.cutting.export"):
         clips, _ = write_clips(info, segments, tmp_path, smart(tmp_path, slow_motion=2.0))
     said = [r.getMessage() for r in caplog.records if "not smart-cut" in r.getMessage()]
     assert said == ["IMG_0300.MP4: clips re-encoded, not smart-cut: slow motion re-times every frame"]
@@ -249,7 +249,7 @@ def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
 
 def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service_gets_through(
         source, tmp_path, monkeypatch, caplog):
-    import dunkwatch.pipeline.smart_cut as smart_cut
+    import dunkwatch.pipeline.cutting.smart_cut as smart_cut
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the muxing")
@@ -257,7 +257,7 @@ def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service
     monkeypatch.setattr(smart_cut, "_mux", broken)
     info = probe(source)
     index = index_packets(source, info.start)
-    with caplog.at_level(logging.WARNING, logger="dunkwatch.pipeline.export"):
+    with caplog.at_level(logging.WARNING, logger="dunkwatch.pipeline.cutting.export"):
         clip = cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index)
     assert "the smart cut failed (RuntimeError: a bug in the muxing); re-encoded whole instead" in caplog.text
     assert errors_decoding(clip) == "" and not set(packets(clip)) & set(packets(source))
@@ -270,7 +270,7 @@ def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service
 
     # The service stops while the head is being encoded (ffmpeg polls the check as it runs).
     monkeypatch.undo()
-    import dunkwatch.pipeline.export as export
+    import dunkwatch.pipeline.cutting.export as export
     running = export._run_ffmpeg
 
     def polled(args, target, seconds, stop=None):

@@ -15,7 +15,7 @@ from conftest import EMPTY_ROOM, Scene, Visit, encode, real_frames, shapes_confi
 from dunkwatch.config import load
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.process import analyse
-from dunkwatch.pipeline.scorer_choice import motion_scorer
+from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 from dunkwatch.zones import parse_zone
 
 WIDTH, HEIGHT, FPS = 384, 216, 10.0

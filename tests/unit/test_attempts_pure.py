@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from dunkwatch.pipeline.attempts import Attempt, HoopBox, Kind, Result, find_attempts
-from dunkwatch.pipeline.ball_tracks import FrameBlobs
-from dunkwatch.pipeline.cuts import plan_cuts
-from dunkwatch.pipeline.segment import Segment, SegmentParams
+from dunkwatch.pipeline.scoring.segment import Segment, SegmentParams
+from dunkwatch.pipeline.shots.attempts import Attempt, HoopBox, Kind, Result, find_attempts
+from dunkwatch.pipeline.shots.ball_tracks import FrameBlobs
+from dunkwatch.pipeline.shots.cuts import plan_cuts
 
 FPS = 30.0
 G = 707.0
@@ -215,7 +215,7 @@ def test_neighbouring_attempt_clips_meet_halfway_and_an_attempt_outside_every_st
 def test_a_moving_blob_is_described_by_its_box_so_its_edges_are_where_it_reaches():
     """A tall moving thing with its mass high up (arms, head and shoulders over a thin body outline):
     centre -+ half the box is its top and bottom, as the dunk and shooter tests read them."""
-    from dunkwatch.pipeline import ball_tracks as bt
+    from dunkwatch.pipeline.shots import ball_tracks as bt
 
     empty = np.full((240, 320), 100, np.uint8)
     shape = empty.copy()

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from dunkwatch.pipeline.cnn import CnnScorer
-from dunkwatch.pipeline.gate import GatedScorer
+from dunkwatch.pipeline.scoring.cnn import CnnScorer
+from dunkwatch.pipeline.scoring.gate import GatedScorer
 
 
 class FakeMotion:
@@ -57,7 +57,7 @@ def test_only_frames_near_steady_motion_reach_the_cnn_and_the_rest_score_zero():
 
 
 def test_where_motion_and_the_cnn_disagree_is_found_and_the_gates_off_stretch_has_no_say():
-    from dunkwatch.pipeline.disputes import Dispute, find_disputes
+    from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
 
     times = np.arange(50) / 5.0  # 5 fps, exact at whole seconds
     model = ((times >= 2) & (times < 4)).astype(float)  # the cnn: a player from 2 to 4 s

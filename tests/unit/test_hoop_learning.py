@@ -6,7 +6,7 @@ from dunkwatch.hoop import Hoop
 from dunkwatch.learn.corrections import KnownVideo, parse_corrections
 from dunkwatch.learn.hoop_learning import HoopFigures, LabelledShot, decide, labelled_shots, no_shot_times, split
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt
-from dunkwatch.pipeline.rim_model import crop_box
+from dunkwatch.pipeline.shots.rim_model import crop_box
 
 A = KnownVideo("A.MOV", "a" * 64, 30.0)
 B = KnownVideo("B.MOV", "b" * 64, 30.0)

@@ -9,10 +9,10 @@ import pytest
 
 
 @pytest.mark.parametrize("module", [
-    "dunkwatch.pipeline.segment",
+    "dunkwatch.pipeline.scoring.segment",
     "dunkwatch.config",
-    "dunkwatch.pipeline.cnn",
-    "dunkwatch.pipeline.motion",
+    "dunkwatch.pipeline.scoring.cnn",
+    "dunkwatch.pipeline.scoring.motion",
     "dunkwatch.models.registry",
     "dunkwatch.cli",
     "dunkwatch.service.daemon",
@@ -24,8 +24,8 @@ import pytest
     "dunkwatch.learn.dataset",
     "dunkwatch.service.schedule",
     "dunkwatch.service.video_child",
-    "dunkwatch.pipeline.gate",
-    "dunkwatch.pipeline.scorer_choice",
+    "dunkwatch.pipeline.scoring.gate",
+    "dunkwatch.pipeline.scoring.scorer_choice",
     "dunkwatch.learn.catalogue",
     "dunkwatch.learn.decision",
     "dunkwatch.learn.judge",
@@ -41,8 +41,9 @@ def test_module_does_not_import_tensorflow(module):
 
 
 def test_segment_config_and_corrections_do_not_import_cv2_or_video_code():
-    code = ("import sys, dunkwatch.pipeline.segment, dunkwatch.config, dunkwatch.learn.corrections, dunkwatch.outputs; "
-            "bad = [m for m in ('cv2', 'dunkwatch.pipeline.decode', 'imageio_ffmpeg') if m in sys.modules]; "
+    code = ("import sys, dunkwatch.pipeline.scoring.segment, dunkwatch.config, dunkwatch.learn.corrections, "
+            "dunkwatch.outputs; "
+            "bad = [m for m in ('cv2', 'dunkwatch.pipeline.scoring.decode', 'imageio_ffmpeg') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -53,12 +53,13 @@ def test_imports_run_down_the_layers_only():
 
 def test_the_layer_rule_sees_an_upward_import(tmp_path):
     """The check above can fail: a pipeline module importing the service is caught."""
-    bad = PACKAGE / "pipeline" / "segment.py"
+    bad = PACKAGE / "pipeline" / "scoring" / "segment.py"
     text = bad.read_text(encoding="utf-8") + "\nfrom dunkwatch.service.jobs import JobRunner\n"
     copy = tmp_path / "segment.py"
     copy.write_text(text, encoding="utf-8")
     assert "dunkwatch.service.jobs" in imports_of(copy)
-    assert LAYERS.index(layer_of("dunkwatch.service.jobs")) > LAYERS.index(layer_of("dunkwatch.pipeline.segment"))
+    segment = "dunkwatch.pipeline.scoring.segment"
+    assert LAYERS.index(layer_of("dunkwatch.service.jobs")) > LAYERS.index(layer_of(segment))
 
 
 def _figures():

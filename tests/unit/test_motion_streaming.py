@@ -3,7 +3,7 @@
 import numpy as np
 
 from dunkwatch.config import MotionConfig
-from dunkwatch.pipeline.motion import MotionScorer
+from dunkwatch.pipeline.scoring.motion import MotionScorer
 
 
 def test_scores_come_out_while_frames_still_go_in_and_the_buffer_stays_bounded():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from dunkwatch.pipeline.person import Box, squares
-from dunkwatch.pipeline.person_looks import Look, PersonLooks, confirm
-from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.shooters import shooter_box
+from dunkwatch.pipeline.scoring.person import Box, squares
+from dunkwatch.pipeline.scoring.person_looks import Look, PersonLooks, confirm
+from dunkwatch.pipeline.scoring.segment import Segment
+from dunkwatch.pipeline.shots.shooters import shooter_box
 
 SOMEONE = (Box(0.4, 0.2, 0.6, 0.9),)
 

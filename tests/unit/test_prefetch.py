@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from dunkwatch.pipeline.decode import prefetched
+from dunkwatch.pipeline.scoring.decode import prefetched
 
 
 def test_items_arrive_in_order():

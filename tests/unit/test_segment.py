@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dunkwatch.pipeline.segment import SegmentParams, find_segments, smooth_scores
+from dunkwatch.pipeline.scoring.segment import SegmentParams, find_segments, smooth_scores
 
 FPS = 10.0
 

@@ -5,8 +5,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dunkwatch.pipeline.avc_sets import AvcConfig, ParameterSetError, free_ids
-from dunkwatch.pipeline.cut_plan import NotSmart, PacketIndex, plan_cut
+from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, ParameterSetError, free_ids
+from dunkwatch.pipeline.cutting.cut_plan import NotSmart, PacketIndex, plan_cut
 
 FPS = 10
 
@@ -112,8 +112,8 @@ def test_avcc_records_that_reuse_an_id_or_another_length_field_do_not_merge():
 
 
 def test_hevc_escaping_round_trips_and_a_pps_is_renumbered_with_the_rest_of_its_bits_kept():
-    from dunkwatch.pipeline.hevc_sets import parse_pps, renumber_pps
-    from dunkwatch.pipeline.nal_bits import Writer, escape, unescape
+    from dunkwatch.pipeline.cutting.bitstream.hevc_sets import parse_pps, renumber_pps
+    from dunkwatch.pipeline.cutting.bitstream.nal_bits import Writer, escape, unescape
 
     for rbsp in (b"\x00\x00\x00\x01\x02", b"\x12\x00\x00\x03\x00\x00", b"\x40\x01\x00\x00"):
         assert unescape(escape(rbsp)) == rbsp

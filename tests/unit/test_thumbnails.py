@@ -3,7 +3,7 @@ weighted least squares written out with weighted copies, as it was before it was
 
 import numpy as np
 
-from dunkwatch.pipeline.thumbnails import changed
+from dunkwatch.pipeline.scoring.thumbnails import changed
 
 
 def plain_changed(ref, others, tolerance):

@@ -16,9 +16,9 @@ import numpy as np
 
 from dunkwatch.config import MotionConfig
 from dunkwatch.imageops import shrink_to_side
-from dunkwatch.pipeline.courts import LearnedEmpty, RememberedCourts, RememberedScene
-from dunkwatch.pipeline.person import Box, PersonDetector
-from dunkwatch.pipeline.thumbnails import THUMB_CHANGE, THUMB_SIDE, changed, share_changed, thumb_logs
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty, RememberedCourts, RememberedScene
+from dunkwatch.pipeline.scoring.person import Box, PersonDetector
+from dunkwatch.pipeline.scoring.thumbnails import THUMB_CHANGE, THUMB_SIDE, changed, share_changed, thumb_logs
 
 _STEP_MEMORY = 60  # neighbour-to-neighbour changes remembered to learn restless pixels
 _MIN_STEPS = 10  # fewer neighbour steps than this teach nothing about restlessness

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 import numpy as np
 
 from dunkwatch.outputs import ScorerKind
-from dunkwatch.pipeline.courts import LearnedEmpty
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty
 
 
 class Scorer(Protocol):

@@ -20,10 +20,10 @@ from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.cut_plan import FRAME_EPS, NotSmart, PacketIndex, frames_in, index_packets, plan_cut
-from dunkwatch.pipeline.decode import sdr_filter
-from dunkwatch.pipeline.segment import Segment
-from dunkwatch.pipeline.smart_cut import colour_options, smart_cut_video, smart_safe
+from dunkwatch.pipeline.cutting.cut_plan import FRAME_EPS, NotSmart, PacketIndex, frames_in, index_packets, plan_cut
+from dunkwatch.pipeline.cutting.smart_cut import colour_options, smart_cut_video, smart_safe
+from dunkwatch.pipeline.scoring.decode import sdr_filter
+from dunkwatch.pipeline.scoring.segment import Segment
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dunkwatch.pipeline.segment import smooth_scores
+from dunkwatch.pipeline.scoring.segment import smooth_scores
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The hoop model: a ResNet50 (the mission's model) that looks at a square crop around the rim and
 says whether the ball is going through the net. It learns from the player's make and miss rows
 (learn/hoop_learning.py) and, once promoted, decides each attempt's result in place of the rules
-of pipeline/attempts.py. The crop geometry lives here, so training and scoring cannot drift apart.
+of pipeline/shots/attempts.py. The crop geometry lives here, so training and scoring cannot drift apart.
 
 Its registry is state_dir/hoop/models (vNNNN, current), run through OpenVINO like the cnn.
 """
@@ -21,8 +21,8 @@ from dunkwatch.hoop import Hoop
 from dunkwatch.media import MediaInfo
 from dunkwatch.models import registry
 from dunkwatch.models.runtime import Classifier, load_classifier
-from dunkwatch.pipeline.attempts import Attempt, Kind, Result
-from dunkwatch.pipeline.decode import frames_at
+from dunkwatch.pipeline.scoring.decode import frames_at
+from dunkwatch.pipeline.shots.attempts import Attempt, Kind, Result
 
 log = logging.getLogger(__name__)
 

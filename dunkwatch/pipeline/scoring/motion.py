@@ -18,10 +18,10 @@ import numpy as np
 from dunkwatch.config import MotionConfig
 from dunkwatch.imageops import shrink_to_side
 from dunkwatch.outputs import ScorerKind
-from dunkwatch.pipeline.courts import LearnedEmpty, RememberedScene
-from dunkwatch.pipeline.empty_scene import EmptyScene, EmptySceneModel, same_scene_share
-from dunkwatch.pipeline.person import PersonDetector
-from dunkwatch.pipeline.thumbnails import THUMB_CHANGE
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty, RememberedScene
+from dunkwatch.pipeline.scoring.empty_scene import EmptyScene, EmptySceneModel, same_scene_share
+from dunkwatch.pipeline.scoring.person import PersonDetector
+from dunkwatch.pipeline.scoring.thumbnails import THUMB_CHANGE
 
 _BG_EVERY_S = 1.0  # one background candidate per second is plenty for a static scene
 _MAX_CANDIDATES = 300  # caps clustering cost (quadratic) for very long windows

@@ -13,8 +13,8 @@ import numpy as np
 
 from dunkwatch.imageops import decode_side, model_input
 from dunkwatch.outputs import ScorerKind
-from dunkwatch.pipeline.cnn import CnnScorer
-from dunkwatch.pipeline.courts import LearnedEmpty
+from dunkwatch.pipeline.scoring.cnn import CnnScorer
+from dunkwatch.pipeline.scoring.courts import LearnedEmpty
 
 log = logging.getLogger(__name__)
 

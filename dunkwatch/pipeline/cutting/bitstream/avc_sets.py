@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, sized_units, unescape
+from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, Reader, sized_units, unescape
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """PURE: shot attempts and their results, from the moving blobs of every frame and the hoop.
 
-An attempt is a ball in free flight (pipeline/hoop_search.py finds the arcs) that rose above the
+An attempt is a ball in free flight (pipeline/shots/hoop_search.py finds the arcs) that rose above the
 rim and came down at the hoop: on the rim, the backboard by it, through the net, or past it (an
 airball). A ball bounced under the hoop never rises above the rim, and a player hanging on the
 net is no ball in flight: neither is an attempt. A dunk carries the ball: a large moving thing
@@ -17,8 +17,8 @@ from enum import Enum
 
 import numpy as np
 
-from dunkwatch.pipeline.ball_tracks import AREA, BH, BW, CX, CY, FrameBlobs, Track, ball_like, ball_tracks
-from dunkwatch.pipeline.hoop_search import free_flight
+from dunkwatch.pipeline.shots.ball_tracks import AREA, BH, BW, CX, CY, FrameBlobs, Track, ball_like, ball_tracks
+from dunkwatch.pipeline.shots.hoop_search import free_flight
 
 BALL_PER_RIM = 0.5  # a ball is about half a rim's box wide
 SAME_SHOT = 1.2  # seconds: a second rim contact within this is the same shot (a bounce on the rim)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from dunkwatch.pipeline.attempts import Attempt
-from dunkwatch.pipeline.segment import Segment, SegmentParams
+from dunkwatch.pipeline.scoring.segment import Segment, SegmentParams
+from dunkwatch.pipeline.shots.attempts import Attempt
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ import numpy as np
 
 from dunkwatch.config import ExportConfig
 from dunkwatch.media import MediaInfo
-from dunkwatch.pipeline.avc_sets import AvcConfig, free_ids
-from dunkwatch.pipeline.cut_plan import CutPlan, NotSmart, PacketIndex
-from dunkwatch.pipeline.hevc_sets import HvcConfig, renumbering
-from dunkwatch.pipeline.nal_bits import ParameterSetError, nal_units
+from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, free_ids
+from dunkwatch.pipeline.cutting.bitstream.hevc_sets import HvcConfig, renumbering
+from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, nal_units
+from dunkwatch.pipeline.cutting.cut_plan import CutPlan, NotSmart, PacketIndex
 
 FfmpegRun = Callable[[list[str], Path, float], None]  # (args, target, media seconds): export._run_ffmpeg
 

@@ -15,12 +15,12 @@ from dunkwatch.errors import ModelError
 from dunkwatch.media import probe
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import ScorerPick, trusted_version
-from dunkwatch.pipeline.decode import frames_at
-from dunkwatch.pipeline.empty_scene import same_scene_share
-from dunkwatch.pipeline.motion import MotionScorer
-from dunkwatch.pipeline.person import detector_cache
-from dunkwatch.pipeline.scene_memory import SceneMemory, scenes_dir
-from dunkwatch.pipeline.scorer import Scorer
+from dunkwatch.pipeline.scoring.decode import frames_at
+from dunkwatch.pipeline.scoring.empty_scene import same_scene_share
+from dunkwatch.pipeline.scoring.motion import MotionScorer
+from dunkwatch.pipeline.scoring.person import detector_cache
+from dunkwatch.pipeline.scoring.scene_memory import SceneMemory, scenes_dir
+from dunkwatch.pipeline.scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior:
 def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
     """A classifier (dunkwatch.models.runtime) as the service runs it: gated by the motion model
     unless the gate is off."""
-    from dunkwatch.pipeline.cnn import CnnScorer
-    from dunkwatch.pipeline.gate import GatedScorer
+    from dunkwatch.pipeline.scoring.cnn import CnnScorer
+    from dunkwatch.pipeline.scoring.gate import GatedScorer
 
     cnn = CnnScorer(classifier, version, batch_size(cfg.score, classifier))
     if cfg.score.motion_gate <= 0:

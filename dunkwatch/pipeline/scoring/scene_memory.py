@@ -4,7 +4,7 @@ A tripod film of a known court can be judged against that court as it was seen e
 not only against its own frames. That rescues a short clip that a player fills most of the
 time. One file per scene under state_dir/scenes/, holding empty-court images at the motion
 model's analysis size, newest last. The motion model decides which images are empty courts and
-which scene a video matches (pipeline/empty_scene.py, pipeline/courts.py); this module only groups,
+which scene a video matches (pipeline/scoring/empty_scene.py, pipeline/scoring/courts.py); this module only groups,
 caps and stores them.
 """
 
@@ -21,8 +21,8 @@ import numpy as np
 
 from dunkwatch.fsutil import atomic_target, atomic_write_text
 from dunkwatch.hoop import Hoop, HoopError, HoopSource
-from dunkwatch.pipeline.courts import COURT_SHARE, LearnedEmpty, RememberedScene
-from dunkwatch.pipeline.thumbnails import alike_share
+from dunkwatch.pipeline.scoring.courts import COURT_SHARE, LearnedEmpty, RememberedScene
+from dunkwatch.pipeline.scoring.thumbnails import alike_share
 from dunkwatch.zones import Zones, as_zones
 
 log = logging.getLogger(__name__)

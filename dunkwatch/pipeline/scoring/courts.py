@@ -12,7 +12,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from dunkwatch.pipeline.thumbnails import share_changed, thumb_logs
+from dunkwatch.pipeline.scoring.thumbnails import share_changed, thumb_logs
 
 # A remembered court is the same court as a clip's frames when, once aligned, the tone curve
 # explains all but this share of the thumbnail: a player covers well under a third of a fixed

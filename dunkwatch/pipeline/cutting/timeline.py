@@ -8,7 +8,7 @@ from typing import Sequence
 from PIL import Image, ImageDraw
 
 from dunkwatch.fsutil import atomic_target
-from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.scoring.segment import Segment
 
 _W, _H = 1200, 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 20, 30

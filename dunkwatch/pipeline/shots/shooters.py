@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Sequence
 
 from dunkwatch.media import MediaInfo
-from dunkwatch.pipeline.attempts import Attempt
-from dunkwatch.pipeline.decode import frames_at
-from dunkwatch.pipeline.person import Box, PersonDetector
+from dunkwatch.pipeline.scoring.decode import frames_at
+from dunkwatch.pipeline.scoring.person import Box, PersonDetector
+from dunkwatch.pipeline.shots.attempts import Attempt
 
 # A person box counts as the shooter when the ball-side guess lies within this many box heights of
 # it: the ball at release is in his hands, at most about half his height above his head.

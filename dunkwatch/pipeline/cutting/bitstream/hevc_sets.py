@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunkwatch.pipeline.nal_bits import ParameterSetError, Reader, Writer, escape, nal_units, sized_units, unescape
+from dunkwatch.pipeline.cutting.bitstream.nal_bits import (
+    ParameterSetError,
+    Reader,
+    Writer,
+    escape,
+    nal_units,
+    sized_units,
+    unescape,
+)
 
 VPS, SPS, PPS = 32, 33, 34
 _IRAP = range(16, 24)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dunkwatch.pipeline.ball_tracks import FrameBlobs, Track, ball_tracks
+from dunkwatch.pipeline.shots.ball_tracks import FrameBlobs, Track, ball_tracks
 
 MIN_FLIGHT_POINTS = 6  # a track this long can show a parabola and where it ends
 RIM_PER_BALL = 2.0  # a rim's inner diameter is 1.9 balls (45 cm over 24 cm); its box a little more

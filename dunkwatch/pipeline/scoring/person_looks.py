@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from dunkwatch.pipeline.person import Box, PersonDetector
-from dunkwatch.pipeline.segment import Segment
+from dunkwatch.pipeline.scoring.person import Box, PersonDetector
+from dunkwatch.pipeline.scoring.segment import Segment
 
 LOOK_EVERY_S = 0.5  # frames kept for a look: a stretch of motion shorter than min_segment still gets one
 LOOK_AGAIN_S = 3.0  # once a person is seen in a stretch, the next look is this much later
