@@ -54,11 +54,31 @@ def test_times_come_from_the_container_for_variable_frame_rate(tmp_path):
     assert np.diff(times)[-10:] == pytest.approx([1 / 15] * 10, abs=0.005)
 
 
+def open_position(path) -> int:
+    """How far this process has read the file, as the kernel says (/proc/self/fdinfo); -1 when not open."""
+    import os
+
+    positions = [-1]
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                info = dict(line.split(":", 1) for line in open(f"/proc/self/fdinfo/{fd}").read().splitlines())
+                positions.append(int(info["pos"]))
+        except OSError:
+            continue
+    return max(positions)
+
+
 def test_reader_streams_lazily(tmp_path):
-    path = encode(upright_marker_frames(64, 64, 30, 3), tmp_path / "l.mp4", 64, 64, 30, audio=False)
+    # Ten seconds of noise: megabytes that a reader decoding everything first would read to the end.
+    rng = np.random.default_rng(0)
+    frames = (rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(300))
+    path = encode(frames, tmp_path / "l.mp4", 320, 240, 30, audio=False, preset="ultrafast")
     it = iter(VideoReader(path, sample_fps=30))
     first = next(it)
     assert first.time == 0.0
+    read = open_position(path)
+    assert 0 <= read < path.stat().st_size / 4, (read, path.stat().st_size)
     it.close()  # releasing mid-way must not raise
 
 

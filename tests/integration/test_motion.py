@@ -97,6 +97,11 @@ def test_a_far_away_player_under_a_cloud_is_found(tmp_path):
 def test_sudden_exposure_change_is_not_a_player(tmp_path):
     scene = Scene(duration=20, fps=15, light=lambda t: 1.0 if t < 10 else 1.2)
     assert run_motion(scene_video(tmp_path, scene)).segments == []
+    # The control: the same jump with a player arriving after it. A scorer blinded by the jump
+    # (or one that never finds anything) fails here.
+    scene = Scene(duration=20, fps=15, light=lambda t: 1.0 if t < 10 else 1.2, visits=[Visit(13, 17, 0.2, 0.5)])
+    found = run_motion(scene_video(tmp_path, scene, "control.mp4")).segments
+    assert len(found) == 1 and covered(found, 13.5, 16.5) > 0.95
 
 
 def test_a_player_whose_brightness_matches_the_floor_is_found_by_colour(tmp_path):
