@@ -28,6 +28,8 @@ def stand_ins(tmp_path: Path, uid: int, sudo_ok: bool) -> tuple[Path, dict]:
     (venv / "bin" / ".installed").touch()
     (venv / "bin" / "python").write_text(f"#!/bin/sh\ntouch {tmp_path}/suite-started\n")
     (venv / "bin" / "python").chmod(0o755)
+    (venv / "bin" / "ruff").write_text(f"#!/bin/sh\ntouch {tmp_path}/lint-ran\n")  # the lint before the suite
+    (venv / "bin" / "ruff").chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("MAKEFLAGS", None)
     env.pop("MFLAGS", None)
@@ -56,7 +58,7 @@ def test_root_installs_what_is_missing_then_runs_the_suite(tmp_path):
     assert proc.returncode == 0, proc.stderr
     calls = (tmp_path / "apt-get.calls").read_text().splitlines()
     assert calls[0] == "update -qq" and calls[1].split()[-1] == "chromium", calls
-    assert (tmp_path / "suite-started").exists()
+    assert (tmp_path / "suite-started").exists() and (tmp_path / "lint-ran").exists()
 
 
 def test_passwordless_sudo_installs_too(tmp_path):
@@ -72,4 +74,4 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path):
     proc = make_test(tmp_path, present, uid=1000, sudo_ok=False)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "apt-get.calls").exists()
-    assert (tmp_path / "suite-started").exists()
+    assert (tmp_path / "suite-started").exists() and (tmp_path / "lint-ran").exists()
