@@ -26,11 +26,10 @@ def dropped_name(path: Path, inbox: Path) -> str:
 def listed_name(video: Path, out_dir: Path, outbox: Path) -> str:
     """How the CSVs name a processed video: its outbox folder plus the video's extension. That is
     the name as dropped, unless another video had that name first: "IMG_0001 (1).MOV"."""
-    try:
-        rel = Path(out_dir).relative_to(outbox)
-    except ValueError:
-        rel = Path(Path(out_dir).name)
-    return rel.as_posix() + Path(video).suffix
+    folder, root = str(out_dir), str(outbox).rstrip("/") + "/"
+    # A string prefix, not Path.relative_to: the page names every video of a month on each load.
+    rel = folder[len(root):] if folder.startswith(root) else Path(folder).name
+    return rel + Path(video).suffix
 
 
 def csv_name(paths: PathsConfig, video: Video) -> str:

@@ -105,12 +105,16 @@ def _when(timestamp: float | None) -> str | None:
     return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M") if timestamp else None
 
 
-def _curve(times, scores, max_points: int = 1200) -> str:
+def _curve(times, scores, max_points: int = 400) -> str:
+    """The score timeline's SVG points: at most `max_points` (more than a phone's width in pixels),
+    each the highest score of its stretch, so a short visit still shows."""
     if times is None or len(times) == 0:
         return ""
-    step = max(1, len(times) // max_points)
+    step = -(-len(times) // max_points)  # ceiling: never more points than asked
+    n = -(-len(times) // step)
+    padded = np.concatenate([np.asarray(scores, float), np.zeros(n * step - len(times))])
+    s = np.clip(padded.reshape(n, step).max(axis=1), 0.0, 1.0)
     t = np.asarray(times)[::step]
-    s = np.clip(np.asarray(scores)[::step], 0.0, 1.0)
     return " ".join(f"{a:.2f},{1.0 - b:.3f}" for a, b in zip(t, s))
 
 

@@ -135,3 +135,17 @@ def test_segment_order_of_input_does_not_matter(case):
     times, scores, duration, p = case
     order = np.random.default_rng(0).permutation(len(times))
     assert find_segments(times[order], scores[order], duration, p) == find_segments(times, scores, duration, p)
+
+
+def test_the_running_median_is_each_windows_own_median_at_steady_and_variable_rates():
+    from dunkwatch.pipeline.scoring.segment import smooth_scores
+
+    rng = np.random.default_rng(7)
+    steady = np.arange(400) / 5.0
+    variable = np.cumsum(rng.choice([0.033, 0.2, 0.5], 400))  # a phone dropping frames now and then
+    for times in (steady, variable):
+        scores = rng.random(len(times))
+        for window in (0.6, 1.0, 3.0):
+            half = window / 2
+            expected = [np.median(scores[(times >= t - half) & (times <= t + half)]) for t in times]
+            assert np.allclose(smooth_scores(times, scores, window), expected)
