@@ -132,7 +132,8 @@ def train_model(t: TrainingConfig, plan: TrainingPlan, size: int, x, y, w, verbo
              len(x), int((y > 0.5).sum()), size, size, global_batch, t.epochs)
     fit(model, x, y, balanced_weights(y, w), global_batch, t.epochs, verbose=verbose, plan=plan, seed=seed)
     if train_backbone:
-        recalibrate_batchnorm(model, x, global_batch)
+        layers = recalibrate_batchnorm(model, x, global_batch)
+        log.info("BatchNorm statistics recalibrated over the training frames: %d layer(s)", layers)
     return model, backbone
 
 

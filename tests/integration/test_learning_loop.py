@@ -84,6 +84,8 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
     summary = trained.stdout[trained.stdout.find("promoted:"):]  # after the per-epoch lines
     assert summary.startswith("promoted: beats motion"), trained.stdout + trained.stderr[-3000:]
     assert "\nnew model:" in summary and "\nmotion:" in summary  # the baseline's figures beside the new model's
+    # ResNet50 trained from scratch: every one of its 53 BatchNorms recalibrated (the trap: test_training.py).
+    assert "recalibrated over the training frames: 53 layer(s)" in trained.stderr, trained.stderr[-3000:]
     meta = registry.metrics(workdir / "state", "v0001")
     assert meta["baseline"]["name"] == "motion" and meta["backbone"] == "random, whole network trained"
     assert meta["metrics"]["false_segments"] < meta["baseline"]["metrics"]["false_segments"]

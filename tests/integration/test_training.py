@@ -77,18 +77,16 @@ def test_multi_worker_training_follows_the_chiefs_decision_or_every_worker_skips
     assert chief["second"]["skip"] and chief["second"]["train"] == []
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("backend", "mode", "batchnorms"), [
-    ("tensorflow", "bn-trap", 53),  # every BatchNorm of ResNet50
-    # Under JAX the same recalibration on a small conv net: XLA compiling ResNet50's training step
-    # costs the suite a minute, and the mechanism (momentum set per batch, stats read back) is the same.
-    ("jax", "bn-trap-small", 1)])
-def test_judging_by_predict_catches_the_batchnorm_trap_and_recalibration_fixes_it(backend, mode, batchnorms):
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_judging_by_predict_catches_the_batchnorm_trap_and_recalibration_fixes_it(backend):
     """A net trained from scratch for a few dozen steps looks perfect on training batches, while
-    its BatchNorm moving averages still make predict() useless; recalibration fixes that."""
-    result = result_of(run_worker(mode, env={"KERAS_BACKEND": backend}))
+    its BatchNorm moving averages still make predict() useless; recalibration fixes that. On a
+    small conv net with one BatchNorm: the mechanism (momentum set per batch, statistics read back)
+    is the same as ResNet50's, whose 53 BatchNorms the learning loop's real training recalibrates
+    (test_learning_loop.py reads it in the log), and building ResNet50 here cost the suite a minute."""
+    result = result_of(run_worker("bn-trap-small", env={"KERAS_BACKEND": backend}))
     assert result["backend"] == backend
     assert result["train_mode_accuracy"] >= 0.9
     assert result["predict_accuracy_before"] <= 0.6  # the trap: training accuracy would have lied
-    assert result["recalibrated_layers"] == batchnorms
+    assert result["recalibrated_layers"] == 1
     assert result["predict_accuracy_after"] >= 0.9
