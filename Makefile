@@ -38,7 +38,7 @@ system-packages:
 	  || { echo "make test: apt-get could not install$$missing; run: sudo apt-get install$$missing" >&2; exit 1; }
 
 # Three workers on two cores: many tests wait on subprocesses and services, and a third worker fills
-# those waits (526 s against about 560 s with two, 398 tests). Slow tests first, idle workers steal.
+# those waits (526 s against about 560 s with two, at 398 tests). Slow tests first, idle workers steal.
 test: system-packages $(BIN)/.installed lint
 	$(BIN)/python -m pytest -n 3 --dist worksteal
 
