@@ -51,7 +51,7 @@ class ReviewService:
             return j.get(video_id)
 
     def status(self) -> Status:
-        return collect_status(self.paths, self.cfg.archive)
+        return collect_status(self.paths)  # the page shows no archive line
 
     def models(self) -> list[registry.ModelEntry]:
         return registry.listing(self.paths.state_dir)

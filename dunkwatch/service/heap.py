@@ -1,5 +1,6 @@
-"""Where the service's memory goes: with PYTHONTRACEMALLOC set, SIGUSR2 writes the allocation
-sites that grew since the first signal to state/tracemalloc.txt (bench/soak.py --tracemalloc)."""
+"""The service's memory over months: freed pages handed back after a session refresh
+(malloc_trim), and, with PYTHONTRACEMALLOC set, SIGUSR2 writes the allocation sites that grew
+since the first signal to state/tracemalloc.txt (bench/soak.py --tracemalloc)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,17 @@ from dunkwatch.fsutil import atomic_write_text
 
 REPORT = "tracemalloc.txt"
 TOP = 25
-_LIBC = ctypes.util.find_library("c")
+_LIBC_NAME = ctypes.util.find_library("c")
+_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim runs after every refresh
 
 
 def give_back_freed_memory() -> None:
     """Hand the pages glibc keeps after a big free back to the system: a session refresh probes
     and joins every clip of the session and builds its timelines, and without this the service
     keeps the largest session's peak for months. A no-op where libc has no malloc_trim."""
-    if _LIBC is None:
-        return
-    try:
-        ctypes.CDLL(_LIBC).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = getattr(_LIBC, "malloc_trim", None)  # glibc has it; musl and others do not
+    if trim is not None:
+        trim(0)
 
 
 class HeapReport:

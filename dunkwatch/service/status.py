@@ -99,10 +99,12 @@ def quarantined(folder: Path) -> list[Quarantined]:
     return found
 
 
-def collect_status(paths: PathsConfig, archive: ArchiveConfig = ArchiveConfig()) -> Status:
+def collect_status(paths: PathsConfig, archive: ArchiveConfig | None = None) -> Status:
+    """`archive`: also the archive's size and next deletion (a stat of every original: `dunkwatch
+    status` says it, the page, loaded often, does not)."""
     store = Store(paths.state_dir)
     try:
-        summary = archive_summary(ArchiveRetention(archive, paths, store).plan(), archive)
+        summary = archive_summary(ArchiveRetention(archive, paths, store).plan(), archive) if archive else None
         counts = store.counts()
         errors = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated))
                   for v in store.recent(limit=5, with_error=True)]
