@@ -42,9 +42,10 @@ system-packages:
 test: system-packages $(BIN)/.installed lint
 	$(BIN)/python -m pytest -n 3 --dist worksteal
 
-# Lint before any test: a lint error fails `make test` in a second, not after the suite.
+# Lint before any test: a lint or format error fails `make test` in a second, not after the suite.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check dunkwatch tests bench
+	$(BIN)/ruff format --check dunkwatch tests bench
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -34,10 +34,13 @@ def main(data_dir: Path) -> int:
         result = analyse(data_dir / name, cfg.pipeline, MotionScorer(cfg.motion, cfg.decode.sample_fps))
         elapsed = time.monotonic() - started
         visits = frames_to_ranges(truth["person_frames"], truth["fps"])
-        m = match_ranges(visits, [(s.start, s.end) for s in result.segments],
-                         truth["frames"] / truth["fps"], truth["fps"])
-        print(f"{name[:40]:40} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f} {m.found:>3}/{m.truths:<3} "
-              f"{m.split:5} {m.detections:5} {result.info.duration / elapsed:7.1f}x")
+        m = match_ranges(
+            visits, [(s.start, s.end) for s in result.segments], truth["frames"] / truth["fps"], truth["fps"]
+        )
+        print(
+            f"{name[:40]:40} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f} {m.found:>3}/{m.truths:<3} "
+            f"{m.split:5} {m.detections:5} {result.info.duration / elapsed:7.1f}x"
+        )
     return 0
 
 

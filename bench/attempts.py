@@ -48,8 +48,20 @@ def run(video: Path, hoop: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "config.toml"
         cfg.write_text(f'[paths]\nstate_dir = "{tmp}/state"\n')
-        cmd = [sys.executable, "-m", "dunkwatch", "process", "--config", str(cfg), "--out", f"{tmp}/out", "--json",
-               "--scorer", "motion", str(video)] + (["--hoop", hoop] if hoop else [])
+        cmd = [
+            sys.executable,
+            "-m",
+            "dunkwatch",
+            "process",
+            "--config",
+            str(cfg),
+            "--out",
+            f"{tmp}/out",
+            "--json",
+            "--scorer",
+            "motion",
+            str(video),
+        ] + (["--hoop", hoop] if hoop else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
         if proc.returncode != 0:
             raise SystemExit(f"{video}: dunkwatch process failed:\n{proc.stderr}")
@@ -62,11 +74,21 @@ def score(sidecar: dict, label: dict) -> dict:
     found = sidecar.get("attempts") or []
     pairs = match_times([a["rim"] for a in found], [t["rim"] / fps for t in truth], TOLERANCE)
     right = sum(1 for i, j in pairs if found[i]["result"] == truth[j]["result"])
-    held = sum(1 for i, j in pairs if found[i]["clip_start"] <= truth[j]["release"] / fps + 1e-3
-               and found[i]["clip_end"] >= (truth[j]["settled"] + 1) / fps - 1e-3)
-    return {"truth": len(truth), "found": len(found), "matched": len(pairs), "right": right, "held": held,
-            "hoop": sidecar.get("hoop"), "details": [(found[i]["rim"], truth[j]["rim"] / fps, found[i]["result"],
-                                                      truth[j]["result"]) for i, j in pairs]}
+    held = sum(
+        1
+        for i, j in pairs
+        if found[i]["clip_start"] <= truth[j]["release"] / fps + 1e-3
+        and found[i]["clip_end"] >= (truth[j]["settled"] + 1) / fps - 1e-3
+    )
+    return {
+        "truth": len(truth),
+        "found": len(found),
+        "matched": len(pairs),
+        "right": right,
+        "held": held,
+        "hoop": sidecar.get("hoop"),
+        "details": [(found[i]["rim"], truth[j]["rim"] / fps, found[i]["result"], truth[j]["result"]) for i, j in pairs],
+    }
 
 
 def zone_runs(frames, box: tuple[float, float, float, float], floor: float, gap: float = 1.2) -> list[float]:
@@ -77,8 +99,11 @@ def zone_runs(frames, box: tuple[float, float, float, float], floor: float, gap:
     start = last = None
     for f in frames:
         b = f.blobs
-        inside = (b[:, CX] >= box[0]) & (b[:, CX] <= box[2]) & (b[:, CY] >= box[1]) & (b[:, CY] <= box[3]) \
-            if len(b) else np.zeros(0, bool)
+        inside = (
+            (b[:, CX] >= box[0]) & (b[:, CX] <= box[2]) & (b[:, CY] >= box[1]) & (b[:, CY] <= box[3])
+            if len(b)
+            else np.zeros(0, bool)
+        )
         if len(b) and b[inside, AREA].sum() >= floor:
             if start is None or f.time - last > gap:
                 if start is not None:
@@ -106,14 +131,17 @@ def signals(video: Path, label: dict) -> dict[str, list[tuple[float, str | None]
     ball = np.pi * (hoop.ball / 2) ** 2
     above = (hoop.x - hoop.w, hoop.y - 2 * hoop.w, hoop.x + 2 * hoop.w, hoop.y)
     net = (hoop.x, hoop.y, hoop.x + hoop.w, hoop.y + hoop.h)
-    return {"ball arcs (dunkwatch)": [(a.rim, a.result.value) for a in find_attempts(blobs.frames, hoop)],
-            "motion over the rim": [(t, None) for t in zone_runs(blobs.frames, above, 0.5 * ball)],
-            "net motion": [(t, None) for t in zone_runs(blobs.frames, net, 0.5 * ball)]}
+    return {
+        "ball arcs (dunkwatch)": [(a.rim, a.result.value) for a in find_attempts(blobs.frames, hoop)],
+        "motion over the rim": [(t, None) for t in zone_runs(blobs.frames, above, 0.5 * ball)],
+        "net motion": [(t, None) for t in zone_runs(blobs.frames, net, 0.5 * ball)],
+    }
 
 
 def compare_signals(labels: dict, videos: Path) -> None:
-    print(f"{'signal':24} {'labelled':>8} {'found':>5} {'matched':>7} {'recall':>6} {'precision':>9} "
-          f"{'make/miss ok':>12}")
+    print(
+        f"{'signal':24} {'labelled':>8} {'found':>5} {'matched':>7} {'recall':>6} {'precision':>9} {'make/miss ok':>12}"
+    )
     totals: dict[str, list[int]] = {}
     for name, label in labels.items():
         truth = [t["rim"] / float(label["fps"]) for t in label["attempts"]]
@@ -125,17 +153,22 @@ def compare_signals(labels: dict, videos: Path) -> None:
                 t[k] += v
     for signal, (truth, found, matched, right) in totals.items():
         judged = f"{right}/{matched}" if signal.startswith("ball") else "-"
-        print(f"{signal:24} {truth:8d} {found:5d} {matched:7d} {matched / max(truth, 1):6.3f} "
-              f"{matched / max(found, 1):9.3f} {judged:>12}")
+        print(
+            f"{signal:24} {truth:8d} {found:5d} {matched:7d} {matched / max(truth, 1):6.3f} "
+            f"{matched / max(found, 1):9.3f} {judged:>12}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--videos", type=Path, default=REPO / "bench" / ".cache" / "attempts")
     ap.add_argument("--labels", type=Path, default=REPO.parent / "shared" / "data" / "attempts" / "dev.json")
-    ap.add_argument("--signals", action="store_true",
-                    help="instead: three signals side by side at the labelled hoop (ball arcs, motion over the "
-                         "rim, net motion), from the same blobs of every frame")
+    ap.add_argument(
+        "--signals",
+        action="store_true",
+        help="instead: three signals side by side at the labelled hoop (ball arcs, motion over the "
+        "rim, net motion), from the same blobs of every frame",
+    )
     args = ap.parse_args()
     labels = {k: v for k, v in json.loads(args.labels.read_text()).items() if not k.startswith("_")}
     if args.signals:
@@ -153,8 +186,9 @@ def main() -> None:
         given = f"{bx / w:.4f},{by / h:.4f},{bw / w:.4f},{bh / h:.4f}"
         for mode, hoop in (("found", None), ("given", given)):
             rows.append((name, mode, score(run(video, hoop), label)))
-    print(f"{'video':28} {'hoop':6} {'labelled':>8} {'found':>5} {'matched':>7} {'make/miss ok':>12} "
-          f"{'clip holds':>10}")
+    print(
+        f"{'video':28} {'hoop':6} {'labelled':>8} {'found':>5} {'matched':>7} {'make/miss ok':>12} {'clip holds':>10}"
+    )
     totals: dict[str, list[int]] = {}
     for name, mode, s in rows:
         print(f"{name:28} {mode:6} {s['truth']:8d} {s['found']:5d} {s['matched']:7d} {s['right']:12d} {s['held']:10d}")
@@ -162,8 +196,10 @@ def main() -> None:
         for k, key in enumerate(("truth", "found", "matched", "right", "held")):
             t[k] += s[key]
     for mode, (truth, found, matched, right, held) in totals.items():
-        print(f"hoop {mode}: recall {matched / max(truth, 1):.3f}, precision {matched / max(found, 1):.3f}, "
-              f"make/miss accuracy {right / max(matched, 1):.3f}, clips holding release..settled {held}/{matched}")
+        print(
+            f"hoop {mode}: recall {matched / max(truth, 1):.3f}, precision {matched / max(found, 1):.3f}, "
+            f"make/miss accuracy {right / max(matched, 1):.3f}, clips holding release..settled {held}/{matched}"
+        )
 
 
 if __name__ == "__main__":

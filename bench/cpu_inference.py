@@ -51,28 +51,48 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=640)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-cpu-inference-"))
-    build = ("import sys; from pathlib import Path; from dunkwatch.models.resnet import build_model; "
-             "from dunkwatch.models.runtime import export_openvino; m = build_model(int(sys.argv[2])); "
-             "m.save(str(Path(sys.argv[1]) / 'model.keras')); export_openvino(m, Path(sys.argv[1]))")
-    subprocess.run([sys.executable, "-c", build, str(work), str(args.size)], check=True, cwd=REPO,
-                   capture_output=True)
+    build = (
+        "import sys; from pathlib import Path; from dunkwatch.models.resnet import build_model; "
+        "from dunkwatch.models.runtime import export_openvino; m = build_model(int(sys.argv[2])); "
+        "m.save(str(Path(sys.argv[1]) / 'model.keras')); export_openvino(m, Path(sys.argv[1]))"
+    )
+    subprocess.run([sys.executable, "-c", build, str(work), str(args.size)], check=True, cwd=REPO, capture_output=True)
     import numpy as np
 
     rows = []
     for runtime in ("keras", "openvino"):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(work), runtime, str(args.batch), str(args.frames),
-                              str(args.size), str(work / f"{runtime}.npy")], check=True, cwd=REPO,
-                             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                str(work),
+                runtime,
+                str(args.batch),
+                str(args.frames),
+                str(args.size),
+                str(work / f"{runtime}.npy"),
+            ],
+            check=True,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     keras_scores = np.load(work / "keras.npy")
-    print(f"{os.cpu_count()} CPU(s), {args.size}x{args.size}, batch {args.batch}, {args.frames} frames; "
-          f"command: {' '.join(sys.argv)}")
+    print(
+        f"{os.cpu_count()} CPU(s), {args.size}x{args.size}, batch {args.batch}, {args.frames} frames; "
+        f"command: {' '.join(sys.argv)}"
+    )
     print("| runtime | load and first batch | frames/s | x Keras | peak RSS | largest score difference from Keras |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row, runtime in zip(rows, ("keras", "openvino")):
         diff = float(np.max(np.abs(np.load(work / f"{runtime}.npy") - keras_scores)))
-        print(f"| {row['runtime']} | {row['load_s']:.1f} s | {row['fps']:.1f} | {row['fps'] / rows[0]['fps']:.2f}x "
-              f"| {row['rss_mb']:.0f} MB | {diff:.4f} |")
+        print(
+            f"| {row['runtime']} | {row['load_s']:.1f} s | {row['fps']:.1f} | {row['fps'] / rows[0]['fps']:.2f}x "
+            f"| {row['rss_mb']:.0f} MB | {diff:.4f} |"
+        )
     return 0
 
 

@@ -37,8 +37,12 @@ from dunkwatch.pipeline.cutting.export import write_clips  # noqa: E402
 from dunkwatch.pipeline.scoring.segment import Segment  # noqa: E402
 
 CACHE = REPO / "bench" / ".cache"
-SEGMENTS = {"4k30_hevc": ((1.3, 6.7), (8.2, 13.9)), "4k30_hlg": ((1.3, 6.7), (8.2, 13.9)),
-            "1080p_h264": ((2.3, 8.6), (11.1, 18.4)), "120fps_vfr": ((1.2, 4.7), (5.9, 9.3))}
+SEGMENTS = {
+    "4k30_hevc": ((1.3, 6.7), (8.2, 13.9)),
+    "4k30_hlg": ((1.3, 6.7), (8.2, 13.9)),
+    "1080p_h264": ((2.3, 8.6), (11.1, 18.4)),
+    "120fps_vfr": ((1.2, 4.7), (5.9, 9.3)),
+}
 
 
 def ffmpeg(*args: str) -> None:
@@ -50,6 +54,7 @@ def inputs() -> dict[str, Path]:
     if not all(p.exists() for p in renders.values()):
         print("making the 4K renders with bench/throughput.py --4k (minutes)")
         from throughput import make_4k_inputs  # noqa: E402  (bench/ is this script's folder)
+
         make_4k_inputs()
     made = {}
     for name, render in renders.items():
@@ -57,24 +62,90 @@ def inputs() -> dict[str, Path]:
         made[name] = CACHE / f"export_{name}.mov"
         if not made[name].exists():
             hlg = ["colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"] if name.endswith("hlg") else []
-            ffmpeg("-noautorotate", "-i", str(render), "-map", "0", "-c:a", "copy", "-c:v", "libx265", "-preset",
-                   "ultrafast", "-b:v", "45M", "-maxrate", "45M", "-bufsize", "45M", "-pix_fmt",
-                   "yuv420p10le" if hlg else "yuv420p", "-x265-params",
-                   ":".join(["log-level=error:keyint=30:min-keyint=30:open-gop=1", *hlg]), "-tag:v", "hvc1",
-                   str(made[name]))
+            ffmpeg(
+                "-noautorotate",
+                "-i",
+                str(render),
+                "-map",
+                "0",
+                "-c:a",
+                "copy",
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-b:v",
+                "45M",
+                "-maxrate",
+                "45M",
+                "-bufsize",
+                "45M",
+                "-pix_fmt",
+                "yuv420p10le" if hlg else "yuv420p",
+                "-x265-params",
+                ":".join(["log-level=error:keyint=30:min-keyint=30:open-gop=1", *hlg]),
+                "-tag:v",
+                "hvc1",
+                str(made[name]),
+            )
     h264 = CACHE / "export_1080p_h264.mp4"
     if not h264.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20",
-               "-f", "lavfi", "-i", "sine=d=20:sample_rate=48000",
-               "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "16M", "-bufsize", "16M",
-               "-g", "30",
-               "-pix_fmt", "yuv420p", "-c:a", "aac", str(h264))
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=1920x1080:r=30:d=20",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=20:sample_rate=48000",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "16M",
+            "-maxrate",
+            "16M",
+            "-bufsize",
+            "16M",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(h264),
+        )
     vfr = CACHE / "export_120fps_vfr.mp4"
     if not vfr.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=120:d=10",
-               "-f", "lavfi", "-i", "sine=d=10:sample_rate=48000",
-               "-vf", "select='not(eq(mod(n\\,7)\\,3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast",
-               "-b:v", "30M", "-g", "120", "-pix_fmt", "yuv420p", "-c:a", "aac", str(vfr))
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=1920x1080:r=120:d=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=10:sample_rate=48000",
+            "-vf",
+            "select='not(eq(mod(n\\,7)\\,3))'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "30M",
+            "-g",
+            "120",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(vfr),
+        )
     return {**made, "1080p_h264": h264, "120fps_vfr": vfr}
 
 
@@ -89,8 +160,12 @@ class Reasons(logging.Handler):
 
 
 def clean(path: Path) -> bool:
-    return subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"],
-                          capture_output=True, text=True).stderr == ""
+    return (
+        subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True
+        ).stderr
+        == ""
+    )
 
 
 def time_modes(name: str, video: Path) -> list[tuple[str, str, float, str]]:
@@ -122,8 +197,23 @@ def process_times(video: Path) -> list[tuple[str, float]]:
         config.write_text('[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n')
         for label, extra in (("analysis alone (--no-clips)", ["--no-clips"]), ("with clips, default mode", [])):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "dunkwatch", "process", str(video), "--scorer", "motion",
-                            "--config", str(config), *extra], check=True, cwd=REPO, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "dunkwatch",
+                    "process",
+                    str(video),
+                    "--scorer",
+                    "motion",
+                    "--config",
+                    str(config),
+                    *extra,
+                ],
+                check=True,
+                cwd=REPO,
+                capture_output=True,
+            )
             rows.append((label, time.perf_counter() - started))
     return rows
 

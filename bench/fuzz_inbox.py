@@ -48,7 +48,7 @@ def atom(data: bytes, name: bytes) -> tuple[int, int]:
     at = data.find(name)
     if at < 4:
         return 0, min(len(data), 4096)
-    size = int.from_bytes(data[at - 4:at], "big")
+    size = int.from_bytes(data[at - 4 : at], "big")
     return at + 4, min(len(data), at - 4 + max(size, 8))
 
 
@@ -102,8 +102,11 @@ def main() -> int:
     try:
         media = work / "media"
         media.mkdir()
-        bases = [base_video(media / "court.mp4", 4.0), cut_real(media / "room.mp4", 60, 66),
-                 make_portrait_mov(media / "IMG_0001.MOV", duration=4.0)]
+        bases = [
+            base_video(media / "court.mp4", 4.0),
+            cut_real(media / "room.mp4", 60, 66),
+            make_portrait_mov(media / "IMG_0001.MOV", duration=4.0),
+        ]
         (work / "config.toml").write_text(SERVICE_CONFIG + "highlight_reel = false\n")
         staging = work / "staging"
         staging.mkdir()
@@ -135,22 +138,35 @@ def main() -> int:
             proc.wait(timeout=120)
         text = (work / "daemon.log").read_text(errors="replace")
         quarantine = work / "quarantine"
-        reasons_missing = [p.name for p in quarantine.iterdir()
-                           if not p.name.endswith(".error.txt") and not (quarantine / f"{p.name}.error.txt").exists()]
+        reasons_missing = [
+            p.name
+            for p in quarantine.iterdir()
+            if not p.name.endswith(".error.txt") and not (quarantine / f"{p.name}.error.txt").exists()
+        ]
         links_ok = all((quarantine / p.name).is_symlink() for p in made["symlink"])
         # FIFOs: left alone, one log line each. Folders named like videos are folders: walked, kept.
-        others_ok = all(os.path.lexists(inbox / p.name)
-                        and ((inbox / p.name).is_dir() or text.count(f"{p.name}: ignored") == 1)
-                        for p in made["other"])
+        others_ok = all(
+            os.path.lexists(inbox / p.name) and ((inbox / p.name).is_dir() or text.count(f"{p.name}: ignored") == 1)
+            for p in made["other"]
+        )
         unaccounted = [p.name for p in regular if os.path.lexists(p)]
-        figures = {"files": len(regular) + len(made["symlink"]) + len(made["other"]), "regular": len(regular),
-                   "done": counts.get("done"), "quarantined": counts.get("failed"),
-                   "symlinks_quarantined_as_links": links_ok, "fifos_ignored_once_folders_kept": others_ok,
-                   "left_in_inbox": len(unaccounted), "reasons_missing": len(reasons_missing),
-                   "service_died": died is not None, "hung": hung, "wall_seconds": round(elapsed, 1),
-                   "service_peak_rss_mb": round(peak, 1), "root": os.geteuid() == 0}
+        figures = {
+            "files": len(regular) + len(made["symlink"]) + len(made["other"]),
+            "regular": len(regular),
+            "done": counts.get("done"),
+            "quarantined": counts.get("failed"),
+            "symlinks_quarantined_as_links": links_ok,
+            "fifos_ignored_once_folders_kept": others_ok,
+            "left_in_inbox": len(unaccounted),
+            "reasons_missing": len(reasons_missing),
+            "service_died": died is not None,
+            "hung": hung,
+            "wall_seconds": round(elapsed, 1),
+            "service_peak_rss_mb": round(peak, 1),
+            "root": os.geteuid() == 0,
+        }
         print(json.dumps(figures, indent=2))
-        ok = (died is None and not hung and links_ok and others_ok and not unaccounted and not reasons_missing)
+        ok = died is None and not hung and links_ok and others_ok and not unaccounted and not reasons_missing
         print("PASS" if ok else f"FAIL (work folder kept: {work})")
         if not ok:
             work = None

@@ -58,8 +58,15 @@ def main() -> int:
     results = {policy: measure(policy, args.size, batches, args.frames) for policy in ("float32", "mixed_bfloat16")}
     best = max(((p, b) for p in results for b in results[p]), key=lambda pb: results[pb[0]][pb[1]])
     print(f"fastest: {best[0]} at batch {best[1]}: {results[best[0]][best[1]]:.1f} frames/s")
-    print("RESULT " + json.dumps({"size": args.size, "frames_per_s": {p: {str(b): round(v, 1) for b, v in r.items()}
-                                                                      for p, r in results.items()}}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "size": args.size,
+                "frames_per_s": {p: {str(b): round(v, 1) for b, v in r.items()} for p, r in results.items()},
+            }
+        )
+    )
     return 0
 
 

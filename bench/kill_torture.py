@@ -119,11 +119,20 @@ def main() -> int:
                     broken_outputs.append(f"{name}: {clip}: {exc}")
         log_text = (work / "daemon.log").read_text(errors="replace")
         interrupted = log_text.count("was being processed when the service stopped")
-        figures = {"kills": kills, "kills_mid_video": interrupted, "videos": len(originals), "good": len(good_names),
-                   "bad": len(bad),
-                   "lost": len(lost), "duplicated": len(duplicated), "changed": len(changed),
-                   "part_files": len(parts), "good_quarantined": len(quarantined_good),
-                   "broken_outputs": len(broken_outputs), "wall_seconds": round(elapsed, 1)}
+        figures = {
+            "kills": kills,
+            "kills_mid_video": interrupted,
+            "videos": len(originals),
+            "good": len(good_names),
+            "bad": len(bad),
+            "lost": len(lost),
+            "duplicated": len(duplicated),
+            "changed": len(changed),
+            "part_files": len(parts),
+            "good_quarantined": len(quarantined_good),
+            "broken_outputs": len(broken_outputs),
+            "wall_seconds": round(elapsed, 1),
+        }
         print(json.dumps(figures, indent=2))
         for problem in lost + duplicated + changed + parts + quarantined_good + broken_outputs:
             print("  problem:", problem)

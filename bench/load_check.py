@@ -44,13 +44,38 @@ def base_video(path: Path, seconds: float, width=320, height=180, fps=30) -> Pat
         frame = court.copy()
         if n // 3 <= i < 2 * n // 3:
             x = int((i - n // 3) / (n // 3) * (width - 30))
-            frame[height // 3: height // 3 + 70, x:x + 24] = (220, 40, 40)
+            frame[height // 3 : height // 3 + 70, x : x + 24] = (220, 40, 40)
         frame += rng.integers(0, 3, frame.shape, dtype=np.uint8)
         frames.append(frame)
-    ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-           "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}", "-shortest",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-           "-movflags", "+faststart", str(path), stdin=np.stack(frames).tobytes())
+    ffmpeg(
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=330:duration={seconds}",
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-movflags",
+        "+faststart",
+        str(path),
+        stdin=np.stack(frames).tobytes(),
+    )
     return path
 
 
@@ -62,8 +87,13 @@ def make_inputs(folder: Path, videos: int, seconds: float) -> tuple[list[Path], 
         out = folder / f"session_{i:03d}.mp4"
         ffmpeg("-i", str(base), "-c", "copy", "-metadata", f"comment=take {i}", str(out))
         good.append(out)
-    bad = [folder / "empty.mp4", folder / "fake.mov", folder / "voice_memo.mp4", folder / "half_synced.mp4",
-           folder / "noise.m4v"]
+    bad = [
+        folder / "empty.mp4",
+        folder / "fake.mov",
+        folder / "voice_memo.mp4",
+        folder / "half_synced.mp4",
+        folder / "noise.m4v",
+    ]
     bad[0].write_bytes(b"")
     bad[1].write_text("this is a text file with a video's name")
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:a", "aac", str(bad[2]))
@@ -94,10 +124,15 @@ def main() -> int:
         good, bad = make_inputs(media, args.videos, args.seconds)
         (work / "config.toml").write_text(
             '[score]\nscorer = "motion"\n[watch]\nstable_seconds = 1.0\nunreadable_after = 3.0\n'
-            '[export]\ntimeline = false\n')
+            "[export]\ntimeline = false\n"
+        )
         log = open(work / "daemon.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(work / "config.toml")],
-                                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dunkwatch", "run", "--config", str(work / "config.toml")],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         inbox = work / "inbox"
         deadline = time.monotonic() + 60
         while not inbox.is_dir() and time.monotonic() < deadline:
@@ -124,12 +159,18 @@ def main() -> int:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=120)
         quarantined = sorted(p.name for p in (work / "quarantine").glob("*") if not p.name.endswith(".error.txt"))
-        reasons = {p.name[: -len(".error.txt")]: p.read_text().strip()
-                   for p in (work / "quarantine").glob("*.error.txt")}
-        result = {"videos": total, "done": counts.get("done"), "failed": counts.get("failed"),
-                  "wall_seconds": round(elapsed, 1), "daemon_peak_rss_mb": round(peak, 1),
-                  "exit_code": code,
-                  "quarantined": quarantined}
+        reasons = {
+            p.name[: -len(".error.txt")]: p.read_text().strip() for p in (work / "quarantine").glob("*.error.txt")
+        }
+        result = {
+            "videos": total,
+            "done": counts.get("done"),
+            "failed": counts.get("failed"),
+            "wall_seconds": round(elapsed, 1),
+            "daemon_peak_rss_mb": round(peak, 1),
+            "exit_code": code,
+            "quarantined": quarantined,
+        }
         print(json.dumps(result, indent=2))
         for name, reason in sorted(reasons.items()):
             print(f"  {name}: {reason.split(': ', 1)[-1]}")

@@ -49,12 +49,15 @@ def main() -> int:
     for k, (visit, ball) in enumerate([((3, 7), (11, 14)), ((12, 16), (3, 6)), ((4, 8), (12, 15))]):
         name = f"court_{k}.mp4"
         scene = Scene(duration=18, fps=10, seed=5, visits=[Visit(*visit, 0.2, 0.7)], balls=[ball])
-        encode(scene.frames(), chief / "inbox" / name, scene.width, scene.height, scene.fps, audio=False,
-               preset="veryfast")
+        encode(
+            scene.frames(), chief / "inbox" / name, scene.width, scene.height, scene.fps, audio=False, preset="veryfast"
+        )
         balls[name] = ball
-    conf = {"watch": {"stable_seconds": 0.2}, "export": {"timeline": False, "highlight_reel": False},
-            "training": {"validation_share": 0.34, "input_size": 32, "cpu_input_size": 32, "epochs": 1,
-                         "imagenet": False}}
+    conf = {
+        "watch": {"stable_seconds": 0.2},
+        "export": {"timeline": False, "highlight_reel": False},
+        "training": {"validation_share": 0.34, "input_size": 32, "cpu_input_size": 32, "epochs": 1, "imagenet": False},
+    }
     cfg = load(worker_dir(chief, conf))
     assert Daemon(cfg, once=True).run() == 0
     rows = ["video,start,end,label,note"] + [f"{n},{a},{b},empty,a ball" for n, (a, b) in balls.items()]
@@ -66,18 +69,26 @@ def main() -> int:
     started = time.monotonic()
     procs = []
     for index, root in enumerate((chief, follower)):
-        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
-        procs.append(subprocess.Popen([sys.executable, "-m", "dunkwatch", "train", "--config",
-                                       str(worker_dir(root, conf))], cwd=REPO, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True,
-                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-                                           "TF_CONFIG": json.dumps(tf_config)}))
+        tf_config = {
+            "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "dunkwatch", "train", "--config", str(worker_dir(root, conf))],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(tf_config)},
+            )
+        )
     outcomes = []
     for index, proc in enumerate(procs):
         out, _ = proc.communicate(timeout=600)
-        outcome = [line for line in out.splitlines()
-                   if line.split(":")[0] in ("promoted", "kept", "skipped", "trained")]
+        outcome = [
+            line for line in out.splitlines() if line.split(":")[0] in ("promoted", "kept", "skipped", "trained")
+        ]
         outcomes.append(outcome[0] if outcome else f"exit {proc.returncode}, no outcome")
         print(f"worker {index}: exit {proc.returncode}: {outcomes[-1]}")
     print(f"{time.monotonic() - started:.0f} s for both workers")

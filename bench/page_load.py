@@ -43,10 +43,24 @@ def month(cfg, videos: int) -> None:
         folder.mkdir(parents=True)
         segments = tuple(SidecarSegment(a, a + 8.0, a - 1.0, a + 9.5, 1.0) for a in (10.0, duration / 2))
         clips = (f"{name}_01.mp4", f"{name}_02.mp4")
-        sidecar = Sidecar(video=str(cfg.paths.archive / f"{name}.MOV"), sha256=f"{i:064x}", duration=duration,
-                          width=1920, height=1080, rotation=0, scorer=ScorerKind.MOTION, model=None, sample_fps=5.0,
-                          threshold=0.5, scenes=(), recorded_at=when.isoformat(), segments=segments, clips=clips,
-                          highlights=None, timeline=None)
+        sidecar = Sidecar(
+            video=str(cfg.paths.archive / f"{name}.MOV"),
+            sha256=f"{i:064x}",
+            duration=duration,
+            width=1920,
+            height=1080,
+            rotation=0,
+            scorer=ScorerKind.MOTION,
+            model=None,
+            sample_fps=5.0,
+            threshold=0.5,
+            scenes=(),
+            recorded_at=when.isoformat(),
+            segments=segments,
+            clips=clips,
+            highlights=None,
+            timeline=None,
+        )
         write_sidecar(folder / f"{name}.json", sidecar)
         row = store.note_seen(cfg.paths.inbox / f"{name}.MOV", 1000, when.timestamp())
         store.mark_stable(row.id, 1000, when.timestamp(), sidecar.sha256)
@@ -79,8 +93,10 @@ def main() -> int:
             page = client.get("/")
             loads.append(time.perf_counter() - t)
             assert page.status_code == 200
-        print(f"page load with {args.videos} videos: median {1000 * statistics.median(loads):.0f} ms, "
-              f"worst {1000 * max(loads):.0f} ms ({args.loads} loads; target at most 300 ms)")
+        print(
+            f"page load with {args.videos} videos: median {1000 * statistics.median(loads):.0f} ms, "
+            f"worst {1000 * max(loads):.0f} ms ({args.loads} loads; target at most 300 ms)"
+        )
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -57,9 +57,11 @@ def hog_at(side: int) -> Detect:
 
     def detect(rgb: np.ndarray) -> bool:
         h, w = rgb.shape[:2]
-        grey = cv2.cvtColor(cv2.resize(rgb, (side, round(h * side / w)), interpolation=cv2.INTER_AREA),
-                            cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(
+            cv2.resize(rgb, (side, round(h * side / w)), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
+        )
         return len(hog.detectMultiScale(grey, hitThreshold=0.5, winStride=(8, 8), padding=(8, 8), scale=1.05)[0]) > 0
+
     return detect
 
 
@@ -67,9 +69,11 @@ def haar(name: str) -> Detect:
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
 
     def detect(rgb: np.ndarray) -> bool:
-        grey = cv2.equalizeHist(cv2.cvtColor(cv2.resize(rgb, (640, 360), interpolation=cv2.INTER_AREA),
-                                             cv2.COLOR_RGB2GRAY))
+        grey = cv2.equalizeHist(
+            cv2.cvtColor(cv2.resize(rgb, (640, 360), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        )
         return len(cascade.detectMultiScale(grey, 1.1, 3, minSize=(40, 40))) > 0
+
     return detect
 
 
@@ -85,8 +89,9 @@ def half_size(frame: np.ndarray, room: np.ndarray) -> np.ndarray:
     """The frame at half size, set bottom centre into the empty room: its person half as tall."""
     h, w = frame.shape[:2]
     out = room.copy()
-    out[h - h // 2:, (w - w // 2) // 2:(w - w // 2) // 2 + w // 2] = cv2.resize(frame, (w // 2, h // 2),
-                                                                               interpolation=cv2.INTER_AREA)
+    out[h - h // 2 :, (w - w // 2) // 2 : (w - w // 2) // 2 + w // 2] = cv2.resize(
+        frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA
+    )
     return out
 
 
@@ -108,11 +113,16 @@ def main() -> int:
     frames = real_frames(0, truth["frames"] / fps, truth["width"], truth["height"])
     room = frames[int(EMPTY_ROOM[0] * fps)]
     # One frame a second, leaving out a second around each entry and exit (a sliver of a person).
-    people = [(n, k) for n in range(0, len(frames), int(fps)) for k, (a, b) in enumerate(visits)
-              if a + fps <= n <= b - fps]
+    people = [
+        (n, k) for n in range(0, len(frames), int(fps)) for k, (a, b) in enumerate(visits) if a + fps <= n <= b - fps
+    ]
     empty = [n for n in range(0, len(frames), int(fps)) if not any(a - fps <= n <= b + fps for a, b in visits)]
-    sets = {"people": [frames[n] for n, _ in people], "half": [half_size(frames[n], room) for n, _ in people],
-            "empty": [frames[n] for n in empty], "ball": [with_ball(frames[n], n / fps) for n in empty]}
+    sets = {
+        "people": [frames[n] for n, _ in people],
+        "half": [half_size(frames[n], room) for n, _ in people],
+        "empty": [frames[n] for n in empty],
+        "ball": [with_ball(frames[n], n / fps) for n in empty],
+    }
 
     candidates: dict[str, Detect] = {
         "SSDLite person (dunkwatch: squares of a 480 px copy)": ssdlite(True),
@@ -135,8 +145,12 @@ def main() -> int:
             fired, ms_all = {}, []
             for key, images in sets.items():
                 np.save(Path(tmp) / "f.npy", np.stack(images))
-                out = subprocess.run([args.mediapipe_python, "-c", MEDIAPIPE, str(Path(tmp) / "f.npy")],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [args.mediapipe_python, "-c", MEDIAPIPE, str(Path(tmp) / "f.npy")],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 got = json.loads(out.stdout.strip().splitlines()[-1])
                 fired[key], ms_all = got["fired"], ms_all + [got["ms"]]
             results["mediapipe 0.10.14 BlazePose (complexity 1)"] = fired, float(np.mean(ms_all))
@@ -145,11 +159,15 @@ def main() -> int:
     print("| detector | people | per visit | half size | empty | ball | ms/frame |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, (fired, ms) in results.items():
-        per = [f"{sum(f for f, (_, k) in zip(fired['people'], people) if k == v)}/"
-               f"{sum(1 for _, k in people if k == v)}" for v in range(len(visits))]
-        print(f"| {name} | {sum(fired['people'])}/{len(people)} | {' '.join(per)} | "
-              f"{sum(fired['half'])}/{len(people)} | {sum(fired['empty'])}/{len(empty)} | "
-              f"{sum(fired['ball'])}/{len(empty)} | {ms:.0f} |")
+        per = [
+            f"{sum(f for f, (_, k) in zip(fired['people'], people) if k == v)}/{sum(1 for _, k in people if k == v)}"
+            for v in range(len(visits))
+        ]
+        print(
+            f"| {name} | {sum(fired['people'])}/{len(people)} | {' '.join(per)} | "
+            f"{sum(fired['half'])}/{len(people)} | {sum(fired['empty'])}/{len(empty)} | "
+            f"{sum(fired['ball'])}/{len(empty)} | {ms:.0f} |"
+        )
     return 0
 
 

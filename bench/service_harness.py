@@ -14,8 +14,9 @@ sys.path.insert(0, str(REPO))
 from dunkwatch.store import Store  # noqa: E402
 
 # Motion only (no TensorFlow), short waits, so a bench spends its time on what it tests.
-SERVICE_CONFIG = ('[score]\nscorer = "motion"\n[watch]\nstable_seconds = 0.5\nunreadable_after = 2.0\n'
-                  '[export]\ntimeline = false\n')
+SERVICE_CONFIG = (
+    '[score]\nscorer = "motion"\n[watch]\nstable_seconds = 0.5\nunreadable_after = 2.0\n[export]\ntimeline = false\n'
+)
 
 
 def start_service(work: Path) -> subprocess.Popen:
@@ -24,8 +25,12 @@ def start_service(work: Path) -> subprocess.Popen:
     if not config.exists():
         config.write_text(SERVICE_CONFIG)
     log = open(work / "daemon.log", "a")
-    return subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(config)],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dunkwatch", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def journal_counts(work: Path) -> tuple[dict, int]:

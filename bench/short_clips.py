@@ -61,8 +61,13 @@ def seconds(timecode: str) -> float:
 
 
 def dvr_events(exe: str, path: Path) -> list[tuple[float, float]]:
-    out = subprocess.run([exe, "-i", str(path), "-so", "-q", "-tb", "0", "-tp", "0"], capture_output=True,
-                         text=True, check=True).stdout.strip().splitlines()
+    out = (
+        subprocess.run(
+            [exe, "-i", str(path), "-so", "-q", "-tb", "0", "-tp", "0"], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()
+    )
     codes = [c for c in (out[-1].split(",") if out else []) if c.strip()]
     return [(seconds(a), seconds(b)) for a, b in zip(codes[::2], codes[1::2])]
 

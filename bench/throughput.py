@@ -50,18 +50,53 @@ CACHE = REPO / "bench" / ".cache"
 DVR_VENV = REPO / "bench" / ".dvr-venv"
 DVR_VERSION = "1.8.2.1"
 
+
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
 def render(scene, dest: Path, encoding: list[str] | None = None) -> None:
     """Stream a synthetic scene's frames into ffmpeg with AAC audio; by default upscaled to 1080p30 H.264."""
-    encoding = encoding or ["-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast",
-                            "-crf", "23", "-pix_fmt", "yuv420p"]
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{scene.width}x{scene.height}", "-r", f"{scene.fps:g}", "-i", "-",
-           "-f", "lavfi", "-i", "anoisesrc=amplitude=0.05:sample_rate=44100", "-shortest",
-           *encoding, "-c:a", "aac", "-b:a", "96k", str(dest)]
+    encoding = encoding or [
+        "-vf",
+        "scale=1920:1080:flags=bicubic",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+    ]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{scene.width}x{scene.height}",
+        "-r",
+        f"{scene.fps:g}",
+        "-i",
+        "-",
+        "-f",
+        "lavfi",
+        "-i",
+        "anoisesrc=amplitude=0.05:sample_rate=44100",
+        "-shortest",
+        *encoding,
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        str(dest),
+    ]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for frame in scene.frames():
         proc.stdin.write(frame.tobytes())
@@ -76,16 +111,22 @@ def make_inputs(quick: bool) -> dict[str, Path]:
     from conftest import Scene, Visit
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    videos = {"mostly_empty": CACHE / "mostly_empty_1080p30.mp4", "in_view": CACHE / "in_view_1080p30.mp4",
-              "ten_minutes": CACHE / "ten_minutes_1080p30.mp4"}
+    videos = {
+        "mostly_empty": CACHE / "mostly_empty_1080p30.mp4",
+        "in_view": CACHE / "in_view_1080p30.mp4",
+        "ten_minutes": CACHE / "ten_minutes_1080p30.mp4",
+    }
     if not videos["mostly_empty"].exists():
         # 3 minutes, one 18 s visit: in view 10% of the time, as in the article's footage.
-        render(Scene(width=480, height=270, duration=180.0, visits=[Visit(80.0, 98.0, 0.1, 0.9)]),
-               videos["mostly_empty"])
+        render(
+            Scene(width=480, height=270, duration=180.0, visits=[Visit(80.0, 98.0, 0.1, 0.9)]), videos["mostly_empty"]
+        )
     if not videos["in_view"].exists():
         # 1 minute of a player shuttling across the court the whole time.
-        render(Scene(width=480, height=270, duration=60.0, visits=[Visit(0.0, 60.0, 0.15, 0.85, shuttle=6.0)]),
-               videos["in_view"])
+        render(
+            Scene(width=480, height=270, duration=60.0, visits=[Visit(0.0, 60.0, 0.15, 0.85, shuttle=6.0)]),
+            videos["in_view"],
+        )
     if not videos["ten_minutes"].exists():
         listing = CACHE / "ten.txt"
         listing.write_text("".join(f"file '{videos['mostly_empty'].name}'\n" for _ in range(10 // 3 + 1)))
@@ -102,22 +143,53 @@ def make_4k_inputs() -> dict[str, Path]:
 
     CACHE.mkdir(parents=True, exist_ok=True)
     made = {}
-    for name, fps, rate, hdr in (("4k30_hevc", 30, "50M", False), ("4k60_hevc", 60, "65M", False),
-                                 ("4k30_hlg", 30, "50M", True)):
+    for name, fps, rate, hdr in (
+        ("4k30_hevc", 30, "50M", False),
+        ("4k60_hevc", 60, "65M", False),
+        ("4k30_hlg", 30, "50M", True),
+    ):
         dest = CACHE / f"{name}_portrait.mov"
         made[name] = dest
         if dest.exists():
             continue
         scene = Scene(width=480, height=270, fps=float(fps), duration=15.0, visits=[Visit(5.0, 9.0, 0.2, 0.8)])
-        colour = (["-vf", "scale=3840:2160:flags=bicubic,zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:"
-                   "t=arib-std-b67:m=bt2020nc:p=bt2020:r=tv,format=yuv420p10le",
-                   "-x265-params", "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
-                   "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc"]
-                  if hdr else ["-vf", "scale=3840:2160:flags=bicubic,format=yuv420p",
-                               "-x265-params", "log-level=error"])
+        colour = (
+            [
+                "-vf",
+                "scale=3840:2160:flags=bicubic,zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:"
+                "t=arib-std-b67:m=bt2020nc:p=bt2020:r=tv,format=yuv420p10le",
+                "-x265-params",
+                "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
+                "-color_primaries",
+                "bt2020",
+                "-color_trc",
+                "arib-std-b67",
+                "-colorspace",
+                "bt2020nc",
+            ]
+            if hdr
+            else ["-vf", "scale=3840:2160:flags=bicubic,format=yuv420p", "-x265-params", "log-level=error"]
+        )
         stored = CACHE / f".{name}_stored.mov"
-        render(scene, stored, [*colour, "-c:v", "libx265", "-preset", "ultrafast", "-b:v", rate, "-maxrate", rate,
-                               "-bufsize", rate, "-tag:v", "hvc1"])
+        render(
+            scene,
+            stored,
+            [
+                *colour,
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-b:v",
+                rate,
+                "-maxrate",
+                rate,
+                "-bufsize",
+                rate,
+                "-tag:v",
+                "hvc1",
+            ],
+        )
         ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", str(dest))
         stored.unlink()
     return made
@@ -165,10 +237,17 @@ def dvr_scan_exe() -> Path | None:
 def prepare_model(state_dir: Path) -> str:
     """In a child process, so TensorFlow's memory never inflates the RSS of the processes timed here
     (a forked child starts out counting its parent's pages)."""
-    code = ("import sys; sys.path.insert(0, sys.argv[2]); from model_factory import promote_toy_model; "
-            "print(promote_toy_model(__import__('pathlib').Path(sys.argv[1]), size=224))")
-    out = subprocess.run([sys.executable, "-c", code, str(state_dir), str(REPO / "tests" / "helpers")],
-                         capture_output=True, text=True, check=True, cwd=REPO)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]); from model_factory import promote_toy_model; "
+        "print(promote_toy_model(__import__('pathlib').Path(sys.argv[1]), size=224))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(state_dir), str(REPO / "tests" / "helpers")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -185,21 +264,39 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="leave out the 10-minute video")
     parser.add_argument("--skip-dvr-scan", action="store_true")
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
-    parser.add_argument("--4k", dest="four_k", action="store_true",
-                        help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only")
-    parser.add_argument("--no-prior", action="store_true",
-                        help="also run motion with motion.person_prior = false (the prior's cost, side by side)")
+    parser.add_argument(
+        "--4k",
+        dest="four_k",
+        action="store_true",
+        help="iPhone-like 4K30/4K60 HEVC and a 4K30 HLG file instead, motion only",
+    )
+    parser.add_argument(
+        "--no-prior",
+        action="store_true",
+        help="also run motion with motion.person_prior = false (the prior's cost, side by side)",
+    )
     parser.add_argument("--motion-only", action="store_true", help="leave out the cnn runs")
-    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
-                        help="also run motion from this checkout of an earlier commit (git worktree add), "
-                             "side by side with the same inputs and environment")
-    parser.add_argument("--no-attempts", action="store_true",
-                        help="also run motion with attempts.enabled = false (what finding shots costs, side by side)")
-    parser.add_argument("--no-confirm", action="store_true",
-                        help="also run motion with segment.confirm_people = false (what confirming clips costs; the "
-                             "synthetic player is no person, so every stretch is looked at as nobody's)")
-    parser.add_argument("--ungated", action="store_true",
-                        help="also run the cnn on every sampled frame and compare segment boundaries")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run motion from this checkout of an earlier commit (git worktree add), "
+        "side by side with the same inputs and environment",
+    )
+    parser.add_argument(
+        "--no-attempts",
+        action="store_true",
+        help="also run motion with attempts.enabled = false (what finding shots costs, side by side)",
+    )
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="also run motion with segment.confirm_people = false (what confirming clips costs; the "
+        "synthetic player is no person, so every stretch is looked at as nobody's)",
+    )
+    parser.add_argument(
+        "--ungated", action="store_true", help="also run the cnn on every sampled frame and compare segment boundaries"
+    )
     args = parser.parse_args()
 
     videos = make_4k_inputs() if args.four_k else make_inputs(args.quick)
@@ -222,12 +319,26 @@ def main() -> int:
     python = sys.executable
     rows = []
     for name, video in videos.items():
-        floor, floor_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video),
-                                     "-f", "null", "-"])
+        floor, floor_rss, _ = timed(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video), "-f", "null", "-"]
+        )
         results = {"ffmpeg decode (floor)": (floor, floor_rss)}
         # What decoding costs when frames nothing refers to are skipped, as the reader may.
-        noref, noref_rss, _ = timed([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-skip_frame", "noref",
-                                     "-i", str(video), "-f", "null", "-"])
+        noref, noref_rss, _ = timed(
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-skip_frame",
+                "noref",
+                "-i",
+                str(video),
+                "-f",
+                "null",
+                "-",
+            ]
+        )
         results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
         segments = {}
         variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
@@ -242,24 +353,41 @@ def main() -> int:
         if args.before:
             variants.insert(0, ("motion, before", "motion", gated))
         for label, scorer, config in variants:
-            cmd = [python, "-m", "dunkwatch", "process", str(video), "--no-clips", "--scorer", scorer,
-                   "--config", str(config), "--json"]
+            cmd = [
+                python,
+                "-m",
+                "dunkwatch",
+                "process",
+                str(video),
+                "--no-clips",
+                "--scorer",
+                scorer,
+                "--config",
+                str(config),
+                "--json",
+            ]
             elapsed, rss, out = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
             results[f"dunkwatch {label}"] = (elapsed, rss)
             segments[label] = json.loads(out)["segments"]
         if "cnn, every frame" in segments:
-            print(f"{name}: cnn boundaries, gated vs every frame: "
-                  f"{boundary_shift(segments['cnn'], segments['cnn, every frame'])}")
+            print(
+                f"{name}: cnn boundaries, gated vs every frame: "
+                f"{boundary_shift(segments['cnn'], segments['cnn, every frame'])}"
+            )
         if dvr is not None and name != "ten_minutes":
             elapsed, rss, _ = timed([str(dvr), "-i", str(video), "-so", "-q"])
             results[f"DVR-Scan {DVR_VERSION} defaults"] = (elapsed, rss)
         if name.endswith("hlg"):
-            out = subprocess.run([python, "-c", HDR_DECODE, str(video)], capture_output=True, text=True, cwd=REPO,
-                                 check=True).stdout
+            out = subprocess.run(
+                [python, "-c", HDR_DECODE, str(video)], capture_output=True, text=True, cwd=REPO, check=True
+            ).stdout
             decode = {label: (float(t), int(n)) for label, t, n in (line.split("|") for line in out.splitlines())}
             (mapped, n), (plain, _) = decode.values()
-            print(f"{name}: decoding alone, {n} sampled frames: tone-mapped {mapped:.1f} s, plain 8-bit {plain:.1f} s, "
-                  f"{mapped / plain:.2f}x", flush=True)
+            print(
+                f"{name}: decoding alone, {n} sampled frames: tone-mapped {mapped:.1f} s, plain 8-bit {plain:.1f} s, "
+                f"{mapped / plain:.2f}x",
+                flush=True,
+            )
         for what, (elapsed, rss) in results.items():
             rows.append((name, what, elapsed, elapsed / floor, rss))
             print(f"{name:13} {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x  {rss:7.0f} MB", flush=True)

@@ -64,13 +64,25 @@ def main() -> int:
     results = {}
     for policy in ("float32", "mixed_bfloat16"):
         results[policy] = measure(policy, args.batch, args.size, args.steps)
-        print(f"{policy:15} {results[policy]:9.1f} images/s  (batch {args.batch}, {args.size}x{args.size}, "
-              f"{args.steps} steps)", flush=True)
+        print(
+            f"{policy:15} {results[policy]:9.1f} images/s  (batch {args.batch}, {args.size}x{args.size}, "
+            f"{args.steps} steps)",
+            flush=True,
+        )
     ratio = results["mixed_bfloat16"] / results["float32"]
     print(f"mixed_bfloat16 / float32 = {ratio:.2f}x")
-    print("RESULT " + json.dumps({"backend": backend, "batch": args.batch, "size": args.size,
-                                  "images_per_s": {k: round(v, 1) for k, v in results.items()},
-                                  "bf16_over_fp32": round(ratio, 3)}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "backend": backend,
+                "batch": args.batch,
+                "size": args.size,
+                "images_per_s": {k: round(v, 1) for k, v in results.items()},
+                "bf16_over_fp32": round(ratio, 3),
+            }
+        )
+    )
     return 0
 
 

@@ -59,9 +59,17 @@ def _cmd_process(args, cfg) -> int:
     for video in args.videos:
         update, finish = _progress_bar(Path(video).name)
         try:
-            processed = process_video(Path(video), cfg.pipeline, scorers.for_video(Path(video)), outbox,
-                                      clips=not args.no_clips,
-                                      progress=update, memory=memory, zones=zones, hoop=hoop)
+            processed = process_video(
+                Path(video),
+                cfg.pipeline,
+                scorers.for_video(Path(video)),
+                outbox,
+                clips=not args.no_clips,
+                progress=update,
+                memory=memory,
+                zones=zones,
+                hoop=hoop,
+            )
             try:  # --no-clips: the sidecar and the score timeline only
                 timelines = () if args.no_clips else cfg.export.timelines
                 write_video_timelines(processed.out_dir, processed.sidecar, Path(video), timelines)
@@ -143,12 +151,16 @@ def _cmd_models(args, cfg) -> int:
         print(f"no models yet in {registry.models_dir(state)}")
     else:
         # Each version beside what it replaced, both judged on the same validation videos.
-        print(f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'events':>7} {'false':>5}"
-              f"   replaced: {'scoring':13} {'F1':>6} {'events':>7} {'false':>5}  trained on")
+        print(
+            f"{'':2}{'version':8} {'created':25} {'F1':>6} {'prec':>6} {'recall':>6} {'events':>7} {'false':>5}"
+            f"   replaced: {'scoring':13} {'F1':>6} {'events':>7} {'false':>5}  trained on"
+        )
         for m in listing:
-            print(f"{'*' if m.current else ' ':2}{m.version:8} {m.created or '-':25} "
-                  f"{_cells(m.metrics)}   replaced: {m.baseline or '-':13} {_cells(m.baseline_metrics, short=True)}  "
-                  f"{m.trained_on or '-'}")
+            print(
+                f"{'*' if m.current else ' ':2}{m.version:8} {m.created or '-':25} "
+                f"{_cells(m.metrics)}   replaced: {m.baseline or '-':13} {_cells(m.baseline_metrics, short=True)}  "
+                f"{m.trained_on or '-'}"
+            )
     return 0
 
 
@@ -161,6 +173,8 @@ def _cmd_run(args, cfg) -> int:
 
         page = functools.partial(serve, cfg)  # the page in a thread of the service, until it stops
     return Daemon(cfg, args.scorer, once=args.once, page=page).run()
+
+
 def _cmd_review(args, cfg) -> int:
     import dataclasses
 
@@ -190,8 +204,10 @@ def _cmd_status(args, cfg) -> int:
 
 def _cmd_notify(args, cfg) -> int:
     if not cfg.notify.urls:
-        raise DunkwatchError(f"config key notify.urls is empty in {cfg.source or 'the embedded defaults'}: "
-                             "add an Apprise URL, e.g. urls = [\"ntfy://ntfy.sh/my-court\"]")
+        raise DunkwatchError(
+            f"config key notify.urls is empty in {cfg.source or 'the embedded defaults'}: "
+            'add an Apprise URL, e.g. urls = ["ntfy://ntfy.sh/my-court"]'
+        )
     if not args.test:
         from dunkwatch.store import Store
 
@@ -204,8 +220,9 @@ def _cmd_notify(args, cfg) -> int:
         return 0
     from dunkwatch.service.notifier import apprise_sender
 
-    if apprise_sender(cfg.notify.urls)("dunkwatch: test", "If you can read this, dunkwatch can tell you when "
-                                                           "your clips are ready."):
+    if apprise_sender(cfg.notify.urls)(
+        "dunkwatch: test", "If you can read this, dunkwatch can tell you when your clips are ready."
+    ):
         print(f"sent a test message to {len(cfg.notify.urls)} URL(s)")
         return 0
     print("dunkwatch: the test message could not be sent; check notify.urls and the network", file=sys.stderr)
@@ -236,12 +253,19 @@ def _video_commands(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: paths.outbox)")
     p.add_argument("--json", action="store_true", help="print the sidecar object(s) to stdout")
     p.add_argument("--no-clips", action="store_true", help="only score and segment; write no clips")
-    p.add_argument("--hoop", metavar="X,Y,W,H",
-                   help="the rim and its net as a box relative to the frame, e.g. 0.62,0.32,0.05,0.07 (default: the "
-                        "hoop remembered with the court, else found from the ball's arcs)")
-    p.add_argument("--ignore", action="append", metavar="ZONE",
-                   help='a polygon to grey out, "x1,y1 x2,y2 x3,y3 ..." relative to the frame; repeatable '
-                        "(default: the zones drawn on the court's remembered scene)")
+    p.add_argument(
+        "--hoop",
+        metavar="X,Y,W,H",
+        help="the rim and its net as a box relative to the frame, e.g. 0.62,0.32,0.05,0.07 (default: the "
+        "hoop remembered with the court, else found from the ball's arcs)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        metavar="ZONE",
+        help='a polygon to grey out, "x1,y1 x2,y2 x3,y3 ..." relative to the frame; repeatable '
+        "(default: the zones drawn on the court's remembered scene)",
+    )
     p.set_defaults(func=_cmd_process)
 
     p = with_config(sub.add_parser("train", help="retrain now from corrections and predictions; promote if better"))
@@ -269,8 +293,7 @@ def _service_commands(sub) -> None:
 
     p = with_config(sub.add_parser("review", help="the review page: watch clips, fix labels, see models"))
     p.add_argument("--listen", metavar="HOST:PORT", help="host:port (default: review.listen, 127.0.0.1:8765)")
-    p.add_argument("--rotate-share-key", action="store_true",
-                   help="end every share link given out so far, then exit")
+    p.add_argument("--rotate-share-key", action="store_true", help="end every share link given out so far, then exit")
     p.set_defaults(func=_cmd_review)
 
     p = with_config(sub.add_parser("notify", help="notifications: send a test message, or count those waiting"))
@@ -309,8 +332,11 @@ def synopsis(parser: argparse.ArgumentParser | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     from dunkwatch import config
 
     try:

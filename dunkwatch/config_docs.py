@@ -22,8 +22,10 @@ def _toml_value(value: Any) -> str:
 
 def render_toml() -> str:
     """config.toml with every key at its default and its description: the shipped file is this."""
-    lines = ["# dunkwatch configuration. Every key is listed with its default; delete a line to use the default.",
-             "# Paths are relative to this file's folder. A misspelt key is an error: run `dunkwatch check`."]
+    lines = [
+        "# dunkwatch configuration. Every key is listed with its default; delete a line to use the default.",
+        "# Paths are relative to this file's folder. A misspelt key is an error: run `dunkwatch check`.",
+    ]
     for section, cls in SECTION_TYPES.items():
         lines += ["", f"[{section}]"]
         for f in dataclasses.fields(cls):

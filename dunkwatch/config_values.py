@@ -24,8 +24,10 @@ def check_apprise_url(url: str) -> None:
     import apprise  # only when URLs are set: it is not cheap to import
 
     if not apprise.Apprise().add(url):
-        raise ConfigError(f"config key notify.urls: {url!r} is not an Apprise URL Apprise can use "
-                          "(see https://github.com/caronc/apprise/wiki)")
+        raise ConfigError(
+            f"config key notify.urls: {url!r} is not an Apprise URL Apprise can use "
+            "(see https://github.com/caronc/apprise/wiki)"
+        )
 
 
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
@@ -46,7 +48,7 @@ def parse_schedule(text: str) -> tuple[str, Any]:
         return "interval", seconds
     fields = text.split()
     if len(fields) != 5:
-        raise ValueError("expected a crontab line of 5 fields (minute hour day month weekday), e.g. \"0 3 * * *\"")
+        raise ValueError('expected a crontab line of 5 fields (minute hour day month weekday), e.g. "0 3 * * *"')
     names = ("minute", "hour", "day", "month", "weekday")
     for value, (lo, hi), name in zip(fields, _CRON_RANGES, names):
         for part in value.split(","):

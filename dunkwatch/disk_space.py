@@ -58,8 +58,7 @@ def check_before_start(video: Path, outbox: Path, archive: Path, reserve_mb: flo
         _require(archive, size + reserve, f"a copy of {video.name} ({size / MB:.0f} MB) plus the reserve")
 
 
-def outputs_estimate(file_size: int, duration: float, clip_seconds: Sequence[float], reencode: bool,
-                     reel: bool) -> int:
+def outputs_estimate(file_size: int, duration: float, clip_seconds: Sequence[float], reencode: bool, reel: bool) -> int:
     """Bytes the clips (and the reel) of a video will take: its own bitrate over the clipped seconds."""
     if duration <= 0:
         return file_size
@@ -69,8 +68,11 @@ def outputs_estimate(file_size: int, duration: float, clip_seconds: Sequence[flo
 
 
 def check_before_export(outbox: Path, needed: int, reserve_mb: float) -> None:
-    _require(outbox, needed + int(reserve_mb * MB),
-             f"about {needed / MB:.0f} MB of clips plus the reserve (daemon.min_free_mb = {reserve_mb:g})")
+    _require(
+        outbox,
+        needed + int(reserve_mb * MB),
+        f"about {needed / MB:.0f} MB of clips plus the reserve (daemon.min_free_mb = {reserve_mb:g})",
+    )
 
 
 def _require(folder: Path, needed: int, what: str) -> None:

@@ -107,6 +107,7 @@ def move_without_overwrite(src: Path, dest_dir: Path) -> Path:
 
 _HASH_CHUNK = 4 << 20
 
+
 def sha256_of(path: Path, on_chunk: Callable[[], None] | None = None) -> str:
     """sha256 of a regular file; a link or FIFO swapped in since the last look raises, never blocks."""
     digest = hashlib.sha256()

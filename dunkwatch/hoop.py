@@ -34,8 +34,10 @@ class Hoop:
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.x < 1.0 and 0.0 <= self.y < 1.0 and 0.0 < self.w <= 1.0 and 0.0 < self.h <= 1.0):
-            raise HoopError(f"{self.x},{self.y},{self.w},{self.h}: x,y,w,h are shares of the frame (0..1), "
-                            "with a width and height above 0")
+            raise HoopError(
+                f"{self.x},{self.y},{self.w},{self.h}: x,y,w,h are shares of the frame (0..1), "
+                "with a width and height above 0"
+            )
         if self.x + self.w > 1.0 + 1e-6 or self.y + self.h > 1.0 + 1e-6:
             raise HoopError(f"{self.x},{self.y},{self.w},{self.h}: the box reaches past the frame")
 
@@ -60,8 +62,9 @@ class Hoop:
             raise HoopError(f"not a hoop: {exc}") from None
 
     @classmethod
-    def of_pixels(cls, x: float, y: float, w: float, h: float, width: int, height: int,
-                  source: HoopSource = HoopSource.FOUND) -> "Hoop":
+    def of_pixels(
+        cls, x: float, y: float, w: float, h: float, width: int, height: int, source: HoopSource = HoopSource.FOUND
+    ) -> "Hoop":
         """A pixel box, clamped to the frame."""
         x0, y0 = max(0.0, x / width), max(0.0, y / height)
         x1, y1 = min(1.0, (x + w) / width), min(1.0, (y + h) / height)
@@ -69,7 +72,7 @@ class Hoop:
 
 
 def parse_hoop(text: str) -> Hoop:
-    """"x,y,w,h" (shares of the frame) -> a hoop the player gave."""
+    """ "x,y,w,h" (shares of the frame) -> a hoop the player gave."""
     try:
         x, y, w, h = (float(v) for v in text.replace(" ", "").split(","))
     except ValueError:

@@ -23,7 +23,6 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-
 def _resolve_prctl():
     try:
         return ctypes.CDLL(None, use_errno=True).prctl
@@ -40,6 +39,7 @@ def dies_with_parent() -> None:
     -9, and never writes on into a file the restarted service is writing again."""
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGKILL)
+
 
 @dataclass(frozen=True)
 class MediaInfo:
@@ -75,14 +75,52 @@ PROBE_SECONDS = 120  # reading a header takes well under a second; this is a hun
 
 
 # ffmpeg's names for the colour codes of ISO/IEC 23091-4 (H.273), as `ffmpeg -i` prints them.
-_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020",
-              10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "jedec-p22"}
-_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear", 9: "log100",
-              10: "log316", 11: "iec61966-2-4", 12: "bt1361e", 13: "iec61966-2-1", 14: "bt2020-10",
-              15: "bt2020-12", 16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
-_MATRICES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
-             9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c",
-             14: "ictcp"}
+_PRIMARIES = {
+    1: "bt709",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "film",
+    9: "bt2020",
+    10: "smpte428",
+    11: "smpte431",
+    12: "smpte432",
+    22: "jedec-p22",
+}
+_TRANSFERS = {
+    1: "bt709",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    9: "log100",
+    10: "log316",
+    11: "iec61966-2-4",
+    12: "bt1361e",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    17: "smpte428",
+    18: "arib-std-b67",
+}
+_MATRICES = {
+    0: "gbr",
+    1: "bt709",
+    4: "fcc",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "ycgco",
+    9: "bt2020nc",
+    10: "bt2020c",
+    11: "smpte2085",
+    12: "chroma-derived-nc",
+    13: "chroma-derived-c",
+    14: "ictcp",
+}
 DOLBY_VISION_TAGS = ("dvh1", "dvhe", "dva1", "dvav")
 
 
@@ -94,8 +132,9 @@ def read_media_info(path: Path) -> MediaInfo:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
-        raise UnreadableError(f"{path}: not a readable video (not a media file ffmpeg can open: "
-                              f"{exc.strerror or exc})") from None
+        raise UnreadableError(
+            f"{path}: not a readable video (not a media file ffmpeg can open: {exc.strerror or exc})"
+        ) from None
     with container:
         if not container.streams.video:
             raise VideoError(f"{path}: not a readable video (no video stream)")
@@ -110,20 +149,34 @@ def read_media_info(path: Path) -> MediaInfo:
         rotation = (-int(round(frame.rotation))) % 360 if frame is not None else 0  # the matrix turns counter-clockwise
         side = {s.type.name for s in frame.side_data} if frame is not None else set()
         meta = dict(container.metadata)
-        duration = container.duration / 1e6 if container.duration else \
-            float(stream.duration * stream.time_base) if stream.duration else 0.0
+        duration = (
+            container.duration / 1e6
+            if container.duration
+            else float(stream.duration * stream.time_base)
+            if stream.duration
+            else 0.0
+        )
         width, height = (codec.height, codec.width) if rotation in (90, 270) else (codec.width, codec.height)
-        return MediaInfo(path=path, duration=duration, width=width, height=height, rotation=rotation,
-                         video_codec=codec.name, fps=float(rate) if rate else 0.0, audio_codec=audio,
-                         pix_fmt=codec.pix_fmt or "", color_matrix=_MATRICES.get(int(codec.colorspace), ""),
-                         color_primaries=_PRIMARIES.get(int(codec.color_primaries), ""),
-                         color_transfer=_TRANSFERS.get(int(codec.color_trc), ""),
-                         start=container.start_time / 1e6 if container.start_time else 0.0,
-                         recorded_at=meta.get("com.apple.quicktime.creationdate") or meta.get("creation_time")
-                         or stream.metadata.get("creation_time"),
-                         live_photo="com.apple.quicktime.content.identifier" in meta,
-                         dolby_vision=str(codec.codec_tag) in DOLBY_VISION_TAGS
-                         or bool(side & {"DOVI_METADATA", "DOVI_RPU_BUFFER"}))
+        return MediaInfo(
+            path=path,
+            duration=duration,
+            width=width,
+            height=height,
+            rotation=rotation,
+            video_codec=codec.name,
+            fps=float(rate) if rate else 0.0,
+            audio_codec=audio,
+            pix_fmt=codec.pix_fmt or "",
+            color_matrix=_MATRICES.get(int(codec.colorspace), ""),
+            color_primaries=_PRIMARIES.get(int(codec.color_primaries), ""),
+            color_transfer=_TRANSFERS.get(int(codec.color_trc), ""),
+            start=container.start_time / 1e6 if container.start_time else 0.0,
+            recorded_at=meta.get("com.apple.quicktime.creationdate")
+            or meta.get("creation_time")
+            or stream.metadata.get("creation_time"),
+            live_photo="com.apple.quicktime.content.identifier" in meta,
+            dolby_vision=str(codec.codec_tag) in DOLBY_VISION_TAGS or bool(side & {"DOVI_METADATA", "DOVI_RPU_BUFFER"}),
+        )
 
 
 def _first_frame(container, stream):
@@ -159,16 +212,19 @@ def probe_apart(path: str | Path) -> MediaInfo:
     path = _checked(path)
     code = "import sys; from dunkwatch.media import probe_main; probe_main(sys.argv[1])"
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                              timeout=PROBE_SECONDS)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=PROBE_SECONDS
+        )
     except subprocess.TimeoutExpired:
-        raise UnreadableError(f"{path}: not a readable video (its header could not be read in "
-                              f"{PROBE_SECONDS} s)") from None
+        raise UnreadableError(
+            f"{path}: not a readable video (its header could not be read in {PROBE_SECONDS} s)"
+        ) from None
     try:
         answer = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        raise UnreadableError(f"{path}: not a readable video (reading it stopped the reader, which "
-                              f"{describe_exit(proc.returncode)})") from None
+        raise UnreadableError(
+            f"{path}: not a readable video (reading it stopped the reader, which {describe_exit(proc.returncode)})"
+        ) from None
     if "error" in answer:
         error = {"UnreadableError": UnreadableError, "VideoError": VideoError}.get(answer["kind"], VideoError)
         raise error(answer["error"])
@@ -193,9 +249,13 @@ def describe_exit(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        why = {"SIGSEGV": "a crash in a decoder or native library", "SIGABRT": "a native library aborted",
-               "SIGBUS": "a crash in a decoder or native library", "SIGILL": "an illegal instruction",
-               "SIGFPE": "a native arithmetic fault",
-               "SIGKILL": "killed, most likely by the out-of-memory killer"}.get(name)
+        why = {
+            "SIGSEGV": "a crash in a decoder or native library",
+            "SIGABRT": "a native library aborted",
+            "SIGBUS": "a crash in a decoder or native library",
+            "SIGILL": "an illegal instruction",
+            "SIGFPE": "a native arithmetic fault",
+            "SIGKILL": "killed, most likely by the out-of-memory killer",
+        }.get(name)
         return f"died of {name}" + (f" ({why})" if why else "")
     return f"exited with code {code}"

@@ -23,8 +23,13 @@ class Match:
     split: int  # ground-truth ranges overlapped by more than one detection
 
 
-def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[float, float]],
-                 duration: float, fps: float, ignore_within: float = 0.5) -> Match:
+def match_ranges(
+    truth: Sequence[tuple[float, float]],
+    detected: Iterable[tuple[float, float]],
+    duration: float,
+    fps: float,
+    ignore_within: float = 0.5,
+) -> Match:
     """Compare [start, end) ranges in seconds on a frame grid, leaving out frames within
     `ignore_within` seconds of a true boundary, where a sliver of a person is a judgement call."""
     detected = list(detected)
@@ -45,9 +50,15 @@ def match_ranges(truth: Sequence[tuple[float, float]], detected: Iterable[tuple[
     fn = int(np.sum(is_true & ~is_detected & keep))
     overlaps = [sum(1 for c, d in detected if c < b and d > a) for a, b in truth]
     precision, recall, f1 = prf(tp, fp, fn)
-    return Match(precision=precision, recall=recall, f1=f1, found=sum(1 for k in overlaps if k), truths=len(truth),
-                 detections=len(detected),
-                 split=sum(1 for k in overlaps if k > 1))
+    return Match(
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        found=sum(1 for k in overlaps if k),
+        truths=len(truth),
+        detections=len(detected),
+        split=sum(1 for k in overlaps if k > 1),
+    )
 
 
 def frames_to_ranges(frame_ranges: Iterable[Sequence[int]], fps: float) -> list[tuple[float, float]]:
@@ -82,8 +93,9 @@ def runs(mask: np.ndarray, times: np.ndarray, step: float) -> list[tuple[float, 
 def match_times(found: Sequence[float], truth: Sequence[float], tolerance: float) -> list[tuple[int, int]]:
     """One-to-one (found index, truth index) pairs whose times are within `tolerance`, closest first:
     the bench's rule for attempts (a detected rim time within 1 s of the labelled one)."""
-    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth)
-                   if abs(f - t) <= tolerance)
+    pairs = sorted(
+        (abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= tolerance
+    )
     used_f: set[int] = set()
     used_t: set[int] = set()
     matched = []

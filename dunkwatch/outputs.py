@@ -95,11 +95,23 @@ class Sidecar:
         """Each clip's span, file name and attempt (None: a presence clip), in clip order: a stretch
         holding attempts was cut per attempt, the others whole (pipeline/shots/cuts.py)."""
         kept = [(s, None) for s in self.segments if not any(s.clip_start <= a.rim <= s.clip_end for a in self.attempts)]
-        shots = [(SidecarSegment(a.start, a.end, a.clip_start if a.clip_start is not None else a.start,
-                                 a.clip_end if a.clip_end is not None else a.end, 0.0), a) for a in self.attempts]
+        shots = [
+            (
+                SidecarSegment(
+                    a.start,
+                    a.end,
+                    a.clip_start if a.clip_start is not None else a.start,
+                    a.clip_end if a.clip_end is not None else a.end,
+                    0.0,
+                ),
+                a,
+            )
+            for a in self.attempts
+        ]
         ordered = sorted(kept + shots, key=lambda item: (item[0].start, item[0].end))
-        return [(seg, self.clips[i] if i < len(self.clips) else None, attempt)
-                for i, (seg, attempt) in enumerate(ordered)]
+        return [
+            (seg, self.clips[i] if i < len(self.clips) else None, attempt) for i, (seg, attempt) in enumerate(ordered)
+        ]
 
     def spans(self) -> list[tuple[float, float]]:
         return [(s.start, s.end) for s in self.segments]
@@ -127,7 +139,8 @@ class Sidecar:
             data["hoop"] = tuple(float(v) for v in data["hoop"]) if data.get("hoop") else None
             data["attempts"] = tuple(
                 SidecarAttempt(**{**a, "shooter": tuple(a["shooter"]) if a.get("shooter") else None})
-                for a in data.get("attempts") or ())
+                for a in data.get("attempts") or ()
+            )
             return cls(**{f.name: data.get(f.name) for f in fields(cls)})
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a dunkwatch sidecar: {exc}") from None
@@ -172,11 +185,21 @@ class VideoOutputs:
 
     @classmethod
     def of(cls, sidecar: Sidecar, folder: Path) -> "VideoOutputs":
-        return cls(Path(folder), len(sidecar.segments), sidecar.clips, sidecar.highlights, sidecar.scorer,
-                   sidecar.model, sidecar.duration, recorded_at=sidecar.recorded_at, spans=tuple(sidecar.spans()),
-                   shots=tuple(ShotNote(a.clip, a.result, a.shooter) for a in sidecar.attempts),
-                   scene=sidecar.scenes[0] if sidecar.scenes else None,
-                   aspect=sidecar.width / max(sidecar.height, 1), summarised=True)
+        return cls(
+            Path(folder),
+            len(sidecar.segments),
+            sidecar.clips,
+            sidecar.highlights,
+            sidecar.scorer,
+            sidecar.model,
+            sidecar.duration,
+            recorded_at=sidecar.recorded_at,
+            spans=tuple(sidecar.spans()),
+            shots=tuple(ShotNote(a.clip, a.result, a.shooter) for a in sidecar.attempts),
+            scene=sidecar.scenes[0] if sidecar.scenes else None,
+            aspect=sidecar.width / max(sidecar.height, 1),
+            summarised=True,
+        )
 
     @property
     def makes(self) -> int:
@@ -187,23 +210,49 @@ class VideoOutputs:
         return [*self.clips, *([self.highlights] if self.highlights else [])]
 
     def to_json(self) -> str:
-        return json.dumps({"outbox": str(self.folder) if self.folder else None,
-                           "segments": self.segments, "clips": list(self.clips), "highlights": self.highlights,
-                           "scorer": self.scorer.value if self.scorer else None, "model": self.model,
-                           "duration": self.duration, "skipped": self.skipped,
-                           **({"recorded_at": self.recorded_at, "spans": [list(x) for x in self.spans],
-                               "shots": [asdict(x) for x in self.shots], "scene": self.scene,
-                               "aspect": self.aspect} if self.summarised else {})})
+        return json.dumps(
+            {
+                "outbox": str(self.folder) if self.folder else None,
+                "segments": self.segments,
+                "clips": list(self.clips),
+                "highlights": self.highlights,
+                "scorer": self.scorer.value if self.scorer else None,
+                "model": self.model,
+                "duration": self.duration,
+                "skipped": self.skipped,
+                **(
+                    {
+                        "recorded_at": self.recorded_at,
+                        "spans": [list(x) for x in self.spans],
+                        "shots": [asdict(x) for x in self.shots],
+                        "scene": self.scene,
+                        "aspect": self.aspect,
+                    }
+                    if self.summarised
+                    else {}
+                ),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "VideoOutputs":
         data = json.loads(text)
-        return cls(folder=Path(data["outbox"]) if data.get("outbox") else None,
-                   segments=int(data.get("segments") or 0), clips=tuple(data.get("clips") or ()),
-                   highlights=data.get("highlights"),
-                   scorer=ScorerKind(data["scorer"]) if data.get("scorer") else None, model=data.get("model"),
-                   duration=float(data.get("duration") or 0.0), skipped=data.get("skipped"),
-                   recorded_at=data.get("recorded_at"), spans=tuple(tuple(x) for x in data.get("spans") or ()),
-                   shots=tuple(ShotNote(x["clip"], x["result"], tuple(x["shooter"]) if x.get("shooter") else None)
-                               for x in data.get("shots") or ()),
-                   scene=data.get("scene"), aspect=float(data.get("aspect") or 16 / 9), summarised="spans" in data)
+        return cls(
+            folder=Path(data["outbox"]) if data.get("outbox") else None,
+            segments=int(data.get("segments") or 0),
+            clips=tuple(data.get("clips") or ()),
+            highlights=data.get("highlights"),
+            scorer=ScorerKind(data["scorer"]) if data.get("scorer") else None,
+            model=data.get("model"),
+            duration=float(data.get("duration") or 0.0),
+            skipped=data.get("skipped"),
+            recorded_at=data.get("recorded_at"),
+            spans=tuple(tuple(x) for x in data.get("spans") or ()),
+            shots=tuple(
+                ShotNote(x["clip"], x["result"], tuple(x["shooter"]) if x.get("shooter") else None)
+                for x in data.get("shots") or ()
+            ),
+            scene=data.get("scene"),
+            aspect=float(data.get("aspect") or 16 / 9),
+            summarised="spans" in data,
+        )

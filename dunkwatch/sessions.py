@@ -86,7 +86,7 @@ class Session:
         return sum(len(v.clips) for v in self.videos)
 
     def counts(self) -> str:
-        """"5 attempt(s), 3 make(s) (60%)", or the clips where no hoop was in view."""
+        """ "5 attempt(s), 3 make(s) (60%)", or the clips where no hoop was in view."""
         if not self.attempts:
             return f"{self.clips} clip(s)"
         return f"{self.attempts} attempt(s), {self.makes} make(s) ({self.percentage:.0f}%)"
@@ -182,15 +182,34 @@ class SessionSidecar:
     shot_map: str | None = None  # file name in the session folder: where each attempt was taken from
 
     @classmethod
-    def of(cls, session: Session, outbox: Path, reel: str | None, timelines: Sequence[str] = (),
-           makes_reel: str | None = None, shot_map: str | None = None) -> "SessionSidecar":
-        return cls(session.id, session.name, session.started.isoformat(timespec="seconds"),
-                   session.ended.isoformat(timespec="seconds"), tuple(v.name for v in session.videos),
-                   tuple(p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p)
-                         for p in session.clip_paths()),
-                   session.attempts, round(session.in_view, 3), reel,
-                   tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME), tuple(timelines),
-                   session.makes, session.percentage, makes_reel, shot_map)
+    def of(
+        cls,
+        session: Session,
+        outbox: Path,
+        reel: str | None,
+        timelines: Sequence[str] = (),
+        makes_reel: str | None = None,
+        shot_map: str | None = None,
+    ) -> "SessionSidecar":
+        return cls(
+            session.id,
+            session.name,
+            session.started.isoformat(timespec="seconds"),
+            session.ended.isoformat(timespec="seconds"),
+            tuple(v.name for v in session.videos),
+            tuple(
+                p.relative_to(outbox).as_posix() if p.is_relative_to(outbox) else str(p) for p in session.clip_paths()
+            ),
+            session.attempts,
+            round(session.in_view, 3),
+            reel,
+            tuple(v.name for v in session.videos if v.dated_by is DatedBy.FILE_TIME),
+            tuple(timelines),
+            session.makes,
+            session.percentage,
+            makes_reel,
+            shot_map,
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -220,8 +239,15 @@ class SessionSummary:
 
     @classmethod
     def of(cls, session: Session) -> "SessionSummary":
-        return cls(session.id, session.name, len(session.videos), session.attempts, round(session.in_view, 1),
-                   session.makes, session.counts())
+        return cls(
+            session.id,
+            session.name,
+            len(session.videos),
+            session.attempts,
+            round(session.in_view, 1),
+            session.makes,
+            session.counts(),
+        )
 
     def line(self) -> str:
         counts = self.counts or f"{self.attempts} clip(s)"  # a summary an older version stored counted clips

@@ -19,8 +19,9 @@ WIDTH = 960  # pixels across: a phone's screen and a printed page both show it w
 MAKE, MISS, OTHER = (40, 170, 60), (220, 50, 40), (150, 150, 150)  # RGB
 
 
-def draw_shot_map(shots: Sequence[tuple[float, float, str]], court: np.ndarray | None,
-                  aspect: float = 16 / 9) -> np.ndarray:
+def draw_shot_map(
+    shots: Sequence[tuple[float, float, str]], court: np.ndarray | None, aspect: float = 16 / 9
+) -> np.ndarray:
     """RGB image. `shots`: (x, y, result) with x, y relative to the frame; `court`: RGB uint8 or None."""
     height = round(WIDTH / aspect) if court is None else round(WIDTH * court.shape[0] / court.shape[1])
     if court is None:
@@ -47,8 +48,9 @@ def draw_shot_map(shots: Sequence[tuple[float, float, str]], court: np.ndarray |
     return image
 
 
-def write_shot_map(path: Path, shots: Sequence[tuple[float, float, str]], court: np.ndarray | None,
-                   aspect: float = 16 / 9) -> Path:
+def write_shot_map(
+    path: Path, shots: Sequence[tuple[float, float, str]], court: np.ndarray | None, aspect: float = 16 / 9
+) -> Path:
     """The map as a PNG, written atomically."""
     image = draw_shot_map(shots, court, aspect)
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))

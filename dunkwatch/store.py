@@ -46,8 +46,7 @@ class Store:
         self._clock = clock
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=busy_seconds, check_same_thread=False,
-                                       isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=busy_seconds, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._wal(busy_seconds)  # readers (`dunkwatch status`) never block the daemon
             self._db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
@@ -75,8 +74,10 @@ class Store:
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(_MIGRATIONS):
-            raise StoreError(f"{self.path}: journal schema v{version} is newer than this dunkwatch "
-                             f"(v{len(_MIGRATIONS)}); upgrade dunkwatch")
+            raise StoreError(
+                f"{self.path}: journal schema v{version} is newer than this dunkwatch "
+                f"(v{len(_MIGRATIONS)}); upgrade dunkwatch"
+            )
         for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
             with self._tx():
                 # Another process (`dunkwatch status` as the service starts) may have migrated since.
@@ -126,8 +127,13 @@ class Store:
     def move_pending(self, path: Path) -> bool:
         """Finished, but the original could not be moved out of the inbox yet."""
         with self._lock:
-            return self._db.execute("SELECT 1 FROM videos WHERE path = ? AND state IN ('done', 'failed') "
-                                    "AND location IS NULL", (str(path),)).fetchone() is not None
+            return (
+                self._db.execute(
+                    "SELECT 1 FROM videos WHERE path = ? AND state IN ('done', 'failed') AND location IS NULL",
+                    (str(path),),
+                ).fetchone()
+                is not None
+            )
 
     def get(self, video_id: int) -> Video | None:
         return self._one("SELECT * FROM videos WHERE id = ?", (video_id,))
@@ -136,18 +142,25 @@ class Store:
         """Record a file noticed in the inbox; an existing active row is only refreshed."""
         now = self._clock()
         with self._tx() as db:
-            row = db.execute(f"SELECT id, state FROM videos WHERE path = ? AND state IN {ACTIVE}",
-                             (str(path),)).fetchone()
+            row = db.execute(
+                f"SELECT id, state FROM videos WHERE path = ? AND state IN {ACTIVE}", (str(path),)
+            ).fetchone()
             if row is None:
-                cur = db.execute("INSERT INTO videos (path, name, size, mtime, state, created, updated) "
-                                 "VALUES (?, ?, ?, ?, 'seen', ?, ?)", (str(path), path.name, size, mtime, now, now))
+                cur = db.execute(
+                    "INSERT INTO videos (path, name, size, mtime, state, created, updated) "
+                    "VALUES (?, ?, ?, ?, 'seen', ?, ?)",
+                    (str(path), path.name, size, mtime, now, now),
+                )
                 video_id = cur.lastrowid
             else:
                 video_id = row["id"]
                 if row["state"] == State.SEEN:
                     # `updated` moves only when the file does: "unchanged since" survives restarts.
-                    db.execute("UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ? "
-                               "AND (size IS NOT ? OR mtime IS NOT ?)", (size, mtime, now, video_id, size, mtime))
+                    db.execute(
+                        "UPDATE videos SET size = ?, mtime = ?, updated = ? WHERE id = ? "
+                        "AND (size IS NOT ? OR mtime IS NOT ?)",
+                        (size, mtime, now, video_id, size, mtime),
+                    )
         return self.get(video_id)
 
     def unchanged_seconds(self, path: Path) -> float:
@@ -160,18 +173,36 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM videos WHERE path = ? AND state = 'seen'", (str(path),))
 
-    def mark_stable(self, video_id: int, size: int, mtime: float, sha256: str, failure: str | None = None,
-                    skipped: str | None = None) -> None:
+    def mark_stable(
+        self,
+        video_id: int,
+        size: int,
+        mtime: float,
+        sha256: str,
+        failure: str | None = None,
+        skipped: str | None = None,
+    ) -> None:
         """Complete and hashed: queued; or, never queued, failed on arrival (`failure`) or done
         without clips (`skipped`: phone clutter such as a Live Photo's movie)."""
         now = self._clock()
         state = State.FAILED if failure else State.DONE if skipped else State.STABLE
         outputs = VideoOutputs(skipped=skipped).to_json() if skipped else None
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, outputs = ?, "
-                       "updated = ?, finished = ? WHERE id = ? AND state = 'seen'",
-                       (state.value, size, mtime, sha256, failure, outputs, now,
-                        now if state is not State.STABLE else None, video_id))
+            db.execute(
+                "UPDATE videos SET state = ?, size = ?, mtime = ?, sha256 = ?, error = ?, outputs = ?, "
+                "updated = ?, finished = ? WHERE id = ? AND state = 'seen'",
+                (
+                    state.value,
+                    size,
+                    mtime,
+                    sha256,
+                    failure,
+                    outputs,
+                    now,
+                    now if state is not State.STABLE else None,
+                    video_id,
+                ),
+            )
 
     def drop(self, video_id: int) -> None:
         """Forget a queued file the user took back out of the inbox before it was processed."""
@@ -180,8 +211,10 @@ class Store:
 
     def done_with_hash(self, sha256: str) -> Video | None:
         """The first finished, non-duplicate video with this content."""
-        return self._one("SELECT * FROM videos WHERE sha256 = ? AND state = 'done' AND duplicate_of IS NULL "
-                         "ORDER BY id LIMIT 1", (sha256,))
+        return self._one(
+            "SELECT * FROM videos WHERE sha256 = ? AND state = 'done' AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+            (sha256,),
+        )
 
     # --- work ----------------------------------------------------------------------------
 
@@ -189,12 +222,16 @@ class Store:
         """The oldest stable video whose retry time has come, marked processing (attempts + 1)."""
         now = self._clock()
         with self._tx() as db:
-            row = db.execute("SELECT id FROM videos WHERE state = 'stable' AND next_attempt <= ? "
-                             "ORDER BY next_attempt, id LIMIT 1", (now,)).fetchone()
+            row = db.execute(
+                "SELECT id FROM videos WHERE state = 'stable' AND next_attempt <= ? ORDER BY next_attempt, id LIMIT 1",
+                (now,),
+            ).fetchone()
             if row is None:
                 return None
-            db.execute("UPDATE videos SET state = 'processing', attempts = attempts + 1, updated = ? "
-                       "WHERE id = ?", (now, row["id"]))
+            db.execute(
+                "UPDATE videos SET state = 'processing', attempts = attempts + 1, updated = ? WHERE id = ?",
+                (now, row["id"]),
+            )
         return self.get(row["id"])
 
     def nothing_due(self) -> bool:
@@ -204,7 +241,8 @@ class Store:
         with self._lock:
             busy, due = self._db.execute(
                 "SELECT COALESCE(SUM(state = 'processing'), 0), MIN(CASE WHEN state = 'stable' THEN next_attempt END) "
-                "FROM videos").fetchone()
+                "FROM videos"
+            ).fetchone()
         return busy == 0 and (due is None or due > self._clock())
 
     def seconds_to_next_job(self) -> float | None:
@@ -216,35 +254,57 @@ class Store:
         """Back to stable: after a transient error (counted) or a clean shutdown (not counted)."""
         now = self._clock()
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = 'stable', next_attempt = ?, error = ?, "
-                       "attempts = attempts - ?, updated = ? WHERE id = ?",
-                       (now + delay, error, 0 if count_attempt else 1, now, video_id))
+            db.execute(
+                "UPDATE videos SET state = 'stable', next_attempt = ?, error = ?, "
+                "attempts = attempts - ?, updated = ? WHERE id = ?",
+                (now + delay, error, 0 if count_attempt else 1, now, video_id),
+            )
 
-    def finish(self, video_id: int, state: State, *, error: str | None = None, outputs: VideoOutputs | None = None,
-               duplicate_of: int | None = None) -> None:
+    def finish(
+        self,
+        video_id: int,
+        state: State,
+        *,
+        error: str | None = None,
+        outputs: VideoOutputs | None = None,
+        duplicate_of: int | None = None,
+    ) -> None:
         """done or failed; the original's move is recorded separately by `moved`."""
         if state not in (State.DONE, State.FAILED):
             raise ValueError(state)
         now = self._clock()
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = ?, error = ?, outputs = ?, duplicate_of = ?, updated = ?, "
-                       "finished = ? WHERE id = ?",
-                       (State(state).value, error, outputs.to_json() if outputs is not None else None, duplicate_of,
-                        now, now, video_id))
+            db.execute(
+                "UPDATE videos SET state = ?, error = ?, outputs = ?, duplicate_of = ?, updated = ?, "
+                "finished = ? WHERE id = ?",
+                (
+                    State(state).value,
+                    error,
+                    outputs.to_json() if outputs is not None else None,
+                    duplicate_of,
+                    now,
+                    now,
+                    video_id,
+                ),
+            )
 
     def queue_again(self, video_id: int, path: Path) -> None:
         """A failed video whose original is back in the inbox at `path`: queued, with fresh attempts
         (its content was hashed when it first arrived, and a move does not change it)."""
         now = self._clock()
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = 'stable', path = ?, name = ?, attempts = 0, interruptions = 0, "
-                       "error = NULL, outputs = NULL, location = NULL, next_attempt = ?, updated = ?, finished = NULL "
-                       "WHERE id = ? AND state = 'failed'", (str(path), path.name, now, now, video_id))
+            db.execute(
+                "UPDATE videos SET state = 'stable', path = ?, name = ?, attempts = 0, interruptions = 0, "
+                "error = NULL, outputs = NULL, location = NULL, next_attempt = ?, updated = ?, finished = NULL "
+                "WHERE id = ? AND state = 'failed'",
+                (str(path), path.name, now, now, video_id),
+            )
 
     def moved(self, video_id: int, location: Path) -> None:
         with self._tx() as db:
-            db.execute("UPDATE videos SET location = ?, updated = ? WHERE id = ?",
-                       (str(location), self._clock(), video_id))
+            db.execute(
+                "UPDATE videos SET location = ?, updated = ? WHERE id = ?", (str(location), self._clock(), video_id)
+            )
 
     def set_outputs(self, video_id: int, outputs: VideoOutputs) -> None:
         with self._tx() as db:
@@ -261,8 +321,10 @@ class Store:
 
     def archived(self) -> list[Video]:
         """Done videos (duplicates too) whose original is in the archive and not deleted, oldest first."""
-        return self._all("SELECT * FROM videos WHERE state = 'done' AND location IS NOT NULL "
-                         "AND original_deleted IS NULL ORDER BY finished, id")
+        return self._all(
+            "SELECT * FROM videos WHERE state = 'done' AND location IS NOT NULL "
+            "AND original_deleted IS NULL ORDER BY finished, id"
+        )
 
     # --- recovery after a crash ----------------------------------------------------------
 
@@ -270,9 +332,11 @@ class Store:
         """Back to the queue after the service was killed from outside: the attempt is not counted."""
         now = self._clock()
         with self._tx() as db:
-            db.execute("UPDATE videos SET state = 'stable', next_attempt = ?, error = 'interrupted', "
-                       "attempts = attempts - 1, interruptions = interruptions + 1, updated = ? WHERE id = ?",
-                       (now, now, video_id))
+            db.execute(
+                "UPDATE videos SET state = 'stable', next_attempt = ?, error = 'interrupted', "
+                "attempts = attempts - 1, interruptions = interruptions + 1, updated = ? WHERE id = ?",
+                (now, now, video_id),
+            )
 
     def interrupted(self) -> list[Video]:
         """Videos that were being processed when the service died."""
@@ -301,8 +365,7 @@ class Store:
         if with_error:
             where.append("error IS NOT NULL")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return self._all(f"SELECT * FROM videos {clause} ORDER BY updated DESC, id DESC LIMIT ?",
-                         (*args, limit))
+        return self._all(f"SELECT * FROM videos {clause} ORDER BY updated DESC, id DESC LIMIT ?", (*args, limit))
 
     def all(self) -> list[Video]:
         return self._all("SELECT * FROM videos ORDER BY id")
@@ -313,16 +376,26 @@ class Store:
 
     def processed(self) -> list[Video]:
         """Finished, non-duplicate videos whose original is in the archive (not deleted): what training reads."""
-        return self._all("SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL "
-                         "AND location IS NOT NULL AND sha256 IS NOT NULL AND original_deleted IS NULL ORDER BY id")
+        return self._all(
+            "SELECT * FROM videos WHERE state = 'done' AND duplicate_of IS NULL "
+            "AND location IS NOT NULL AND sha256 IS NOT NULL AND original_deleted IS NULL ORDER BY id"
+        )
 
     def save_scores(self, sha256: str, scorer: ScorerKind, model: str | None, times, scores) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO scores (sha256, scorer, model, times, scores, updated) VALUES (?, ?, ?, ?, ?, ?) "
-                       "ON CONFLICT(sha256) DO UPDATE SET scorer = excluded.scorer, model = excluded.model, "
-                       "times = excluded.times, scores = excluded.scores, updated = excluded.updated",
-                       (sha256, ScorerKind(scorer).value, model, np.asarray(times, "<f8").tobytes(),
-                        np.asarray(scores, "<f4").tobytes(), self._clock()))
+            db.execute(
+                "INSERT INTO scores (sha256, scorer, model, times, scores, updated) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(sha256) DO UPDATE SET scorer = excluded.scorer, model = excluded.model, "
+                "times = excluded.times, scores = excluded.scores, updated = excluded.updated",
+                (
+                    sha256,
+                    ScorerKind(scorer).value,
+                    model,
+                    np.asarray(times, "<f8").tobytes(),
+                    np.asarray(scores, "<f4").tobytes(),
+                    self._clock(),
+                ),
+            )
 
     def load_scores(self, sha256: str) -> tuple[np.ndarray, np.ndarray, str] | None:
         """(times, scores, digest) for one content; the digest changes whenever the scores do."""
@@ -346,22 +419,30 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
 
     # --- notifications not sent yet -----------------------------------------------------------
 
     def queue_notice(self, title: str, body: str, not_before: float, key: str | None = None) -> None:
         """A message to send; one with the key of a waiting one replaces it (and its wait)."""
         with self._tx() as db:
-            db.execute("INSERT INTO notifications (key, title, body, not_before, created) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT(key) DO UPDATE SET title = excluded.title, body = excluded.body, "
-                       "not_before = excluded.not_before, tries = 0", (key, title, body, not_before, self._clock()))
+            db.execute(
+                "INSERT INTO notifications (key, title, body, not_before, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET title = excluded.title, body = excluded.body, "
+                "not_before = excluded.not_before, tries = 0",
+                (key, title, body, not_before, self._clock()),
+            )
 
     def due_notices(self) -> list[Notice]:
         with self._lock:
-            rows = self._db.execute("SELECT id, key, title, body, not_before, tries FROM notifications "
-                                    "WHERE not_before <= ? ORDER BY not_before, id", (self._clock(),)).fetchall()
+            rows = self._db.execute(
+                "SELECT id, key, title, body, not_before, tries FROM notifications "
+                "WHERE not_before <= ? ORDER BY not_before, id",
+                (self._clock(),),
+            ).fetchall()
         return [Notice(*row) for row in rows]
 
     def notice_done(self, notice_id: int) -> None:

@@ -86,7 +86,6 @@ STATES = tuple(s.value for s in State)
 ACTIVE = tuple(s.value for s in (State.SEEN, State.STABLE, State.PROCESSING))  # for SQL: a tuple of strings
 
 
-
 @dataclass(frozen=True)
 class Counts:
     """Videos per state, and how many of the finished ones were duplicates."""

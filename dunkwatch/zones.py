@@ -23,7 +23,7 @@ class ZoneError(ValueError):
 
 
 def parse_zone(text: str) -> Zone:
-    """"x1,y1 x2,y2 x3,y3 ..." (relative coordinates) -> a zone of three or more points."""
+    """ "x1,y1 x2,y2 x3,y3 ..." (relative coordinates) -> a zone of three or more points."""
     points = []
     for pair in text.split():
         try:

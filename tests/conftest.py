@@ -32,6 +32,7 @@ def run_ffmpeg(*args: str, stdin: bytes | None = None) -> bytes:
 
 BALL_COLOUR = (214, 96, 28)
 
+
 @dataclass
 class Visit:
     start: float  # seconds the player is in view
@@ -70,8 +71,8 @@ class Scene:
         for x in range(0, w, max(4, w // 40)):
             img[horizon:, x] *= 0.85  # floor boards give the motion model texture to deal with
         bx, by = int(w * 0.45), int(h * 0.12)
-        img[by:by + h // 6, bx:bx + w // 8] = (240, 240, 240)  # backboard
-        img[by + h // 6: by + h // 6 + 3, bx + w // 32: bx + w // 12] = (230, 90, 20)  # rim
+        img[by : by + h // 6, bx : bx + w // 8] = (240, 240, 240)  # backboard
+        img[by + h // 6 : by + h // 6 + 3, bx + w // 32 : bx + w // 12] = (230, 90, 20)  # rim
         img += rng.normal(0, 4, img.shape).astype(np.float32)  # fixed texture
         return img
 
@@ -93,7 +94,7 @@ class Scene:
     def frame(self, t: float, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         img = base * self.light(t)
         if self.cloud:
-            yy, xx = np.mgrid[0:self.height, 0:self.width]
+            yy, xx = np.mgrid[0 : self.height, 0 : self.width]
             cx = (-0.3 + 1.6 * t / self.duration) * self.width
             spread = ((xx - cx) / (self.width * 0.25)) ** 2 + ((yy - self.height * 0.6) / (self.height * 0.5)) ** 2
             blob = np.exp(-spread)
@@ -102,17 +103,17 @@ class Scene:
             h, w = self.height // 4, self.width // 4  # top-left corner, in 4x4 pixel leaves
             sky = rng.random((h // 4, w // 4)) < 0.3
             leaves = np.where(sky[..., None], np.float32([150, 190, 235]), np.float32([50, 110, 40]))
-            img[:h // 4 * 4, :w // 4 * 4] = np.repeat(np.repeat(leaves, 4, axis=0), 4, axis=1)
+            img[: h // 4 * 4, : w // 4 * 4] = np.repeat(np.repeat(leaves, 4, axis=0), 4, axis=1)
         for v in self.visits:
             if v.start <= t < v.end:
                 x, y, pw, ph = self.player_box(v, t)
                 x0, x1 = max(0, x), min(self.width, x + pw)
-                img[y:y + ph, x0:x1] = v.color
+                img[y : y + ph, x0:x1] = v.color
                 hx0, hx1 = max(0, x + pw // 4), min(self.width, x + 3 * pw // 4)
-                img[y - pw // 2:y, hx0:hx1] = (120, 80, 60)  # head
+                img[y - pw // 2 : y, hx0:hx1] = (120, 80, 60)  # head
         for a, b in self.balls:
             if a <= t < b:  # moves like a player, is no player: motion alone cuts a clip of it
-                yy, xx = np.mgrid[0:self.height, 0:self.width]
+                yy, xx = np.mgrid[0 : self.height, 0 : self.width]
                 cx, cy, r = (0.05 + 0.9 * (t - a) / (b - a)) * self.width, self.height * 0.85, self.width * 0.03
                 img[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] = BALL_COLOUR
         img = img + rng.normal(0, self.noise, img.shape)
@@ -128,8 +129,17 @@ class Scene:
         return any(v.start <= t < v.end for v in self.visits)
 
 
-def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: float,
-           codec: str = "libx264", audio: bool = True, rotation: int = 0, preset: str = "medium") -> Path:
+def encode(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    width: int,
+    height: int,
+    fps: float,
+    codec: str = "libx264",
+    audio: bool = True,
+    rotation: int = 0,
+    preset: str = "medium",
+) -> Path:
     """Encode RGB frames; rotation (clockwise degrees to display) is stored as metadata."""
     raw = b"".join(f.tobytes() for f in frames)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,16 +160,17 @@ def encode(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fp
     return path
 
 
-def upright_marker_frames(width: int, height: int, fps: float, duration: float,
-                          player: tuple[float, float] | None = None) -> Iterable[np.ndarray]:
+def upright_marker_frames(
+    width: int, height: int, fps: float, duration: float, player: tuple[float, float] | None = None
+) -> Iterable[np.ndarray]:
     """Upright content: red top band, blue bottom band; a green block while the player is in view."""
     for i in range(int(round(duration * fps))):
         t = i / fps
         img = np.full((height, width, 3), 128, np.uint8)
         img[: height // 5] = (220, 30, 30)
-        img[-height // 5:] = (30, 30, 220)
+        img[-height // 5 :] = (30, 30, 220)
         if player and player[0] <= t < player[1]:
-            img[height // 3: 2 * height // 3, width // 4: 3 * width // 4] = (30, 200, 30)
+            img[height // 3 : 2 * height // 3, width // 4 : 3 * width // 4] = (30, 200, 30)
         yield img
 
 
@@ -210,12 +221,14 @@ def shapes_config(data: dict, base_dir: Path):
 def config_file(workdir: Path) -> Callable[..., Path]:
     """Write a config.toml into the work folder; keyword sections override defaults. The scenes
     are synthetic, so SHAPES applies unless a test says segment.confirm_people itself."""
+
     def write(**sections: dict) -> Path:
         import toml
 
         path = workdir / "config.toml"
         path.write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
         return path
+
     return write
 
 
@@ -238,8 +251,22 @@ def cut_real(path: Path, start: float, end: float | None = None) -> Path:
     """[start, end) s of the shared real video, re-encoded so the cut is frame-accurate."""
     path.parent.mkdir(parents=True, exist_ok=True)
     span = ["-t", f"{end - start:g}"] if end is not None else []
-    run_ffmpeg("-ss", f"{start:g}", "-i", str(SHARED_REAL / REAL_NAME), *span, "-c:v", "libx264", "-crf", "18",
-               "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    run_ffmpeg(
+        "-ss",
+        f"{start:g}",
+        "-i",
+        str(SHARED_REAL / REAL_NAME),
+        *span,
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 
@@ -249,8 +276,11 @@ def real_visits(start: float = 0.0, end: float | None = None) -> list[tuple[floa
 
     truth = json.loads((SHARED_REAL / "ground_truth.json").read_text())[REAL_NAME]
     end = truth["frames"] / truth["fps"] if end is None else end
-    return [(max(a, start) - start, min(b, end) - start)
-            for a, b in frames_to_ranges(truth["person_frames"], truth["fps"]) if b > start and a < end]
+    return [
+        (max(a, start) - start, min(b, end) - start)
+        for a, b in frames_to_ranges(truth["person_frames"], truth["fps"])
+        if b > start and a < end
+    ]
 
 
 EMPTY_ROOM = (0.0, 5.5)  # the shared video's first seconds: nobody in view yet
@@ -258,13 +288,31 @@ EMPTY_ROOM = (0.0, 5.5)  # the shared video's first seconds: nobody in view yet
 
 def real_frames(start: float, end: float, width: int, height: int) -> np.ndarray:
     """Frames [start, end) s of the shared real video at its 10 fps, scaled to width x height."""
-    raw = run_ffmpeg("-ss", f"{start:g}", "-i", str(SHARED_REAL / REAL_NAME), "-t", f"{end - start:g}",
-                     "-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+    raw = run_ffmpeg(
+        "-ss",
+        f"{start:g}",
+        "-i",
+        str(SHARED_REAL / REAL_NAME),
+        "-t",
+        f"{end - start:g}",
+        "-vf",
+        f"scale={width}:{height}",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    )
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 
-def composed_real(path: Path, parts: list[tuple[float, float] | float], rolls: list[tuple[float, float]],
-                  width: int = 384, height: int = 216) -> tuple[Path, list[tuple[float, float]]]:
+def composed_real(
+    path: Path,
+    parts: list[tuple[float, float] | float],
+    rolls: list[tuple[float, float]],
+    width: int = 384,
+    height: int = 216,
+) -> tuple[Path, list[tuple[float, float]]]:
     """A clip of the real room: each part is a (start, end) cut of the shared video, or a number
     of seconds of its empty room (played back and forth); an orange ball rolls across the floor
     during each (from, to) s of the clip, which motion alone takes for a player. Returns the
@@ -293,8 +341,9 @@ def composed_real(path: Path, parts: list[tuple[float, float] | float], rolls: l
                 x = int((0.05 + 0.9 * (t - a) / (b - a)) * width)
                 y = int(height * 0.85 + 0.03 * height * np.sin(3 * t))  # bounces a little on the floor
                 cv2.circle(frame, (x, y), radius, (214, 96, 28), -1, cv2.LINE_AA)
-                cv2.circle(frame, (x - radius // 3, y - radius // 3), max(1, radius // 3), (240, 150, 80), -1,
-                           cv2.LINE_AA)
+                cv2.circle(
+                    frame, (x - radius // 3, y - radius // 3), max(1, radius // 3), (240, 150, 80), -1, cv2.LINE_AA
+                )
     return encode(video, path, width, height, fps, audio=False, preset="veryfast"), visits
 
 
@@ -309,8 +358,15 @@ def pytest_collection_modifyitems(items):
 HDR_TAGS = {"arib-std-b67": "HLG", "smpte2084": "PQ"}
 
 
-def make_hdr_copy(source: Path, path: Path, transfer: str = "arib-std-b67", rotation: int = 90,
-                  audio: bool = True, preset: str = "ultrafast", extra: tuple[str, ...] = ()) -> Path:
+def make_hdr_copy(
+    source: Path,
+    path: Path,
+    transfer: str = "arib-std-b67",
+    rotation: int = 90,
+    audio: bool = True,
+    preset: str = "ultrafast",
+    extra: tuple[str, ...] = (),
+) -> Path:
     """`source` as an iPhone records HDR: 10-bit HEVC (hvc1) in .mov, BT.2020 primaries and matrix,
     HLG (or PQ) transfer, made with zscale; stored turned (portrait pixels with a display matrix
     that turns it back `rotation` degrees clockwise), AAC audio."""
@@ -319,19 +375,66 @@ def make_hdr_copy(source: Path, path: Path, transfer: str = "arib-std-b67", rota
     turn = {0: [], 90: ["transpose=2"], 180: ["hflip,vflip"], 270: ["transpose=1"]}[rotation]
     white = ":npl=203" if transfer == "smpte2084" else ""
     # The sources are SDR (BT.709, or untagged): say so, so zscale has a path to HDR.
-    vf = ",".join(turn + [f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={transfer}:m=bt2020nc:p=bt2020:r=tv{white}",
-                          "format=yuv420p10le"])
+    vf = ",".join(
+        turn
+        + [
+            f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={transfer}:m=bt2020nc:p=bt2020:r=tv{white}",
+            "format=yuv420p10le",
+        ]
+    )
     args = ["-i", str(source)]
     if audio:
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-shortest", "-map", "0:v:0",
-                 "-map", "1:a:0", "-c:a", "aac", "-b:a", "96k"]
-    args += ["-vf", vf, "-c:v", "libx265", "-preset", preset, "-crf", "18",  # phone-like quality
-             "-x265-params", f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc",
-             "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-tag:v", "hvc1",
-             *extra, str(stored)]
+        args += [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+            "-shortest",
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+        ]
+    args += [
+        "-vf",
+        vf,
+        "-c:v",
+        "libx265",
+        "-preset",
+        preset,
+        "-crf",
+        "18",  # phone-like quality
+        "-x265-params",
+        f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        transfer,
+        "-colorspace",
+        "bt2020nc",
+        "-tag:v",
+        "hvc1",
+        *extra,
+        str(stored),
+    ]
     run_ffmpeg(*args)
-    run_ffmpeg("-display_rotation", str(-rotation), "-i", str(stored), "-c", "copy", "-map_metadata", "0",
-               "-movflags", "use_metadata_tags", str(path))
+    run_ffmpeg(
+        "-display_rotation",
+        str(-rotation),
+        "-i",
+        str(stored),
+        "-c",
+        "copy",
+        "-map_metadata",
+        "0",
+        "-movflags",
+        "use_metadata_tags",
+        str(path),
+    )
     stored.unlink()
     return path
 
@@ -340,6 +443,14 @@ def variable_rate_copy(source: Path, dest: Path, period: int, dropped: tuple[int
     """`source` with frames `dropped` (first, last) of every `period` left out, their neighbours'
     timestamps kept: a phone's variable frame rate (slow motion, or a phone under load)."""
     first, last = dropped
-    run_ffmpeg("-i", str(source), "-vf", f"select='not(between(mod(n\\,{period})\\,{first}\\,{last}))'",
-               "-fps_mode", "vfr", *codec, str(dest))
+    run_ffmpeg(
+        "-i",
+        str(source),
+        "-vf",
+        f"select='not(between(mod(n\\,{period})\\,{first}\\,{last}))'",
+        "-fps_mode",
+        "vfr",
+        *codec,
+        str(dest),
+    )
     return dest

@@ -28,7 +28,7 @@ def listed_name(video: Path, out_dir: Path, outbox: Path) -> str:
     the name as dropped, unless another video had that name first: "IMG_0001 (1).MOV"."""
     folder, root = str(out_dir), str(outbox).rstrip("/") + "/"
     # A string prefix, not Path.relative_to: the page names every video of a month on each load.
-    rel = folder[len(root):] if folder.startswith(root) else Path(folder).name
+    rel = folder[len(root) :] if folder.startswith(root) else Path(folder).name
     return rel + Path(video).suffix
 
 
@@ -58,8 +58,13 @@ def catalogue(paths: PathsConfig, store: Store, zones: bool = True) -> list[Arch
             # Named as dropped, or as predictions.csv names it when another video had that name first.
             listed = (listed_name(v.path, outputs.folder, paths.outbox),) if outputs and outputs.folder else ()
             sidecar = v.sidecar() if zones else None
-            found.append(ArchivedVideo(KnownVideo(dropped_name(v.path, paths.inbox), v.sha256, duration, listed),
-                                       v.location, sidecar.ignore_zones if sidecar else ()))
+            found.append(
+                ArchivedVideo(
+                    KnownVideo(dropped_name(v.path, paths.inbox), v.sha256, duration, listed),
+                    v.location,
+                    sidecar.ignore_zones if sidecar else (),
+                )
+            )
     return found
 
 

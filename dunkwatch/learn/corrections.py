@@ -25,10 +25,26 @@ COLUMNS = REQUIRED + ("note",)
 
 # What people type for "someone is in view" and "empty court"; compared case-insensitively.
 LABEL_ALIASES = {
-    "dunk": "dunk", "player": "dunk", "person": "dunk", "action": "dunk", "yes": "dunk", "y": "dunk",
-    "1": "dunk", "true": "dunk", "positive": "dunk", "in": "dunk",
-    "empty": "empty", "none": "empty", "nobody": "empty", "court": "empty", "no": "empty", "n": "empty",
-    "0": "empty", "false": "empty", "negative": "empty", "out": "empty",
+    "dunk": "dunk",
+    "player": "dunk",
+    "person": "dunk",
+    "action": "dunk",
+    "yes": "dunk",
+    "y": "dunk",
+    "1": "dunk",
+    "true": "dunk",
+    "positive": "dunk",
+    "in": "dunk",
+    "empty": "empty",
+    "none": "empty",
+    "nobody": "empty",
+    "court": "empty",
+    "no": "empty",
+    "n": "empty",
+    "0": "empty",
+    "false": "empty",
+    "negative": "empty",
+    "out": "empty",
 }
 
 
@@ -44,10 +60,19 @@ class ShotLabel(str, Enum):
         return self.value
 
 
-SHOT_ALIASES = {"make": ShotLabel.MAKE, "made": ShotLabel.MAKE, "score": ShotLabel.MAKE,
-                "miss": ShotLabel.MISS, "missed": ShotLabel.MISS, "shot": ShotLabel.SHOT, "attempt": ShotLabel.SHOT,
-                "no shot": ShotLabel.NO_SHOT, "noshot": ShotLabel.NO_SHOT, "no_shot": ShotLabel.NO_SHOT,
-                "not a shot": ShotLabel.NO_SHOT}
+SHOT_ALIASES = {
+    "make": ShotLabel.MAKE,
+    "made": ShotLabel.MAKE,
+    "score": ShotLabel.MAKE,
+    "miss": ShotLabel.MISS,
+    "missed": ShotLabel.MISS,
+    "shot": ShotLabel.SHOT,
+    "attempt": ShotLabel.SHOT,
+    "no shot": ShotLabel.NO_SHOT,
+    "noshot": ShotLabel.NO_SHOT,
+    "no_shot": ShotLabel.NO_SHOT,
+    "not a shot": ShotLabel.NO_SHOT,
+}
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
@@ -56,6 +81,7 @@ _SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 @dataclass(frozen=True)
 class KnownVideo:
     """A processed video the corrections may name: by its name as dropped, or its sha256."""
+
     name: str  # path relative to the inbox as it was dropped, e.g. "IMG_0001.MOV" or "phone/IMG_0001.MOV"
     sha256: str
     duration: float
@@ -89,8 +115,11 @@ def decode_csv(data: bytes) -> tuple[str, RowError | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        note = RowError(0, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); read as "
-                           "Windows-1252: save it as UTF-8 to be sure names match")
+        note = RowError(
+            0,
+            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); read as "
+            "Windows-1252: save it as UTF-8 to be sure names match",
+        )
         return data.decode("cp1252", errors="replace"), note
 
 
@@ -143,8 +172,10 @@ def _resolve(name: str, catalogue: Sequence[KnownVideo]) -> tuple[KnownVideo | N
         return None, f"unknown video {name!r}: not among the processed videos"
     if len(distinct) > 1:
         listed = sorted(n for v in distinct.values() for n in v.listed)
-        return None, (f"video {name!r} matches {len(distinct)} processed videos; name it by its outbox folder "
-                      f"({', '.join(listed) or 'the folder as dropped'}) or a sha256 prefix")
+        return None, (
+            f"video {name!r} matches {len(distinct)} processed videos; name it by its outbox folder "
+            f"({', '.join(listed) or 'the folder as dropped'}) or a sha256 prefix"
+        )
     return next(iter(distinct.values())), None
 
 
@@ -163,8 +194,11 @@ def parse_corrections(text: str, catalogue: Sequence[KnownVideo]) -> tuple[list[
             header = [c.strip().lower() for c in cells]
             missing = [c for c in REQUIRED if c not in header]
             if missing:
-                errors.append(RowError(line, f"header must name the columns {','.join(REQUIRED)}[,note]; "
-                                             f"missing {', '.join(missing)}"))
+                errors.append(
+                    RowError(
+                        line, f"header must name the columns {','.join(REQUIRED)}[,note]; missing {', '.join(missing)}"
+                    )
+                )
                 return [], errors
             continue
         record = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
@@ -204,8 +238,11 @@ def _parse_row(line: int, record: Mapping[str, str], catalogue: Sequence[KnownVi
         return Correction(line, video.sha256, video_cell, start, end, positive, record.get("note", ""), shot), None
     label = LABEL_ALIASES.get(label_cell.lower())
     if label is None:
-        return None, f"unknown label {label_cell!r}; use dunk or empty (a player in view or not), or make, miss, " \
-                     "shot or no shot"
+        return (
+            None,
+            f"unknown label {label_cell!r}; use dunk or empty (a player in view or not), or make, miss, "
+            "shot or no shot",
+        )
     return Correction(line, video.sha256, video_cell, start, end, label == "dunk", record.get("note", "")), None
 
 
@@ -219,21 +256,32 @@ def _drop_conflicts(rows: list[Correction], errors: list[RowError]) -> tuple[lis
     for group in by_video.values():
         group.sort(key=lambda r: (r.start, r.row))
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 if b.start >= a.end:
                     break
-                if a.positive != b.positive and None not in (a.positive, b.positive) or \
-                        a.shot is not None and b.shot is not None and a.shot != b.shot:
+                if (
+                    a.positive != b.positive
+                    and None not in (a.positive, b.positive)
+                    or a.shot is not None
+                    and b.shot is not None
+                    and a.shot != b.shot
+                ):
                     first, second = sorted((a.row, b.row))
-                    conflicts.append(RowError(first, f"overlaps row {second} with a different label "
-                                                     f"({a.video} {a.start:g}-{a.end:g} s and "
-                                                     f"{b.start:g}-{b.end:g} s); both left out"))
+                    conflicts.append(
+                        RowError(
+                            first,
+                            f"overlaps row {second} with a different label "
+                            f"({a.video} {a.start:g}-{a.end:g} s and "
+                            f"{b.start:g}-{b.end:g} s); both left out",
+                        )
+                    )
                     bad.update((a.row, b.row))
     kept = [r for r in rows if r.row not in bad]
     return kept, sorted(errors + conflicts, key=lambda e: e.row)
 
 
 # --- training labels -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LabelRules:
@@ -242,8 +290,13 @@ class LabelRules:
     correction_weight: float = 5.0  # a corrected frame weighs this many predicted ones
 
 
-def frame_labels(times: np.ndarray, corrections: Iterable[Correction], score_times: np.ndarray | None,
-                 scores: np.ndarray | None, rules: LabelRules) -> tuple[np.ndarray, np.ndarray]:
+def frame_labels(
+    times: np.ndarray,
+    corrections: Iterable[Correction],
+    score_times: np.ndarray | None,
+    scores: np.ndarray | None,
+    rules: LabelRules,
+) -> tuple[np.ndarray, np.ndarray]:
     """(labels, weights) per frame time: 1/0, weight 0 where the frame is left out.
 
     A correction covering a frame decides it. Elsewhere the nearest prediction counts only when
@@ -254,8 +307,11 @@ def frame_labels(times: np.ndarray, corrections: Iterable[Correction], score_tim
     weights = np.zeros(len(times), np.float32)
     if score_times is not None and scores is not None and len(score_times):
         score_times = np.asarray(score_times, np.float64)
-        idx = np.clip(np.searchsorted(score_times, times), 1, len(score_times) - 1) if len(score_times) > 1 \
+        idx = (
+            np.clip(np.searchsorted(score_times, times), 1, len(score_times) - 1)
+            if len(score_times) > 1
             else np.zeros(len(times), int)
+        )
         if len(score_times) > 1:
             left_closer = np.abs(times - score_times[idx - 1]) <= np.abs(score_times[idx] - times)
             idx = np.where(left_closer, idx - 1, idx)
@@ -294,15 +350,18 @@ def result_labels(times: np.ndarray, corrections: Iterable[Correction]) -> np.nd
     return labels
 
 
-def labels_hash(corrections: Iterable[Correction], predictions: Mapping[str, str], rules: LabelRules,
-                extra: Mapping | None = None) -> str:
+def labels_hash(
+    corrections: Iterable[Correction], predictions: Mapping[str, str], rules: LabelRules, extra: Mapping | None = None
+) -> str:
     """What the labels were learned from: valid corrections, the prediction sets used, the rules.
 
     `predictions` maps each video's sha256 to a digest of its stored scores.
     """
     payload = {
-        "corrections": sorted((c.sha256, round(c.start, 3), round(c.end, 3), c.positive,
-                               *([c.shot.value] if c.shot else [])) for c in corrections),
+        "corrections": sorted(
+            (c.sha256, round(c.start, 3), round(c.end, 3), c.positive, *([c.shot.value] if c.shot else []))
+            for c in corrections
+        ),
         "predictions": sorted(predictions.items()),
         "rules": [rules.confident_low, rules.confident_high, rules.correction_weight],
         "extra": extra or {},
@@ -310,8 +369,7 @@ def labels_hash(corrections: Iterable[Correction], predictions: Mapping[str, str
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def prediction_rows(video: str, segments: Iterable[tuple[float, float]], duration: float,
-                    note: str) -> list[list[str]]:
+def prediction_rows(video: str, segments: Iterable[tuple[float, float]], duration: float, note: str) -> list[list[str]]:
     """A processed video's predictions as corrections rows: its segments and the gaps between."""
     rows, cursor = [], 0.0
     for start, end in segments:
@@ -336,6 +394,7 @@ def add_rows(text: str, rows: Sequence[Sequence[str]]) -> str:
     """The corrections file with `rows` added at the end. A row already there for the same video
     and range (by value: "1:05" is 65 s) is replaced in place, so a second click changes a label
     rather than contradicting it. Every other line, note and comment stays exactly as written."""
+
     def key(record: Sequence[str]) -> tuple[str, float, float] | None:
         try:
             return record[0].strip(), round(parse_time(record[1]), 3), round(parse_time(record[2]), 3)
@@ -382,7 +441,8 @@ def ranges_by_video(csv_text: str) -> dict[str, list[tuple[float, float]]]:
     for row in csv.DictReader(io.StringIO(csv_text)):
         try:
             ranges.setdefault((row.get("video") or "").strip(), []).append(
-                (parse_time(row.get("start") or ""), parse_time(row.get("end") or "")))
+                (parse_time(row.get("start") or ""), parse_time(row.get("end") or ""))
+            )
         except (ValueError, TypeError):
             continue
     return ranges

@@ -100,8 +100,9 @@ class FrameCache:
         times = np.sort(times)
         step = 1.0 / self.sample_fps
         best: dict[int, tuple[float, np.ndarray]] = {}
-        reader = VideoReader(path, max(self.sample_fps, 1.0) * 4, max_side=decode_side(self.size),
-                             start=max(0.0, float(times[0]) - step))
+        reader = VideoReader(
+            path, max(self.sample_fps, 1.0) * 4, max_side=decode_side(self.size), start=max(0.0, float(times[0]) - step)
+        )
         try:
             for frame in reader:
                 if frame.time > times[-1] + step:
@@ -134,8 +135,9 @@ def split_by_video(videos: Sequence[LabelledVideo], share: float) -> tuple[list[
     def can_leave(v: LabelledVideo) -> bool:
         """Training keeps a video with a player, and a corrected one when there are two or more."""
         rest = [w for w in order if w not in val and w is not v]
-        return (not with_player or any(w.positives for w in rest)) and \
-            (len(corrected) < 2 or any(w.corrected for w in rest))
+        return (not with_player or any(w.positives for w in rest)) and (
+            len(corrected) < 2 or any(w.corrected for w in rest)
+        )
 
     # A single corrected video is validated on: its figures show, and promotion waits for a second.
     for kind in (corrected, with_player if len(with_player) >= 2 else []):
@@ -166,12 +168,12 @@ def cap_frames(video: LabelledVideo, keep: int, rng: np.random.Generator) -> Lab
     room = keep - len(chosen)
     chosen += list(rng.choice(neg, min(room, len(neg)), replace=False)) if room > 0 and len(neg) else []
     idx = np.sort(np.asarray(chosen, dtype=np.int64))
-    return LabelledVideo(video.sha256, video.name, video.path, video.times[idx], video.labels[idx], video.weights[idx],
-                         video.corrected)
+    return LabelledVideo(
+        video.sha256, video.name, video.path, video.times[idx], video.labels[idx], video.weights[idx], video.corrected
+    )
 
 
-def assemble(videos: Sequence[LabelledVideo], cache: FrameCache,
-             progress: Callable[[str], None] | None = None):
+def assemble(videos: Sequence[LabelledVideo], cache: FrameCache, progress: Callable[[str], None] | None = None):
     """(frames, labels, weights, per-video frame counts, per-video frame times) for a list of videos;
     frames that could not be decoded are left out of all five."""
     xs, ys, ws, counts, times = [], [], [], [], []

@@ -48,8 +48,10 @@ class TrainResult:
     def summary(self) -> str:
         parts = [f"{self.status.value}: {self.reason}"]
         if self.metrics:
-            parts.append(f"new model:  {self.metrics.line()} on {self.metrics.videos} validation "
-                         f"video(s), as the service would run it")
+            parts.append(
+                f"new model:  {self.metrics.line()} on {self.metrics.videos} validation "
+                f"video(s), as the service would run it"
+            )
         if self.baseline_metrics:
             parts.append(f"{self.baseline + ':':11} {self.baseline_metrics.line()} on the same videos")
         if self.hoop:
@@ -73,22 +75,45 @@ class TrainingRecord:
 
     @classmethod
     def of(cls, result: TrainResult, when: str) -> "TrainingRecord":
-        return cls(when, result.status, result.reason, result.version,
-                   result.metrics.f1 if result.metrics else None, result.baseline,
-                   result.baseline_metrics.f1 if result.baseline_metrics else None, result.labels_hash,
-                   result.summary() if result.metrics else None)
+        return cls(
+            when,
+            result.status,
+            result.reason,
+            result.version,
+            result.metrics.f1 if result.metrics else None,
+            result.baseline,
+            result.baseline_metrics.f1 if result.baseline_metrics else None,
+            result.labels_hash,
+            result.summary() if result.metrics else None,
+        )
 
     def as_dict(self) -> dict:
-        return {"when": self.when, "status": self.status.value, "reason": self.reason, "version": self.version,
-                "f1": self.f1, "baseline": self.baseline, "baseline_f1": self.baseline_f1,
-                "labels_hash": self.labels_hash, "summary": self.summary}
+        return {
+            "when": self.when,
+            "status": self.status.value,
+            "reason": self.reason,
+            "version": self.version,
+            "f1": self.f1,
+            "baseline": self.baseline,
+            "baseline_f1": self.baseline_f1,
+            "labels_hash": self.labels_hash,
+            "summary": self.summary,
+        }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TrainingRecord | None":
         try:
-            return cls(data["when"], TrainStatus(data["status"]), data["reason"], data.get("version"),
-                       data.get("f1"), data.get("baseline"), data.get("baseline_f1"), data.get("labels_hash"),
-                       data.get("summary"))
+            return cls(
+                data["when"],
+                TrainStatus(data["status"]),
+                data["reason"],
+                data.get("version"),
+                data.get("f1"),
+                data.get("baseline"),
+                data.get("baseline_f1"),
+                data.get("labels_hash"),
+                data.get("summary"),
+            )
         except (KeyError, TypeError, ValueError):
             return None  # none yet, or written by a dunkwatch that recorded less
 
@@ -122,13 +147,33 @@ class TrainingDecision:
 
     def portable(self) -> bytes:
         """What a follower needs, as JSON: the frames to train on and how; not the judging."""
-        videos = [{"sha256": v.sha256, "name": v.name, "times": v.times.tolist(), "labels": v.labels.tolist(),
-                   "weights": v.weights.tolist(), "zones": v.zones} for v in self.train]
-        skip = {"status": self.skip.status.value, "reason": self.skip.reason,
-                "labels_hash": self.skip.labels_hash} if self.skip else None
-        return json.dumps({"skip": skip, "labels_hash": self.labels_hash, "train": videos,
-                           "input_size": self.input_size, "imagenet": self.imagenet, "precision": self.precision,
-                           "settings": self.settings}).encode()
+        videos = [
+            {
+                "sha256": v.sha256,
+                "name": v.name,
+                "times": v.times.tolist(),
+                "labels": v.labels.tolist(),
+                "weights": v.weights.tolist(),
+                "zones": v.zones,
+            }
+            for v in self.train
+        ]
+        skip = (
+            {"status": self.skip.status.value, "reason": self.skip.reason, "labels_hash": self.skip.labels_hash}
+            if self.skip
+            else None
+        )
+        return json.dumps(
+            {
+                "skip": skip,
+                "labels_hash": self.labels_hash,
+                "train": videos,
+                "input_size": self.input_size,
+                "imagenet": self.imagenet,
+                "precision": self.precision,
+                "settings": self.settings,
+            }
+        ).encode()
 
     @classmethod
     def follow(cls, payload: bytes, locations: dict[str, Path]) -> tuple["TrainingDecision", list[str]]:
@@ -136,18 +181,33 @@ class TrainingDecision:
         data = json.loads(payload.decode())
         if data["skip"]:
             skip = data["skip"]
-            return cls(skip=TrainResult(TrainStatus(skip["status"]), skip["reason"],
-                                        labels_hash=skip["labels_hash"])), []
+            return cls(
+                skip=TrainResult(TrainStatus(skip["status"]), skip["reason"], labels_hash=skip["labels_hash"])
+            ), []
         videos, missing = [], []
         for v in data["train"]:
             if v["sha256"] not in locations:
                 missing.append(v["name"])
                 continue
-            videos.append(LabelledVideo(v["sha256"], v["name"], locations[v["sha256"]], np.asarray(v["times"]),
-                                        np.asarray(v["labels"]), np.asarray(v["weights"]),
-                                        zones=as_zones(v.get("zones") or ())))
-        return cls(labels_hash=data["labels_hash"], train=videos, input_size=data["input_size"],
-                   imagenet=data["imagenet"], precision=data["precision"], settings=data["settings"]), missing
+            videos.append(
+                LabelledVideo(
+                    v["sha256"],
+                    v["name"],
+                    locations[v["sha256"]],
+                    np.asarray(v["times"]),
+                    np.asarray(v["labels"]),
+                    np.asarray(v["weights"]),
+                    zones=as_zones(v.get("zones") or ()),
+                )
+            )
+        return cls(
+            labels_hash=data["labels_hash"],
+            train=videos,
+            input_size=data["input_size"],
+            imagenet=data["imagenet"],
+            precision=data["precision"],
+            settings=data["settings"],
+        ), missing
 
 
 FOLLOWED_SETTINGS = ("epochs", "batch_size", "learning_rate", "fine_tune", "sample_fps")
@@ -159,9 +219,16 @@ def label_rules(t: TrainingConfig) -> LabelRules:
 
 def training_fingerprint(t: TrainingConfig) -> dict:
     """The settings that change what a run would train: a change trains again with the same labels."""
-    return {"input_size": t.input_size, "sample_fps": t.sample_fps, "fine_tune": t.fine_tune,
-            "imagenet": t.imagenet, "epochs": t.epochs, "max_frames": t.max_frames,
-            "validation_share": t.validation_share, "cpu_input_size": t.cpu_input_size}
+    return {
+        "input_size": t.input_size,
+        "sample_fps": t.sample_fps,
+        "fine_tune": t.fine_tune,
+        "imagenet": t.imagenet,
+        "epochs": t.epochs,
+        "max_frames": t.max_frames,
+        "validation_share": t.validation_share,
+        "cpu_input_size": t.cpu_input_size,
+    }
 
 
 def _skip(reason: str, lhash: str) -> TrainingDecision:
@@ -187,30 +254,52 @@ def decide(inputs: TrainingInputs, t: TrainingConfig, force: bool) -> TrainingDe
         k = archived.known
         times = sample_times(k.duration, t.sample_fps)
         s = inputs.scores.get(k.sha256)
-        labels, weights = frame_labels(times, by_sha.get(k.sha256, []), s[0] if s else None,
-                                       s[1] if s else None, rules)
+        labels, weights = frame_labels(times, by_sha.get(k.sha256, []), s[0] if s else None, s[1] if s else None, rules)
         keep = weights > 0
         if keep.any():
-            videos.append(LabelledVideo(k.sha256, k.name, archived.location, times[keep], labels[keep], weights[keep],
-                                        corrected=k.sha256 in by_sha, zones=archived.zones))
+            videos.append(
+                LabelledVideo(
+                    k.sha256,
+                    k.name,
+                    archived.location,
+                    times[keep],
+                    labels[keep],
+                    weights[keep],
+                    corrected=k.sha256 in by_sha,
+                    zones=archived.zones,
+                )
+            )
     with_player = [v for v in videos if v.positives]
     if len(videos) < 2 or len(with_player) < 2:
-        return _skip(f"need at least two labelled videos with a player in view (have {len(with_player)} "
-                     f"of {len(videos)} labelled); process more videos or add corrections", lhash)
+        return _skip(
+            f"need at least two labelled videos with a player in view (have {len(with_player)} "
+            f"of {len(videos)} labelled); process more videos or add corrections",
+            lhash,
+        )
     train_videos, val_videos = split_by_video(videos, t.validation_share)
     if not any(v.corrected for v in val_videos):
         # Uncorrected labels are the scoring in use's own predictions: no model can beat it on them.
-        return _skip("no corrections to learn from and judge by: the labels are the current scoring's own "
-                     "predictions, which no new model can beat; correct what it gets wrong in at least two "
-                     "videos (see outbox/predictions.csv)", lhash)
+        return _skip(
+            "no corrections to learn from and judge by: the labels are the current scoring's own "
+            "predictions, which no new model can beat; correct what it gets wrong in at least two "
+            "videos (see outbox/predictions.csv)",
+            lhash,
+        )
     rng = np.random.default_rng(int(lhash[:8], 16))
     per_video = max(10, t.max_frames // max(1, len(videos)))
-    return TrainingDecision(None, lhash, [cap_frames(v, per_video, rng) for v in train_videos], val_videos,
-                            by_sha, settings={k: getattr(t, k) for k in FOLLOWED_SETTINGS})
+    return TrainingDecision(
+        None,
+        lhash,
+        [cap_frames(v, per_video, rng) for v in train_videos],
+        val_videos,
+        by_sha,
+        settings={k: getattr(t, k) for k in FOLLOWED_SETTINGS},
+    )
 
 
-def agree_with_chief(t: TrainingConfig, weights_dir: Path, plan, decision: TrainingDecision,
-                     known: list[ArchivedVideo]) -> TrainingDecision:
+def agree_with_chief(
+    t: TrainingConfig, weights_dir: Path, plan, decision: TrainingDecision, known: list[ArchivedVideo]
+) -> TrainingDecision:
     """Multi-worker training: every worker takes the chief's decision, or all skip together.
 
     Each worker reads its own corrections and journal; had each decided for itself, one skipping
@@ -228,16 +317,19 @@ def agree_with_chief(t: TrainingConfig, weights_dir: Path, plan, decision: Train
         chosen, problem = decision, ""
     else:
         chosen, missing = TrainingDecision.follow(payload, {a.known.sha256: a.location for a in known})
-        problem = f"this worker lacks {len(missing)} of the chief's videos ({', '.join(missing[:3])})" if missing \
-            else ""
+        problem = (
+            f"this worker lacks {len(missing)} of the chief's videos ({', '.join(missing[:3])})" if missing else ""
+        )
         weights = weights_dir / IMAGENET_NOTOP_NAME
         if not problem and chosen.imagenet and not weights.is_file():
             problem = f"the chief starts from ImageNet weights and this worker has none in {weights.parent}"
         if problem:
             log.error("multi-worker training: %s", problem)
     if not all_workers_can(plan, not problem):
-        return _skip(problem or "a worker cannot follow this run's data (see that worker's log); nothing trained",
-                     chosen.labels_hash)
+        return _skip(
+            problem or "a worker cannot follow this run's data (see that worker's log); nothing trained",
+            chosen.labels_hash,
+        )
     if chosen.precision and chosen.precision != plan.precision:
         import keras
 

@@ -50,8 +50,9 @@ def _tf_plan(devices: Sequence[str]) -> tuple[Any, str, bool, bool, bool]:
         config = json.loads(os.environ["TF_CONFIG"])
         task = config.get("task", {})
         has_chief = "chief" in config.get("cluster", {})
-        chief = task.get("type") == "chief" or (not has_chief and task.get("type") == "worker"
-                                                and int(task.get("index", 0)) == 0)
+        chief = task.get("type") == "chief" or (
+            not has_chief and task.get("type") == "worker" and int(task.get("index", 0)) == 0
+        )
         gpus = tf.config.list_logical_devices("GPU")
         name = f"MultiWorkerMirroredStrategy ({task.get('type')} {task.get('index')})"
         return strategy, name, chief, bool(gpus), True
@@ -72,8 +73,12 @@ def _jax_plan(devices: Sequence[str]) -> tuple[int, str, bool]:
     available = jax.devices()
     if devices:
         wanted = {d.lower().strip("/").replace("device:", "") for d in devices}
-        available = [d for d in available if f"{d.platform}:{d.id}" in wanted
-                     or f"{'gpu' if d.platform in ('gpu', 'cuda', 'rocm') else d.platform}:{d.id}" in wanted]
+        available = [
+            d
+            for d in available
+            if f"{d.platform}:{d.id}" in wanted
+            or f"{'gpu' if d.platform in ('gpu', 'cuda', 'rocm') else d.platform}:{d.id}" in wanted
+        ]
         if not available:
             raise ValueError(f"training.devices {list(devices)} match none of {jax.devices()}")
     accelerated = any(d.platform != "cpu" for d in available)

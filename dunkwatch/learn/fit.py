@@ -39,8 +39,17 @@ def balanced_weights(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit(model, x: np.ndarray, y: np.ndarray, w: np.ndarray, global_batch: int, epochs: int,
-        verbose: int | str = 0, seed: int = 0, plan: TrainingPlan | None = None) -> list[float]:
+def fit(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    verbose: int | str = 0,
+    seed: int = 0,
+    plan: TrainingPlan | None = None,
+) -> list[float]:
     """Shuffled mini-batch training on uint8 frames; returns the loss of each epoch."""
     from dunkwatch.learn.distribute import fit_multi_worker
 
@@ -48,8 +57,15 @@ def fit(model, x: np.ndarray, y: np.ndarray, w: np.ndarray, global_batch: int, e
         return fit_multi_worker(plan, model, x, y, w, global_batch, epochs, seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
-    history = model.fit(x[order], y[order].astype(np.float32), sample_weight=w[order].astype(np.float32),
-                        batch_size=min(global_batch, len(x)), epochs=epochs, shuffle=True, verbose=verbose)
+    history = model.fit(
+        x[order],
+        y[order].astype(np.float32),
+        sample_weight=w[order].astype(np.float32),
+        batch_size=min(global_batch, len(x)),
+        epochs=epochs,
+        shuffle=True,
+        verbose=verbose,
+    )
     return [float(v) for v in history.history["loss"]]
 
 
@@ -81,7 +97,7 @@ def recalibrate_batchnorm(model, x: np.ndarray, batch_size: int, max_batches: in
         for k, start in enumerate(starts, start=1):
             for bn in layers:
                 bn.momentum = (k - 1) / k  # running mean of the per-batch statistics
-            model(x[start:start + batch_size], training=True)
+            model(x[start : start + batch_size], training=True)
     finally:
         for bn, momentum in zip(layers, saved):
             bn.momentum = momentum
@@ -98,8 +114,14 @@ def training_input_size(t: TrainingConfig, accelerated: bool) -> int:
     """training.input_size on a GPU; on the CPU the smaller of it and training.cpu_input_size, said in the log."""
     size = t.input_size if accelerated else min(t.input_size, t.cpu_input_size)
     if size != t.input_size:
-        log.info("no GPU: training at %dx%d (training.cpu_input_size), not %d: ResNet50 at %d trains at a few "
-                 "frames/s on a CPU", size, size, t.input_size, t.input_size)
+        log.info(
+            "no GPU: training at %dx%d (training.cpu_input_size), not %d: ResNet50 at %d trains at a few "
+            "frames/s on a CPU",
+            size,
+            size,
+            t.input_size,
+            t.input_size,
+        )
     return size
 
 
@@ -113,8 +135,9 @@ def backbone_plan(fine_tune: str, have_imagenet: bool) -> tuple[bool, str]:
     return True, "random, whole network trained"
 
 
-def train_model(t: TrainingConfig, plan: TrainingPlan, size: int, x, y, w, verbose, seed: int, imagenet: bool,
-                weights_dir: Path):
+def train_model(
+    t: TrainingConfig, plan: TrainingPlan, size: int, x, y, w, verbose, seed: int, imagenet: bool, weights_dir: Path
+):
     """The fitted model, and how its backbone started ("imagenet" or "random, whole network trained").
     `t` is the training section; ImageNet weights are cached in (or downloaded once into) `weights_dir`."""
     import keras
@@ -128,8 +151,15 @@ def train_model(t: TrainingConfig, plan: TrainingPlan, size: int, x, y, w, verbo
     with plan.scope():
         model = build_model(size, weights=weights, train_backbone=train_backbone)
         compile_for_training(model, t.learning_rate)
-    log.info("training on %d frames (%d with a player) at %dx%d, global batch %d, %d epoch(s)",
-             len(x), int((y > 0.5).sum()), size, size, global_batch, t.epochs)
+    log.info(
+        "training on %d frames (%d with a player) at %dx%d, global batch %d, %d epoch(s)",
+        len(x),
+        int((y > 0.5).sum()),
+        size,
+        size,
+        global_batch,
+        t.epochs,
+    )
     fit(model, x, y, balanced_weights(y, w), global_batch, t.epochs, verbose=verbose, plan=plan, seed=seed)
     if train_backbone:
         layers = recalibrate_batchnorm(model, x, global_batch)

@@ -106,8 +106,9 @@ def labelled_shots(rows: Sequence[Correction], videos: dict[str, tuple[Path, Sid
         hoop = _hoop_of(sidecar)
         for attempt in sidecar.attempts if hoop else ():
             if row.start <= attempt.rim <= row.end:
-                shots.append(LabelledShot(row.sha256, path, hoop, attempt.rim, row.shot is ShotLabel.MAKE,
-                                          attempt.result))
+                shots.append(
+                    LabelledShot(row.sha256, path, hoop, attempt.rim, row.shot is ShotLabel.MAKE, attempt.result)
+                )
     return shots
 
 
@@ -159,8 +160,9 @@ def _probed(path: Path) -> MediaInfo:
     return probe(path)
 
 
-def _crops(shots: Sequence[LabelledShot], negatives: dict[str, list[float]], hoops: dict[str, tuple[Path, Hoop]],
-           size: int) -> tuple[np.ndarray, np.ndarray]:
+def _crops(
+    shots: Sequence[LabelledShot], negatives: dict[str, list[float]], hoops: dict[str, tuple[Path, Hoop]], size: int
+) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for shot in shots:
         times = [shot.rim + dt for dt in AFTER_RIM]
@@ -181,16 +183,23 @@ def judge(classifier: Classifier, shots: Sequence[LabelledShot]) -> tuple[HoopFi
     """(the candidate's figures, the figures of the results the player saw) on the same shots."""
     right = shown = 0
     for shot in shots:
-        crops = rim_crops(shot.path, _probed(shot.path), shot.hoop, [shot.rim + dt for dt in AFTER_RIM],
-                          classifier.input_size)
+        crops = rim_crops(
+            shot.path, _probed(shot.path), shot.hoop, [shot.rim + dt for dt in AFTER_RIM], classifier.input_size
+        )
         make = float(np.max(classifier.predict(crops))) >= THROUGH
         right += make == shot.make
         shown += (shot.shown == "make") == shot.make and shot.shown != "unknown"
     return HoopFigures(len(shots), right), HoopFigures(len(shots), shown)
 
 
-def train_hoop_model(cfg: LearnConfig, store: Store, known: list[KnownVideo], plan: TrainingPlan,
-                     force: bool = False, verbose: int | str = 0) -> HoopTrainResult:
+def train_hoop_model(
+    cfg: LearnConfig,
+    store: Store,
+    known: list[KnownVideo],
+    plan: TrainingPlan,
+    force: bool = False,
+    verbose: int | str = 0,
+) -> HoopTrainResult:
     """Skip, or train (on `plan`'s devices), judge and maybe promote the hoop model."""
     from dunkwatch.learn.fit import train_model, training_input_size
     from dunkwatch.learn.judge import candidate_folder, keep_version
@@ -215,20 +224,41 @@ def train_hoop_model(cfg: LearnConfig, store: Store, known: list[KnownVideo], pl
     if len(x) == 0 or len(np.unique(y)) < 2:
         return HoopTrainResult(HoopStatus.SKIPPED, "the rows it could learn from are all makes or all misses")
     started = time.monotonic()
-    model, backbone = train_model(t, plan, size, x, y, np.ones(len(y), np.float32), verbose, seed=int(lhash[:8], 16),
-                                  imagenet=t.imagenet, weights_dir=cfg.paths.state_dir / "weights")
-    facts = {"train_crops": int(len(x)), "train_seconds": round(time.monotonic() - started, 1), "input_size": size,
-             "backbone": backbone, "labels_hash": lhash, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    model, backbone = train_model(
+        t,
+        plan,
+        size,
+        x,
+        y,
+        np.ones(len(y), np.float32),
+        verbose,
+        seed=int(lhash[:8], 16),
+        imagenet=t.imagenet,
+        weights_dir=cfg.paths.state_dir / "weights",
+    )
+    facts = {
+        "train_crops": int(len(x)),
+        "train_seconds": round(time.monotonic() - started, 1),
+        "input_size": size,
+        "backbone": backbone,
+        "labels_hash": lhash,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     held_shots = [s for s in shots if s.sha256 in held]
     with candidate_folder(state) as scratch:
         candidate, baseline = judge(candidate_classifier(model, cfg.pipeline.score.runtime, scratch), held_shots)
         promote, reason = decide(candidate, baseline)
         log.info("hoop model: new %s; in use %s", candidate.line(), baseline.line())
-        result = HoopTrainResult(HoopStatus.PROMOTED if promote else HoopStatus.KEPT, reason, None, candidate,
-                                 baseline, facts)
+        result = HoopTrainResult(
+            HoopStatus.PROMOTED if promote else HoopStatus.KEPT, reason, None, candidate, baseline, facts
+        )
         if promote:
-            meta = {**facts, "figures": {"shots": candidate.shots, "right": candidate.right},
-                    "baseline": {"shots": baseline.shots, "right": baseline.right}, "previous": current}
+            meta = {
+                **facts,
+                "figures": {"shots": candidate.shots, "right": candidate.right},
+                "baseline": {"shots": baseline.shots, "right": baseline.right},
+                "previous": current,
+            }
             version = registry.add_version(state, lambda p: keep_version(model, p, scratch), meta)
             registry.set_current(state, version)
             registry.prune(state, t.keep_versions)

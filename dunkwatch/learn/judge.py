@@ -52,8 +52,9 @@ def predicted(cfg: PipelineConfig, store: Store, sha256: str) -> list[tuple[floa
     times, scores, _ = stored
     params = segment_params(cfg.segment, store.scored_by(sha256) or ScorerKind.MOTION)
     duration = float(times[-1]) + 1.0 / cfg.decode.sample_fps if len(times) else 0.0
-    return [(s.start, s.end) for s in find_segments(np.asarray(times, float), np.asarray(scores, float),
-                                                    duration, params)]
+    return [
+        (s.start, s.end) for s in find_segments(np.asarray(times, float), np.asarray(scores, float), duration, params)
+    ]
 
 
 class ScoringInUse:
@@ -97,9 +98,16 @@ def judge_in_service(cfg: PipelineConfig, scorers: Callable[[Path], Scorer], vid
     for v in videos:
         result = analyse(v.path, cfg, scorers(v.path), zones=v.zones)
         duration = result.info.duration
-        judged.append(JudgedVideo(v.name, duration, truth_ranges(duration, v.predicted, v.corrections),
-                                  tuple((s.start, s.end) for s in result.segments), bool(v.corrections),
-                                  tuple((s.clip_start, s.clip_end) for s in result.segments)))
+        judged.append(
+            JudgedVideo(
+                v.name,
+                duration,
+                truth_ranges(duration, v.predicted, v.corrections),
+                tuple((s.start, s.end) for s in result.segments),
+                bool(v.corrections),
+                tuple((s.clip_start, s.clip_end) for s in result.segments),
+            )
+        )
     return figures(judged)
 
 

@@ -64,13 +64,16 @@ class Figures:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"{self.events_found}/{self.events} events, {self.false_segments} false clip(s), "
-                f"{self.held:.1%} of event time in clips; frame F1 {self.f1:.3f} (precision {self.precision:.3f}, "
-                f"recall {self.recall:.3f})")
+        return (
+            f"{self.events_found}/{self.events} events, {self.false_segments} false clip(s), "
+            f"{self.held:.1%} of event time in clips; frame F1 {self.f1:.3f} (precision {self.precision:.3f}, "
+            f"recall {self.recall:.3f})"
+        )
 
 
-def truth_ranges(duration: float, predicted: Ranges, corrections: Iterable[Correction],
-                 step: float = 0.05) -> tuple[tuple[float, float], ...]:
+def truth_ranges(
+    duration: float, predicted: Ranges, corrections: Iterable[Correction], step: float = 0.05
+) -> tuple[tuple[float, float], ...]:
     """Player-in-view ranges: the predicted segments, with every correction painted over them."""
     t = np.arange(0.0, max(duration, 0.0), step)
     on = np.zeros(len(t), bool)
@@ -104,8 +107,18 @@ def figures(videos: Sequence[JudgedVideo], fps: float = 10.0) -> Figures:
         missed += float(np.sum(truth & ~clipped)) / fps
         total += float(np.sum(truth)) / fps
     precision, recall, f1 = prf(tp, fp, fn)
-    return Figures(round(precision, 4), round(recall, 4), round(f1, 4), found, events, false_segments,
-                   frames, len(videos), round(missed, 3), round(total, 3))
+    return Figures(
+        round(precision, 4),
+        round(recall, 4),
+        round(f1, 4),
+        found,
+        events,
+        false_segments,
+        frames,
+        len(videos),
+        round(missed, 3),
+        round(total, 3),
+    )
 
 
 def _cover(t: np.ndarray, ranges: Ranges) -> np.ndarray:
@@ -119,8 +132,10 @@ def decide(candidate: Figures, baseline: Figures, baseline_name: str, any_correc
     """(promote, reason): no worse on what the player sees (events found, false clips, event time
     in clips, to EDGE_SLACK an event), better on at least one, where the user corrected."""
     if not any_corrected:
-        return False, (f"no validation video has corrections, so nothing can show the new model beats "
-                       f"{baseline_name}; correct what {baseline_name} gets wrong in at least two videos")
+        return False, (
+            f"no validation video has corrections, so nothing can show the new model beats "
+            f"{baseline_name}; correct what {baseline_name} gets wrong in at least two videos"
+        )
     worse, better = [], []
     slack = EDGE_SLACK * max(candidate.events, baseline.events)
     if candidate.missed_seconds > baseline.missed_seconds + slack:

@@ -50,8 +50,10 @@ def run_training(cfg: LearnConfig, force: bool = False, verbose: int | str = 0) 
     """The scheduled job and `dunkwatch train`: skip, or train, judge and maybe promote."""
     with one_run_at_a_time(cfg.paths.state_dir) as alone:
         if not alone:
-            result = TrainResult(TrainStatus.SKIPPED, f"another training run is in progress "
-                                                      f"({cfg.paths.state_dir / LOCK_NAME}); this one does nothing")
+            result = TrainResult(
+                TrainStatus.SKIPPED,
+                f"another training run is in progress ({cfg.paths.state_dir / LOCK_NAME}); this one does nothing",
+            )
             log.info("training %s: %s", result.status.value, result.reason)
             return result
         store = Store(cfg.paths.state_dir)
@@ -88,9 +90,14 @@ def _inputs(cfg: LearnConfig, store: Store, known: list[ArchivedVideo]) -> Train
         log.warning("%s: %s", cfg.paths.corrections, error)
     current = registry.current_version(cfg.paths.state_dir)
     meta = registry.metrics(cfg.paths.state_dir, current) if current else {}
-    return TrainingInputs(rows, known, {a.known.sha256: store.load_scores(a.known.sha256) for a in known},
-                          current, meta.get("labels_hash"),
-                          TrainingRecord.from_dict(store.get_meta(LAST_TRAINING_KEY)))
+    return TrainingInputs(
+        rows,
+        known,
+        {a.known.sha256: store.load_scores(a.known.sha256) for a in known},
+        current,
+        meta.get("labels_hash"),
+        TrainingRecord.from_dict(store.get_meta(LAST_TRAINING_KEY)),
+    )
 
 
 def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> TrainResult:
@@ -110,21 +117,42 @@ def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> Tra
     t = replace(cfg.training, **decision.settings)
     size = decision.input_size or training_input_size(t, plan.accelerated)
     cache = FrameCache(state_dir / "dataset", size, t.sample_fps)
-    log.info("extracting frames: %d training video(s)%s", len(decision.train),
-             f"; validating on {len(decision.validation)}: " + ", ".join(v.name for v in decision.validation)
-             if decision.validation else "")
+    log.info(
+        "extracting frames: %d training video(s)%s",
+        len(decision.train),
+        f"; validating on {len(decision.validation)}: " + ", ".join(v.name for v in decision.validation)
+        if decision.validation
+        else "",
+    )
     x_train, y_train, w_train, _, _ = assemble(decision.train, cache)
     started = time.monotonic()
-    model, backbone = train_model(t, plan, size, x_train, y_train, w_train, verbose,
-                                  seed=int(decision.labels_hash[:8], 16),
-                                  imagenet=(decision.imagenet if plan.multi_worker else t.imagenet),
-                                  weights_dir=state_dir / "weights")
-    facts = {"train_frames": int(len(x_train)), "train_seconds": round(time.monotonic() - started, 1),
-             "trained_on": plan.description, "precision": plan.precision, "replicas": plan.replicas,
-             "input_size": size, "backbone": backbone}
+    model, backbone = train_model(
+        t,
+        plan,
+        size,
+        x_train,
+        y_train,
+        w_train,
+        verbose,
+        seed=int(decision.labels_hash[:8], 16),
+        imagenet=(decision.imagenet if plan.multi_worker else t.imagenet),
+        weights_dir=state_dir / "weights",
+    )
+    facts = {
+        "train_frames": int(len(x_train)),
+        "train_seconds": round(time.monotonic() - started, 1),
+        "trained_on": plan.description,
+        "precision": plan.precision,
+        "replicas": plan.replicas,
+        "input_size": size,
+        "backbone": backbone,
+    }
     if not plan.is_chief:
-        return TrainResult(TrainStatus.TRAINED, f"a worker of {plan.description}: the chief judges the model "
-                                                "and promotes it or not", labels_hash=decision.labels_hash)
+        return TrainResult(
+            TrainStatus.TRAINED,
+            f"a worker of {plan.description}: the chief judges the model and promotes it or not",
+            labels_hash=decision.labels_hash,
+        )
     if plan.multi_worker:
         model = local_copy(model, size, backbone)  # judging must not wait on the other workers
     return _judge_and_promote(cfg, store, decision, model, facts)
@@ -133,8 +161,12 @@ def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> Tra
 def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecision, model, facts: dict) -> TrainResult:
     state_dir, pipeline = cfg.paths.state_dir, cfg.pipeline
     current = registry.current_version(state_dir)
-    judged = [ValidationVideo(v.name, v.path, decision.corrections.get(v.sha256, []),
-                              predicted(pipeline, store, v.sha256), v.zones) for v in decision.validation]
+    judged = [
+        ValidationVideo(
+            v.name, v.path, decision.corrections.get(v.sha256, []), predicted(pipeline, store, v.sha256), v.zones
+        )
+        for v in decision.validation
+    ]
     in_use = ScoringInUse(pipeline)
     baseline = judge_in_service(pipeline, in_use, judged)
     baseline_name = in_use.name
@@ -143,18 +175,34 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
         promote, reason = promotion_decision(candidate, baseline, baseline_name, any(v.corrections for v in judged))
         log.info("new model:  %s", candidate.line())
         log.info("%-11s %s", baseline_name + ":", baseline.line())
-        result = TrainResult(TrainStatus.PROMOTED if promote else TrainStatus.KEPT, reason, None, candidate,
-                             baseline, baseline_name, decision.labels_hash)
+        result = TrainResult(
+            TrainStatus.PROMOTED if promote else TrainStatus.KEPT,
+            reason,
+            None,
+            candidate,
+            baseline,
+            baseline_name,
+            decision.labels_hash,
+        )
         if promote:
-            meta = {"metrics": {**candidate.as_dict(), "train_frames": facts.pop("train_frames"),
-                                "train_seconds": facts.pop("train_seconds")},
-                    "labels_hash": decision.labels_hash, "f1": candidate.f1, "runtime": runtime,
-                    "baseline": {"name": baseline_name, "metrics": baseline.as_dict()},
-                    "config": _config_snapshot(cfg), **facts,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "previous": current,
-                    "train_videos": [v.name for v in decision.train],
-                    "validation_videos": [v.name for v in decision.validation],
-                    "courts": judged_courts(pipeline, judged)}  # trusted there only
+            meta = {
+                "metrics": {
+                    **candidate.as_dict(),
+                    "train_frames": facts.pop("train_frames"),
+                    "train_seconds": facts.pop("train_seconds"),
+                },
+                "labels_hash": decision.labels_hash,
+                "f1": candidate.f1,
+                "runtime": runtime,
+                "baseline": {"name": baseline_name, "metrics": baseline.as_dict()},
+                "config": _config_snapshot(cfg),
+                **facts,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "previous": current,
+                "train_videos": [v.name for v in decision.train],
+                "validation_videos": [v.name for v in decision.validation],
+                "courts": judged_courts(pipeline, judged),
+            }  # trusted there only
             version = registry.add_version(state_dir, lambda p: keep_version(model, p, scratch), meta)
             registry.set_current(state_dir, version)
             trusted = {c.version for c in courts_in_use(state_dir, version, in_use.memory.keys()) if c.version}
@@ -174,9 +222,13 @@ def training_plan(t: TrainingConfig):
 
 def _config_snapshot(cfg: LearnConfig) -> dict:
     sections = {"training": cfg.training, "segment": cfg.pipeline.segment, "decode": cfg.pipeline.decode}
-    return {name: {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
-                   for k, v in asdict(section).items()}
-            for name, section in sections.items()}
+    return {
+        name: {
+            k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
+            for k, v in asdict(section).items()
+        }
+        for name, section in sections.items()
+    }
 
 
 def _record(store: Store, result: TrainResult) -> TrainResult:

@@ -151,8 +151,13 @@ class ModelEntry:
 
     def as_dict(self) -> dict:
         """The flat form `dunkwatch models --json` prints."""
-        flat = {"version": self.version, "current": self.current, "created": self.created,
-                **asdict(self.metrics), "baseline": self.baseline}
+        flat = {
+            "version": self.version,
+            "current": self.current,
+            "created": self.created,
+            **asdict(self.metrics),
+            "baseline": self.baseline,
+        }
         flat.update({f"baseline_{k}": v for k, v in asdict(self.baseline_metrics).items()})
         flat.update(backbone=self.backbone, input_size=self.input_size, trained_on=self.trained_on)
         return flat
@@ -164,8 +169,17 @@ def listing(state_dir: Path) -> list[ModelEntry]:
     for version in versions(state_dir):
         meta = metrics(state_dir, version)
         base = meta.get("baseline") or {}
-        entries.append(ModelEntry(version, version == current, meta.get("created"),
-                                  RecordedFigures.of(meta.get("metrics")), base.get("name"),
-                                  RecordedFigures.of(base.get("metrics")), meta.get("backbone"),
-                                  meta.get("input_size"), meta.get("trained_on")))
+        entries.append(
+            ModelEntry(
+                version,
+                version == current,
+                meta.get("created"),
+                RecordedFigures.of(meta.get("metrics")),
+                base.get("name"),
+                RecordedFigures.of(base.get("metrics")),
+                meta.get("backbone"),
+                meta.get("input_size"),
+                meta.get("trained_on"),
+            )
+        )
     return entries

@@ -16,8 +16,10 @@ from dunkwatch.errors import ModelError
 log = logging.getLogger(__name__)
 
 # Keras' own ResNet50 no-top ImageNet weights; fetched once, then read from the state directory.
-IMAGENET_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-                      "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
+IMAGENET_NOTOP_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+    "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
 IMAGENET_NOTOP_MD5 = "4d473c1dd8becc155b73f8504c6f6626"
 IMAGENET_NOTOP_NAME = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -41,23 +43,33 @@ def imagenet_weights(cache_dir: Path) -> Path | None:
     if cached.is_file():
         return cached
     try:
-        got = keras.utils.get_file(IMAGENET_NOTOP_NAME, IMAGENET_NOTOP_URL, cache_dir=str(cache_dir),
-                                   cache_subdir=".", file_hash=IMAGENET_NOTOP_MD5)
+        got = keras.utils.get_file(
+            IMAGENET_NOTOP_NAME,
+            IMAGENET_NOTOP_URL,
+            cache_dir=str(cache_dir),
+            cache_subdir=".",
+            file_hash=IMAGENET_NOTOP_MD5,
+        )
         return Path(got)
     except Exception as exc:  # no network is normal here: fall back, but say so
-        log.warning("ImageNet weights unavailable (%s); the backbone starts from random weights",
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning(
+            "ImageNet weights unavailable (%s); the backbone starts from random weights",
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
         return None
 
 
-def build_model(input_size: int = 224, weights: str | Path | None = None,
-                dense_units: tuple[int, int, int] = (256, 128, 64), dropout: float = 0.3,
-                train_backbone: bool = False) -> keras.Model:
+def build_model(
+    input_size: int = 224,
+    weights: str | Path | None = None,
+    dense_units: tuple[int, int, int] = (256, 128, 64),
+    dropout: float = 0.3,
+    train_backbone: bool = False,
+) -> keras.Model:
     """ResNet50(include_top=False) + global pooling + three dense layers + one sigmoid unit."""
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="frames")
     x = ResNetPreprocess(name="resnet_preprocess")(inputs)
-    backbone = keras.applications.ResNet50(include_top=False, weights=None,
-                                           input_shape=(input_size, input_size, 3))
+    backbone = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
     if weights is not None:
         backbone.load_weights(str(weights))
     backbone.trainable = train_backbone

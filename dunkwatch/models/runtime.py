@@ -146,7 +146,8 @@ def load_classifier(version_dir: Path, runtime: str) -> Classifier:
     from dunkwatch.models.resnet import load_model
 
     if runtime == "openvino":
-        log.info("%s has no OpenVINO export (promoted before it existed, or judged through Keras): "
-                 "running it through Keras", version_dir.name)
+        log.info(
+            "%s has no OpenVINO export (promoted before it existed, or judged through Keras): running it through Keras",
+            version_dir.name,
+        )
     return KerasClassifier(load_model(version_dir / registry.MODEL_FILE))
-

@@ -66,14 +66,27 @@ class Analysis:
 
 def segment_params(cfg: SegmentConfig, kind: ScorerKind) -> SegmentParams:
     threshold = cfg.threshold_cnn if kind is ScorerKind.CNN else cfg.threshold_motion
-    return SegmentParams(threshold=threshold, hysteresis=cfg.hysteresis, smooth=cfg.smooth,
-                         merge_gap=cfg.merge_gap, min_segment=cfg.min_segment,
-                         pre_roll=cfg.pre_roll, post_roll=cfg.post_roll)
+    return SegmentParams(
+        threshold=threshold,
+        hysteresis=cfg.hysteresis,
+        smooth=cfg.smooth,
+        merge_gap=cfg.merge_gap,
+        min_segment=cfg.min_segment,
+        pre_roll=cfg.pre_roll,
+        post_roll=cfg.post_roll,
+    )
 
 
-def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress | None = None,
-            zones: Zones | None = None, memory: SceneMemory | None = None, hoop: Hoop | None = None,
-            cancel: CancelToken | None = None) -> Analysis:
+def analyse(
+    path: Path,
+    cfg: PipelineConfig,
+    scorer: Scorer,
+    progress: Progress | None = None,
+    zones: Zones | None = None,
+    memory: SceneMemory | None = None,
+    hoop: Hoop | None = None,
+    cancel: CancelToken | None = None,
+) -> Analysis:
     """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any.
     `hoop`: look for attempts there; None: the remembered scene's hoop, else one found from the arcs.
     `cancel`: checked at every frame; Cancelled when it is set."""
@@ -87,8 +100,11 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     first: list[np.ndarray] = []  # the first frame, as the scorer sees it: where a found hoop is remembered
     params = segment_params(cfg.segment, scorer.kind)
     # Looks at every frame that could belong to a segment, so every clip is confirmed.
-    looks = PersonLooks(PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis) \
-        if cfg.segment.confirm_people else None
+    looks = (
+        PersonLooks(PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis)
+        if cfg.segment.confirm_people
+        else None
+    )
 
     tick = _per_frame(progress, cancel, info.duration)
 
@@ -113,9 +129,17 @@ def analyse(path: Path, cfg: PipelineConfig, scorer: Scorer, progress: Progress 
     times_arr = np.asarray(times, dtype=np.float64)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)
     segments, nobody = _confirm(find_segments(times_arr, scores, duration, params), looks, path.name)
-    analysis = Analysis(info, times_arr, scores, segments, params, chosen[0].zones if chosen else (),
-                        first_image=first[0] if first else None, nobody_seen=nobody,
-                        court=memory.court_of(first[0]) if memory is not None and first else None)
+    analysis = Analysis(
+        info,
+        times_arr,
+        scores,
+        segments,
+        params,
+        chosen[0].zones if chosen else (),
+        first_image=first[0] if first else None,
+        nobody_seen=nobody,
+        court=memory.court_of(first[0]) if memory is not None and first else None,
+    )
     analysis.disputes = _disputes(scorer, times_arr, scores, params, cfg.segment)
     if blobs is not None:
         _shots(analysis, blobs, known[0], cfg, path, looks.detector if looks is not None else None)
@@ -131,36 +155,48 @@ def _log_report(scorer: Scorer, name: str) -> None:
 def _per_frame(progress: Progress | None, cancel: CancelToken | None, duration: float) -> Callable[[float], None]:
     """At each frame, before it is scored: give up when cancelled, then report how far it got (the
     service's heartbeat too, so reported when the duration is unknown)."""
+
     def tick(time: float) -> None:
         if cancel is not None:
             cancel.check()
         if progress:
             progress(min(1.0, time / duration) if duration > 0 else 0.0)
+
     return tick
 
 
-def _disputes(scorer: Scorer, times: np.ndarray, scores: np.ndarray, params: SegmentParams,
-              cfg: SegmentConfig) -> list[Dispute]:
+def _disputes(
+    scorer: Scorer, times: np.ndarray, scores: np.ndarray, params: SegmentParams, cfg: SegmentConfig
+) -> list[Dispute]:
     """Where motion and the cnn disagreed: only the gated cnn has both opinions of a frame."""
     if not isinstance(scorer, GatedScorer):
         return []
-    return find_disputes(times, scores, scorer.motion_scores, params.threshold, cfg.threshold_motion, params.smooth,
-                         params.min_segment)
+    return find_disputes(
+        times, scores, scorer.motion_scores, params.threshold, cfg.threshold_motion, params.smooth, params.min_segment
+    )
 
 
-def _shots(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: PipelineConfig, path: Path,
-           detector: PersonDetector | None) -> None:
+def _shots(
+    analysis: Analysis,
+    blobs: BlobCollector,
+    hoop: Hoop | None,
+    cfg: PipelineConfig,
+    path: Path,
+    detector: PersonDetector | None,
+) -> None:
     """The attempts, less those in a stretch where nobody was seen (a ball alone), each shooter
     placed where the person detector saw him at release, judged by a promoted hoop model when
     there is one."""
     _find_attempts(analysis, blobs, hoop, cfg.attempts, path.name)
-    analysis.attempts = [a for a in analysis.attempts
-                         if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)]
+    analysis.attempts = [
+        a for a in analysis.attempts if not any(s.start <= a.rim <= s.end for s in analysis.nobody_seen)
+    ]
     if detector is not None and analysis.attempts and analysis.tap_size is not None:
         analysis.attempts = place_shooters(path, analysis.info, analysis.attempts, analysis.tap_size, detector)
     if analysis.attempts and analysis.hoop is not None:
         analysis.attempts, analysis.results_by = judge_with_model(
-            path, analysis.info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime)
+            path, analysis.info, analysis.hoop, analysis.attempts, cfg.state_dir, cfg.score.runtime
+        )
 
 
 def _confirm(segments: list[Segment], looks: PersonLooks | None, name: str) -> tuple[list[Segment], list[Segment]]:
@@ -169,13 +205,16 @@ def _confirm(segments: list[Segment], looks: PersonLooks | None, name: str) -> t
         return segments, []
     confirmed = looks.confirm(segments)
     if confirmed.nobody:
-        log.info("%s: %d stretch(es) of motion in which the person detector saw nobody (%d looks): no clip",
-                 name, len(confirmed.nobody), len(looks.looks))
+        log.info(
+            "%s: %d stretch(es) of motion in which the person detector saw nobody (%d looks): no clip",
+            name,
+            len(confirmed.nobody),
+            len(looks.looks),
+        )
     return confirmed.segments, confirmed.nobody
 
 
-def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: AttemptsConfig,
-                   name: str) -> None:
+def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, cfg: AttemptsConfig, name: str) -> None:
     """The hoop (given, remembered, else found from this video's arcs) and the attempts at it."""
     if blobs.size is None:
         return
@@ -206,20 +245,33 @@ def _remember_hoop(memory: SceneMemory, scenes: list[str], result: Analysis) -> 
 
 def _hoop_fields(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> dict:
     hoop = analysis.hoop
-    return {"hoop": tuple(hoop.as_list()) if hoop else None, "hoop_source": hoop.source.value if hoop else None,
-            "attempts": _sidecar_attempts(analysis, cuts, clip_names), "results_by": analysis.results_by}
+    return {
+        "hoop": tuple(hoop.as_list()) if hoop else None,
+        "hoop_source": hoop.source.value if hoop else None,
+        "attempts": _sidecar_attempts(analysis, cuts, clip_names),
+        "results_by": analysis.results_by,
+    }
 
 
 def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]) -> tuple[SidecarAttempt, ...]:
     clip_of = {c.attempt: name for c, name in zip(cuts, clip_names) if c.attempt is not None}
     cut_of = {c.attempt: c.segment for c in cuts if c.attempt is not None}
     width, height = analysis.tap_size or (1, 1)
-    return tuple(SidecarAttempt(
-        start=round(a.start, 3), end=round(a.end, 3), rim=round(a.rim, 3),
-        release=round(a.release, 3) if a.release is not None else None, result=a.result.value, kind=a.kind.value,
-        clip=clip_of.get(n), shooter=(round(a.shooter[0] / width, 4), round(a.shooter[1] / height, 4))
-        if a.shooter else None, clip_start=round(cut_of[n].clip_start, 3), clip_end=round(cut_of[n].clip_end, 3))
-        for n, a in enumerate(analysis.attempts))
+    return tuple(
+        SidecarAttempt(
+            start=round(a.start, 3),
+            end=round(a.end, 3),
+            rim=round(a.rim, 3),
+            release=round(a.release, 3) if a.release is not None else None,
+            result=a.result.value,
+            kind=a.kind.value,
+            clip=clip_of.get(n),
+            shooter=(round(a.shooter[0] / width, 4), round(a.shooter[1] / height, 4)) if a.shooter else None,
+            clip_start=round(cut_of[n].clip_start, 3),
+            clip_end=round(cut_of[n].clip_end, 3),
+        )
+        for n, a in enumerate(analysis.attempts)
+    )
 
 
 def _iso(when) -> str | None:
@@ -257,8 +309,11 @@ def output_dir(parent: Path, stem: str, owner: str) -> Path:
             if there == owner:
                 return folder
             # Taken, unless a crash left it with nothing but half-written files (.name.part).
-            if there is not None or not folder.is_dir() or any(
-                    not (p.name.startswith(".") and p.name.endswith(PART_SUFFIX)) for p in folder.iterdir()):
+            if (
+                there is not None
+                or not folder.is_dir()
+                or any(not (p.name.startswith(".") and p.name.endswith(PART_SUFFIX)) for p in folder.iterdir())
+            ):
                 continue
         atomic_write_text(folder / OWNER_FILE, owner + "\n")
         return folder
@@ -271,10 +326,19 @@ def _owner_of(folder: Path) -> str | None:
         return None  # no mark: an older dunkwatch's outputs, or the user's own folder
 
 
-def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, clips: bool = True,
-                  progress: Progress | None = None, memory: SceneMemory | None = None,
-                  sha256: str | None = None, zones: Zones | None = None, hoop: Hoop | None = None,
-                  cancel: CancelToken | None = None) -> Processed:
+def process_video(
+    path: Path,
+    cfg: PipelineConfig,
+    scorer: Scorer,
+    outbox: Path,
+    clips: bool = True,
+    progress: Progress | None = None,
+    memory: SceneMemory | None = None,
+    sha256: str | None = None,
+    zones: Zones | None = None,
+    hoop: Hoop | None = None,
+    cancel: CancelToken | None = None,
+) -> Processed:
     """Analyse one video and write its outputs to a folder of its own in `outbox`; remember its empty
     courts and the hoop found on them. `sha256` (hashed here when not given) says whose folder is whose."""
     started = time.monotonic()
@@ -284,40 +348,88 @@ def process_video(path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path,
     if memory is not None and result.hoop is not None and not result.hoop_remembered:
         _remember_hoop(memory, scenes, result)
     info = result.info
-    cuts = plan_cuts(result.segments, result.attempts, info.duration or float(result.times.max(initial=0.0)),
-                     result.params)
+    cuts = plan_cuts(
+        result.segments, result.attempts, info.duration or float(result.times.max(initial=0.0)), result.params
+    )
     sha256 = sha256 or sha256_of(path)
     if clips:  # before the folder exists: a full disk leaves nothing half written
-        needed = outputs_estimate(path.stat().st_size, info.duration,
-                                  [c.segment.clip_end - c.segment.clip_start for c in cuts],
-                                  cfg.export.mode != "copy", cfg.export.highlight_reel)
+        needed = outputs_estimate(
+            path.stat().st_size,
+            info.duration,
+            [c.segment.clip_end - c.segment.clip_start for c in cuts],
+            cfg.export.mode != "copy",
+            cfg.export.highlight_reel,
+        )
         check_before_export(outbox, needed, cfg.min_free_mb)
     out_dir = output_dir(outbox, path.stem, sha256)
     for leftover in leftovers(out_dir):  # from a run that was killed mid-write
         remove_leftover(leftover)
     sidecar_path = out_dir / f"{path.stem}.json"
     stale = _previous_clips(sidecar_path)
-    written, reel = write_clips(info, [c.segment for c in cuts], out_dir, cfg.export,
-                                cancel.check if cancel else None, [c.label for c in cuts]) if clips else ([], None)
-    timeline = write_timeline(out_dir / f"{path.stem}.png", result.times, result.scores, result.segments,
-                              info.duration, result.params.threshold, path.name) if cfg.export.timeline else None
+    written, reel = (
+        write_clips(
+            info,
+            [c.segment for c in cuts],
+            out_dir,
+            cfg.export,
+            cancel.check if cancel else None,
+            [c.label for c in cuts],
+        )
+        if clips
+        else ([], None)
+    )
+    timeline = (
+        write_timeline(
+            out_dir / f"{path.stem}.png",
+            result.times,
+            result.scores,
+            result.segments,
+            info.duration,
+            result.params.threshold,
+            path.name,
+        )
+        if cfg.export.timeline
+        else None
+    )
     sidecar = Sidecar(
-        video=str(path.resolve()), sha256=sha256, duration=round(info.duration, 3), width=info.width,
-        height=info.height, rotation=info.rotation, scorer=scorer.kind, model=scorer.model_version,
-        sample_fps=cfg.decode.sample_fps, threshold=result.params.threshold, scenes=tuple(scenes),
+        video=str(path.resolve()),
+        sha256=sha256,
+        duration=round(info.duration, 3),
+        width=info.width,
+        height=info.height,
+        rotation=info.rotation,
+        scorer=scorer.kind,
+        model=scorer.model_version,
+        sample_fps=cfg.decode.sample_fps,
+        threshold=result.params.threshold,
+        scenes=tuple(scenes),
         recorded_at=_iso(recorded(info.recorded_at)),
-        segments=tuple(SidecarSegment(**s.as_dict(), recorded_start=_iso(recorded(info.recorded_at, s.start)))
-                       for s in result.segments),
-        clips=tuple(c.name for c in written), highlights=reel.name if reel else None,
-        timeline=timeline.name if timeline else None, fps=round(info.fps, 3) if info.fps else None,
-        ignore_zones=result.zones, **_hoop_fields(result, cuts, [c.name for c in written]),
-        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen), court=result.court,
-        disputed=tuple(SidecarDispute(d.start, d.end, d.model_in_view) for d in result.disputes))
+        segments=tuple(
+            SidecarSegment(**s.as_dict(), recorded_start=_iso(recorded(info.recorded_at, s.start)))
+            for s in result.segments
+        ),
+        clips=tuple(c.name for c in written),
+        highlights=reel.name if reel else None,
+        timeline=timeline.name if timeline else None,
+        fps=round(info.fps, 3) if info.fps else None,
+        ignore_zones=result.zones,
+        **_hoop_fields(result, cuts, [c.name for c in written]),
+        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen),
+        court=result.court,
+        disputed=tuple(SidecarDispute(d.start, d.end, d.model_in_view) for d in result.disputes),
+    )
     # The sidecar is written last: its presence means every file it names is complete.
     write_sidecar(sidecar_path, sidecar)
     for name in stale - sidecar.files():
         (out_dir / name).unlink(missing_ok=True)
     elapsed = time.monotonic() - started
-    log.info("%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)", path.name, info.duration,
-             len(result.segments), len(written), elapsed, info.duration / elapsed if elapsed > 0 else 0.0)
+    log.info(
+        "%s: %.1f s, %d segments, %d clips, processed in %.1f s (%.1fx real time)",
+        path.name,
+        info.duration,
+        len(result.segments),
+        len(written),
+        elapsed,
+        info.duration / elapsed if elapsed > 0 else 0.0,
+    )
     return Processed(sidecar, result.times, result.scores, out_dir)

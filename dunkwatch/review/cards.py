@@ -18,8 +18,13 @@ from dunkwatch.review.worth_a_look import LookItem, doubts_of, worth_a_look
 from dunkwatch.sessions import DatedBy, Session
 from dunkwatch.store import State, Store, Video
 
-STATE_LABELS = {State.SEEN: "arriving", State.STABLE: "queued", State.PROCESSING: "processing",
-                State.DONE: "done", State.FAILED: "failed"}  # the words `dunkwatch status` uses
+STATE_LABELS = {
+    State.SEEN: "arriving",
+    State.STABLE: "queued",
+    State.PROCESSING: "processing",
+    State.DONE: "done",
+    State.FAILED: "failed",
+}  # the words `dunkwatch status` uses
 CHART_DAYS = 56
 WORTH_A_LOOK = 10  # stretches offered at the top of the page
 
@@ -39,6 +44,7 @@ class SegmentCard:
 @dataclass
 class VideoCard:
     """One video as the page shows it."""
+
     id: int
     name: str  # as the CSVs name it
     state: str
@@ -62,6 +68,7 @@ class VideoCard:
 @dataclass
 class SessionCard:
     """One practice as the page shows it: its counts, its clips' posters, its videos."""
+
     id: str
     name: str
     videos: int
@@ -121,8 +128,15 @@ def _curve(times, scores, max_points: int = 400) -> str:
 def video_card(j: Store, v: Video, paths: PathsConfig, seg: SegmentConfig) -> VideoCard:
     """One video as the page shows it, from its journal row, its sidecar and its stored scores."""
     outputs = v.outputs
-    card = VideoCard(v.id, csv_name(paths, v), v.state.value, STATE_LABELS[v.state], error=v.error,
-                     pinned=v.pinned, original_deleted=_when(v.original_deleted))
+    card = VideoCard(
+        v.id,
+        csv_name(paths, v),
+        v.state.value,
+        STATE_LABELS[v.state],
+        error=v.error,
+        pinned=v.pinned,
+        original_deleted=_when(v.original_deleted),
+    )
     if outputs:
         card.skipped, card.model, card.duration = outputs.skipped, outputs.model, outputs.duration
         card.scorer = outputs.scorer.value if outputs.scorer else None
@@ -132,21 +146,36 @@ def video_card(j: Store, v: Video, paths: PathsConfig, seg: SegmentConfig) -> Vi
     sidecar = v.sidecar() if v.duplicate_of is None else None
     if sidecar:
         card.threshold = sidecar.threshold
-        card.segments = [SegmentCard(i + 1, s.start, s.end, s.clip_start, s.clip_end, clip,
-                                     a.result if a else None, a.kind if a else None)
-                         for i, (s, clip, a) in enumerate(sidecar.cuts())]
+        card.segments = [
+            SegmentCard(
+                i + 1, s.start, s.end, s.clip_start, s.clip_end, clip, a.result if a else None, a.kind if a else None
+            )
+            for i, (s, clip, a) in enumerate(sidecar.cuts())
+        ]
         card.reel = sidecar.highlights
         card.duration = sidecar.duration or card.duration
         stored = j.load_scores(v.sha256) if v.sha256 else None
         if stored is not None:
             card.curve = _curve(stored[0], stored[1])
-        card.doubts = doubts_of(v.id, card.name, sidecar, stored[:2] if stored is not None else None,
-                                seg.hysteresis, seg.smooth, seg.min_segment)
+        card.doubts = doubts_of(
+            v.id,
+            card.name,
+            sidecar,
+            stored[:2] if stored is not None else None,
+            seg.hysteresis,
+            seg.smooth,
+            seg.min_segment,
+        )
     return card
 
 
-def practice_log(cards: list[VideoCard], sessions: list[Session], files: Callable[[str], dict[SessionFile, Path]],
-                 corrections: Path, now: dt.datetime | None = None) -> PracticeLog:
+def practice_log(
+    cards: list[VideoCard],
+    sessions: list[Session],
+    files: Callable[[str], dict[SessionFile, Path]],
+    corrections: Path,
+    now: dt.datetime | None = None,
+) -> PracticeLog:
     """Sessions newest first with their videos' cards, the others, the chart, and what is worth a look."""
     by_id = {c.id: c for c in cards}
     shown, placed = [], set()
@@ -154,14 +183,29 @@ def practice_log(cards: list[VideoCard], sessions: list[Session], files: Callabl
         mine = [by_id[v.video_id] for v in s.videos if v.video_id in by_id]
         placed.update(c.id for c in mine)
         held = files(s.id)
-        shown.append(SessionCard(s.id, s.name, len(s.videos), s.attempts, round(s.in_view, 1),
-                                 SessionFile.REEL in held,
-                                 [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME], mine,
-                                 s.makes, s.percentage, s.clips, SessionFile.MAKES in held,
-                                 SessionFile.SHOT_MAP in held))
+        shown.append(
+            SessionCard(
+                s.id,
+                s.name,
+                len(s.videos),
+                s.attempts,
+                round(s.in_view, 1),
+                SessionFile.REEL in held,
+                [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME],
+                mine,
+                s.makes,
+                s.percentage,
+                s.clips,
+                SessionFile.MAKES in held,
+                SessionFile.SHOT_MAP in held,
+            )
+        )
     since = (now or dt.datetime.now().astimezone()) - dt.timedelta(days=CHART_DAYS)
-    chart = [ChartBar(s.id, s.name, s.attempts, s.makes) for s in sorted(sessions, key=lambda s: s.started)
-             if s.started >= since]
+    chart = [
+        ChartBar(s.id, s.name, s.attempts, s.makes)
+        for s in sorted(sessions, key=lambda s: s.started)
+        if s.started >= since
+    ]
     try:
         corrected = ranges_by_video(corrections.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

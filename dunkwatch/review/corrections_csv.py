@@ -67,17 +67,24 @@ class CorrectionsCsv:
         name, csv = csv_name(self.paths, video), self.paths.corrections
         with self._lock:
             if stamp != csv_stamp(csv):
-                return CorrectionResult(Outcome.CONFLICT, f"{csv} changed since this page was loaded (edited by "
-                                        "hand?); nothing was written. Reload the page and try again.", stale=True)
+                return CorrectionResult(
+                    Outcome.CONFLICT,
+                    f"{csv} changed since this page was loaded (edited by "
+                    "hand?); nothing was written. Reload the page and try again.",
+                    stale=True,
+                )
             try:
                 text = csv.read_text(encoding="utf-8")
             except FileNotFoundError:
                 text = ""
             except UnicodeDecodeError:
                 return CorrectionResult(Outcome.CONFLICT, f"{csv} is not UTF-8; save it as UTF-8 first")
-            atomic_write_text(csv, add_rows(text, [[name, format_time(a), format_time(b), label, note[:200]]
-                                                   for a, b, label in rows]))
-        log.info("review page: %s: %s", name, ", ".join(f"{format_time(a)}-{format_time(b)} {label}"
-                                                       for a, b, label in rows))
-        return CorrectionResult(Outcome.SAVED, f"saved to {csv.name}: {len(rows)} row(s) for {name}",
-                                stamp=csv_stamp(csv))
+            atomic_write_text(
+                csv, add_rows(text, [[name, format_time(a), format_time(b), label, note[:200]] for a, b, label in rows])
+            )
+        log.info(
+            "review page: %s: %s", name, ", ".join(f"{format_time(a)}-{format_time(b)} {label}" for a, b, label in rows)
+        )
+        return CorrectionResult(
+            Outcome.SAVED, f"saved to {csv.name}: {len(rows)} row(s) for {name}", stamp=csv_stamp(csv)
+        )

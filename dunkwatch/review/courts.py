@@ -18,12 +18,12 @@ SCENE_KEY = re.compile(r"^scene-[0-9a-f]{12}$")
 @dataclass(frozen=True)
 class CourtCard:
     """A remembered empty court, to draw ignore zones and the hoop on."""
+
     key: str
     zones: str  # JSON: [[[x, y], ...], ...] relative to the image
     hoop: str = "null"  # JSON: [x, y, w, h] relative to the image, or null
     hoop_source: str = ""  # "user" or "found"
     scorer: str = "motion"  # what `auto` scores this court's videos with (trust per court)
-
 
 
 class CourtEditor:
@@ -41,9 +41,15 @@ class CourtEditor:
         for s in memory.scenes():
             if len(s.images):
                 hoop = memory.hoop(s.key)
-                cards.append(CourtCard(s.key, json.dumps([list(map(list, z)) for z in memory.zones(s.key)]),
-                                       json.dumps(hoop.as_list() if hoop else None), str(hoop.source) if hoop else "",
-                                       f"model {by_court[s.key]}" if by_court.get(s.key) else "motion"))
+                cards.append(
+                    CourtCard(
+                        s.key,
+                        json.dumps([list(map(list, z)) for z in memory.zones(s.key)]),
+                        json.dumps(hoop.as_list() if hoop else None),
+                        str(hoop.source) if hoop else "",
+                        f"model {by_court[s.key]}" if by_court.get(s.key) else "motion",
+                    )
+                )
         return cards
 
     def court_image(self, key: str) -> bytes | None:

@@ -37,11 +37,39 @@ def playable(clip: Path, cache_dir: Path) -> Path:
             cache_dir.mkdir(parents=True, exist_ok=True)
             filters = [sdr_filter(info, "yuv420p"), "scale='min(1280,iw)':-2"]
             with atomic_target(preview) as tmp:
-                subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
-                                "-vf", ",".join(filters), "-c:v", "libx264", "-preset", "veryfast", "-crf", "26",
-                                "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", str(tmp)],
-                               check=True, capture_output=True, timeout=PREVIEW_SECONDS_LIMIT,
-                               preexec_fn=dies_with_parent)
+                subprocess.run(
+                    [
+                        ffmpeg_exe(),
+                        "-nostdin",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-i",
+                        str(clip),
+                        "-vf",
+                        ",".join(filters),
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "veryfast",
+                        "-crf",
+                        "26",
+                        "-c:a",
+                        "aac",
+                        "-b:a",
+                        "96k",
+                        "-movflags",
+                        "+faststart",
+                        "-f",
+                        "mp4",
+                        str(tmp),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=PREVIEW_SECONDS_LIMIT,
+                    preexec_fn=dies_with_parent,
+                )
     return preview
 
 
@@ -55,8 +83,31 @@ def poster(clip: Path, at: float, cache_dir: Path) -> Path:
             filters = [sdr_filter(info, "yuv420p")] if info.hdr else []
             filters.append("scale='min(480,iw)':-2")
             with atomic_target(image) as tmp:
-                subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                                "-ss", f"{max(0.0, min(at, info.duration - 0.05)):.3f}", "-i", str(clip),
-                                "-frames:v", "1", "-vf", ",".join(filters), "-q:v", "4", "-f", "image2", str(tmp)],
-                               check=True, capture_output=True, timeout=60, preexec_fn=dies_with_parent)
+                subprocess.run(
+                    [
+                        ffmpeg_exe(),
+                        "-nostdin",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-ss",
+                        f"{max(0.0, min(at, info.duration - 0.05)):.3f}",
+                        "-i",
+                        str(clip),
+                        "-frames:v",
+                        "1",
+                        "-vf",
+                        ",".join(filters),
+                        "-q:v",
+                        "4",
+                        "-f",
+                        "image2",
+                        str(tmp),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=60,
+                    preexec_fn=dies_with_parent,
+                )
     return image

@@ -64,8 +64,10 @@ class ReviewService:
     def cards(self, limit: int = 100) -> list[VideoCard]:
         """The journal's newest videos, with what each one's sidecar and stored scores say."""
         with self.journal() as j:
-            return [video_card(j, v, self.paths, self.cfg.segment)
-                    for v in sorted(j.recent(limit=limit), key=lambda v: v.id, reverse=True)]
+            return [
+                video_card(j, v, self.paths, self.cfg.segment)
+                for v in sorted(j.recent(limit=limit), key=lambda v: v.id, reverse=True)
+            ]
 
     def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
         cards = self.cards()
@@ -135,8 +137,9 @@ class ReviewService:
         video = self.video(video_id)
         return self.outbox_file(video, video.outputs.highlights) if video and video.outputs else None
 
-    def correct(self, video_id: int, rows: list[tuple[float, float, str]], note: str,
-                stamp: str | None) -> CorrectionResult:
+    def correct(
+        self, video_id: int, rows: list[tuple[float, float, str]], note: str, stamp: str | None
+    ) -> CorrectionResult:
         """Rows for one processed video added to the corrections CSV, unless it changed since `stamp`."""
         video = self.video(video_id)
         if video is None or video.state is not State.DONE:

@@ -34,11 +34,16 @@ def serve(cfg: Config, stop: threading.Event | None = None) -> None:
     if not is_loopback(host):
         token = cfg.review.token or secrets.token_urlsafe(18)
         if not cfg.review.token:
-            log.warning("review page on %s: open http://%s:%d/?token=%s (set review.token to keep one)",
-                        host, host, port, token)
+            log.warning(
+                "review page on %s: open http://%s:%d/?token=%s (set review.token to keep one)", host, host, port, token
+            )
     server = create_server(create_app(cfg, token), host=host, port=port, threads=6)
-    log.info("review page: http://%s:%d/%s", host if ":" not in host else f"[{host}]", port,
-             "" if token is None else " (token needed)")
+    log.info(
+        "review page: http://%s:%d/%s",
+        host if ":" not in host else f"[{host}]",
+        port,
+        "" if token is None else " (token needed)",
+    )
     if stop is not None:
         threading.Thread(target=lambda: (stop.wait(), server.close()), name="review-stop", daemon=True).start()
     try:

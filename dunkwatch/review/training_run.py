@@ -12,7 +12,7 @@ TRAIN_LOG = "review-train.log"  # "train now"'s output, in the state dir
 
 
 class TrainingRun:
-    """"train now": the same job as `dunkwatch train`, in the background, one at a time."""
+    """ "train now": the same job as `dunkwatch train`, in the background, one at a time."""
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -26,8 +26,9 @@ class TrainingRun:
                 return False
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "w", encoding="utf-8") as out:
-                self._proc = subprocess.Popen(train_command(self.cfg), stdout=out, stderr=subprocess.STDOUT,
-                                              stdin=subprocess.DEVNULL)
+                self._proc = subprocess.Popen(
+                    train_command(self.cfg), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
             return True
 
     def running(self) -> bool:

@@ -38,12 +38,18 @@ class _Views:
         if request.path.startswith(SHARED_PREFIX) and request.method == "GET":
             return None  # a share link carries its own signature: no token, and nothing else is served
         if self.token is not None:
-            given = request.args.get("token") or request.cookies.get("dunkwatch_token") or \
-                request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            given = (
+                request.args.get("token")
+                or request.cookies.get("dunkwatch_token")
+                or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            )
             if not given or not hmac.compare_digest(given, self.token):
-                return Response("dunkwatch review: a token is needed on this address (see the service's log, "
-                                "or review.token in the config): open /?token=...\n", status=401,
-                                mimetype="text/plain")
+                return Response(
+                    "dunkwatch review: a token is needed on this address (see the service's log, "
+                    "or review.token in the config): open /?token=...\n",
+                    status=401,
+                    mimetype="text/plain",
+                )
         if request.method == "POST":
             origin = request.headers.get("Origin")
             if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
@@ -63,11 +69,20 @@ class _Views:
     def index(self):
         s, corrections = self.service, self.cfg.paths.corrections
         report = s.status()
-        return render_template("index.html", log=s.practice_log(), quarantined=s.quarantined(), report=report,
-                               courts=s.courts.cards(report.courts),
-                               models=s.models(), csrf=self.csrf, stamp=csv_stamp(corrections),
-                               corrections=corrections, slow_motion=self.cfg.export.slow_motion,
-                               training_running=s.training.running(), training_tail=s.training.tail())
+        return render_template(
+            "index.html",
+            log=s.practice_log(),
+            quarantined=s.quarantined(),
+            report=report,
+            courts=s.courts.cards(report.courts),
+            models=s.models(),
+            csrf=self.csrf,
+            stamp=csv_stamp(corrections),
+            corrections=corrections,
+            slow_motion=self.cfg.export.slow_motion,
+            training_running=s.training.running(),
+            training_tail=s.training.tail(),
+        )
 
     def _send_video(self, path: Path | None):
         if path is None:
@@ -100,8 +115,12 @@ class _Views:
         return send_file(path, mimetype="image/png", max_age=0)
 
     def set_hoop(self, key: str):
-        return self._draw_on_court(key, "hoop", self.service.courts.set_hoop,
-                                   lambda _: "hoop saved; videos of this court from now on look for shots there")
+        return self._draw_on_court(
+            key,
+            "hoop",
+            self.service.courts.set_hoop,
+            lambda _: "hoop saved; videos of this court from now on look for shots there",
+        )
 
     def _draw_on_court(self, key: str, field: str, save: Callable[[str, Any], Any], saved: Callable[[Any], str]):
         """A zone or hoop drawn on a court, from the form's JSON `field`; `saved(value)` says what it did."""
@@ -118,9 +137,13 @@ class _Views:
         token = self.service.share(SharedKind(kind), ident, request.host) if kind in ("clip", "session") else None
         if token is None:
             return jsonify(ok=False, message="nothing to share there"), 404
-        return jsonify(ok=True, url=f"{request.host_url}s/{token}", days=self.cfg.review.share_days,
-                       message=f"a read-only link for {self.cfg.review.share_days} day(s): anyone who has it can "
-                               "watch this, and nothing else")
+        return jsonify(
+            ok=True,
+            url=f"{request.host_url}s/{token}",
+            days=self.cfg.review.share_days,
+            message=f"a read-only link for {self.cfg.review.share_days} day(s): anyone who has it can "
+            "watch this, and nothing else",
+        )
 
     def rotate_share_key(self):
         ShareKey(self.cfg.paths.state_dir).rotate()
@@ -149,8 +172,12 @@ class _Views:
         return Response(png, mimetype="image/png")
 
     def set_zones(self, key: str):
-        return self._draw_on_court(key, "zones", self.service.courts.set_zones,
-                                   lambda zones: f"{len(zones)} ignore zone(s) saved; videos from now on ignore them")
+        return self._draw_on_court(
+            key,
+            "zones",
+            self.service.courts.set_zones,
+            lambda zones: f"{len(zones)} ignore zone(s) saved; videos from now on ignore them",
+        )
 
     def correct(self):
         form = request.form
@@ -168,8 +195,12 @@ class _Views:
         pinned = request.form.get("pinned") == "1"
         if not self.service.pin(video_id, pinned):
             return jsonify(ok=False, message="no processed video with an original in the archive has that id"), 404
-        return jsonify(ok=True, message="its original stays, whatever the archive's limits" if pinned
-                       else "its original follows the archive's limits again")
+        return jsonify(
+            ok=True,
+            message="its original stays, whatever the archive's limits"
+            if pinned
+            else "its original follows the archive's limits again",
+        )
 
     def use_model(self):
         if not self.service.use_model(request.form.get("version", "")):
@@ -196,26 +227,28 @@ def create_app(cfg: Config, token: str | None = None) -> Flask:
     views = _Views(cfg, token)
     app.before_request(views.guard)
     app.after_request(views.remember_token)
-    for rule, view, methods in (("/", views.index, ["GET"]),
-                                ("/video/<int:video_id>/clip/<int:number>", views.clip, ["GET"]),
-                                ("/video/<int:video_id>/reel", views.reel, ["GET"]),
-                                ("/video/<int:video_id>/poster/<int:number>", views.poster, ["GET"]),
-                                ("/session/<session_id>/reel", views.session_reel, ["GET"]),
-                                ("/session/<session_id>/makes", views.session_makes, ["GET"]),
-                                ("/session/<session_id>/shotmap", views.session_shot_map, ["GET"]),
-                                ("/court/<key>/hoop", views.set_hoop, ["POST"]),
-                                ("/share", views.share, ["POST"]),
-                                ("/court/<key>/image", views.court_image, ["GET"]),
-                                ("/court/<key>/zones", views.set_zones, ["POST"]),
-                                ("/share/rotate", views.rotate_share_key, ["POST"]),
-                                (SHARED_PREFIX + "<token>", views.shared_page, ["GET"]),
-                                (SHARED_PREFIX + "<token>/video", views.shared_video, ["GET"]),
-                                ("/corrections", views.correct, ["POST"]),
-                                ("/video/<int:video_id>/pin", views.pin, ["POST"]),
-                                ("/models/use", views.use_model, ["POST"]),
-                                ("/train", views.train_now, ["POST"]),
-                                ("/train/progress", views.train_progress, ["GET"]),
-                                ("/quarantine/<int:video_id>/retry", views.retry, ["POST"])):
+    for rule, view, methods in (
+        ("/", views.index, ["GET"]),
+        ("/video/<int:video_id>/clip/<int:number>", views.clip, ["GET"]),
+        ("/video/<int:video_id>/reel", views.reel, ["GET"]),
+        ("/video/<int:video_id>/poster/<int:number>", views.poster, ["GET"]),
+        ("/session/<session_id>/reel", views.session_reel, ["GET"]),
+        ("/session/<session_id>/makes", views.session_makes, ["GET"]),
+        ("/session/<session_id>/shotmap", views.session_shot_map, ["GET"]),
+        ("/court/<key>/hoop", views.set_hoop, ["POST"]),
+        ("/share", views.share, ["POST"]),
+        ("/court/<key>/image", views.court_image, ["GET"]),
+        ("/court/<key>/zones", views.set_zones, ["POST"]),
+        ("/share/rotate", views.rotate_share_key, ["POST"]),
+        (SHARED_PREFIX + "<token>", views.shared_page, ["GET"]),
+        (SHARED_PREFIX + "<token>/video", views.shared_video, ["GET"]),
+        ("/corrections", views.correct, ["POST"]),
+        ("/video/<int:video_id>/pin", views.pin, ["POST"]),
+        ("/models/use", views.use_model, ["POST"]),
+        ("/train", views.train_now, ["POST"]),
+        ("/train/progress", views.train_progress, ["GET"]),
+        ("/quarantine/<int:video_id>/retry", views.retry, ["POST"]),
+    ):
         app.add_url_rule(rule, view.__name__, view, methods=methods)
     app.register_error_handler(404, lambda _error: make_response("not found\n", 404, {"Content-Type": "text/plain"}))
     return app

@@ -47,8 +47,9 @@ class LookItem:
         return self.end - self.start
 
 
-def near_threshold(times: np.ndarray, scores: np.ndarray, threshold: float, band: float, smooth: float,
-                   min_seconds: float) -> list[tuple[float, float]]:
+def near_threshold(
+    times: np.ndarray, scores: np.ndarray, threshold: float, band: float, smooth: float, min_seconds: float
+) -> list[tuple[float, float]]:
     """Stretches of at least `min_seconds` (long enough to have been a clip) whose smoothed score,
     as segments see it, stayed within `band` (the hysteresis) of the threshold."""
     if len(times) < 2:
@@ -64,23 +65,36 @@ def near_threshold(times: np.ndarray, scores: np.ndarray, threshold: float, band
     return found
 
 
-def doubts_of(video_id: int, name: str, sidecar: Sidecar, scores: tuple[np.ndarray, np.ndarray] | None,
-              band: float, smooth: float, min_seconds: float) -> list[LookItem]:
+def doubts_of(
+    video_id: int,
+    name: str,
+    sidecar: Sidecar,
+    scores: tuple[np.ndarray, np.ndarray] | None,
+    band: float,
+    smooth: float,
+    min_seconds: float,
+) -> list[LookItem]:
     """A processed video's stretches worth a look: from its sidecar (disputes, nobody seen) and its
     stored scores (near the threshold)."""
-    items = [LookItem(video_id, name, d.start, d.end, Doubt.MODEL_NOT_MOTION if d.model_in_view
-                      else Doubt.MOTION_NOT_MODEL) for d in sidecar.disputed]
+    items = [
+        LookItem(video_id, name, d.start, d.end, Doubt.MODEL_NOT_MOTION if d.model_in_view else Doubt.MOTION_NOT_MODEL)
+        for d in sidecar.disputed
+    ]
     items += [LookItem(video_id, name, s.start, s.end, Doubt.NOBODY_SEEN) for s in sidecar.nobody_seen]
     if scores is not None:
         times, values = scores
-        items += [LookItem(video_id, name, a, b, Doubt.NEAR_THRESHOLD) for a, b in
-                  near_threshold(np.asarray(times, float), np.asarray(values, float), sidecar.threshold, band,
-                                 smooth, min_seconds)]
+        items += [
+            LookItem(video_id, name, a, b, Doubt.NEAR_THRESHOLD)
+            for a, b in near_threshold(
+                np.asarray(times, float), np.asarray(values, float), sidecar.threshold, band, smooth, min_seconds
+            )
+        ]
     return items
 
 
-def worth_a_look(items: Iterable[LookItem], corrected: Mapping[str, Sequence[tuple[float, float]]],
-                 limit: int) -> list[LookItem]:
+def worth_a_look(
+    items: Iterable[LookItem], corrected: Mapping[str, Sequence[tuple[float, float]]], limit: int
+) -> list[LookItem]:
     """The items no correction overlaps, scorers at odds first, then the longest, then the newest video."""
     open_ = [i for i in items if not any(a < i.end and b > i.start for a, b in corrected.get(i.name, ()))]
     return sorted(open_, key=lambda i: (i.doubt.rank, -i.seconds, -i.video_id))[:limit]

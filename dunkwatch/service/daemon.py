@@ -35,9 +35,15 @@ TICK_SECONDS = 0.5  # how often pending files are re-examined; also bounds shutd
 class Daemon:
     """`dunkwatch run`: watch the inbox until SIGTERM (or, with once=True, until it is empty)."""
 
-    def __init__(self, cfg: Config, scorer_choice: str | None = None, once: bool = False,
-                 process: ProcessFn | None = None, videos: VideoRunner | None = None,
-                 page: Callable[[threading.Event], None] | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        scorer_choice: str | None = None,
+        once: bool = False,
+        process: ProcessFn | None = None,
+        videos: VideoRunner | None = None,
+        page: Callable[[threading.Event], None] | None = None,
+    ):
         """By default each video is processed in a child process. `process` stands in for
         process_video in this process, `videos` for the whole runner (both for tests). `page`
         serves the review page until the event is set; the command line hands it in, since the
@@ -47,19 +53,28 @@ class Daemon:
         self.paths = cfg.paths
         self.page = page
         self.once = once
-        for folder in (self.paths.inbox, self.paths.outbox, self.paths.archive, self.paths.quarantine,
-                       self.paths.state_dir):
+        for folder in (
+            self.paths.inbox,
+            self.paths.outbox,
+            self.paths.archive,
+            self.paths.quarantine,
+            self.paths.state_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.paths.state_dir)
         self.stopping = threading.Event()
         self.notifier = Notifier(cfg.notify, cfg.review, self.store, cfg.paths.state_dir)
         self.originals = Originals(cfg, self.store, self.notifier.quarantined)
         if videos is None:
-            videos = (ChildProcessRunner(cfg, scorer_choice) if process is None
-                      else InlineRunner(cfg, scorer_choice, scene_memory(cfg.paths.state_dir, cfg.motion), process))
+            videos = (
+                ChildProcessRunner(cfg, scorer_choice)
+                if process is None
+                else InlineRunner(cfg, scorer_choice, scene_memory(cfg.paths.state_dir, cfg.motion), process)
+            )
         self.jobs = JobRunner(cfg, self.store, self.originals, videos, self.stopping, self.notifier)
-        self.intake = Intake(cfg, self.store, self.originals, once, queued=self.jobs.work.set,
-                             keepalive=self._keepalive)
+        self.intake = Intake(
+            cfg, self.store, self.originals, once, queued=self.jobs.work.set, keepalive=self._keepalive
+        )
         self._worker: threading.Thread | None = None
         self._watchdog = sdnotify.watchdog_seconds()
         self._next_ping = 0.0
@@ -92,9 +107,12 @@ class Daemon:
         self.intake.rescan()
         worker = self._worker = threading.Thread(target=self.jobs.loop, name="jobs", daemon=True)
         worker.start()
-        log.info("watching %s (%s); clips go to %s", self.paths.inbox,
-                 "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
-                 self.paths.outbox)
+        log.info(
+            "watching %s (%s); clips go to %s",
+            self.paths.inbox,
+            "one pass" if self.once else ("polling" if self.cfg.watch.polling else "inotify"),
+            self.paths.outbox,
+        )
         sdnotify.notify("READY=1\nSTATUS=watching the inbox")
         try:
             self._watch_until_stopped(watch, worker)
@@ -143,8 +161,9 @@ class Daemon:
             try:
                 page(self.stopping)
             except Exception as exc:
-                log.error("review page: cannot serve on %s (%s); the service goes on without it",
-                          self.cfg.review.listen, exc)
+                log.error(
+                    "review page: cannot serve on %s (%s); the service goes on without it", self.cfg.review.listen, exc
+                )
 
         threading.Thread(target=run, name="review", daemon=True).start()
 

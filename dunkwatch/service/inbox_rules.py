@@ -30,8 +30,6 @@ def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Ite
     return suffix in {e.lower().lstrip(".") for e in extensions}
 
 
-
-
 class EntryKind(Enum):
     FILE = "a regular file"  # the only kind ever opened
     SYMLINK = "a symbolic link"  # never followed: it could point at any file the service can read
@@ -93,16 +91,16 @@ def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) ->
                 yield path
 
 
-
-
 LIVE_PHOTO_MAX_SECONDS = 4.0  # an iPhone's Live Photo movie runs about 1.5 to 3 s
 
 
 def skip_reason(info, min_duration: float, live_photos: bool) -> str | None:
     """Why a readable video is archived without clips (phone clutter), or None to process it."""
     if info.live_photo and not live_photos and 0 < info.duration <= LIVE_PHOTO_MAX_SECONDS:
-        return (f"a Live Photo's companion movie ({info.duration:.1f} s, with an Apple content identifier); "
-                "set watch.live_photos = true to process these")
+        return (
+            f"a Live Photo's companion movie ({info.duration:.1f} s, with an Apple content identifier); "
+            "set watch.live_photos = true to process these"
+        )
     if 0 < info.duration < min_duration:
         return f"{info.duration:.1f} s long, shorter than watch.min_duration ({min_duration:g} s)"
     return None

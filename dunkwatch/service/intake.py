@@ -32,8 +32,15 @@ log = logging.getLogger(__name__)
 
 
 class Intake:
-    def __init__(self, cfg: Config, store: Store, originals: Originals, once: bool,
-                 queued: Callable[[], None], keepalive: Callable[[], None]):
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        originals: Originals,
+        once: bool,
+        queued: Callable[[], None],
+        keepalive: Callable[[], None],
+    ):
         self.cfg, self.paths, self.store, self.originals, self.once = cfg, cfg.paths, store, originals, once
         self.queued = queued  # wakes the job runner
         self.keepalive = keepalive  # hashing a large file on a slow disk takes a while
@@ -80,8 +87,11 @@ class Intake:
                 self.originals.quarantine_link(path)
             elif kind is EntryKind.OTHER and path not in self._ignored:
                 self._ignored.add(path)  # once: a rescan finds it again every few minutes
-                log.warning("%s: ignored: %s (a FIFO, socket, device or folder); only regular files are "
-                            "opened", path, kind.value)
+                log.warning(
+                    "%s: ignored: %s (a FIFO, socket, device or folder); only regular files are opened",
+                    path,
+                    kind.value,
+                )
             return
         row = self.store.active(path)
         if row is not None and row.state is not State.SEEN:

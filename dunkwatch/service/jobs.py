@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PREDICTIONS_CSV = "predictions.csv"
 
+
 def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None:
     """Replace this video's rows in outbox/predictions.csv: rows in the corrections format to copy."""
     import csv
@@ -47,8 +48,7 @@ def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None
     atomic_write_text(csv_path, render_csv(kept))
 
 
-_TRANSIENT_FFMPEG = ("No space left on device", "Disk quota exceeded", "Input/output error",
-                     "Cannot allocate memory")
+_TRANSIENT_FFMPEG = ("No space left on device", "Disk quota exceeded", "Input/output error", "Cannot allocate memory")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -63,8 +63,15 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class JobRunner:
-    def __init__(self, cfg: Config, store: Store, originals: Originals, videos: VideoRunner,
-                 stopping: threading.Event, notifier: Notifier):
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        originals: Originals,
+        videos: VideoRunner,
+        stopping: threading.Event,
+        notifier: Notifier,
+    ):
         self.cfg, self.paths, self.store, self.originals = cfg, cfg.paths, store, originals
         self.videos, self.stopping, self.notifier = videos, stopping, notifier
         self.work = threading.Event()  # set when a video is queued, or to stop
@@ -98,6 +105,7 @@ class JobRunner:
     def refresh_sessions(self, stoppable: bool = True) -> None:
         """The practice sessions' folders, brought up to date; a failure is logged and tried again later.
         `stoppable`: a stopping service abandons a reel being joined (it is rebuilt at the next start)."""
+
         def stop() -> None:
             if stoppable and self.stopping.is_set():
                 raise Cancelled()
@@ -131,8 +139,7 @@ class JobRunner:
             return
         original = self.store.done_with_hash(job.sha256) if job.sha256 else None
         if original is not None and original.id != job.id:
-            log.info("%s: same content as %s (already processed); archived without new clips",
-                     job.name, original.name)
+            log.info("%s: same content as %s (already processed); archived without new clips", job.name, original.name)
             self.store.finish(job.id, State.DONE, outputs=original.outputs, duplicate_of=original.id)
             self.originals.move(self.store.get(job.id))
             return
@@ -155,8 +162,9 @@ class JobRunner:
         self.store.save_scores(job.sha256, sidecar.scorer, sidecar.model, result.times, result.scores)
         outputs = VideoOutputs.of(sidecar, result.out_dir)
         try:
-            update_predictions_csv(self.paths.outbox / PREDICTIONS_CSV,
-                                   listed_name(job.path, result.out_dir, self.paths.outbox), sidecar)
+            update_predictions_csv(
+                self.paths.outbox / PREDICTIONS_CSV, listed_name(job.path, result.out_dir, self.paths.outbox), sidecar
+            )
         except OSError as exc:  # a convenience file: never fail a processed video over it
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, State.DONE, outputs=outputs)
@@ -170,8 +178,9 @@ class JobRunner:
         if not self.cfg.export.timelines:
             return
         try:
-            write_video_timelines(result.out_dir, result.sidecar, video.location or video.path,
-                                  self.cfg.export.timelines)
+            write_video_timelines(
+                result.out_dir, result.sidecar, video.location or video.path, self.cfg.export.timelines
+            )
         except Exception as exc:  # an adapter's error must never fail a processed video
             log.warning("%s: cannot write its editor timelines: %s", video.name, one_line(str(exc)))
 
@@ -197,6 +206,13 @@ class JobRunner:
             self.originals.fail(job, reason)
             return
         delay = self.cfg.daemon.retry_seconds * 2 ** (job.attempts - 1)
-        log.warning("%s: %s: %s; try %d of %d in %.0f s", job.name, type(exc).__name__, message,
-                    job.attempts + 1, self.cfg.daemon.max_attempts, delay)
+        log.warning(
+            "%s: %s: %s; try %d of %d in %.0f s",
+            job.name,
+            type(exc).__name__,
+            message,
+            job.attempts + 1,
+            self.cfg.daemon.max_attempts,
+            delay,
+        )
         self.store.requeue(job.id, delay, f"{type(exc).__name__}: {message}")

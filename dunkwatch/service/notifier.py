@@ -63,8 +63,15 @@ def share_host(review: ReviewConfig) -> str:
 
 
 class Notifier:
-    def __init__(self, cfg: NotifyConfig, review: ReviewConfig, store: Store, state_dir,
-                 send: Send | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        cfg: NotifyConfig,
+        review: ReviewConfig,
+        store: Store,
+        state_dir,
+        send: Send | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.cfg, self.review, self.store, self.state_dir = cfg, review, store, state_dir
         self.enabled = bool(cfg.urls)
         self._send = send
@@ -83,14 +90,18 @@ class Notifier:
         """One message per session, once it has been quiet for notify.session_quiet."""
         if not self.wants(Event.SESSION):
             return
-        body = (f"{session.counts()} in {len(session.videos)} video(s), "
-                f"{session.in_view:.0f} s with a player in view.")
+        body = f"{session.counts()} in {len(session.videos)} video(s), {session.in_view:.0f} s with a player in view."
         if self.review.enabled:
             host = share_host(self.review)
             token = ShareKey(self.state_dir).link(SharedKind.SESSION, session.id, host, self.review.share_days)
             body += f" Session reel: http://{host}/s/{token}"
-        self.notify(Event.SESSION, f"dunkwatch: {session.name}: clips ready", body, key=f"session:{session.id}",
-                    delay=self.cfg.session_quiet)
+        self.notify(
+            Event.SESSION,
+            f"dunkwatch: {session.name}: clips ready",
+            body,
+            key=f"session:{session.id}",
+            delay=self.cfg.session_quiet,
+        )
 
     def quarantined(self, name: str, reason: str) -> None:
         self.notify(Event.QUARANTINE, f"dunkwatch: {name} quarantined", reason)
@@ -139,10 +150,14 @@ class Notifier:
             log.error("notification %r: not delivered after %d tries; dropped", notice.title, MAX_TRIES)
             self.store.notice_done(notice.id)
             return False
-        wait = min(self.cfg.retry_seconds * 2 ** notice.tries, MAX_WAIT_SECONDS)
+        wait = min(self.cfg.retry_seconds * 2**notice.tries, MAX_WAIT_SECONDS)
         if notice.tries == 0:
-            log.warning("notification %r could not be sent to %s; trying again, first in %.0f s (notify.urls)",
-                        notice.title, ", ".join(u.split("://")[0] + "://…" for u in self.cfg.urls), wait)
+            log.warning(
+                "notification %r could not be sent to %s; trying again, first in %.0f s (notify.urls)",
+                notice.title,
+                ", ".join(u.split("://")[0] + "://…" for u in self.cfg.urls),
+                wait,
+            )
         self.store.notice_failed(notice.id, self.clock() + wait)
         return False
 

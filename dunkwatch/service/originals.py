@@ -71,16 +71,26 @@ class Originals:
                 # doing, so it counts as one of its attempts. (A crash in the video child is no
                 # service death: the job runner records it at once as ChildDied, "died of SIGSEGV".)
                 if video.attempts >= limit:
-                    self.fail(video, f"{video.path}: crashed the service {video.attempts} times ({fault}); "
-                                     "see the service log")
+                    self.fail(
+                        video,
+                        f"{video.path}: crashed the service {video.attempts} times ({fault}); see the service log",
+                    )
                     continue
-                log.warning("%s: the service crashed while processing it (%s); try %d of %d",
-                            video.name, fault, video.attempts + 1, limit)
+                log.warning(
+                    "%s: the service crashed while processing it (%s); try %d of %d",
+                    video.name,
+                    fault,
+                    video.attempts + 1,
+                    limit,
+                )
                 self.store.requeue(video.id, 0.0, f"crashed the service: {fault}")
             elif video.interruptions + 1 >= OUTSIDE_DEATHS_PER_ATTEMPT * limit:
                 # Killed from outside this often on one video: most likely out of memory on it.
-                self.fail(video, f"{video.path}: the service was stopped {video.interruptions + 1} times while "
-                                 "processing it (killed or out of memory); see the service log")
+                self.fail(
+                    video,
+                    f"{video.path}: the service was stopped {video.interruptions + 1} times while "
+                    "processing it (killed or out of memory); see the service log",
+                )
             else:
                 # systemctl restart, a reboot, the OOM killer, kill -9: not the video's fault.
                 log.info("%s: was being processed when the service stopped; processing it again", video.name)
@@ -148,8 +158,9 @@ class Originals:
 
     def move(self, video: Video) -> None:
         """Done: to the archive; failed: to the quarantine with its reason. The row says so after."""
-        dest_dir = (self.paths.archive if video.state is State.DONE else self.paths.quarantine) / \
-            self.relative_parent(video.path)
+        dest_dir = (self.paths.archive if video.state is State.DONE else self.paths.quarantine) / self.relative_parent(
+            video.path
+        )
         if not video.path.exists():
             # Moved before a crash, recorded not yet: the folder is all we know.
             self.store.moved(video.id, dest_dir)

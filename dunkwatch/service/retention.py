@@ -61,15 +61,19 @@ class RetentionPlan:
     next_deletion: tuple[ArchivedOriginal, float] | None  # the next by age, and when (keep_days)
 
 
-def plan_retention(originals: Sequence[ArchivedOriginal], kept: Mapping[int, Kept], cfg: ArchiveConfig,
-                   now: float) -> RetentionPlan:
+def plan_retention(
+    originals: Sequence[ArchivedOriginal], kept: Mapping[int, Kept], cfg: ArchiveConfig, now: float
+) -> RetentionPlan:
     """What to delete now: past keep_days, then the oldest until the rest fits in max_gb; never a kept one."""
     oldest_first = sorted(originals, key=lambda o: (o.archived, o.video_id))
     free = [o for o in oldest_first if o.video_id not in kept]
     deletions = []
     if cfg.keep_days > 0:
-        deletions = [Deletion(o, f"archived more than archive.keep_days = {cfg.keep_days} days ago")
-                     for o in free if now - o.archived > cfg.keep_days * DAY]
+        deletions = [
+            Deletion(o, f"archived more than archive.keep_days = {cfg.keep_days} days ago")
+            for o in free
+            if now - o.archived > cfg.keep_days * DAY
+        ]
     doomed = {d.original.video_id for d in deletions}
     size = sum(o.size for o in oldest_first if o.video_id not in doomed)
     if cfg.max_gb > 0:
@@ -88,8 +92,9 @@ def plan_retention(originals: Sequence[ArchivedOriginal], kept: Mapping[int, Kep
 class ArchiveRetention:
     """Applies the plan to the archive: the journal's originals, what training still needs, the pins."""
 
-    def __init__(self, archive: ArchiveConfig, paths: PathsConfig, store: Store,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, archive: ArchiveConfig, paths: PathsConfig, store: Store, clock: Callable[[], float] = time.time
+    ):
         self.cfg, self.paths, self.store, self.clock = archive, paths, store, clock
         self._next_check = 0.0
 
@@ -159,8 +164,9 @@ class ArchiveRetention:
             now = self.clock()
             self.store.original_deleted(o.video_id, now)
             self._mark_sidecar(self.store.get(o.video_id), now)
-            log.info("archive: deleted %s (%.1f MB): %s; its clips and sidecar stay", o.path, o.size / 1e6,
-                     deletion.reason)
+            log.info(
+                "archive: deleted %s (%.1f MB): %s; its clips and sidecar stay", o.path, o.size / 1e6, deletion.reason
+            )
             done.append(deletion)
         return done
 

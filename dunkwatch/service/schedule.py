@@ -31,6 +31,7 @@ _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def crontab_weekdays(field: str) -> str:
     """Crontab weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts 0 as Monday."""
+
     def name(token: str) -> str:
         return _CRON_DAYS[int(token)] if token.isdigit() and int(token) <= 7 else token
 
@@ -53,8 +54,12 @@ def make_trigger(schedule: str, timezone: tzinfo | None = None) -> BaseTrigger:
         # cron(8): when both the day of the month and the weekday are restricted, either one
         # matching runs the job ("30 2 1 * sun": the 1st, and every Sunday). APScheduler's one
         # trigger would want both at once.
-        return OrTrigger([CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=timezone),
-                          CronTrigger(minute=minute, hour=hour, month=month, day_of_week=days, timezone=timezone)])
+        return OrTrigger(
+            [
+                CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=timezone),
+                CronTrigger(minute=minute, hour=hour, month=month, day_of_week=days, timezone=timezone),
+            ]
+        )
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=days, timezone=timezone)
 
 
@@ -91,10 +96,14 @@ class RetrainingSchedule:
         self._stopping = False
         self.scheduler = BackgroundScheduler(daemon=True)
         self.job = self.scheduler.add_job(
-            self._run, make_trigger(cfg.training.schedule), id="retrain", name="retrain the classifier",
+            self._run,
+            make_trigger(cfg.training.schedule),
+            id="retrain",
+            name="retrain the classifier",
             max_instances=1,  # a long run is never joined by a second one
             coalesce=True,  # runs missed while asleep collapse into one
-            misfire_grace_time=int(cfg.training.misfire_grace_seconds))
+            misfire_grace_time=int(cfg.training.misfire_grace_seconds),
+        )
 
     def start(self) -> None:
         self.scheduler.start()
@@ -116,8 +125,14 @@ class RetrainingSchedule:
             if self._stopping:
                 return
             log.info("scheduled retraining starts: %s", " ".join(train_command(self.cfg)))
-            self._child = subprocess.Popen(train_command(self.cfg), cwd=os.getcwd(), stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT, text=True, errors="replace")
+            self._child = subprocess.Popen(
+                train_command(self.cfg),
+                cwd=os.getcwd(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
         child = self._child
         for line in child.stdout:  # the child's log, relayed line by line to ours
             log.info("train: %s", line.rstrip())

@@ -57,9 +57,23 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
         started = parse_started(outputs.recorded_at, v.mtime)
         if started is None:
             continue
-        found.append(SessionVideo(v.id, csv_name(paths, v), started[0], started[1], outputs.duration,
-                                  outputs.folder, outputs.clips, outputs.spans, v.location or v.path, outputs.shots,
-                                  outputs.scene, outputs.aspect, outputs.folder / f"{v.path.stem}.json"))
+        found.append(
+            SessionVideo(
+                v.id,
+                csv_name(paths, v),
+                started[0],
+                started[1],
+                outputs.duration,
+                outputs.folder,
+                outputs.clips,
+                outputs.spans,
+                v.location or v.path,
+                outputs.shots,
+                outputs.scene,
+                outputs.aspect,
+                outputs.folder / f"{v.path.stem}.json",
+            )
+        )
     return found
 
 
@@ -109,15 +123,17 @@ class SessionOutputs:
         makes_reel = f"{session.id}_makes.mp4" if makes else None
         shot_map = f"{session.id}_shotmap.png" if session.attempts else None
         suffixes = [FORMATS[f][1] for f in self.timelines]
-        wanted = SessionSidecar.of(session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes],
-                                   makes_reel, shot_map)
+        wanted = SessionSidecar.of(
+            session, self.paths.outbox, reel, [f"{session.id}{s}" for s in suffixes], makes_reel, shot_map
+        )
         sidecar_path = folder / SIDECAR_NAME
         text = wanted.to_json()
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         if session.id not in written and sidecar_path.is_file() and SessionSidecar.read(sidecar_path) == wanted:
             written[session.id] = digest  # written before the journal kept digests: read once, not rebuilt
-        if written.get(session.id) == digest and all((folder / name).is_file() for name in
-                                                     (SIDECAR_NAME, reel, makes_reel, shot_map) if name):
+        if written.get(session.id) == digest and all(
+            (folder / name).is_file() for name in (SIDECAR_NAME, reel, makes_reel, shot_map) if name
+        ):
             return False
         folder.mkdir(parents=True, exist_ok=True)
         for name, parts in ((reel, clips), (makes_reel, makes)):
@@ -130,16 +146,26 @@ class SessionOutputs:
             self._draw_shot_map(session, folder / shot_map)
         try:
             if self.timelines:  # the one place a session reads its videos' sidecars: a changed session's timelines
-                sidecars = [(Sidecar.read(v.sidecar_path), v.original) for v in session.videos
-                            if v.sidecar_path is not None and v.original is not None]
-                write_timelines(folder, session.id, [CutSource.of(s, o) for s, o in sidecars if s is not None],
-                                self.timelines)
+                sidecars = [
+                    (Sidecar.read(v.sidecar_path), v.original)
+                    for v in session.videos
+                    if v.sidecar_path is not None and v.original is not None
+                ]
+                write_timelines(
+                    folder, session.id, [CutSource.of(s, o) for s, o in sidecars if s is not None], self.timelines
+                )
         except Exception as exc:  # an adapter's error costs the timelines, never the session or the service
             log.warning("session %s: cannot write its editor timelines: %s", session.id, exc)
         atomic_write_text(sidecar_path, text)  # last: its presence means the reel is complete
         written[session.id] = digest
-        log.info("session %s (%s): %d video(s), %s%s", session.id, session.name, len(session.videos),
-                 session.counts(), f"; reel {reel}" if reel else "")
+        log.info(
+            "session %s (%s): %d video(s), %s%s",
+            session.id,
+            session.name,
+            len(session.videos),
+            session.counts(),
+            f"; reel {reel}" if reel else "",
+        )
         return True
 
     def _draw_shot_map(self, session: Session, path: Path) -> None:

@@ -55,8 +55,10 @@ class ArchiveSummary:
 
 
 def archive_summary(plan: RetentionPlan, cfg: ArchiveConfig) -> ArchiveSummary:
-    limits = [f"deleted after {cfg.keep_days} days" if cfg.keep_days else "",
-              f"kept under {cfg.max_gb:g} GB" if cfg.max_gb else ""]
+    limits = [
+        f"deleted after {cfg.keep_days} days" if cfg.keep_days else "",
+        f"kept under {cfg.max_gb:g} GB" if cfg.max_gb else "",
+    ]
     nxt = None
     if plan.next_deletion is not None:
         original, when = plan.next_deletion
@@ -106,10 +108,16 @@ def collect_status(paths: PathsConfig, archive: ArchiveConfig | None = None) -> 
     try:
         summary = archive_summary(ArchiveRetention(archive, paths, store).plan(), archive) if archive else None
         counts = store.counts()
-        errors = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated))
-                  for v in store.recent(limit=5, with_error=True)]
-        recent = [RecentVideo(v.name, v.state.value, v.error, _when(v.updated), (v.sha256 or "")[:12], v.attempts,
-                              v.duplicate_of) for v in store.recent(limit=10)]
+        errors = [
+            RecentVideo(v.name, v.state.value, v.error, _when(v.updated))
+            for v in store.recent(limit=5, with_error=True)
+        ]
+        recent = [
+            RecentVideo(
+                v.name, v.state.value, v.error, _when(v.updated), (v.sha256 or "")[:12], v.attempts, v.duplicate_of
+            )
+            for v in store.recent(limit=10)
+        ]
         next_training = store.get_meta(NEXT_TRAINING_KEY)
         last_training = store.get_meta(LAST_TRAINING_KEY)
         waiting = store.get_meta(SPACE_KEY)
@@ -123,21 +131,34 @@ def collect_status(paths: PathsConfig, archive: ArchiveConfig | None = None) -> 
             courts = courts_in_use(paths.state_dir, model, SceneMemory(scenes_dir(paths.state_dir), 0.0).keys())
     except ModelError as exc:
         model = f"broken: {exc}"
-    return Status(counts, errors, recent, quarantined(paths.quarantine), model, next_training, last_training,
-                  WaitingForSpace(**waiting) if waiting else None, str(Path(paths.state_dir) / "journal.sqlite3"),
-                  SessionSummary(**last_session) if last_session else None, courts, summary)
+    return Status(
+        counts,
+        errors,
+        recent,
+        quarantined(paths.quarantine),
+        model,
+        next_training,
+        last_training,
+        WaitingForSpace(**waiting) if waiting else None,
+        str(Path(paths.state_dir) / "journal.sqlite3"),
+        SessionSummary(**last_session) if last_session else None,
+        courts,
+        summary,
+    )
 
 
 def format_status(report: Status) -> str:
     c = report.counts
-    lines = [f"videos: {c.done} done ({c.duplicates} duplicates), {c.failed} failed, "
-             f"{c.processing} processing, {c.stable} queued, {c.seen} arriving",
-             f"queue: {report.queue}",
-             f"model: {report.model or 'none promoted (motion scorer)'}",
-             *(f"  court {c.line()}" for c in report.courts),  # trust per court
-             f"next training: {report.next_training or 'not scheduled'}",
-             *([report.archive.line()] if report.archive else []),
-             f"last practice: {report.last_session.line() if report.last_session else 'none yet'}"]
+    lines = [
+        f"videos: {c.done} done ({c.duplicates} duplicates), {c.failed} failed, "
+        f"{c.processing} processing, {c.stable} queued, {c.seen} arriving",
+        f"queue: {report.queue}",
+        f"model: {report.model or 'none promoted (motion scorer)'}",
+        *(f"  court {c.line()}" for c in report.courts),  # trust per court
+        f"next training: {report.next_training or 'not scheduled'}",
+        *([report.archive.line()] if report.archive else []),
+        f"last practice: {report.last_session.line() if report.last_session else 'none yet'}",
+    ]
     if report.waiting_for_space:
         w = report.waiting_for_space
         lines.append(f"waiting for disk space since {_when(w.since)}: {w.video}: {w.message}")

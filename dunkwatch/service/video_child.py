@@ -38,12 +38,22 @@ from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, scene_memor
 
 log = logging.getLogger(__name__)
 
+
 class ProcessFn(Protocol):
     """process_video's signature as the service calls it (a stand-in in tests)."""
 
-    def __call__(self, path: Path, cfg: PipelineConfig, scorer: Scorer, outbox: Path, *,
-                 progress: Progress | None = None, memory: SceneMemory | None = None, sha256: str | None = None,
-                 cancel: CancelToken | None = None) -> Processed: ...
+    def __call__(
+        self,
+        path: Path,
+        cfg: PipelineConfig,
+        scorer: Scorer,
+        outbox: Path,
+        *,
+        progress: Progress | None = None,
+        memory: SceneMemory | None = None,
+        sha256: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Processed: ...
 
 
 BEAT_SECONDS = 1.0  # the child reports progress at most this often
@@ -85,8 +95,15 @@ class InlineRunner:
 
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
         scorer = self.scorers.for_video(path)  # trust per court: the model judged on this video's court
-        return self.run(path, self.cfg.pipeline, scorer, out_dir, memory=self.memory, sha256=sha256,
-                        cancel=CancelToken(stopping.is_set))
+        return self.run(
+            path,
+            self.cfg.pipeline,
+            scorer,
+            out_dir,
+            memory=self.memory,
+            sha256=sha256,
+            cancel=CancelToken(stopping.is_set),
+        )
 
     def close(self) -> None:
         self.scorers.close()
@@ -94,9 +111,11 @@ class InlineRunner:
 
 # --- the messages ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ChildSetup:
     """The first message to a new child, after its sys.path."""
+
     cfg: Config
     choice: str | None
     target: ProcessFn
@@ -177,7 +196,9 @@ class ChildProcessRunner:
         fd = theirs.fileno()
         self._proc = subprocess.Popen(
             [sys.executable, "-c", f"from dunkwatch.service.video_child import child_main; child_main({fd})"],
-            pass_fds=(fd,), start_new_session=True)  # its own group: killed with its ffmpeg children
+            pass_fds=(fd,),
+            start_new_session=True,
+        )  # its own group: killed with its ffmpeg children
         theirs.close()
         self._conn, self._key = Connection(ours.detach()), key
         # sys.path first, so the child can unpickle a target that lives outside the package (tests).
@@ -210,8 +231,10 @@ class ChildProcessRunner:
                     raise self._death(path)
                 if now - last_heard > self.stall_seconds:
                     self._forget(kill=True)
-                    raise Stalled(f"{path}: no progress for {self.stall_seconds:.0f} s (daemon.stall_seconds); "
-                                  "the video worker process was stopped")
+                    raise Stalled(
+                        f"{path}: no progress for {self.stall_seconds:.0f} s (daemon.stall_seconds); "
+                        "the video worker process was stopped"
+                    )
                 continue
             last_heard = time.monotonic()
             if isinstance(message, LogLine):
@@ -352,8 +375,16 @@ class _ChildLoop:
             self.last_beat, self.cancel_asked = 0.0, False
             try:
                 scorer = self.scorers.for_video(job.path)  # trust per court: the model judged on its court
-                result = self.setup.target(job.path, cfg.pipeline, scorer, job.out_dir, progress=self.progress,
-                                           memory=self.memory, sha256=job.sha256, cancel=CancelToken(self.cancelled))
+                result = self.setup.target(
+                    job.path,
+                    cfg.pipeline,
+                    scorer,
+                    job.out_dir,
+                    progress=self.progress,
+                    memory=self.memory,
+                    sha256=job.sha256,
+                    cancel=CancelToken(self.cancelled),
+                )
                 self.send(Done(result))
             except Cancelled:
                 self.send(GaveUp())

@@ -14,13 +14,31 @@ from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
 from dunkwatch.pipeline.process import Processed
 
 
-def stand_in_sidecar(path: Path, scorer: ScorerKind = ScorerKind.MOTION, model: str | None = None,
-                     segments: tuple[tuple[float, float], ...] = ()) -> Sidecar:
+def stand_in_sidecar(
+    path: Path,
+    scorer: ScorerKind = ScorerKind.MOTION,
+    model: str | None = None,
+    segments: tuple[tuple[float, float], ...] = (),
+) -> Sidecar:
     """A 3 s video's sidecar with these segments and no clips, as a stand-in process returns it."""
-    return Sidecar(video=str(path), sha256="", duration=3.0, width=64, height=48, rotation=0, scorer=scorer,
-                   model=model, sample_fps=5.0, threshold=0.5, scenes=(), recorded_at=None,
-                   segments=tuple(SidecarSegment(a, b, a, b, 1.0) for a, b in segments), clips=(),
-                   highlights=None, timeline=None)
+    return Sidecar(
+        video=str(path),
+        sha256="",
+        duration=3.0,
+        width=64,
+        height=48,
+        rotation=0,
+        scorer=scorer,
+        model=model,
+        sample_fps=5.0,
+        threshold=0.5,
+        scenes=(),
+        recorded_at=None,
+        segments=tuple(SidecarSegment(a, b, a, b, 1.0) for a, b in segments),
+        clips=(),
+        highlights=None,
+        timeline=None,
+    )
 
 
 def process(path: Path, cfg, scorer, outbox: Path, progress=None, cancel=None, **_) -> Processed:

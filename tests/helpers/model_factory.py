@@ -18,7 +18,7 @@ def toy_frames(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     block = max(12, size // 4)
     for i in np.flatnonzero(y):
         r, c = rng.integers(0, size - block, 2)
-        x[i, r:r + block, c:c + block // 2] = (220, 40, 40)
+        x[i, r : r + block, c : c + block // 2] = (220, 40, 40)
     return x, y
 
 

@@ -98,6 +98,7 @@ def hoop_box() -> tuple[float, float, float, float]:
 
 # --- the player ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Pose:
     x: float  # body centre
@@ -122,8 +123,14 @@ def draw_player(img: np.ndarray, p: Pose) -> None:
     hips = p.feet - LEG
     top = hips - TORSO
     for side in (-1, 1):  # legs, swinging apart while walking
-        cv2.line(img, (int(p.x + side * 7), int(hips)), (int(p.x + side * (7 + p.stride / 2)), int(p.feet)),
-                 SKIN, 9, cv2.LINE_AA)
+        cv2.line(
+            img,
+            (int(p.x + side * 7), int(hips)),
+            (int(p.x + side * (7 + p.stride / 2)), int(p.feet)),
+            SKIN,
+            9,
+            cv2.LINE_AA,
+        )
     cv2.rectangle(img, (int(p.x - TORSO_W / 2), int(hips - 14)), (int(p.x + TORSO_W / 2), int(hips + 6)), SHORTS, -1)
     cv2.rectangle(img, (int(p.x - TORSO_W / 2), int(top)), (int(p.x + TORSO_W / 2), int(hips - 14)), p.color, -1)
     cv2.circle(img, (int(p.x), int(top - HEAD_R - 2)), HEAD_R, HEAD, -1, cv2.LINE_AA)
@@ -135,6 +142,7 @@ def draw_player(img: np.ndarray, p: Pose) -> None:
 
 
 # --- the ball -----------------------------------------------------------------------------------
+
 
 def draw_ball(img: np.ndarray, path: list[tuple[float, float]]) -> None:
     """The ball at the positions it passed while the shutter was open (motion blur), shaded from
@@ -164,6 +172,7 @@ def draw_ball(img: np.ndarray, path: list[tuple[float, float]]) -> None:
 
 
 # --- the court ----------------------------------------------------------------------------------
+
 
 def background(seed: int = 3) -> np.ndarray:
     import cv2
@@ -200,8 +209,10 @@ def net_lines(wiggle: float, t: float) -> list[tuple[tuple[float, float], tuple[
 
     lines = []
     rows = [0.0, 0.33, 0.66, 1.0]
-    pts = [[(a + (b - a) * r + sway(r, i), top_y + (bottom_y - top_y) * r + 0.5 * abs(sway(r, i + 3)))
-            for r in rows] for i, (a, b) in enumerate(zip(tops, bottoms))]
+    pts = [
+        [(a + (b - a) * r + sway(r, i), top_y + (bottom_y - top_y) * r + 0.5 * abs(sway(r, i + 3))) for r in rows]
+        for i, (a, b) in enumerate(zip(tops, bottoms))
+    ]
     for i in range(n):  # diagonal strands, as a net's diamonds look from afar
         for k in range(len(rows) - 1):
             lines.append((pts[i][k], pts[min(n - 1, i + 1)][k + 1]))
@@ -216,13 +227,21 @@ def draw_hoop(img: np.ndarray, wiggle: float, t: float) -> None:
 
     layer = img.copy()
     for (x0, y0), (x1, y1) in net_lines(wiggle, t):
-        cv2.line(layer, (round(x0 * 4), round(y0 * 4)), (round(x1 * 4), round(y1 * 4)), (250, 250, 250), 1,
-                 cv2.LINE_AA, shift=2)
+        cv2.line(
+            layer,
+            (round(x0 * 4), round(y0 * 4)),
+            (round(x1 * 4), round(y1 * 4)),
+            (250, 250, 250),
+            1,
+            cv2.LINE_AA,
+            shift=2,
+        )
     img[:] = 0.25 * img + 0.75 * layer
     cv2.rectangle(img, (int(RIM_X), int(RIM_Y)), (int(RIM_X + RIM_W), int(RIM_Y + 2)), (235, 95, 20), -1)
 
 
 # --- the ball's physics -------------------------------------------------------------------------
+
 
 @dataclass
 class BallPath:
@@ -247,8 +266,9 @@ DT = 1.0 / 480.0
 GROUND = FLOOR_Y - BALL_R  # the ball's centre when it touches the floor
 
 
-def _bounce_away(path: BallPath, x: float, y: float, vx: float, vy: float, e: float = 0.6,
-                 until: float = 4.0, kept: float = 1.5) -> float | None:
+def _bounce_away(
+    path: BallPath, x: float, y: float, vx: float, vy: float, e: float = 0.6, until: float = 4.0, kept: float = 1.5
+) -> float | None:
     """Free flight from (x, y), bouncing on the floor, then rolling, until the ball leaves the frame,
     `until` s pass, or `kept` s after its first touch of the floor (someone out of view picks it
     up: one ball in play at a time); returns the time of that first touch."""
@@ -277,7 +297,7 @@ def _bounce_away(path: BallPath, x: float, y: float, vx: float, vy: float, e: fl
 def _aim(release: tuple[float, float], target: tuple[float, float], flight: float) -> tuple[float, float]:
     """Velocity that takes a free ball from `release` to `target` in `flight` s."""
     vx = (target[0] - release[0]) / flight
-    vy = (target[1] - release[1] - 0.5 * G * flight ** 2) / flight
+    vy = (target[1] - release[1] - 0.5 * G * flight**2) / flight
     return vx, vy
 
 
@@ -291,6 +311,7 @@ def _fly(path: BallPath, x: float, y: float, vx: float, vy: float, seconds: floa
 
 
 # --- one event: the player, the ball and the net over its time -----------------------------------
+
 
 @dataclass
 class Actor:
@@ -392,8 +413,9 @@ def _shot(ev: Event) -> Actor:
         return (3.0 if ev.kind == "make" else 1.5) * math.exp(-s / 0.35) if s < 1.2 else 0.0
 
     end = max(ev.at + 1.2, release + 0.9)
-    return Actor(release - 1.1, end, pose, path, held, net,
-                 EventTruth(ev.kind, ev.at, release, settled, result, "shot"))
+    return Actor(
+        release - 1.1, end, pose, path, held, net, EventTruth(ev.kind, ev.at, release, settled, result, "shot")
+    )
 
 
 def _run(x0: float, x1: float, t0: float, t1: float, t: float) -> tuple[float, float]:
@@ -445,8 +467,11 @@ def _dunk(ev: Event) -> Actor:
         elif t < slam:
             a = cocked + (over - cocked) * (t - (slam - swing)) / swing
         else:  # the hands snap back off the rim, then come down with the body
-            a = over - min(1.0, (t - slam) / 0.25) * (over + math.radians(10)) \
+            a = (
+                over
+                - min(1.0, (t - slam) / 0.25) * (over + math.radians(10))
                 - min(1.0, max(0.0, (t - slam - 0.25) / 0.4)) * math.radians(140)
+            )
         return sx + DUNK_ARM * math.sin(a), sy - DUNK_ARM * math.cos(a)
 
     def pose_and_ball(t: float) -> tuple[Pose, tuple[float, float] | None]:
@@ -455,8 +480,10 @@ def _dunk(ev: Event) -> Actor:
         if hand is None:
             (lx, ly), (rx, ry) = shoulders(p)
             low = (p.x + 14, ly + 34)
-            return Pose(p.x, p.feet, ((low[0] - 8, low[1] + 2), (low[0] + 8, low[1] + 2)), p.stride, ev.color), \
-                (low[0], low[1] - BALL_R + 4) if t < slam else None
+            return Pose(p.x, p.feet, ((low[0] - 8, low[1] + 2), (low[0] + 8, low[1] + 2)), p.stride, ev.color), (
+                low[0],
+                low[1] - BALL_R + 4,
+            ) if t < slam else None
         hands = ((hand[0] - 8, hand[1] + 2), (hand[0] + 8, hand[1] + 2))  # one each side of the ball
         ball = (hand[0], hand[1] - 3) if t < slam else None
         return Pose(p.x, p.feet, hands, p.stride, ev.color), ball
@@ -478,8 +505,15 @@ def _dunk(ev: Event) -> Actor:
         return 4.0 * math.exp(-s / 0.4) if 0 <= s < 1.4 else 0.0
 
     land = takeoff + 2 * up
-    return Actor(ev.at - 1.7, land + 0.3, lambda t: pose_and_ball(t)[0], path, lambda t: pose_and_ball(t)[1], net,
-                 EventTruth("dunk", rim, slam, settled, "make", "dunk"))
+    return Actor(
+        ev.at - 1.7,
+        land + 0.3,
+        lambda t: pose_and_ball(t)[0],
+        path,
+        lambda t: pose_and_ball(t)[1],
+        net,
+        EventTruth("dunk", rim, slam, settled, "make", "dunk"),
+    )
 
 
 def _bounce(ev: Event) -> Actor:
@@ -491,10 +525,10 @@ def _bounce(ev: Event) -> Actor:
     ball_x = x + 26
     v0, e = 250.0, 0.8
     drop = GROUND - hand_y
-    v_floor = math.sqrt(v0 ** 2 + 2 * G * drop)
+    v_floor = math.sqrt(v0**2 + 2 * G * drop)
     down = (v_floor - v0) / G
     v_up = e * v_floor
-    v_top = math.sqrt(max(0.0, v_up ** 2 - 2 * G * drop))
+    v_top = math.sqrt(max(0.0, v_up**2 - 2 * G * drop))
     rise = (v_up - v_top) / G
     cycle = down + rise
     n = max(1, int(ev.length / cycle))
@@ -527,8 +561,15 @@ def _bounce(ev: Event) -> Actor:
 
     apex = min(y for _, y in path.xy)
     assert apex >= (RIM_Y + FLOOR_Y) / 2, apex
-    return Actor(ev.at - 0.8, ev.at + n * cycle + 0.8, pose, path, held, lambda t: 0.0,
-                 EventTruth("bounce", None, None, None, None, None))
+    return Actor(
+        ev.at - 0.8,
+        ev.at + n * cycle + 0.8,
+        pose,
+        path,
+        held,
+        lambda t: 0.0,
+        EventTruth("bounce", None, None, None, None, None),
+    )
 
 
 def _hang(ev: Event) -> Actor:
@@ -572,8 +613,15 @@ def _hang(ev: Event) -> Actor:
     def net(t: float) -> float:
         return 3.0 if ev.at <= t < letgo + 0.3 else 0.0
 
-    return Actor(ev.at - 1.5, letgo + fall + 0.5, pose, None, lambda t: None, net,
-                 EventTruth("hang", None, None, None, None, None))
+    return Actor(
+        ev.at - 1.5,
+        letgo + fall + 0.5,
+        pose,
+        None,
+        lambda t: None,
+        net,
+        EventTruth("hang", None, None, None, None, None),
+    )
 
 
 def actor(ev: Event) -> Actor:
@@ -589,6 +637,7 @@ def actor(ev: Event) -> Actor:
 
 
 # --- the whole video ----------------------------------------------------------------------------
+
 
 @dataclass
 class ShotScene:
@@ -656,8 +705,16 @@ class ShotScene:
         return ShotTruth(path, WIDTH, HEIGHT, FPS, self.duration, hoop_box(), tuple(a.truth for a in self.actors))
 
 
-def render_shots(path: Path, events: list[Event], duration: float, noise: float = 3.0, seed: int = 11,
-                 preset: str = "veryfast", enter: float = 0.0, leave: float = 1e9) -> ShotTruth:
+def render_shots(
+    path: Path,
+    events: list[Event],
+    duration: float,
+    noise: float = 3.0,
+    seed: int = 11,
+    preset: str = "veryfast",
+    enter: float = 0.0,
+    leave: float = 1e9,
+) -> ShotTruth:
     """Render the events into an H.264 video at `path` (the player in view from `enter` until
     `leave`); returns the ground truth."""
     scene = ShotScene(list(events), duration, noise, seed, enter=enter, leave=leave)

@@ -1,10 +1,10 @@
 """Run in a subprocess by the training tests: one training job, its outcome printed as JSON.
 
-    python train_worker.py bn-trap        # ResNet50 from scratch: predict() before/after recalibration
-    python train_worker.py bn-trap-small  # the same trap on a small conv net with one BatchNorm
-    python train_worker.py two-cpus       # MirroredStrategy over two logical CPUs, one epoch
-    python train_worker.py multi-worker   # MultiWorkerMirroredStrategy from TF_CONFIG, one epoch
-    python train_worker.py follow-chief   # TF_CONFIG workers that decided differently agree on the chief's decision
+python train_worker.py bn-trap        # ResNet50 from scratch: predict() before/after recalibration
+python train_worker.py bn-trap-small  # the same trap on a small conv net with one BatchNorm
+python train_worker.py two-cpus       # MirroredStrategy over two logical CPUs, one epoch
+python train_worker.py multi-worker   # MultiWorkerMirroredStrategy from TF_CONFIG, one epoch
+python train_worker.py follow-chief   # TF_CONFIG workers that decided differently agree on the chief's decision
 """
 
 from __future__ import annotations
@@ -43,9 +43,13 @@ def follow_the_chief() -> dict:
         return LabelledVideo(sha, name, here / name, times, (times > 2).astype(float), np.ones(len(times)))
 
     def shown(d: TrainingDecision) -> dict:
-        return {"skip": d.skip.reason if d.skip else None, "labels_hash": d.labels_hash,
-                "train": [[v.name, str(v.path), v.times.tolist(), v.labels.tolist()] for v in d.train],
-                "input_size": d.input_size, "settings": d.settings}
+        return {
+            "skip": d.skip.reason if d.skip else None,
+            "labels_hash": d.labels_hash,
+            "train": [[v.name, str(v.path), v.times.tolist(), v.labels.tolist()] for v in d.train],
+            "input_size": d.input_size,
+            "settings": d.settings,
+        }
 
     mine = [ArchivedVideo(KnownVideo("A.mp4", "sha-a", 5.0), here / "A.mp4")]
     if plan.is_chief:
@@ -54,8 +58,9 @@ def follow_the_chief() -> dict:
         first = TrainingDecision(TrainResult(TrainStatus.SKIPPED, "no corrections to learn from"))
     weights = cfg.paths.state_dir / "weights"
     result = {"chief": plan.is_chief, "first": shown(agree_with_chief(cfg.training, weights, plan, first, mine))}
-    second = TrainingDecision(None, "hash-2", [video("A.mp4", "sha-a"), video("B.mp4", "sha-b")]) \
-        if plan.is_chief else first
+    second = (
+        TrainingDecision(None, "hash-2", [video("A.mp4", "sha-a"), video("B.mp4", "sha-b")]) if plan.is_chief else first
+    )
     result["second"] = shown(agree_with_chief(cfg.training, cfg.paths.state_dir / "weights", plan, second, mine))
     return result
 
@@ -103,8 +108,14 @@ def main(mode: str) -> dict:
         compile_for_training(model, 1e-2 if mode == "bn-trap-small" else 1e-3)  # the small net needs the larger step
     epochs = 6 if trap else 1
     losses = fit(model, x, y, np.ones(len(x), np.float32), plan.global_batch(8), epochs, plan=plan)
-    result = {"backend": plan.backend, "replicas": plan.replicas, "description": plan.description,
-              "chief": plan.is_chief, "epochs_run": len(losses), "loss": losses[-1]}
+    result = {
+        "backend": plan.backend,
+        "replicas": plan.replicas,
+        "description": plan.description,
+        "chief": plan.is_chief,
+        "epochs_run": len(losses),
+        "loss": losses[-1],
+    }
     if trap:
         xv, yv = toy_frames(48, 32, seed=1)
         train_mode = np.asarray(model(x, training=True)).reshape(-1)

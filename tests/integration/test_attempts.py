@@ -22,8 +22,11 @@ from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer  # noqa: E402
 
 # One shooter in view throughout: a make from the left wing, a rim-out from closer in, an airball
 # that comes down 1.5 rim widths short. Flights of 1.0-1.1 s, rims 3.4 s apart.
-THREE = [Event("make", 1.8, spot=0.2, flight=1.1), Event("rim_out", 5.2, spot=0.33, flight=1.0),
-         Event("airball", 8.6, spot=0.12, flight=1.1)]
+THREE = [
+    Event("make", 1.8, spot=0.2, flight=1.1),
+    Event("rim_out", 5.2, spot=0.33, flight=1.0),
+    Event("airball", 8.6, spot=0.12, flight=1.1),
+]
 RIM_TOLERANCE = 1.0  # s between a detected attempt's rim and the true one
 # The sensor noise of the three shots. With the hoop given, every seed tried (11-16) gives the
 # three attempts and their results. Found from the arcs, the hoop depends on where the make's
@@ -37,8 +40,13 @@ def process(truth: ShotTruth, out: Path, hoop: bool = True) -> tuple[dict, Path]
     """As `dunkwatch process VIDEO --scorer motion [--hoop x,y,w,h] --json`, without the reel and the
     score plot; returns the sidecar as JSON has it and the output folder."""
     cfg = shapes_config({"export": {"highlight_reel": False, "timeline": False}}, out)
-    done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), out,
-                         hoop=parse_hoop(truth.hoop_arg) if hoop else None)
+    done = process_video(
+        truth.path,
+        cfg.pipeline,
+        motion_scorer(cfg.pipeline, None),
+        out,
+        hoop=parse_hoop(truth.hoop_arg) if hoop else None,
+    )
     return json.loads(json.dumps(done.sidecar.as_dict())), done.out_dir
 
 

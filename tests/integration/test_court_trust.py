@@ -23,7 +23,7 @@ def court_video(path: Path, horizontal: bool) -> Path:
     frames = []
     for i in range(20):
         frame = court.copy()
-        frame[30:50, 5 + 5 * i:25 + 5 * i] = (250, 40, 40)
+        frame[30:50, 5 + 5 * i : 25 + 5 * i] = (250, 40, 40)
         frames.append(frame)
     return encode(frames, path, 128, 72, 10.0, audio=False)
 
@@ -68,15 +68,19 @@ def test_a_model_judged_on_court_a_scores_a_while_court_b_keeps_its_scorer(tmp_p
     assert pick_scorer(cfg.pipeline, "auto", memory, a).version == v1
     assert pick_scorer(cfg.pipeline, "auto", memory, b).version == v2
     assert pick_scorer(cfg.pipeline, "cnn", memory, a).version == v2
-    assert process_video(a, cfg.pipeline, scorers.for_video(a), workdir / "outbox", clips=False,
-                         memory=memory).sidecar.model == v1
+    assert (
+        process_video(
+            a, cfg.pipeline, scorers.for_video(a), workdir / "outbox", clips=False, memory=memory
+        ).sidecar.model
+        == v1
+    )
     status = collect_status(cfg.paths)
     assert [(c.court, c.version) for c in status.courts] == [*sorted([(court_a, v1), (court_b, v2)]), (None, None)]
     assert f"court {court_a}: model {v1}" in format_status(status)
     assert "court no remembered court: motion" in format_status(status)
     page = create_app(cfg).test_client().get("/").get_data(as_text=True)
-    assert f"{court_a} · <span class=\"court-scorer\">scored by model {v1}</span>" in page
-    assert f"{court_b} · <span class=\"court-scorer\">scored by model {v2}</span>" in page
+    assert f'{court_a} · <span class="court-scorer">scored by model {v1}</span>' in page
+    assert f'{court_b} · <span class="court-scorer">scored by model {v2}</span>' in page
 
 
 def test_trust_follows_the_lineage_and_a_version_without_courts_is_trusted_everywhere(tmp_path):

@@ -47,8 +47,13 @@ class DaemonProcess:
 
     def start(self) -> "DaemonProcess":
         with open(self.log, "a") as fh:
-            self.proc = subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(self.config)],
-                                         cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=self.env)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dunkwatch", "run", "--config", str(self.config)],
+                cwd=REPO,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> int:
@@ -74,8 +79,13 @@ def rows_named(state: Path, name: str) -> list:
 
 
 def status_json(config: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "dunkwatch", "status", "--json", "--config", str(config)],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dunkwatch", "status", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -89,8 +99,7 @@ def sha256(path: Path) -> str:
 
 
 def court_video(path: Path, duration: float, visits: list[tuple[float, float]], size=(320, 180)) -> Path:
-    scene = Scene(width=size[0], height=size[1], duration=duration,
-                  visits=[Visit(a, b, 0.2, 0.8) for a, b in visits])
+    scene = Scene(width=size[0], height=size[1], duration=duration, visits=[Visit(a, b, 0.2, 0.8) for a, b in visits])
     return encode(scene.frames(), path, scene.width, scene.height, scene.fps, audio=True)
 
 
@@ -100,7 +109,7 @@ def write_slowly(src: Path, dest: Path, chunks: int, pause: float) -> float:
     step = -(-len(data) // chunks)
     with open(dest, "wb") as fh:
         for i in range(0, len(data), step):
-            fh.write(data[i:i + step])
+            fh.write(data[i : i + step])
             fh.flush()
             os.fsync(fh.fileno())
             time.sleep(pause)  # the pace of the simulated sync client, not a wait for the daemon
@@ -119,8 +128,7 @@ def media(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_kill_9(
-        workdir, config_file, media):
+def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_kill_9(workdir, config_file, media):
     inbox, outbox, state = workdir / "inbox", workdir / "outbox", workdir / "state"
     cfg = config_file(**DAEMON_CONFIG)
     daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
@@ -145,8 +153,11 @@ def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_
         shutil.copy(media["audio_only"], inbox / "voice_memo.mp4")
         (inbox / ".syncthing.x.tmp").write_bytes(b"half a video")
         (inbox / ".syncthing.IMG_0200.MOV.tmp").write_bytes(b"half a video")
-        for name, why in [("empty.mp4", "the file is empty"), ("fake.mov", "not a media file"),
-                          ("voice_memo.mp4", "no video stream")]:
+        for name, why in [
+            ("empty.mp4", "the file is empty"),
+            ("fake.mov", "not a media file"),
+            ("voice_memo.mp4", "no video stream"),
+        ]:
             reason_file = workdir / "quarantine" / f"{name}.error.txt"
             wait_for(reason_file.exists, 60, f"{name} quarantined", daemon.proc)
             assert why in reason_file.read_text() and name in reason_file.read_text()
@@ -157,21 +168,25 @@ def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_
 
         # 3. The same content again under another name is a duplicate: archived, no second set of clips.
         shutil.copy(media["phone"], inbox / "copy of IMG_0100.MOV")
-        wait_for(lambda: (workdir / "archive" / "copy of IMG_0100.MOV").exists(), 60, "duplicate archived",
-                 daemon.proc)
+        wait_for(lambda: (workdir / "archive" / "copy of IMG_0100.MOV").exists(), 60, "duplicate archived", daemon.proc)
         (dup,) = rows_named(state, "copy of IMG_0100.MOV")
         assert dup.state == "done" and dup.duplicate_of == row.id
         assert not (outbox / "copy of IMG_0100").exists()
 
         # 4. SIGKILL while a video is being processed, then a restart.
         shutil.copy(media["long"], inbox / "long_session.mp4")
-        wait_for(lambda: any(v.state == "processing" for v in rows_named(state, "long_session.mp4")), 60,
-                 "long_session.mp4 processing", daemon.proc)
+        wait_for(
+            lambda: any(v.state == "processing" for v in rows_named(state, "long_session.mp4")),
+            60,
+            "long_session.mp4 processing",
+            daemon.proc,
+        )
         daemon.stop(signal.SIGKILL)
         assert (inbox / "long_session.mp4").exists()  # the original never left the inbox half-way
         daemon.start()
-        wait_for(lambda: (workdir / "archive" / "long_session.mp4").exists(), 180, "long_session.mp4 archived",
-                 daemon.proc)
+        wait_for(
+            lambda: (workdir / "archive" / "long_session.mp4").exists(), 180, "long_session.mp4 archived", daemon.proc
+        )
         (long_row,) = rows_named(state, "long_session.mp4")
         # The kill came from outside: not counted against the video (one attempt, one interruption).
         assert long_row.state == "done" and (long_row.attempts, long_row.interruptions) == (1, 1)
@@ -179,7 +194,8 @@ def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_
         sidecar = json.loads((outbox / "long_session" / "long_session.json").read_text())
         assert len(sidecar["segments"]) == 2
         assert sorted(p.name for p in (outbox / "long_session").glob("*.mp4")) == sorted(
-            sidecar["clips"] + [sidecar["highlights"]])
+            sidecar["clips"] + [sidecar["highlights"]]
+        )
 
         # 5. Status reports the counts.
         report = wait_for(lambda: (r := status_json(cfg))["counts"]["processing"] == 0 and r, 30, "idle status")
@@ -193,22 +209,25 @@ def test_the_daemon_takes_complete_files_once_survives_bad_files_duplicates_and_
 
     # Every video ended exactly once, and nothing is half-written or lost.
     rows = journal(state)
-    assert sorted(v.name for v in rows) == sorted(["IMG_0100.MOV", "empty.mp4", "fake.mov", "voice_memo.mp4",
-                                                   "copy of IMG_0100.MOV", "long_session.mp4"])
+    assert sorted(v.name for v in rows) == sorted(
+        ["IMG_0100.MOV", "empty.mp4", "fake.mov", "voice_memo.mp4", "copy of IMG_0100.MOV", "long_session.mp4"]
+    )
     assert all(v.state in ("done", "failed") and v.location for v in rows)
     assert not part_files(outbox) and not part_files(workdir / "archive")
     assert sorted(p.name for p in inbox.iterdir()) == [".syncthing.IMG_0200.MOV.tmp", ".syncthing.x.tmp"]
 
 
 def test_systemd_notify_ready_watchdog_and_stopping_and_sigterm_puts_the_video_back(
-        workdir, config_file, media, tmp_path):
+    workdir, config_file, media, tmp_path
+):
     sock_path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
     sock.settimeout(0.5)
     cfg = config_file(**DAEMON_CONFIG)
-    daemon = DaemonProcess(cfg, workdir / "daemon.log",
-                           env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1500000"}).start()
+    daemon = DaemonProcess(
+        cfg, workdir / "daemon.log", env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1500000"}
+    ).start()
     messages: list[str] = []
 
     def received(wanted: str) -> bool:
@@ -224,8 +243,12 @@ def test_systemd_notify_ready_watchdog_and_stopping_and_sigterm_puts_the_video_b
         wait_for(lambda: received("WATCHDOG=1"), 10, "WATCHDOG=1", daemon.proc)
         # SIGTERM during a video: it is put back, not failed, and done after the restart.
         shutil.copy(media["long"], workdir / "inbox" / "long_session.mp4")
-        wait_for(lambda: any(v.state == "processing" for v in rows_named(workdir / "state", "long_session.mp4")),
-                 60, "processing", daemon.proc)
+        wait_for(
+            lambda: any(v.state == "processing" for v in rows_named(workdir / "state", "long_session.mp4")),
+            60,
+            "processing",
+            daemon.proc,
+        )
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=30) == 0
         wait_for(lambda: received("STOPPING=1"), 5, "STOPPING=1")
@@ -246,8 +269,12 @@ def test_the_scheduled_retraining_runs_inside_the_daemon_and_corrections_errors_
     daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
     try:
         (workdir / "corrections.csv").write_text("video,start,end,label\nIMG_7777.MOV,1,2,dunk\n")
-        wait_for(lambda: "row 2: unknown video 'IMG_7777.MOV'" in daemon.text(), 60, "the corrections error logged",
-                 daemon.proc)
+        wait_for(
+            lambda: "row 2: unknown video 'IMG_7777.MOV'" in daemon.text(),
+            60,
+            "the corrections error logged",
+            daemon.proc,
+        )
         store_meta = lambda key: Store(workdir / "state").get_meta(key)  # noqa: E731
         last = wait_for(lambda: store_meta("last_training"), 90, "a scheduled training run", daemon.proc)
         assert last["status"] == "skipped" and "need at least two labelled videos" in last["reason"]
@@ -261,8 +288,9 @@ def test_the_scheduled_retraining_runs_inside_the_daemon_and_corrections_errors_
 
 def test_polling_mode_takes_a_file_on_a_mount_without_inotify(workdir, config_file, media):
     # No periodic rescan during the test: only the polling observer can find the file.
-    cfg = config_file(**{**DAEMON_CONFIG, "watch": {**DAEMON_CONFIG["watch"], "polling": True,
-                                                     "rescan_seconds": 3600.0}})
+    cfg = config_file(
+        **{**DAEMON_CONFIG, "watch": {**DAEMON_CONFIG["watch"], "polling": True, "rescan_seconds": 3600.0}}
+    )
     daemon = DaemonProcess(cfg, workdir / "daemon.log").start()
     try:
         wait_for(lambda: "(polling)" in daemon.text(), 60, "the daemon to start polling", daemon.proc)

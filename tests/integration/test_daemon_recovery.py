@@ -28,8 +28,9 @@ def small_video(tmp_path_factory) -> Path:
 
 
 def daemon_config(config_file, **daemon):
-    return load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
-                            daemon={"retry_seconds": 0.0, **daemon}))
+    return load(
+        config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, daemon={"retry_seconds": 0.0, **daemon})
+    )
 
 
 def fake_sidecar(path: Path, outbox: Path) -> Processed:
@@ -137,8 +138,9 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     assert not list(inbox.iterdir())
 
 
-def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(workdir, config_file, small_video,
-                                                                             monkeypatch):
+def test_a_newly_promoted_model_is_picked_up_between_videos_not_during_one(
+    workdir, config_file, small_video, monkeypatch
+):
     import dunkwatch.pipeline.scoring.scorer_choice as scorer_choice
     from dunkwatch.models import registry
 
@@ -191,8 +193,9 @@ def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir,
     assert row.state == "failed" and f"stopped {deaths} times" in row.error  # an OOM loop still ends
 
 
-def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attempt(workdir, config_file,
-                                                                                   small_video, monkeypatch, caplog):
+def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attempt(
+    workdir, config_file, small_video, monkeypatch, caplog
+):
     import logging
     import time
 
@@ -219,7 +222,7 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     status = format_status(collect_status(cfg.paths))
     assert "waiting for disk space" in status and "daemon.min_free_mb" in status and small_video.name in status
 
-    free["bytes"] = 10 ** 12  # the user makes room
+    free["bytes"] = 10**12  # the user makes room
     time.sleep(1.1)  # the retry is due a second later
     assert Daemon(cfg, once=True, process=process).run() == 0
     assert len(calls) == 1
@@ -228,8 +231,7 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     assert "waiting for disk space" not in format_status(collect_status(cfg.paths))
 
 
-def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, config_file, small_video,
-                                                                        monkeypatch):
+def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, config_file, small_video, monkeypatch):
     import dunkwatch.disk_space as disk_space
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer

@@ -11,7 +11,7 @@ from dunkwatch.pipeline.scoring.decode import VideoReader, ffmpeg_frames
 
 
 def is_upright(image: np.ndarray) -> bool:
-    top, bottom = image[: image.shape[0] // 10].mean(axis=(0, 1)), image[-image.shape[0] // 10:].mean(axis=(0, 1))
+    top, bottom = image[: image.shape[0] // 10].mean(axis=(0, 1)), image[-image.shape[0] // 10 :].mean(axis=(0, 1))
     return top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
 
 
@@ -46,8 +46,17 @@ def test_times_come_from_the_container_for_variable_frame_rate(tmp_path):
     src = encode(upright_marker_frames(64, 64, 30, 4), tmp_path / "cfr.mp4", 64, 64, 30, audio=False)
     vfr = tmp_path / "vfr.mp4"
     # The second half plays at half speed: 120 frames over 6 s, not 120 / 30 = 4 s.
-    run_ffmpeg("-i", str(src), "-vf", "setpts='if(lt(T,2),PTS,2/TB+(PTS-2/TB)*2)'", "-fps_mode", "vfr",
-               "-c:v", "libx264", str(vfr))
+    run_ffmpeg(
+        "-i",
+        str(src),
+        "-vf",
+        "setpts='if(lt(T,2),PTS,2/TB+(PTS-2/TB)*2)'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        str(vfr),
+    )
     times = [f.time for f in VideoReader(vfr, sample_fps=30)]
     assert len(times) == 120
     assert times[-1] == pytest.approx(5.93, abs=0.05)
@@ -87,10 +96,13 @@ def test_max_side_shrinks_frames(portrait_mov):
     assert max(f.image.shape[:2]) == 64 and f.image.shape[0] > f.image.shape[1]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "empty"),
-    (b"this is my shopping list, not a video\n" * 20, "not a readable video"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty"),
+        (b"this is my shopping list, not a video\n" * 20, "not a readable video"),
+    ],
+)
 def test_bad_files_raise_one_line_naming_the_file(tmp_path, content, reason):
     bad = tmp_path / "fake.mov"
     bad.write_bytes(content)
@@ -119,8 +131,10 @@ def test_a_truncated_video_is_reported_not_half_processed(tmp_path):
 
 def test_the_ffmpeg_command_and_pyav_give_the_same_times_and_pictures(portrait_mov, tmp_path):
     # The ffmpeg command reads HDR only; on SDR it must agree with PyAV, so HDR videos are sampled alike.
-    for path in (portrait_mov, encode(upright_marker_frames(160, 96, 30, 3), tmp_path / "b.mp4", 160, 96, 30,
-                                      audio=False)):
+    for path in (
+        portrait_mov,
+        encode(upright_marker_frames(160, 96, 30, 3), tmp_path / "b.mp4", 160, 96, 30, audio=False),
+    ):
         info = probe(path)
         ours = list(ffmpeg_frames(path, info, 64, 5.0, VideoReader(path, 5.0, info=info)._tolerance()))
         theirs = list(VideoReader(path, sample_fps=5, max_side=64, info=info))

@@ -43,8 +43,7 @@ def assert_cut_to_the_frame(clips: dict[str, list], sidecar: Sidecar, rate: floa
 @pytest.mark.slow
 def test_timelines_of_a_30_fps_video_and_its_session_match_the_sidecar_and_point_at_the_archive(workdir, config_file):
     scene = Scene(duration=12, fps=30, seed=5, visits=[Visit(2.0, 4.0, 0.2, 0.5), Visit(7.5, 9.5, 0.6, 0.3)])
-    encode(scene.frames(), workdir / "inbox" / "IMG_0030.MOV", scene.width, scene.height, scene.fps,
-           preset="veryfast")
+    encode(scene.frames(), workdir / "inbox" / "IMG_0030.MOV", scene.width, scene.height, scene.fps, preset="veryfast")
     cfg = load(config_file(watch={"stable_seconds": 0.2}))
     assert Daemon(cfg, once=True).run() == 0
     folder = cfg.paths.outbox / "IMG_0030"
@@ -68,9 +67,22 @@ def test_a_variable_frame_rate_video_is_cut_to_the_frame_at_its_own_rate(tmp_pat
     vfr = tmp_path / "IMG_0031.MOV"  # frames dropped in runs, timestamps kept: a phone under load
     variable_rate_copy(cfr, vfr, 37, (10, 16), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy")
     (tmp_path / "config.toml").write_text('[score]\nscorer = "motion"\n[export]\ntimeline = false\n' + SHAPES_TOML)
-    proc = subprocess.run([sys.executable, "-m", "dunkwatch", "process", str(vfr), "--config",
-                           str(tmp_path / "config.toml"), "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dunkwatch",
+            "process",
+            str(vfr),
+            "--config",
+            str(tmp_path / "config.toml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     folder = tmp_path / "out" / "IMG_0031"
     sidecar = Sidecar.read(folder / "IMG_0031.json")

@@ -24,8 +24,9 @@ def hanging_ffmpeg(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "ffmpeg_exe", lambda: str(fake))
 
 
-def test_a_hung_export_is_stopped_at_its_bound_as_a_retryable_error(portrait_mov, tmp_path, hanging_ffmpeg,
-                                                                    monkeypatch):
+def test_a_hung_export_is_stopped_at_its_bound_as_a_retryable_error(
+    portrait_mov, tmp_path, hanging_ffmpeg, monkeypatch
+):
     monkeypatch.setattr(export, "FFMPEG_START_SECONDS", 1.0)
     monkeypatch.setattr(export, "FFMPEG_SECONDS_PER_MEDIA_SECOND", 0.5)
     started = time.monotonic()

@@ -37,10 +37,21 @@ from dunkwatch.pipeline.shots.attempts import Attempt, Kind, Result  # noqa: E40
 from dunkwatch.pipeline.shots.rim_model import AFTER_RIM, THROUGH, hoop_state, through_scores  # noqa: E402
 from dunkwatch.store import Store  # noqa: E402
 
-TRAINING = {"input_size": 32, "cpu_input_size": 32, "sample_fps": 1.0, "fine_tune": "all", "imagenet": False,
-            "epochs": 1, "batch_size": 16, "learning_rate": 0.001, "validation_share": 0.5}
-PRACTICES = {"a.mp4": [Event("make", 1.8, spot=0.2, flight=1.1), Event("rim_out", 5.0, spot=0.33, flight=1.0)],
-             "b.mp4": [Event("make", 1.8, spot=0.25, flight=1.1), Event("airball", 5.0, spot=0.12, flight=1.2)]}
+TRAINING = {
+    "input_size": 32,
+    "cpu_input_size": 32,
+    "sample_fps": 1.0,
+    "fine_tune": "all",
+    "imagenet": False,
+    "epochs": 1,
+    "batch_size": 16,
+    "learning_rate": 0.001,
+    "validation_share": 0.5,
+}
+PRACTICES = {
+    "a.mp4": [Event("make", 1.8, spot=0.2, flight=1.1), Event("rim_out", 5.0, spot=0.33, flight=1.0)],
+    "b.mp4": [Event("make", 1.8, spot=0.25, flight=1.1), Event("airball", 5.0, spot=0.12, flight=1.2)],
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +61,18 @@ def practices(tmp_path_factory):
 
 
 def dunkwatch(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+    )
 
 
 @pytest.mark.slow
 def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(workdir, config_file, practices):
-    cfg = config_file(watch={"stable_seconds": 0.2}, training=TRAINING,
-                      export={"timeline": False, "highlight_reel": False, "timelines": []})
+    cfg = config_file(
+        watch={"stable_seconds": 0.2},
+        training=TRAINING,
+        export={"timeline": False, "highlight_reel": False, "timelines": []},
+    )
     for name, truth in practices.items():  # a.mp4 first: its two arcs find the hoop b.mp4 then starts with
         shutil.copy(truth.path, workdir / "inbox" / name)
         proc = dunkwatch("run", "--once", "--config", str(cfg))
@@ -79,14 +94,16 @@ def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(w
         known = [a.known for a in catalogue(config.paths, store)]
         result = train_hoop_model(config.learning, store, known, training_plan(config.training))
         # b.mp4 (the newer) is held out: its two labelled shots judge the candidate against what was shown.
-        right_shown = sum((shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown"
-                          for n in range(2))
+        right_shown = sum(
+            (shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown" for n in range(2)
+        )
         assert result.status in (HoopStatus.PROMOTED, HoopStatus.KEPT), result.reason
         assert result.baseline == HoopFigures(2, right_shown) and result.candidate.shots == 2
         assert result.facts["train_crops"] == 2 * len(AFTER_RIM)  # a.mp4's two labelled shots
         promoted = registry.current_version(hoop_state(config.paths.state_dir))
-        assert (promoted is not None) == (result.status is HoopStatus.PROMOTED) == \
-            (result.candidate.right > right_shown)
+        assert (
+            (promoted is not None) == (result.status is HoopStatus.PROMOTED) == (result.candidate.right > right_shown)
+        )
         if promoted:  # the same rows again: nothing new to learn (a kept model would be tried again)
             again = train_hoop_model(config.learning, store, known, training_plan(config.training))
             assert again.status is HoopStatus.SKIPPED and promoted in again.reason
@@ -99,8 +116,10 @@ def test_a_promoted_hoop_model_decides_make_or_miss_for_every_attempt(tmp_path, 
     from model_factory import promote_toy_model
 
     version = promote_toy_model(hoop_state(tmp_path / "state"), size=32, steps=1)
-    cfg = shapes_config({"paths": {"state_dir": str(tmp_path / "state")},
-                     "export": {"highlight_reel": False, "timeline": False}}, tmp_path)
+    cfg = shapes_config(
+        {"paths": {"state_dir": str(tmp_path / "state")}, "export": {"highlight_reel": False, "timeline": False}},
+        tmp_path,
+    )
     truth = practices["a.mp4"]
     hoop = parse_hoop(truth.hoop_arg)
     done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "out", hoop=hoop)
@@ -110,8 +129,9 @@ def test_a_promoted_hoop_model_decides_make_or_miss_for_every_attempt(tmp_path, 
     from dunkwatch.models.runtime import load_classifier
 
     classifier = load_classifier(registry.version_dir(hoop_state(tmp_path / "state"), version), "openvino")
-    attempts = [Attempt(a.start, a.release, a.rim, a.end, Result(a.result), Kind(a.kind), None)
-                for a in sidecar.attempts]
+    attempts = [
+        Attempt(a.start, a.release, a.rim, a.end, Result(a.result), Kind(a.kind), None) for a in sidecar.attempts
+    ]
     scores = through_scores(truth.path, probe(truth.path), hoop, attempts, classifier)
     assert [a.result for a in sidecar.attempts] == ["make" if s >= THROUGH else "miss" for s in scores]
     assert np.isfinite(scores).all()
@@ -121,9 +141,16 @@ def test_a_broken_hoop_registry_leaves_the_results_to_the_rules_and_the_video_is
     state = tmp_path / "state"
     (hoop_state(state) / "models").mkdir(parents=True)
     (hoop_state(state) / "models" / "current").write_text("v0009\n")  # points at nothing
-    cfg = shapes_config({"paths": {"state_dir": str(state)}, "export": {"highlight_reel": False, "timeline": False}},
-                    tmp_path)
+    cfg = shapes_config(
+        {"paths": {"state_dir": str(state)}, "export": {"highlight_reel": False, "timeline": False}}, tmp_path
+    )
     truth = practices["a.mp4"]
-    done = process_video(truth.path, cfg.pipeline, motion_scorer(cfg.pipeline, None), tmp_path / "out",
-                         clips=False, hoop=parse_hoop(truth.hoop_arg))
+    done = process_video(
+        truth.path,
+        cfg.pipeline,
+        motion_scorer(cfg.pipeline, None),
+        tmp_path / "out",
+        clips=False,
+        hoop=parse_hoop(truth.hoop_arg),
+    )
     assert done.sidecar.results_by is None and [a.result for a in done.sidecar.attempts] == ["make", "miss"]

@@ -30,9 +30,14 @@ def test_a_hoop_dragged_on_the_page_changes_the_next_videos_attempts(workdir, co
 
     from dunkwatch.service.daemon import Daemon
 
-    cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
-                           export={"timeline": False, "highlight_reel": False, "timelines": []},
-                           review={"listen": f"127.0.0.1:{free_port()}"}))
+    cfg = load(
+        config_file(
+            watch={"stable_seconds": 0.2},
+            score={"scorer": "motion"},
+            export={"timeline": False, "highlight_reel": False, "timelines": []},
+            review={"listen": f"127.0.0.1:{free_port()}"},
+        )
+    )
     # The court, as an earlier video showed it empty, is remembered (as the motion model would).
     empty = render_shots(workdir / "empty.mp4", [], 1.0, enter=99.0)
     image = next(iter(VideoReader(empty.path, 5.0, max_side=cfg.motion.analysis_size))).image

@@ -16,8 +16,9 @@ from dunkwatch.service.inbox_rules import EntryKind, entry_kind
 
 
 def dunkwatch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+    )
 
 
 def test_hashing_a_fifo_fails_at_once_instead_of_waiting_for_a_writer(tmp_path):
@@ -38,8 +39,7 @@ def test_hashing_a_fifo_fails_at_once_instead_of_waiting_for_a_writer(tmp_path):
     assert entry_kind(fifo)[0] is EntryKind.OTHER
 
 
-def test_fifos_and_folders_are_ignored_and_symlinks_quarantined_as_links(workdir, config_file, tmp_path,
-                                                                          portrait_mov):
+def test_fifos_and_folders_are_ignored_and_symlinks_quarantined_as_links(workdir, config_file, tmp_path, portrait_mov):
     inbox = workdir / "inbox"
     (inbox / "x").mkdir()
     os.mkfifo(inbox / "x" / "pipe.mp4")  # once blocked the service in open() for good
@@ -51,8 +51,9 @@ def test_fifos_and_folders_are_ignored_and_symlinks_quarantined_as_links(workdir
     (inbox / "dangling.mov").symlink_to(tmp_path / "nowhere.mov")
     good = inbox / "IMG_0001.MOV"
     good.write_bytes(portrait_mov.read_bytes())
-    cfg = config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
-                      export={"timeline": False, "highlight_reel": False})
+    cfg = config_file(
+        score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, export={"timeline": False, "highlight_reel": False}
+    )
     try:
         proc = dunkwatch("run", "--once", "--config", str(cfg), timeout=120)
     except subprocess.TimeoutExpired:
@@ -77,8 +78,9 @@ def test_videos_with_the_same_name_keep_both_results_and_both_can_be_corrected(w
     inbox, outbox = workdir / "inbox", workdir / "outbox"
     make_portrait_mov(inbox / "IMG_0001.MOV", player=(1.0, 3.0))
     make_portrait_mov(inbox / "IMG_0001.mp4", player=(3.0, 5.0))  # another video, the same stem
-    cfg = config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
-                      export={"timeline": False, "highlight_reel": False})
+    cfg = config_file(
+        score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, export={"timeline": False, "highlight_reel": False}
+    )
     assert dunkwatch("run", "--once", "--config", str(cfg)).returncode == 0
     # The phone's numbering starts again: a third video under a name already used.
     make_portrait_mov(tmp_path / "IMG_0001.MOV", player=(2.0, 4.5), duration=7.0)
@@ -105,7 +107,11 @@ def test_videos_with_the_same_name_keep_both_results_and_both_can_be_corrected(w
 
 def test_a_small_fuzzed_inbox_never_kills_or_hangs_the_service():
     """bench/fuzz_inbox.py with 30 damaged files: each ends done, quarantined or ignored once."""
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "fuzz_inbox.py"), "--files", "30", "--seed", "2",
-                           "--timeout", "300"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "fuzz_inbox.py"), "--files", "30", "--seed", "2", "--timeout", "300"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0 and proc.stdout.rstrip().endswith("PASS"), proc.stdout + proc.stderr[-2000:]
     assert '"service_died": false' in proc.stdout and '"hung": false' in proc.stdout

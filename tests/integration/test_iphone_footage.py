@@ -51,8 +51,9 @@ def test_an_hlg_copy_of_real_footage_is_found_as_well_as_the_sdr_original(sdr_an
 
 def test_hdr_frames_come_out_upright_in_sdr_like_the_original(tmp_path):
     scene = Scene(duration=3, fps=10, seed=3, visits=[Visit(1.0, 2.0, 0.3, 0.6)])
-    original = encode(scene.frames(), tmp_path / "sdr.mp4", scene.width, scene.height, scene.fps, audio=False,
-                      preset="veryfast")
+    original = encode(
+        scene.frames(), tmp_path / "sdr.mp4", scene.width, scene.height, scene.fps, audio=False, preset="veryfast"
+    )
     reference = np.array([f.image for f in VideoReader(original, 5.0)], dtype=float)
     for transfer in ("arib-std-b67", "smpte2084"):
         copy = make_hdr_copy(original, tmp_path / f"{transfer}.mov", transfer=transfer, rotation=270, audio=False)
@@ -80,12 +81,23 @@ def hlg_portrait(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("hlg")
     rng = np.random.default_rng(7)
-    noisy = (np.clip(f + rng.normal(0, 4, f.shape), 0, 255).astype(np.uint8)  # a camera's sensor noise
-             for f in upright_marker_frames(180, 320, 30.0, 6.0, (2.0, 4.0)))
+    noisy = (
+        np.clip(f + rng.normal(0, 4, f.shape), 0, 255).astype(np.uint8)  # a camera's sensor noise
+        for f in upright_marker_frames(180, 320, 30.0, 6.0, (2.0, 4.0))
+    )
     sdr = encode(noisy, folder / "upright.mp4", 180, 320, 30.0, audio=False, preset="veryfast")
-    return make_hdr_copy(sdr, folder / "IMG_0042.MOV", extra=(
-        "-metadata", "creation_time=2026-06-01T18:22:03.000000Z",
-        "-metadata", f"com.apple.quicktime.creationdate={RECORDED}", "-movflags", "use_metadata_tags"))
+    return make_hdr_copy(
+        sdr,
+        folder / "IMG_0042.MOV",
+        extra=(
+            "-metadata",
+            "creation_time=2026-06-01T18:22:03.000000Z",
+            "-metadata",
+            f"com.apple.quicktime.creationdate={RECORDED}",
+            "-movflags",
+            "use_metadata_tags",
+        ),
+    )
 
 
 def listing(path: Path) -> str:
@@ -102,7 +114,7 @@ def first_frame_sdr(path: Path) -> np.ndarray:
 
 def is_upright(image: np.ndarray) -> bool:
     h = image.shape[0]
-    top, bottom = image[: h // 10].mean(axis=(0, 1)), image[-h // 10:].mean(axis=(0, 1))
+    top, bottom = image[: h // 10].mean(axis=(0, 1)), image[-h // 10 :].mean(axis=(0, 1))
     return top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
 
 
@@ -125,7 +137,11 @@ def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_fi
         assert info.has_audio and (info.width, info.height) == (180, 320), video.name
         if mode == "keep":
             assert (info.video_codec, info.pix_fmt, info.color_transfer, info.color_primaries) == (
-                "hevc", "yuv420p10le", "arib-std-b67", "bt2020"), video.name
+                "hevc",
+                "yuv420p10le",
+                "arib-std-b67",
+                "bt2020",
+            ), video.name
             assert "hvc1" in listing(video)
         else:
             assert (info.video_codec, info.pix_fmt, info.color_transfer) == ("h264", "yuv420p", "bt709"), video.name
@@ -149,21 +165,44 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
 
     inbox = workdir / "inbox"
     scene = Scene(duration=2.5, fps=10, seed=4, visits=[Visit(0.5, 2.0, 0.3, 0.6)])
-    plain = encode(scene.frames(), workdir / "plain.mp4", scene.width, scene.height, scene.fps, audio=True,
-                   preset="veryfast")
+    plain = encode(
+        scene.frames(), workdir / "plain.mp4", scene.width, scene.height, scene.fps, audio=True, preset="veryfast"
+    )
     # An iPhone's Live Photo movie: about 2.5 s, HEVC in .mov, with the still's content identifier.
-    run_ffmpeg("-i", str(plain), "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy",
-               "-metadata", "com.apple.quicktime.content.identifier=6F1A2B3C-0000-4D5E-8F90-ABCDEF012345",
-               "-movflags", "use_metadata_tags", str(inbox / "IMG_0100.MOV"))
+    run_ffmpeg(
+        "-i",
+        str(plain),
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+        "-c:a",
+        "copy",
+        "-metadata",
+        "com.apple.quicktime.content.identifier=6F1A2B3C-0000-4D5E-8F90-ABCDEF012345",
+        "-movflags",
+        "use_metadata_tags",
+        str(inbox / "IMG_0100.MOV"),
+    )
     run_ffmpeg("-i", str(plain), "-t", "0.6", "-c", "copy", str(inbox / "IMG_0101.MOV"))  # a tap, 0.6 s
     (inbox / "IMG_0102.MOV").write_bytes(plain.read_bytes())  # the same 2.5 s, no identifier: processed
-    cfg = load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
-                           export={"timeline": False, "highlight_reel": False}))
+    cfg = load(
+        config_file(
+            score={"scorer": "motion"},
+            watch={"stable_seconds": 0.2},
+            export={"timeline": False, "highlight_reel": False},
+        )
+    )
     with caplog.at_level(logging.INFO):
         assert Daemon(cfg, once=True).run() == 0
     rows = {v.name: v for v in Store(cfg.paths.state_dir).all()}
-    assert {name: row.state for name, row in rows.items()} == {"IMG_0100.MOV": "done", "IMG_0101.MOV": "done",
-                                                               "IMG_0102.MOV": "done"}
+    assert {name: row.state for name, row in rows.items()} == {
+        "IMG_0100.MOV": "done",
+        "IMG_0101.MOV": "done",
+        "IMG_0102.MOV": "done",
+    }
     assert "Live Photo" in rows["IMG_0100.MOV"].outputs.skipped
     assert "watch.min_duration" in rows["IMG_0101.MOV"].outputs.skipped
     assert rows["IMG_0102.MOV"].outputs.skipped is None
@@ -181,12 +220,14 @@ def test_a_120_fps_slow_motion_video_with_a_variable_frame_rate_keeps_real_time(
     from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
     scene = Scene(duration=8, fps=120, seed=9, visits=[Visit(3.0, 5.0, 0.3, 0.6)])
-    cfr = encode(scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, audio=True,
-                 preset="ultrafast")
+    cfr = encode(
+        scene.frames(), tmp_path / "cfr.mp4", scene.width, scene.height, scene.fps, audio=True, preset="ultrafast"
+    )
     # As an iPhone's slow motion: 120 fps with gaps (variable frame rate), timestamps kept as they are.
     slomo = tmp_path / "IMG_0120.MOV"
-    variable_rate_copy(cfr, slomo, 97, (40, 52), "-c:v", "libx265", "-x265-params", "log-level=error",
-                       "-tag:v", "hvc1", "-c:a", "copy")
+    variable_rate_copy(
+        cfr, slomo, 97, (40, 52), "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "copy"
+    )
     info = probe(slomo)
     assert info.fps > 100  # (the container's duration follows the audio's last packet: not checked)
     frames = list(VideoReader(slomo, 5.0, info=info))

@@ -24,14 +24,23 @@ from dunkwatch.models import registry
 
 # Small inputs and a short run, so a ResNet50 from scratch (no ImageNet offline) trains on two CPU cores.
 # 12 epochs: at 8 the model missed a sample or two of one visit on some CPUs (recall 0.919), and was refused.
-TRAINING = {"input_size": 48, "sample_fps": 3.0, "fine_tune": "all", "imagenet": False, "epochs": 12,
-            "batch_size": 32, "learning_rate": 0.001, "validation_share": 0.5}
+TRAINING = {
+    "input_size": 48,
+    "sample_fps": 3.0,
+    "fine_tune": "all",
+    "imagenet": False,
+    "epochs": 12,
+    "batch_size": 32,
+    "learning_rate": 0.001,
+    "validation_share": 0.5,
+}
 BALL = (2.0, 7.0)  # in every clip, in the empty room before the first person
 
 
 def dunkwatch(*args: str, cwd: Path = REPO, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def thirds(k: int) -> list:
@@ -50,38 +59,50 @@ def room(tmp_path_factory):
 
 
 def judged(sidecar: dict, truth) -> Figures:
-    return figures([JudgedVideo("z", sidecar["duration"], tuple(truth),
-                                tuple((s["start"], s["end"]) for s in sidecar["segments"]), True)])
+    return figures(
+        [
+            JudgedVideo(
+                "z", sidecar["duration"], tuple(truth), tuple((s["start"], s["end"]) for s in sidecar["segments"]), True
+            )
+        ]
+    )
 
 
 @pytest.mark.slow
 def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config_file, room):
     for name in "xy":
         shutil.copy(room[name][0], workdir / "inbox")
-    cfg = config_file(watch={"stable_seconds": 0.2}, training=TRAINING,
-                      export={"timeline": False, "highlight_reel": False})
+    cfg = config_file(
+        watch={"stable_seconds": 0.2}, training=TRAINING, export={"timeline": False, "highlight_reel": False}
+    )
     proc = dunkwatch("run", "--once", "--config", str(cfg))
     assert proc.returncode == 0, proc.stderr
     for name in "xy":
         sidecar = json.loads((workdir / "outbox" / name / f"{name}.json").read_text())
-        assert sidecar["scorer"] == "motion" and any(s["start"] < BALL[1] and s["end"] > BALL[0]
-                                                      for s in sidecar["segments"]), sidecar["segments"]
+        assert sidecar["scorer"] == "motion" and any(
+            s["start"] < BALL[1] and s["end"] > BALL[0] for s in sidecar["segments"]
+        ), sidecar["segments"]
     new_clip, new_truth = room["z"]
-    before = dunkwatch("process", str(new_clip), "--no-clips", "--json", "--config", str(cfg),
-                       "--out", str(workdir / "before"))
+    before = dunkwatch(
+        "process", str(new_clip), "--no-clips", "--json", "--config", str(cfg), "--out", str(workdir / "before")
+    )
     motion = judged(json.loads(before.stdout), new_truth)
     assert motion.false_segments == 1 and motion.events_found == 6  # motion: every visit, and the ball
 
     # The player marks the ball's clips `empty` (one row has a typo: reported, never fatal).
-    rows = ["video,start,end,label,note", f"x.mp4,{BALL[0]},{BALL[1]},empty,a ball",
-            f"y.mp4,{BALL[0]},{BALL[1]},empty,a ball", "no_such_video.mp4,1,2,dunk,a typo"]
+    rows = [
+        "video,start,end,label,note",
+        f"x.mp4,{BALL[0]},{BALL[1]},empty,a ball",
+        f"y.mp4,{BALL[0]},{BALL[1]},empty,a ball",
+        "no_such_video.mp4,1,2,dunk,a typo",
+    ]
     (workdir / "corrections.csv").write_text("\n".join(rows) + "\n")
     check = dunkwatch("check", "--config", str(cfg))
     assert check.returncode == 2 and "row 4: unknown video 'no_such_video.mp4'" in check.stdout
 
     trained = dunkwatch("train", "--config", str(cfg))
     assert trained.returncode == 0, trained.stderr[-3000:]
-    summary = trained.stdout[trained.stdout.find("promoted:"):]  # after the per-epoch lines
+    summary = trained.stdout[trained.stdout.find("promoted:") :]  # after the per-epoch lines
     assert summary.startswith("promoted: beats motion"), trained.stdout + trained.stderr[-3000:]
     assert "\nnew model:" in summary and "\nmotion:" in summary  # the baseline's figures beside the new model's
     # ResNet50 trained from scratch: every one of its 53 BatchNorms recalibrated (the trap: test_training.py).
@@ -92,8 +113,9 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
     assert len(meta["validation_videos"]) == 1 and meta["validation_videos"][0] not in meta["train_videos"]
 
     # `auto` now uses the model; the new clip of the same room and the same ball: no false clip.
-    out = dunkwatch("process", str(new_clip), "--no-clips", "--json", "--config", str(cfg),
-                    "--out", str(workdir / "after"))
+    out = dunkwatch(
+        "process", str(new_clip), "--no-clips", "--json", "--config", str(cfg), "--out", str(workdir / "after")
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     sidecar = json.loads(out.stdout)
     assert sidecar["scorer"] == "cnn" and sidecar["model"] == "v0001"
@@ -106,8 +128,18 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
     # The motion gate skips the classifier on empty frames without moving a boundary (0.2 s).
     every_frame = workdir / "every_frame.toml"
     every_frame.write_text(cfg.read_text() + "\n[score]\nmotion_gate = 0.0\n")
-    full = dunkwatch("process", str(new_clip), "--scorer", "cnn", "--no-clips", "--json", "--config",
-                     str(every_frame), "--out", str(workdir / "every_frame"))
+    full = dunkwatch(
+        "process",
+        str(new_clip),
+        "--scorer",
+        "cnn",
+        "--no-clips",
+        "--json",
+        "--config",
+        str(every_frame),
+        "--out",
+        str(workdir / "every_frame"),
+    )
     assert full.returncode == 0, full.stderr[-3000:]
     assert "the cnn classified" in out.stderr and "the cnn classified" not in full.stderr
     full_segments = json.loads(full.stdout)["segments"]

@@ -40,8 +40,13 @@ def make_test(tmp_path: Path, chromium: Path, uid: int, sudo_ok: bool) -> subpro
     venv, env = stand_ins(tmp_path, uid, sudo_ok)
     # The stamp must look newer than pyproject.toml, so make does not try to build the venv.
     os.utime(venv / "bin" / ".installed", (2**31, 2**31))
-    return subprocess.run(["make", "-s", "-C", str(REPO), "test", f"CHROMIUM={chromium}", f"VENV={venv}",
-                           f"BIN={venv / 'bin'}"], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "-s", "-C", str(REPO), "test", f"CHROMIUM={chromium}", f"VENV={venv}", f"BIN={venv / 'bin'}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_user_who_cannot_install_gets_one_line_naming_the_command_and_no_suite(tmp_path):

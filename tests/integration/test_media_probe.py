@@ -34,14 +34,19 @@ def test_hlg_and_pq_with_their_colour_tags(files, transfer, rotation):
     source = make_portrait_mov(files / f"src-{transfer}.mov")
     info = probe(make_hdr_copy(source, files / f"IMG_{transfer}.MOV", transfer=transfer, rotation=rotation))
     assert (info.pix_fmt, info.color_matrix, info.color_primaries, info.color_transfer) == (
-        "yuv420p10le", "bt2020nc", "bt2020", transfer)
+        "yuv420p10le",
+        "bt2020nc",
+        "bt2020",
+        transfer,
+    )
     assert info.hdr and info.rotation == rotation
 
 
 def test_a_120_fps_slow_motion_file_with_a_variable_frame_rate(files):
     scene = Scene(duration=3, fps=120, seed=9, visits=[Visit(1.0, 2.0, 0.3, 0.6)])
-    cfr = encode(scene.frames(), files / "cfr120.mp4", scene.width, scene.height, scene.fps, audio=False,
-                 preset="ultrafast")
+    cfr = encode(
+        scene.frames(), files / "cfr120.mp4", scene.width, scene.height, scene.fps, audio=False, preset="ultrafast"
+    )
     vfr = files / "IMG_0120.MOV"
     variable_rate_copy(cfr, vfr, 97, (40, 52), "-c:v", "libx264", "-preset", "ultrafast")
     info = probe(vfr)
@@ -51,10 +56,23 @@ def test_a_120_fps_slow_motion_file_with_a_variable_frame_rate(files):
 def test_a_live_photo_movie_says_so_and_when_it_was_filmed(files):
     source = make_portrait_mov(files / "src-live.mov", duration=2.0)
     live = files / "IMG_0002.MOV"
-    run_ffmpeg("-i", str(source), "-c", "copy", "-map_metadata", "-1",
-               "-metadata", "com.apple.quicktime.content.identifier=5F1A7C1E-0C1B-4D6B-9E0A-1D2C3B4A5F60",
-               "-metadata", "com.apple.quicktime.creationdate=2026-06-01T11:22:03-0700",
-               "-metadata", "creation_time=2026-06-01T18:22:03.000000Z", "-movflags", "use_metadata_tags", str(live))
+    run_ffmpeg(
+        "-i",
+        str(source),
+        "-c",
+        "copy",
+        "-map_metadata",
+        "-1",
+        "-metadata",
+        "com.apple.quicktime.content.identifier=5F1A7C1E-0C1B-4D6B-9E0A-1D2C3B4A5F60",
+        "-metadata",
+        "com.apple.quicktime.creationdate=2026-06-01T11:22:03-0700",
+        "-metadata",
+        "creation_time=2026-06-01T18:22:03.000000Z",
+        "-movflags",
+        "use_metadata_tags",
+        str(live),
+    )
     info = probe(live)
     assert info.live_photo and info.recorded_at == "2026-06-01T11:22:03-0700"  # Apple's own key, with its offset
 

@@ -21,8 +21,9 @@ def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(real_ground_
     truth = real_ground_truth[name]
     result = run_motion(SHARED_REAL / name)
     visits = frames_to_ranges(truth["person_frames"], truth["fps"])
-    match = match_ranges(visits, [(s.start, s.end) for s in result.segments],
-                         truth["frames"] / truth["fps"], truth["fps"])
+    match = match_ranges(
+        visits, [(s.start, s.end) for s in result.segments], truth["frames"] / truth["fps"], truth["fps"]
+    )
     assert match.f1 >= 0.95, match
     # One segment per visit: all six found, none split, no segment elsewhere.
     assert (match.found, match.split, match.detections) == (6, 0, 6), match
@@ -62,8 +63,14 @@ def test_a_player_running_around_one_spot_for_long_stays_in_view(tmp_path):
 
 
 def test_clouds_light_changes_leaves_and_noise_alone_give_no_segments(tmp_path):
-    scene = Scene(duration=30, fps=15, noise=6.0, cloud=True, foliage=True,
-                  light=lambda t: 1.0 - 0.25 * min(1.0, max(0.0, (t - 10) / 5)))  # dims by 25% over 5 s
+    scene = Scene(
+        duration=30,
+        fps=15,
+        noise=6.0,
+        cloud=True,
+        foliage=True,
+        light=lambda t: 1.0 - 0.25 * min(1.0, max(0.0, (t - 10) / 5)),
+    )  # dims by 25% over 5 s
     result = run_motion(scene_video(tmp_path, scene))
     assert result.segments == [], result.segments
     assert np.percentile(result.scores, 95) < 0.3
@@ -87,8 +94,15 @@ def test_leaves_in_the_wind_are_not_a_player_but_a_player_is(tmp_path):
 
 def test_a_far_away_player_under_a_cloud_is_found(tmp_path):
     # A third of the default figure: 2% of the frame wide, 15% high, as at the far end of a court.
-    scene = Scene(width=640, height=360, duration=20, fps=15, noise=5, cloud=True,
-                  visits=[Visit(6, 12, 0.2, 0.6, color=(90, 70, 60), size=1 / 3)])
+    scene = Scene(
+        width=640,
+        height=360,
+        duration=20,
+        fps=15,
+        noise=5,
+        cloud=True,
+        visits=[Visit(6, 12, 0.2, 0.6, color=(90, 70, 60), size=1 / 3)],
+    )
     result = run_motion(scene_video(tmp_path, scene))
     assert len(result.segments) == 1, result.segments
     assert covered(result.segments, 6.5, 11.5) > 0.95

@@ -59,8 +59,12 @@ def court(path, seed: int):
 def test_one_message_per_session_and_one_per_quarantined_video(workdir, config_file):
     receiver = Receiver()
     try:
-        cfg = load(config_file(watch={"stable_seconds": 0.2, "unreadable_after": 0.0},
-                               notify={"urls": [f"json://127.0.0.1:{receiver.port}"], "session_quiet": 0.0}))
+        cfg = load(
+            config_file(
+                watch={"stable_seconds": 0.2, "unreadable_after": 0.0},
+                notify={"urls": [f"json://127.0.0.1:{receiver.port}"], "session_quiet": 0.0},
+            )
+        )
         for n in (1, 2):  # filmed minutes apart (their file times): one practice
             court(workdir / "inbox" / f"IMG_000{n}.MOV", seed=30 + n)
         (workdir / "inbox" / "broken.mp4").write_bytes(b"not a video at all" * 100)
@@ -81,8 +85,12 @@ def test_a_receiver_that_is_down_costs_one_log_line_and_the_message_arrives_late
     from dunkwatch.store import Store
 
     port = free_port()  # nothing listens there yet
-    cfg = load(config_file(watch={"stable_seconds": 0.2, "unreadable_after": 0.0},
-                           notify={"urls": [f"json://127.0.0.1:{port}"], "retry_seconds": 1.0}))
+    cfg = load(
+        config_file(
+            watch={"stable_seconds": 0.2, "unreadable_after": 0.0},
+            notify={"urls": [f"json://127.0.0.1:{port}"], "retry_seconds": 1.0},
+        )
+    )
     (workdir / "inbox" / "broken.mp4").write_bytes(b"not a video at all" * 100)
     with caplog.at_level(logging.WARNING, logger="dunkwatch"):
         assert Daemon(cfg, once=True).run() == 0
@@ -118,9 +126,15 @@ def test_a_promotion_is_told_with_its_figures_beside_the_baseline(workdir, confi
     cfg = load(config_file(notify={"urls": [f"json://127.0.0.1:{receiver.port}"]}))
     store = Store(cfg.paths.state_dir)
     try:
-        result = TrainResult(TrainStatus.PROMOTED, "beats motion: false segments 0 < 2", "v0003",
-                             Figures(0.95, 0.9, 0.9245, 3, 3, 0, 400, 2), Figures(0.6, 0.9, 0.72, 3, 3, 2, 400, 2),
-                             "motion", "abc")
+        result = TrainResult(
+            TrainStatus.PROMOTED,
+            "beats motion: false segments 0 < 2",
+            "v0003",
+            Figures(0.95, 0.9, 0.9245, 3, 3, 0, 400, 2),
+            Figures(0.6, 0.9, 0.72, 3, 3, 2, 400, 2),
+            "motion",
+            "abc",
+        )
         _record(store, result)  # what `dunkwatch train` leaves in the journal
         notifier = Notifier(cfg.notify, cfg.review, store, cfg.paths.state_dir)
         notifier.check_training()
@@ -140,8 +154,12 @@ def test_a_bad_apprise_url_is_a_config_error_naming_the_key_and_notify_test_send
     receiver = Receiver()
     try:
         config = config_file(notify={"urls": [f"json://127.0.0.1:{receiver.port}"]})
-        proc = subprocess.run([sys.executable, "-m", "dunkwatch", "notify", "--test", "--config", str(config)],
-                              capture_output=True, text=True, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-m", "dunkwatch", "notify", "--test", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
     finally:
         receiver.close()
     assert proc.returncode == 0, proc.stderr

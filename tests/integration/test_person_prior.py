@@ -44,16 +44,31 @@ def f1(path: Path, cfg, visits, remember: bool = True) -> float:
 
 def crop(source: Path, path: Path, x: int, y: int) -> Path:
     """A 752x424 window of the 768x432 footage at (x, y): the same tripod, nudged."""
-    run_ffmpeg("-i", str(source), "-vf", f"crop=752:424:{x}:{y}", "-c:v", "libx264", "-crf", "18",
-               "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    run_ffmpeg(
+        "-i",
+        str(source),
+        "-vf",
+        f"crop=752:424:{x}:{y}",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 
 @pytest.fixture(scope="module")
 def cuts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cuts")
-    return {"still": cut_real(folder / "still.mp4", *STILL),
-            "shows_empty": cut_real(folder / "shows.mp4", *SHOWS_EMPTY)}
+    return {
+        "still": cut_real(folder / "still.mp4", *STILL),
+        "shows_empty": cut_real(folder / "shows.mp4", *SHOWS_EMPTY),
+    }
 
 
 def test_a_still_person_who_fills_a_whole_clip_is_found_by_the_person_prior(tmp_path, cuts):

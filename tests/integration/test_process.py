@@ -20,13 +20,14 @@ from dunkwatch.pipeline.cutting.export import cut_clip
 
 
 def dunkwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True,
-                          cwd=cwd or REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "dunkwatch", *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=600
+    )
 
 
 def is_upright(image: np.ndarray) -> bool:
     h = image.shape[0]
-    top, bottom = image[: h // 10].mean(axis=(0, 1)), image[-h // 10:].mean(axis=(0, 1))
+    top, bottom = image[: h // 10].mean(axis=(0, 1)), image[-h // 10 :].mean(axis=(0, 1))
     return top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
 
 
@@ -48,11 +49,21 @@ def frame_count(path: Path) -> int:
 
 # --- the whole command on an iPhone-like file ----------------------------------------------
 
+
 def test_portrait_hevc_mov_gives_upright_full_resolution_clips_with_audio(portrait_mov, workdir):
     out = workdir / "outbox"
     (workdir / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
-    proc = dunkwatch("process", str(portrait_mov), "--config", str(workdir / "shapes.toml"), "--out", str(out),
-                     "--scorer", "motion", "--json")
+    proc = dunkwatch(
+        "process",
+        str(portrait_mov),
+        "--config",
+        str(workdir / "shapes.toml"),
+        "--out",
+        str(out),
+        "--scorer",
+        "motion",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     sidecar = json.loads(proc.stdout)
     assert sidecar["rotation"] == 90 and (sidecar["width"], sidecar["height"]) == (180, 320)
@@ -124,8 +135,18 @@ def test_several_videos_with_a_bad_one_in_the_middle(portrait_mov, workdir, tmp_
     bad = tmp_path / "notes.mov"
     bad.write_text("not a video")
     second = counter_video(tmp_path / "second.mp4")
-    proc = dunkwatch("process", str(portrait_mov), str(bad), str(second), "--out", str(workdir / "outbox"),
-                     "--no-clips", "--json", "--scorer", "motion")
+    proc = dunkwatch(
+        "process",
+        str(portrait_mov),
+        str(bad),
+        str(second),
+        "--out",
+        str(workdir / "outbox"),
+        "--no-clips",
+        "--json",
+        "--scorer",
+        "motion",
+    )
     assert proc.returncode == 2
     results = json.loads(proc.stdout)
     assert [Path(r["video"]).name for r in results] == ["IMG_0001.MOV", "second.mp4"]
@@ -179,6 +200,7 @@ def test_cnn_scorer_uses_the_promoted_model_and_auto_prefers_it(tmp_path, workdi
 
 # --- run and check ---------------------------------------------------------------------------
 
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -207,15 +229,18 @@ def test_check_accepts_the_shipped_config_and_names_a_bad_key(workdir, config_fi
     assert ok.returncode == 0, ok.stderr
     bad = dunkwatch("check", "--config", str(config_file(segment={"merge_gapp": 1.0})))
     assert bad.returncode == 2
-    assert bad.stderr.strip() == ("dunkwatch: config key segment.merge_gapp is unknown; known: threshold_motion, "
-                                  "threshold_cnn, hysteresis, smooth, merge_gap, min_segment, pre_roll, post_roll, "
-                                  "confirm_people")
+    assert bad.stderr.strip() == (
+        "dunkwatch: config key segment.merge_gapp is unknown; known: threshold_motion, "
+        "threshold_cnn, hysteresis, smooth, merge_gap, min_segment, pre_roll, post_roll, "
+        "confirm_people"
+    )
 
 
 def test_console_script_and_module_agree():
     module = dunkwatch("--version")
-    script = subprocess.run([str(Path(sys.executable).parent / "dunkwatch"), "--version"],
-                            capture_output=True, text=True)
+    script = subprocess.run(
+        [str(Path(sys.executable).parent / "dunkwatch"), "--version"], capture_output=True, text=True
+    )
     assert module.returncode == script.returncode == 0
     assert module.stdout == script.stdout and module.stdout.startswith("dunkwatch ")
 
@@ -224,8 +249,17 @@ def test_a_name_with_a_newline_and_quotes_still_gets_its_clips_and_reel(portrait
     odd = tmp_path / "it's\nIMG_0001.MOV"  # ffmpeg's concat list once broke on both
     odd.write_bytes(portrait_mov.read_bytes())
     (tmp_path / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
-    proc = dunkwatch("process", str(odd), "--config", str(tmp_path / "shapes.toml"), "--out", str(tmp_path / "out"),
-                     "--scorer", "motion", "--json")
+    proc = dunkwatch(
+        "process",
+        str(odd),
+        "--config",
+        str(tmp_path / "shapes.toml"),
+        "--out",
+        str(tmp_path / "out"),
+        "--scorer",
+        "motion",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     sidecar = json.loads(proc.stdout)
     folder = next((tmp_path / "out").iterdir())

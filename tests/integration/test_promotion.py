@@ -56,12 +56,22 @@ def processed(workdir, config_file):
     for k, (visit, ball) in enumerate([((3, 7), (11, 14)), ((12, 16), (3, 6)), ((4, 8), (12, 15))]):
         name = f"court_{k}.mp4"
         scene = Scene(duration=18, fps=10, seed=5, visits=[Visit(*visit, 0.2, 0.7)], balls=[ball])
-        encode(scene.frames(), workdir / "inbox" / name, scene.width, scene.height, scene.fps, audio=False,
-               preset="veryfast")
+        encode(
+            scene.frames(),
+            workdir / "inbox" / name,
+            scene.width,
+            scene.height,
+            scene.fps,
+            audio=False,
+            preset="veryfast",
+        )
         balls[name] = ball
-    cfg_path = config_file(watch={"stable_seconds": 0.2}, export={"timeline": False, "highlight_reel": False},
-                           training={"validation_share": 0.34, "input_size": SIZE},
-                           score={"runtime": "keras"})  # hand-made models have no OpenVINO export
+    cfg_path = config_file(
+        watch={"stable_seconds": 0.2},
+        export={"timeline": False, "highlight_reel": False},
+        training={"validation_share": 0.34, "input_size": SIZE},
+        score={"runtime": "keras"},
+    )  # hand-made models have no OpenVINO export
     cfg = load(cfg_path)
     assert Daemon(cfg, once=True).run() == 0
     for name, ball in balls.items():
@@ -95,8 +105,7 @@ def test_a_model_worse_than_motion_is_refused_and_auto_stays_on_motion(processed
     assert make_scorer(cfg.pipeline).kind == "motion"
 
 
-def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_place(processed, monkeypatch,
-                                                                                     capsys):
+def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_place(processed, monkeypatch, capsys):
     cfg, balls = processed
     correct_the_balls(cfg, balls)
     hand_made_training(monkeypatch, "red")

@@ -37,8 +37,9 @@ def test_segments_on_the_shared_video_move_by_at_most_one_sample_against_opencv(
 
 def test_skipping_non_reference_frames_keeps_every_sample_in_its_place(tmp_path):
     scene = Scene(duration=6, fps=30, seed=4, visits=[Visit(2.0, 4.0, 0.3, 0.6)])
-    video = encode(scene.frames(), tmp_path / "b_frames.mp4", scene.width, scene.height, scene.fps,
-                   preset="medium")  # x264's default B-frames: the non-reference ones
+    video = encode(
+        scene.frames(), tmp_path / "b_frames.mp4", scene.width, scene.height, scene.fps, preset="medium"
+    )  # x264's default B-frames: the non-reference ones
     assert _reference_frames_suffice(video, 0.1)
     times = np.array([f.time for f in VideoReader(video, 5.0, max_side=96)])
     grid = np.arange(len(times)) * 0.2

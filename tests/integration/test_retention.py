@@ -46,16 +46,20 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
 
     # B's corrections are not trained on yet; the model in use learnt from D and was judged on C.
     cfg.paths.corrections.write_text("video,start,end,label\nB.MOV,1,2,empty\nD.MOV,1,2,empty\n")
-    version = registry.add_version(cfg.paths.state_dir, lambda p: p.write_bytes(b"model"),
-                                   {"train_videos": ["D.MOV"], "validation_videos": ["C.MOV"]})
+    version = registry.add_version(
+        cfg.paths.state_dir,
+        lambda p: p.write_bytes(b"model"),
+        {"train_videos": ["D.MOV"], "validation_videos": ["C.MOV"]},
+    )
     registry.set_current(cfg.paths.state_dir, version)
     client = create_app(cfg).test_client()
     page = client.get("/").get_data(as_text=True)
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
     store = Store(cfg.paths.state_dir)
     ids = {v.name: v.id for v in store.all()}
-    pinned = client.post(f"/video/{ids['E.MOV']}/pin", data={"pinned": "1", "csrf": csrf},
-                         headers={"X-CSRF-Token": csrf})
+    pinned = client.post(
+        f"/video/{ids['E.MOV']}/pin", data={"pinned": "1", "csrf": csrf}, headers={"X-CSRF-Token": csrf}
+    )
     assert pinned.get_json()["ok"], pinned.get_json()
 
     # Forty days later.

@@ -22,8 +22,16 @@ from dunkwatch.store import State, Store
 
 CHROMIUM = "/usr/bin/chromium"
 # What a headless Chromium needs on a machine with no way out: no background fetches at all.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def free_port() -> int:
@@ -40,8 +48,9 @@ def processed(tmp_path_factory):
         (root / name).mkdir()
     for name, visit in (("IMG_0201.MOV", (3.0, 6.0)), ("IMG_0202.MOV", (8.0, 11.0))):
         scene = Scene(duration=14, fps=10, seed=11, visits=[Visit(*visit, 0.25, 0.65)])
-        encode(scene.frames(), root / "inbox" / name, scene.width, scene.height, scene.fps, audio=True,
-               preset="veryfast")
+        encode(
+            scene.frames(), root / "inbox" / name, scene.width, scene.height, scene.fps, audio=True, preset="veryfast"
+        )
     (root / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n' + SHAPES_TOML)
     cfg = load(root / "config.toml")
     from dunkwatch.service.daemon import Daemon
@@ -91,8 +100,9 @@ def chromium():
 @pytest.fixture
 def page_server(processed):
     """The page on a free loopback port, as `dunkwatch review` serves it."""
-    cfg = dataclasses.replace(processed, review=dataclasses.replace(processed.review,
-                                                                    listen=f"127.0.0.1:{free_port()}"))
+    cfg = dataclasses.replace(
+        processed, review=dataclasses.replace(processed.review, listen=f"127.0.0.1:{free_port()}")
+    )
     cfg.paths.corrections.unlink(missing_ok=True)
     with serving(cfg) as url:
         yield cfg, url
@@ -170,8 +180,12 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
         assert cfg.paths.corrections.read_text() == by_hand
 
     # `dunkwatch check` accepts everything the page wrote, and training labels frames by it.
-    check = subprocess.run([sys.executable, "-m", "dunkwatch", "check", "--config", str(cfg.source)],
-                           capture_output=True, text=True, cwd=REPO)
+    check = subprocess.run(
+        [sys.executable, "-m", "dunkwatch", "check", "--config", str(cfg.source)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert check.returncode == 0 and "3 valid row(s), 0 error(s)" in check.stdout, check.stdout + check.stderr
     from dunkwatch.learn import catalogue
     from dunkwatch.learn.corrections import frame_labels
@@ -187,8 +201,9 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
         for k in known:
             times = sample_times(k.duration, cfg.training.sample_fps)
             times_s, scores, _ = store.load_scores(k.sha256)
-            y, w = frame_labels(times, [r for r in rows if r.sha256 == k.sha256], times_s, scores,
-                                label_rules(cfg.training))
+            y, w = frame_labels(
+                times, [r for r in rows if r.sha256 == k.sha256], times_s, scores, label_rules(cfg.training)
+            )
             labels[k.name] = (times, y, w)
     finally:
         store.close()
@@ -210,8 +225,13 @@ def test_off_loopback_every_request_needs_the_token(processed):
     assert first.status_code == 200 and "dunkwatch_token=s3cret" in first.headers["Set-Cookie"]
     assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Strict" in first.headers["Set-Cookie"]
     assert client.get("/").status_code == 200  # the cookie from then on
-    assert create_app(processed, token="s3cret").test_client().get(
-        "/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert (
+        create_app(processed, token="s3cret")
+        .test_client()
+        .get("/", headers={"Authorization": "Bearer s3cret"})
+        .status_code
+        == 200
+    )
 
 
 def test_clips_are_served_with_range_requests_and_only_files_the_journal_lists(processed):
@@ -228,8 +248,13 @@ def test_clips_are_served_with_range_requests_and_only_files_the_journal_lists(p
     part = client.get(f"/video/{video.id}/clip/1", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and len(part.data) == 100 and part.data == whole.data[100:200]
     assert part.headers["Content-Range"].startswith("bytes 100-199/")
-    for unknown in (f"/video/{video.id}/clip/9", "/video/9999/clip/1", f"/video/{video.id}/clip/..%2F..%2Fconfig.toml",
-                    "/video/1/../../config.toml", "/static/../__init__.py"):
+    for unknown in (
+        f"/video/{video.id}/clip/9",
+        "/video/9999/clip/1",
+        f"/video/{video.id}/clip/..%2F..%2Fconfig.toml",
+        "/video/1/../../config.toml",
+        "/static/../__init__.py",
+    ):
         assert client.get(unknown).status_code == 404, unknown
 
 
@@ -240,10 +265,12 @@ def test_posts_from_another_site_or_without_the_form_token_are_refused(processed
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
     csrf = page.split('data-csrf="')[1].split('"')[0]
-    form = {"video": "1", "ranges": "[[1, 2, \"empty\"]]", "stamp": "none"}
+    form = {"video": "1", "ranges": '[[1, 2, "empty"]]', "stamp": "none"}
     assert client.post("/corrections", data=form).status_code == 403  # no form token
-    assert client.post("/corrections", data={**form, "csrf": csrf},
-                       headers={"Origin": "http://evil.example"}).status_code == 403
+    assert (
+        client.post("/corrections", data={**form, "csrf": csrf}, headers={"Origin": "http://evil.example"}).status_code
+        == 403
+    )
     assert client.post("/train", data={"csrf": "guess"}).status_code == 403
     assert client.post("/models/use", data={"csrf": csrf, "version": "v9999"}).status_code == 404
 
@@ -277,8 +304,10 @@ def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_
     Daemon(cfg, once=True).run()
     assert (workdir / "quarantine" / "broken.mp4").exists()
     for n in (1, 2):
-        registry.set_current(cfg.paths.state_dir, registry.add_version(
-            cfg.paths.state_dir, lambda p: p.write_bytes(b"model"), {"metrics": {"f1": 0.5 * n}}))
+        registry.set_current(
+            cfg.paths.state_dir,
+            registry.add_version(cfg.paths.state_dir, lambda p: p.write_bytes(b"model"), {"metrics": {"f1": 0.5 * n}}),
+        )
     client = create_app(cfg).test_client()
     page = client.get("/").get_data(as_text=True)
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
@@ -289,7 +318,7 @@ def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_
     assert not (workdir / "quarantine" / "broken.mp4.error.txt").exists()
     # The page now lists it as queued, not under Quarantine; the same row goes through the queue again.
     page = client.get("/").get_data(as_text=True)
-    quarantine = page[page.index('<section id="quarantine">'):]
+    quarantine = page[page.index('<section id="quarantine">') :]
     assert "broken.mp4" not in quarantine and "Nothing in quarantine." in quarantine
     card = re.search(rf'<article class="video" id="video-{row.id}".*?</article>', page, re.S).group(0)
     assert "broken.mp4" in card and ">queued</span>" in card
@@ -306,10 +335,18 @@ def test_the_service_serves_the_page_when_review_is_enabled(workdir, config_file
     import urllib.request
 
     port = free_port()
-    config = config_file(review={"enabled": True, "listen": f"127.0.0.1:{port}"}, training={"schedule": "every 6h"},
-                         score={"scorer": "motion"})
-    service = subprocess.Popen([sys.executable, "-m", "dunkwatch", "run", "--config", str(config)], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    config = config_file(
+        review={"enabled": True, "listen": f"127.0.0.1:{port}"},
+        training={"schedule": "every 6h"},
+        score={"scorer": "motion"},
+    )
+    service = subprocess.Popen(
+        [sys.executable, "-m", "dunkwatch", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(300):
             try:
@@ -337,8 +374,9 @@ def screenshot(page, name: str, full_page: bool = False) -> None:
 def test_on_a_phone_one_column_inline_clips_and_a_tap_corrects(page_server):
     cfg, url = page_server
     with chromium() as browser:
-        phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                                    is_mobile=True, has_touch=True)
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True, has_touch=True
+        )
         page = phone.new_page()
         page.goto(url)
         assert page.locator("section.session").count() == 1  # both videos: one practice
@@ -351,8 +389,9 @@ def test_on_a_phone_one_column_inline_clips_and_a_tap_corrects(page_server):
         box = video.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function("v => v.currentTime > 0.5 && !document.fullscreenElement",
-                               arg=video.element_handle(), timeout=20000)
+        page.wait_for_function(
+            "v => v.currentTime > 0.5 && !document.fullscreenElement", arg=video.element_handle(), timeout=20000
+        )
         button = clip.locator("button.no-player")
         assert button.bounding_box()["height"] >= 44  # a thumb hits it
         button.tap()
@@ -360,7 +399,8 @@ def test_on_a_phone_one_column_inline_clips_and_a_tap_corrects(page_server):
     rows = rows_of(cfg.paths.corrections)
     assert len(rows) == 2 and rows[1][3] == "empty"
     assert (parse_time(rows[1][1]), parse_time(rows[1][2])) == pytest.approx(
-        (float(clip_attr(cfg, rows[1][0], "start")), float(clip_attr(cfg, rows[1][0], "end"))), abs=0.001)
+        (float(clip_attr(cfg, rows[1][0], "start")), float(clip_attr(cfg, rows[1][0], "end"))), abs=0.001
+    )
 
 
 def clip_attr(cfg, video_name: str, key: str) -> float:
@@ -446,8 +486,12 @@ def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_
     assert coach.get(again["url"].removeprefix("http://localhost") + "/video").status_code == 200
     key = processed.paths.state_dir / "share.key"
     before = key.read_text()
-    cli = subprocess.run([sys.executable, "-m", "dunkwatch", "review", "--rotate-share-key", "--config",
-                          str(processed.source)], capture_output=True, text=True, cwd=REPO)
+    cli = subprocess.run(
+        [sys.executable, "-m", "dunkwatch", "review", "--rotate-share-key", "--config", str(processed.source)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert cli.returncode == 0 and "rotated" in cli.stdout and key.read_text() != before
     assert coach.get(again["url"].removeprefix("http://localhost") + "/video").status_code == 403
 

@@ -110,8 +110,9 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
     cut_real(workdir / "inbox" / "first.mp4", 0, 48)
     cut_real(workdir / "inbox" / "second.mp4", 48, 90)
     last = cut_real(tmp_path / "last.mp4", 90)
-    cfg = config_file(export={"highlight_reel": False},
-                      training={"input_size": 96, "fine_tune": "all", "imagenet": False})
+    cfg = config_file(
+        export={"highlight_reel": False}, training={"input_size": 96, "fine_tune": "all", "imagenet": False}
+    )
     ran = dunkwatch("run", "--once", "--config", str(cfg))
     assert ran.returncode == 0, ran.stderr
     sidecars = [json.loads((workdir / "outbox" / n / f"{n}.json").read_text()) for n in ("first", "second")]
@@ -125,13 +126,24 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
     trained = dunkwatch("train", "--config", str(cfg))
     assert trained.returncode == 0 and trained.stdout.startswith("skipped: no corrections"), trained.stdout
     assert not (workdir / "state" / "models").exists()
-    whole = json.loads(dunkwatch("process", str(SHARED_REAL / REAL_NAME), "--config", str(cfg), "--no-clips",
-                                 "--json", "--out", str(tmp_path / "whole")).stdout)
+    whole = json.loads(
+        dunkwatch(
+            "process",
+            str(SHARED_REAL / REAL_NAME),
+            "--config",
+            str(cfg),
+            "--no-clips",
+            "--json",
+            "--out",
+            str(tmp_path / "whole"),
+        ).stdout
+    )
     match = clip_match(whole, real_visits())
     assert whole["scorer"] == "motion" and match.f1 >= 0.99 and match.found == match.detections == 6, match
 
-    remembered = dunkwatch("process", str(last), "--config", str(cfg), "--no-clips", "--json",
-                           "--out", str(tmp_path / "out"))
+    remembered = dunkwatch(
+        "process", str(last), "--config", str(cfg), "--no-clips", "--json", "--out", str(tmp_path / "out")
+    )
     assert remembered.returncode == 0, remembered.stderr
     with_memory = json.loads(remembered.stdout)
     match = clip_match(with_memory, real_visits(90))
@@ -140,6 +152,9 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
 
     # The same clip with a fresh state dir: no memory, and no worse than before memory existed (F1 0.656).
     fresh = config_file(score={"scorer": "motion"}, paths={"state_dir": str(tmp_path / "fresh")})
-    alone = json.loads(dunkwatch("process", str(last), "--config", str(fresh), "--no-clips", "--json",
-                                 "--out", str(tmp_path / "out2")).stdout)
+    alone = json.loads(
+        dunkwatch(
+            "process", str(last), "--config", str(fresh), "--no-clips", "--json", "--out", str(tmp_path / "out2")
+        ).stdout
+    )
     assert clip_match(alone, real_visits(90)).f1 >= 0.65

@@ -96,11 +96,18 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
         page.goto(url)
         sessions = page.locator("section.session")
         assert [sessions.nth(i).get_attribute("data-session") for i in range(sessions.count())] == [
-            "2026-11-29-0900", "2026-11-28-1800"]
+            "2026-11-29-0900",
+            "2026-11-28-1800",
+        ]
         shown = sessions.nth(1)
         assert shown.locator("h2").first.text_content() == "2026-11-28 evening"
-        assert shown.locator(".clip-count").text_content() == "3" and "3 video(s)" in shown.locator(
-            ".counts").text_content()
+        assert (
+            shown.locator(".clip-count").text_content() == "3"
+            and "3 video(s)" in shown.locator(".counts").text_content()
+        )
         assert [img.get_attribute("alt").split(",")[0] for img in shown.locator(".posters img").all()] == [
-            "IMG_0001.MOV", "IMG_0009.MOV", "IMG_0002.MOV"]
+            "IMG_0001.MOV",
+            "IMG_0009.MOV",
+            "IMG_0002.MOV",
+        ]
         assert "no recording time in IMG_0010.MOV" in sessions.nth(0).text_content()

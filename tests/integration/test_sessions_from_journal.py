@@ -24,15 +24,35 @@ def journal_of_a_month(paths: PathsConfig) -> Store:
         row = store.note_seen(paths.inbox / f"{name}.MOV", 1000, when.timestamp())
         store.mark_stable(row.id, 1000, when.timestamp(), f"{i:064x}")
         shots = (ShotNote(f"{name}_01.mp4", "make" if i % 3 else "miss", (0.5, 0.7)),) if k == 0 else ()
-        store.finish(row.id, State.DONE, outputs=VideoOutputs(
-            paths.outbox / name, 1, (f"{name}_01.mp4",), None, ScorerKind.MOTION, None, 60.0,
-            recorded_at=when.isoformat(), spans=((5.0, 12.0),), shots=shots, summarised=True))
+        store.finish(
+            row.id,
+            State.DONE,
+            outputs=VideoOutputs(
+                paths.outbox / name,
+                1,
+                (f"{name}_01.mp4",),
+                None,
+                ScorerKind.MOTION,
+                None,
+                60.0,
+                recorded_at=when.isoformat(),
+                spans=((5.0, 12.0),),
+                shots=shots,
+                summarised=True,
+            ),
+        )
     return store
 
 
 def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, monkeypatch):
-    paths = PathsConfig(tmp_path / "inbox", tmp_path / "outbox", tmp_path / "archive", tmp_path / "quarantine",
-                        tmp_path / "state", tmp_path / "corrections.csv")
+    paths = PathsConfig(
+        tmp_path / "inbox",
+        tmp_path / "outbox",
+        tmp_path / "archive",
+        tmp_path / "quarantine",
+        tmp_path / "state",
+        tmp_path / "corrections.csv",
+    )
     paths.state_dir.mkdir()
     store = journal_of_a_month(paths)
     read: list[str] = []
@@ -42,6 +62,7 @@ def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, mon
             if str(file).endswith(".json") and "w" not in mode and "a" not in mode and "x" not in mode:
                 read.append(str(file))
             return real(file, mode, *args, **kwargs)
+
         return opened
 
     monkeypatch.setattr(builtins, "open", counting(builtins.open))

@@ -24,14 +24,24 @@ from dunkwatch.sessions import SessionSidecar  # noqa: E402
 
 
 @pytest.mark.slow
-def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and_a_shot_map(workdir, config_file,
-                                                                                             tmp_path):
-    a = render_shots(tmp_path / "a.mp4", [Event("make", 1.8, spot=0.2, flight=1.1),
-                                          Event("rim_out", 5.0, spot=0.33, flight=1.0)], 7.5)
-    b = render_shots(tmp_path / "b.mp4", [Event("make", 1.8, spot=0.25, flight=1.1),
-                                          Event("airball", 5.0, spot=0.12, flight=1.2)], 7.5)
-    cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
-                           export={"timeline": False, "timelines": ["otio"]}))
+def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and_a_shot_map(
+    workdir, config_file, tmp_path
+):
+    a = render_shots(
+        tmp_path / "a.mp4",
+        [Event("make", 1.8, spot=0.2, flight=1.1), Event("rim_out", 5.0, spot=0.33, flight=1.0)],
+        7.5,
+    )
+    b = render_shots(
+        tmp_path / "b.mp4",
+        [Event("make", 1.8, spot=0.25, flight=1.1), Event("airball", 5.0, spot=0.12, flight=1.2)],
+        7.5,
+    )
+    cfg = load(
+        config_file(
+            watch={"stable_seconds": 0.2}, score={"scorer": "motion"}, export={"timeline": False, "timelines": ["otio"]}
+        )
+    )
     # a first: its two arcs find the hoop, remembered for b, filmed ten minutes later (one practice).
     filmed(a.path, workdir / "inbox" / "IMG_0501.MOV", "2026-11-30T18:00:00Z")
     assert Daemon(cfg, once=True).run() == 0
@@ -48,8 +58,10 @@ def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and
     folder = cfg.paths.outbox / "sessions" / "2026-11-30-1800"
     s = SessionSidecar.read(folder / "session.json")
     assert (s.attempts, s.makes, s.percentage) == (4, 2, 50.0)
-    makes = [cfg.paths.outbox / n / Sidecar.read(cfg.paths.outbox / n / f"{n}.json").clips[0]
-             for n in ("IMG_0501", "IMG_0502")]
+    makes = [
+        cfg.paths.outbox / n / Sidecar.read(cfg.paths.outbox / n / f"{n}.json").clips[0]
+        for n in ("IMG_0501", "IMG_0502")
+    ]
     assert s.makes_reel == "2026-11-30-1800_makes.mp4"
     assert probe(folder / s.makes_reel).duration == pytest.approx(sum(probe(m).duration for m in makes), abs=0.3)
     assert s.shot_map == "2026-11-30-1800_shotmap.png"
@@ -66,10 +78,19 @@ def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and
 def test_the_page_shows_each_shot_with_its_result_poster_and_buttons(workdir, config_file, tmp_path):
     from test_review_page import chromium, free_port, serving
 
-    a = render_shots(tmp_path / "a.mp4", [Event("make", 1.8, spot=0.2, flight=1.1),
-                                          Event("rim_out", 5.0, spot=0.33, flight=1.0)], 7.5)
-    cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
-                           export={"timeline": False, "timelines": []}, review={"listen": f"127.0.0.1:{free_port()}"}))
+    a = render_shots(
+        tmp_path / "a.mp4",
+        [Event("make", 1.8, spot=0.2, flight=1.1), Event("rim_out", 5.0, spot=0.33, flight=1.0)],
+        7.5,
+    )
+    cfg = load(
+        config_file(
+            watch={"stable_seconds": 0.2},
+            score={"scorer": "motion"},
+            export={"timeline": False, "timelines": []},
+            review={"listen": f"127.0.0.1:{free_port()}"},
+        )
+    )
     filmed(a.path, workdir / "inbox" / "IMG_0601.MOV", "2026-11-30T18:00:00Z")
     assert Daemon(cfg, once=True).run() == 0
     with serving(cfg) as url, chromium() as browser:

@@ -35,11 +35,37 @@ def source(tmp_path_factory) -> Path:
     "Most Compatible" video in small."""
     folder = tmp_path_factory.mktemp("smart")
     stored = folder / "stored.mp4"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=12", "-f", "lavfi", "-i", "sine=d=12:sample_rate=44100",
-               "-c:v", "libx264", "-preset", "medium", "-g", "30", "-pix_fmt", "yuv420p",
-               "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709",
-               "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
-               "-c:a", "aac", "-metadata", f"creation_time={RECORDED}", str(stored))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x180:r=30:d=12",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=d=12:sample_rate=44100",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-g",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        "-x264-params",
+        "colorprim=bt709:transfer=bt709:colormatrix=bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-colorspace",
+        "bt709",
+        "-c:a",
+        "aac",
+        "-metadata",
+        f"creation_time={RECORDED}",
+        str(stored),
+    )
     path = folder / "IMG_0300.MP4"
     run_ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
     return path
@@ -48,13 +74,16 @@ def source(tmp_path_factory) -> Path:
 def decoded(path: Path) -> list[tuple[float, np.ndarray]]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        return [(float(f.pts * stream.time_base), f.to_ndarray(format="rgb24").astype(np.int16))
-                for f in container.decode(stream)]
+        return [
+            (float(f.pts * stream.time_base), f.to_ndarray(format="rgb24").astype(np.int16))
+            for f in container.decode(stream)
+        ]
 
 
 def errors_decoding(path: Path) -> str:
-    return subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"],
-                          capture_output=True, text=True).stderr
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True
+    ).stderr
 
 
 def smart(tmp_path: Path, **export):
@@ -67,7 +96,7 @@ def test_the_plan_copies_from_the_first_clean_keyframe_and_ends_where_the_copy_n
     assert plan.cut_in == pytest.approx(START, abs=1e-3)
     assert index.key[plan.copy_first] and index.times[plan.copy_first] == pytest.approx(3.0, abs=1e-3)
     assert plan.head_frames == 15  # 2.5 s .. 3.0 s at 30 fps
-    copied = index.times[plan.copy_first:plan.copy_first + plan.copy_count]
+    copied = index.times[plan.copy_first : plan.copy_first + plan.copy_count]
     assert copied.max() < plan.tail_start <= END and plan.tail_frames >= 1
     assert plan.frames == 147 == plan.head_frames + plan.copy_count + plan.tail_frames
 
@@ -97,8 +126,9 @@ def test_a_smart_clip_starts_on_the_cut_in_frame_and_copies_the_rest_bit_for_bit
 
 def test_a_smart_clip_keeps_rotation_colour_tags_recording_time_and_cuts_audio_to_the_frame(source, tmp_path):
     info = probe(source)
-    clip = probe(cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path),
-                          index=index_packets(source, info.start)))
+    clip = probe(
+        cut_clip(info, START, END, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(source, info.start))
+    )
     assert clip.rotation == info.rotation == 90 and (clip.width, clip.height) == (info.width, info.height)
     assert (clip.color_primaries, clip.color_transfer, clip.color_matrix) == ("bt709", "bt709", "bt709")
     assert clip.video_codec == "h264" and clip.pix_fmt == info.pix_fmt
@@ -121,8 +151,9 @@ def test_a_reel_of_smart_clips_is_joined_by_stream_copy_and_plays_through(video,
     info = probe(request.getfixturevalue(video))
     # The last clip lies inside one group of pictures: nothing to copy, all re-encoded as the
     # others' ends are, so its sample description is theirs and the reel is still a stream copy.
-    segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
-                for s, e in ((1.4, 4.6), (6.2, 8.9), (9.1, 9.8))]
+    segments = [
+        Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0) for s, e in ((1.4, 4.6), (6.2, 8.9), (9.1, 9.8))
+    ]
     clips, reel = write_clips(info, segments, tmp_path, smart(tmp_path))
     assert len(clips) == 3 and reel is not None
     assert all(errors_decoding(c) == "" for c in clips) and errors_decoding(reel) == ""
@@ -152,15 +183,16 @@ def timing(path: Path) -> tuple[set[float], float, float]:
         stream = container.streams.video[0]
         dts = [p.dts for p in container.demux(stream) if p.size]
         track = float(stream.duration * tb)
-    shown = {1 / 30 if abs(float((b - a) * tb) - 1 / 30) < 1e-4 else round(float((b - a) * tb), 4)
-             for a, b in zip(pts, pts[1:])}
+    shown = {
+        1 / 30 if abs(float((b - a) * tb) - 1 / 30) < 1e-4 else round(float((b - a) * tb), 4)
+        for a, b in zip(pts, pts[1:])
+    }
     return shown, min(float((b - a) * tb) for a, b in zip(dts, dts[1:])), track
 
 
 def test_a_source_that_cannot_be_smart_cut_is_re_encoded_whole_with_one_line_saying_why(source, tmp_path, caplog):
     info = probe(source)
-    segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0)
-                for s, e in ((1.4, 4.6), (6.2, 9.9))]
+    segments = [Segment(start=s, end=e, clip_start=s, clip_end=e, peak=1.0) for s, e in ((1.4, 4.6), (6.2, 9.9))]
     with caplog.at_level(logging.INFO, logger="dunkwatch.pipeline.cutting.export"):
         clips, _ = write_clips(info, segments, tmp_path, smart(tmp_path, slow_motion=2.0))
     said = [r.getMessage() for r in caplog.records if "not smart-cut" in r.getMessage()]
@@ -175,12 +207,38 @@ def hevc_hlg(tmp_path_factory) -> Path:
     CRA keyframes, whose leading pictures need the frames before them), portrait by its matrix."""
     folder = tmp_path_factory.mktemp("hevc")
     stored = folder / "stored.mov"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=10", "-f", "lavfi", "-i", "sine=d=10:sample_rate=48000",
-               "-c:v", "libx265", "-preset", "fast", "-pix_fmt", "yuv420p10le",
-               "-x265-params", "log-level=error:keyint=30:min-keyint=30:open-gop=1:colorprim=bt2020:"
-               "transfer=arib-std-b67:colormatrix=bt2020nc", "-color_primaries", "bt2020",
-               "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac",
-               "-metadata", f"creation_time={RECORDED}", str(stored))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x180:r=30:d=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=d=10:sample_rate=48000",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "fast",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        "log-level=error:keyint=30:min-keyint=30:open-gop=1:colorprim=bt2020:"
+        "transfer=arib-std-b67:colormatrix=bt2020nc",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        "arib-std-b67",
+        "-colorspace",
+        "bt2020nc",
+        "-tag:v",
+        "hvc1",
+        "-c:a",
+        "aac",
+        "-metadata",
+        f"creation_time={RECORDED}",
+        str(stored),
+    )
     path = folder / "IMG_0400.MOV"
     run_ffmpeg("-display_rotation", "-90", "-i", str(stored), "-c", "copy", "-map_metadata", "0", str(path))
     return path
@@ -225,14 +283,48 @@ def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
     for name in ("inbox", "outbox", "archive", "quarantine", "state"):
         (tmp_path / name).mkdir()
     scene = Scene(duration=12, fps=30, seed=11, visits=[Visit(4.3, 7.6, 0.25, 0.65)])
-    run_ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{scene.width}x{scene.height}", "-r", "30", "-i", "-",
-               "-f", "lavfi", "-i", "sine=d=12:sample_rate=48000", "-shortest", "-c:v", "libx265", "-preset", "fast",
-               "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error:keyint=30:min-keyint=30:open-gop=1:"
-               "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc", "-color_primaries", "bt2020",
-               "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac",
-               str(tmp_path / "inbox" / "IMG_0500.MOV"), stdin=b"".join(f.tobytes() for f in scene.frames()))
-    (tmp_path / "config.toml").write_text('[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n'
-                                          f'[review]\nlisten = "127.0.0.1:{free_port()}"\n' + SHAPES_TOML)
+    run_ffmpeg(
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{scene.width}x{scene.height}",
+        "-r",
+        "30",
+        "-i",
+        "-",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=d=12:sample_rate=48000",
+        "-shortest",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "fast",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        "log-level=error:keyint=30:min-keyint=30:open-gop=1:"
+        "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        "arib-std-b67",
+        "-colorspace",
+        "bt2020nc",
+        "-tag:v",
+        "hvc1",
+        "-c:a",
+        "aac",
+        str(tmp_path / "inbox" / "IMG_0500.MOV"),
+        stdin=b"".join(f.tobytes() for f in scene.frames()),
+    )
+    (tmp_path / "config.toml").write_text(
+        '[watch]\nstable_seconds = 0.2\n[score]\nscorer = "motion"\n'
+        f'[review]\nlisten = "127.0.0.1:{free_port()}"\n' + SHAPES_TOML
+    )
     cfg = load(tmp_path / "config.toml")
     assert Daemon(cfg, once=True).run() == 0
     clip = next((cfg.paths.outbox / "IMG_0500").glob("IMG_0500_01_*.mp4"))
@@ -248,7 +340,8 @@ def test_the_review_page_plays_an_hevc_smart_clip_through_its_preview(tmp_path):
 
 
 def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service_gets_through(
-        source, tmp_path, monkeypatch, caplog):
+    source, tmp_path, monkeypatch, caplog
+):
     import dunkwatch.pipeline.cutting.smart_cut as smart_cut
 
     def broken(*args, **kwargs):
@@ -271,6 +364,7 @@ def test_a_smart_cut_that_fails_falls_back_to_a_re_encode_but_a_stopping_service
     # The service stops while the head is being encoded (ffmpeg polls the check as it runs).
     monkeypatch.undo()
     import dunkwatch.pipeline.cutting.export as export
+
     running = export._run_ffmpeg
 
     def polled(args, target, seconds, stop=None):
@@ -289,8 +383,12 @@ def test_a_re_encoded_clip_keeps_exactly_the_frames_a_smart_clip_keeps(source, t
     """[3.333, 3.9) at 30 fps: the frames shown at 3.3333 .. 3.8667, 17 of them; the one shown at
     exactly 3.9 is the next clip's. -t alone counted from the first frame and kept 18."""
     info = probe(source)
-    clips, _ = write_clips(info, [Segment(3.333, 3.9, 3.333, 3.9, 1.0), Segment(5.0, 5.5, 5.0, 5.5, 1.0)], tmp_path,
-                           from_dict({"export": {"mode": "reencode", "highlight_reel": False}}, tmp_path).export)
+    clips, _ = write_clips(
+        info,
+        [Segment(3.333, 3.9, 3.333, 3.9, 1.0), Segment(5.0, 5.5, 5.0, 5.5, 1.0)],
+        tmp_path,
+        from_dict({"export": {"mode": "reencode", "highlight_reel": False}}, tmp_path).export,
+    )
     theirs = dict((round(t, 4), img) for t, img in decoded(source))
     for clip, first, last, count in zip(clips, (3.3333, 5.0), (3.8667, 5.4667), (17, 15)):
         ours = decoded(clip)
@@ -299,6 +397,7 @@ def test_a_re_encoded_clip_keeps_exactly_the_frames_a_smart_clip_keeps(source, t
         def nearest(img: np.ndarray) -> float:  # the source is stored turned; the clip shows it upright
             turns = [np.rot90(img, k) for k in (1, 3)]
             return min(theirs, key=lambda t: min(np.abs(theirs[t] - x).mean() for x in turns))
+
         assert nearest(ours[0][1]) == first and nearest(ours[-1][1]) == last, clip.name
 
 
@@ -317,8 +416,23 @@ def test_hevc_ends_never_raise_the_tier_or_level_the_hvcc_declares(tmp_path):
     """At 1080p x265 flags its sets High tier unless told the source's: the hvcC (Main) must cover
     every set it holds (ISO/IEC 14496-15)."""
     source = tmp_path / "IMG_0500.MP4"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=2", "-c:v", "libx265", "-preset", "ultrafast",
-               "-x265-params", "log-level=error:keyint=30", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", str(source))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=1920x1080:r=30:d=2",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error:keyint=30",
+        "-tag:v",
+        "hvc1",
+        "-pix_fmt",
+        "yuv420p",
+        str(source),
+    )
     info = probe(source)
     clip = cut_clip(info, 0.5, 1.6, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(source, info.start))
     with av.open(str(clip)) as container:

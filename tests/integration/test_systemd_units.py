@@ -8,8 +8,9 @@ from conftest import REPO
 
 
 def verify(checkout: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(checkout / "systemd" / "verify.sh")], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        ["bash", str(checkout / "systemd" / "verify.sh")], capture_output=True, text=True, timeout=120
+    )
 
 
 def checkout_copy(tmp_path: Path) -> None:
@@ -50,7 +51,12 @@ def test_the_system_unit_stays_hardened_to_an_exposure_of_2_or_less(tmp_path):
     proc = verify(tmp_path)
     assert proc.returncode == 0 and "exposure level for dunkwatch.service: 1." in proc.stdout, proc.stdout
     unit = tmp_path / "systemd" / "dunkwatch.service"
-    unit.write_text("\n".join(line for line in unit.read_text().splitlines()
-                              if not line.startswith(("CapabilityBoundingSet=", "SystemCallFilter=", "Protect"))))
+    unit.write_text(
+        "\n".join(
+            line
+            for line in unit.read_text().splitlines()
+            if not line.startswith(("CapabilityBoundingSet=", "SystemCallFilter=", "Protect"))
+        )
+    )
     proc = verify(tmp_path)
     assert proc.returncode == 1 and "exposure above 2.0" in proc.stdout, proc.stdout

@@ -15,15 +15,20 @@ WORKER = Path(__file__).resolve().parents[1] / "helpers" / "train_worker.py"
 
 
 def run_worker(mode: str, env: dict | None = None, timeout: float = 600) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WORKER), mode], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+    )
 
 
 def result_of(proc: subprocess.Popen, timeout: float = 600) -> dict:
     out, _ = proc.communicate(timeout=timeout)
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, out[-4000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def free_port() -> int:
@@ -45,8 +50,10 @@ def test_multi_worker_mirrored_strategy_with_two_workers_on_localhost():
     ports = [free_port(), free_port()]
     workers = []
     for index in range(2):
-        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
+        tf_config = {
+            "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
         workers.append(run_worker("multi-worker", env={"TF_CONFIG": json.dumps(tf_config)}))
     results = [result_of(w) for w in workers]
     assert [r["replicas"] for r in results] == [2, 2]
@@ -60,8 +67,10 @@ def test_multi_worker_training_follows_the_chiefs_decision_or_every_worker_skips
     ports = [free_port(), free_port()]
     workers = []
     for index in range(2):
-        tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
+        tf_config = {
+            "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
         workers.append(run_worker("follow-chief", env={"TF_CONFIG": json.dumps(tf_config)}))
     chief, follower = (result_of(w, timeout=240) for w in workers)
     assert chief["chief"] and not follower["chief"]
@@ -69,7 +78,7 @@ def test_multi_worker_training_follows_the_chiefs_decision_or_every_worker_skips
     assert follower["first"]["skip"] is None and follower["first"]["labels_hash"] == "hash-of-the-chief"
     assert follower["first"]["settings"] == {"epochs": 3}
     assert follower["first"]["input_size"] == chief["first"]["input_size"] > 0
-    (name, path, times, labels), = follower["first"]["train"]
+    ((name, path, times, labels),) = follower["first"]["train"]
     assert (name, path) == ("A.mp4", "/worker1/A.mp4")  # its own copy of the chief's video
     assert (times, labels) == tuple(chief["first"]["train"][0][2:])
     # The chief then picks a video worker 1 does not have: both skip, neither hangs.

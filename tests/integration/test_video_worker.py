@@ -28,8 +28,9 @@ def faulty(monkeypatch):
 
 
 def service_config(config_file, **daemon):
-    return load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2},
-                            daemon={"retry_seconds": 0.0, **daemon}))
+    return load(
+        config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, daemon={"retry_seconds": 0.0, **daemon})
+    )
 
 
 def put(inbox: Path, names: list[str], content: bytes) -> None:
@@ -42,7 +43,8 @@ def outcome(cfg) -> dict:
 
 
 def test_a_segfault_on_a_video_quarantines_it_with_the_signal_and_the_service_lives_on(
-        workdir, config_file, portrait_mov, faulty):
+    workdir, config_file, portrait_mov, faulty
+):
     cfg = service_config(config_file, max_attempts=2)
     put(workdir / "inbox", ["segfault.MOV", "good.MOV"], portrait_mov.read_bytes())
     assert Daemon(cfg, once=True, videos=ChildProcessRunner(cfg, None, faulty.process)).run() == 0
@@ -56,7 +58,8 @@ def test_a_segfault_on_a_video_quarantines_it_with_the_signal_and_the_service_li
 
 
 def test_a_stalled_video_is_stopped_and_retried_while_slow_work_that_progresses_is_left_alone(
-        workdir, config_file, portrait_mov, faulty):
+    workdir, config_file, portrait_mov, faulty
+):
     cfg = service_config(config_file, max_attempts=1, stall_seconds=2.0)
     put(workdir / "inbox", ["hang.MOV", "slow.MOV"], portrait_mov.read_bytes())
     assert Daemon(cfg, once=True, videos=ChildProcessRunner(cfg, None, faulty.process)).run() == 0
@@ -77,17 +80,18 @@ print(json.dumps({"code": code, "keras": "keras" in sys.modules, "tensorflow": "
 """
 
 
-def test_cnn_scoring_runs_in_the_child_so_tensorflow_never_loads_in_the_service(workdir, config_file,
-                                                                                  portrait_mov):
+def test_cnn_scoring_runs_in_the_child_so_tensorflow_never_loads_in_the_service(workdir, config_file, portrait_mov):
     sys.path.insert(0, str(HELPERS))
     from model_factory import promote_toy_model
 
-    cfg_path = config_file(score={"scorer": "cnn"}, watch={"stable_seconds": 0.2},
-                           export={"timeline": False, "highlight_reel": False})
+    cfg_path = config_file(
+        score={"scorer": "cnn"}, watch={"stable_seconds": 0.2}, export={"timeline": False, "highlight_reel": False}
+    )
     version = promote_toy_model(workdir / "state", size=32, steps=1)
     (workdir / "inbox" / portrait_mov.name).write_bytes(portrait_mov.read_bytes())
-    proc = subprocess.run([sys.executable, "-c", SERVICE, str(cfg_path)], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVICE, str(cfg_path)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report == {"code": 0, "keras": False, "tensorflow": False}

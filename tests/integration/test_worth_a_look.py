@@ -38,7 +38,8 @@ def process(path, cfg, scorer, outbox, progress=None, **_) -> Processed:
 
 
 def test_the_video_where_motion_and_the_model_differ_is_offered_first_and_an_answer_is_a_correction(
-        workdir, config_file, tmp_path):
+    workdir, config_file, tmp_path
+):
     from dunkwatch.review import create_app
 
     cfg = load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2}))
@@ -49,18 +50,27 @@ def test_the_video_where_motion_and_the_model_differ_is_offered_first_and_an_ans
 
     client = create_app(cfg).test_client()
     page = client.get("/").get_data(as_text=True)
-    looks = re.findall(r'<li class="look" data-video="(\d+)".*?<a [^>]*>([^<]+)</a> ([\d.]+)–([\d.]+) s:\s*'
-                       r'<span class="why">([^<]+)</span>', page, re.S)
-    assert [(name, start, end) for _, name, start, end, _ in looks] == [("disputed.MOV", "1.0", "2.0"),
-                                                                       ("unsure.MOV", "0.0", "3.0")]
+    looks = re.findall(
+        r'<li class="look" data-video="(\d+)".*?<a [^>]*>([^<]+)</a> ([\d.]+)–([\d.]+) s:\s*'
+        r'<span class="why">([^<]+)</span>',
+        page,
+        re.S,
+    )
+    assert [(name, start, end) for _, name, start, end, _ in looks] == [
+        ("disputed.MOV", "1.0", "2.0"),
+        ("unsure.MOV", "0.0", "3.0"),
+    ]
     assert looks[0][4] == "motion saw a player here, the model did not"
     assert looks[1][4] == "the score stayed near the threshold"
 
     # The player answers the first: a row in the corrections CSV, and the stretch is no longer offered.
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
     stamp = re.search(r'data-stamp="([^"]*)"', page).group(1)
-    answer = client.post("/corrections", data={"video": looks[0][0], "ranges": "[[1.0, 2.0, \"empty\"]]",
-                                               "stamp": stamp, "csrf": csrf}, headers={"X-CSRF-Token": csrf})
+    answer = client.post(
+        "/corrections",
+        data={"video": looks[0][0], "ranges": '[[1.0, 2.0, "empty"]]', "stamp": stamp, "csrf": csrf},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert answer.get_json()["ok"], answer.get_json()
     assert "disputed.MOV,00:01.000,00:02.000,empty" in cfg.paths.corrections.read_text()
     page = client.get("/").get_data(as_text=True)

@@ -58,10 +58,12 @@ def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir
     from dunkwatch.service.daemon import Daemon
 
     court = Scene(duration=12, fps=10, seed=11, visits=[Visit(8.0, 10.0, 0.75, 0.85)])
-    encode(court.frames(), workdir / "inbox" / "IMG_0301.MOV", court.width, court.height, court.fps,
-           preset="veryfast")
-    cfg = load(config_file(watch={"stable_seconds": 0.2}, score={"scorer": "motion"},
-                           review={"listen": f"127.0.0.1:{free_port()}"}))
+    encode(court.frames(), workdir / "inbox" / "IMG_0301.MOV", court.width, court.height, court.fps, preset="veryfast")
+    cfg = load(
+        config_file(
+            watch={"stable_seconds": 0.2}, score={"scorer": "motion"}, review={"listen": f"127.0.0.1:{free_port()}"}
+        )
+    )
     assert Daemon(cfg, once=True).run() == 0  # the court, seen empty, is remembered
     with serving(cfg) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1000, "height": 900})

@@ -41,7 +41,7 @@ def frames(duration: float, where, others=lambda t: []) -> list[FrameBlobs]:
 def arc(release: tuple[float, float], target: tuple[float, float], t0: float, flight: float):
     """A free flight from `release` at t0 to `target` at t0 + flight: (x(t), y(t), vx, vy at the end)."""
     vx = (target[0] - release[0]) / flight
-    vy = (target[1] - release[1] - 0.5 * G * flight ** 2) / flight
+    vy = (target[1] - release[1] - 0.5 * G * flight**2) / flight
 
     def at(t: float) -> tuple[float, float]:
         s = t - t0
@@ -52,10 +52,12 @@ def arc(release: tuple[float, float], target: tuple[float, float], t0: float, fl
 
 def fall(x0: float, y0: float, vx: float, vy: float, t0: float):
     """Falling from (x0, y0) at t0 to the floor, where it lies still: no moving blob any more."""
+
     def at(t: float) -> tuple[float, float] | None:
         s = t - t0
         y = y0 + vy * s + 0.5 * G * s * s
         return (x0 + vx * s, y) if y < FLOOR else None
+
     return at
 
 
@@ -211,6 +213,7 @@ def test_neighbouring_attempt_clips_meet_halfway_and_an_attempt_outside_every_st
 
 
 # --- moving blobs -----------------------------------------------------------------------------
+
 
 def test_a_moving_blob_is_described_by_its_box_so_its_edges_are_where_it_reaches():
     """A tall moving thing with its mass high up (arms, head and shoulders over a thin body outline):

@@ -43,24 +43,27 @@ def test_paths_resolve_against_the_config_files_folder(tmp_path):
     assert cfg.paths.state_dir == sub / "state"
 
 
-@pytest.mark.parametrize("data, words", [
-    ({"segment": {"treshold_cnn": 0.9}}, ["segment.treshold_cnn", "unknown"]),
-    ({"segmnt": {}}, ["[segmnt]", "unknown"]),
-    ({"segment": {"merge_gap": "2s"}}, ["segment.merge_gap", "'2s'", "number"]),
-    ({"segment": {"pre_roll": -1}}, ["segment.pre_roll", "-1", "between"]),
-    ({"decode": {"sample_fps": 0}}, ["decode.sample_fps", "0", "between"]),
-    ({"decode": {"sample_fps": math.nan}}, ["decode.sample_fps", "nan"]),
-    ({"score": {"batch_size": 2.5}}, ["score.batch_size", "2.5", "integer"]),
-    ({"score": {"batch_size": True}}, ["score.batch_size", "True", "integer"]),
-    ({"score": {"scorer": "yolo"}}, ["score.scorer", "'yolo'", "auto, motion, cnn"]),
-    ({"export": {"highlight_reel": "yes"}}, ["export.highlight_reel", "'yes'", "true or false"]),
-    ({"export": {"crf": 99}}, ["export.crf", "99"]),
-    ({"paths": {"inbox": 3}}, ["paths.inbox", "3", "path"]),
-    ({"paths": {"inbox": ""}}, ["paths.inbox", "path"]),
-    ({"segment": {"hysteresis": 0.6}}, ["segment.hysteresis", "0.6", "threshold_motion"]),
-    ({"export": {"mode": "copy", "slow_motion": 2.0}}, ["export.slow_motion", "2.0", "reencode"]),
-    ({"segment": 3}, ["segment", "table"]),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"segment": {"treshold_cnn": 0.9}}, ["segment.treshold_cnn", "unknown"]),
+        ({"segmnt": {}}, ["[segmnt]", "unknown"]),
+        ({"segment": {"merge_gap": "2s"}}, ["segment.merge_gap", "'2s'", "number"]),
+        ({"segment": {"pre_roll": -1}}, ["segment.pre_roll", "-1", "between"]),
+        ({"decode": {"sample_fps": 0}}, ["decode.sample_fps", "0", "between"]),
+        ({"decode": {"sample_fps": math.nan}}, ["decode.sample_fps", "nan"]),
+        ({"score": {"batch_size": 2.5}}, ["score.batch_size", "2.5", "integer"]),
+        ({"score": {"batch_size": True}}, ["score.batch_size", "True", "integer"]),
+        ({"score": {"scorer": "yolo"}}, ["score.scorer", "'yolo'", "auto, motion, cnn"]),
+        ({"export": {"highlight_reel": "yes"}}, ["export.highlight_reel", "'yes'", "true or false"]),
+        ({"export": {"crf": 99}}, ["export.crf", "99"]),
+        ({"paths": {"inbox": 3}}, ["paths.inbox", "3", "path"]),
+        ({"paths": {"inbox": ""}}, ["paths.inbox", "path"]),
+        ({"segment": {"hysteresis": 0.6}}, ["segment.hysteresis", "0.6", "threshold_motion"]),
+        ({"export": {"mode": "copy", "slow_motion": 2.0}}, ["export.slow_motion", "2.0", "reencode"]),
+        ({"segment": 3}, ["segment", "table"]),
+    ],
+)
 def test_bad_values_name_the_key_and_the_value(tmp_path, data, words):
     with pytest.raises(ConfigError) as err:
         from_dict(data, tmp_path)
@@ -98,10 +101,12 @@ def test_a_bom_is_tolerated(tmp_path):
 
 def test_readme_documents_every_config_key_with_its_default():
     readme = (REPO / "README.md").read_text()
-    assert config_docs.render_markdown_table() in readme, \
+    assert config_docs.render_markdown_table() in readme, (
         "regenerate the README table from config_docs.render_markdown_table()"
-    assert (REPO / "config.toml").read_text() == config_docs.render_toml(), \
+    )
+    assert (REPO / "config.toml").read_text() == config_docs.render_toml(), (
         "regenerate config.toml from config_docs.render_toml()"
+    )
 
 
 def test_list_settings_take_lists_of_strings(tmp_path):
@@ -126,6 +131,7 @@ def test_a_retired_key_is_ignored_with_one_warning_and_an_unknown_one_still_refu
     cfg = from_dict({"decode": {"reader": "opencv", "sample_fps": 4}}, tmp_path)
     assert cfg.decode.sample_fps == 4 and not hasattr(cfg.decode, "reader")
     assert [r.getMessage() for r in caplog.records if "decode.reader" in r.getMessage()] == [
-        "config key decode.reader is no longer used and is ignored: " + config.RETIRED_KEYS["decode.reader"]]
+        "config key decode.reader is no longer used and is ignored: " + config.RETIRED_KEYS["decode.reader"]
+    ]
     with pytest.raises(ConfigError, match="decode.readr is unknown"):
         from_dict({"decode": {"readr": "pyav"}}, tmp_path)

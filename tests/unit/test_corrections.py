@@ -28,32 +28,40 @@ def messages(errors):
 
 
 def test_a_valid_file_with_names_clock_times_aliases_and_a_sha_prefix():
-    rows, errors = parse("video,start,end,label,note\n"
-                         "IMG_0001.MOV,1:05,1:09.5,dunk,windmill\n"
-                         "phone/IMG_0002.MOV,0,12.25,Empty,\n"
-                         "bbbbbbbb,00:00:20.000,00:00:25,player\n"  # no note cell at all
-                         "IMG_0002.MOV,30,31,no,just the file name\n")
+    rows, errors = parse(
+        "video,start,end,label,note\n"
+        "IMG_0001.MOV,1:05,1:09.5,dunk,windmill\n"
+        "phone/IMG_0002.MOV,0,12.25,Empty,\n"
+        "bbbbbbbb,00:00:20.000,00:00:25,player\n"  # no note cell at all
+        "IMG_0002.MOV,30,31,no,just the file name\n"
+    )
     assert errors == []
     assert [(r.row, r.sha256[0], r.start, r.end, r.positive) for r in rows] == [
-        (2, "a", 65.0, 69.5, True), (3, "b", 0.0, 12.25, False), (4, "b", 20.0, 25.0, True),
-        (5, "b", 30.0, 31.0, False)]
+        (2, "a", 65.0, 69.5, True),
+        (3, "b", 0.0, 12.25, False),
+        (4, "b", 20.0, 25.0, True),
+        (5, "b", 30.0, 31.0, False),
+    ]
     assert rows[0].note == "windmill"
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("IMG_9999.MOV,1,2,dunk", "row 2: unknown video 'IMG_9999.MOV'"),
-    ("IMG_0001.MOV,5,5,dunk", "row 2: end (5) must be after start (5)"),
-    ("IMG_0001.MOV,9,5,dunk", "row 2: end (5) must be after start (9)"),
-    ("IMG_0001.MOV,100,130,dunk", "row 2: end 130 s is past the end of IMG_0001.MOV (120 s)"),
-    ("IMG_0001.MOV,1,2,dunkk", "row 2: unknown label 'dunkk'; use dunk or empty"),
-    ("../IMG_0001.MOV,1,2,dunk", "row 2: video '../IMG_0001.MOV' points outside the archive"),
-    ("/etc/passwd,1,2,dunk", "row 2: video '/etc/passwd' points outside the archive"),
-    ("C:\\Users\\me\\IMG_0001.MOV,1,2,dunk", "points outside the archive"),
-    ("IMG_0001.MOV,1:75,2:00,dunk", "row 2: start '1:75' is not seconds or [HH:]MM:SS[.mmm]"),
-    ("IMG_0001.MOV,abc,2,dunk", "row 2: start 'abc' is not seconds"),
-    ("IMG_0001.MOV,-3,2,dunk", "row 2: start -3 s is negative"),
-    (",1,2,dunk", "row 2: the video column is empty"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("IMG_9999.MOV,1,2,dunk", "row 2: unknown video 'IMG_9999.MOV'"),
+        ("IMG_0001.MOV,5,5,dunk", "row 2: end (5) must be after start (5)"),
+        ("IMG_0001.MOV,9,5,dunk", "row 2: end (5) must be after start (9)"),
+        ("IMG_0001.MOV,100,130,dunk", "row 2: end 130 s is past the end of IMG_0001.MOV (120 s)"),
+        ("IMG_0001.MOV,1,2,dunkk", "row 2: unknown label 'dunkk'; use dunk or empty"),
+        ("../IMG_0001.MOV,1,2,dunk", "row 2: video '../IMG_0001.MOV' points outside the archive"),
+        ("/etc/passwd,1,2,dunk", "row 2: video '/etc/passwd' points outside the archive"),
+        ("C:\\Users\\me\\IMG_0001.MOV,1,2,dunk", "points outside the archive"),
+        ("IMG_0001.MOV,1:75,2:00,dunk", "row 2: start '1:75' is not seconds or [HH:]MM:SS[.mmm]"),
+        ("IMG_0001.MOV,abc,2,dunk", "row 2: start 'abc' is not seconds"),
+        ("IMG_0001.MOV,-3,2,dunk", "row 2: start -3 s is negative"),
+        (",1,2,dunk", "row 2: the video column is empty"),
+    ],
+)
 def test_each_bad_row_is_named_with_its_problem(line, expected):
     rows, errors = parse("video,start,end,label\n" + line + "\nIMG_0001.MOV,10,12,dunk\n")
     assert len(errors) == 1 and expected in str(errors[0]), errors
@@ -61,12 +69,14 @@ def test_each_bad_row_is_named_with_its_problem(line, expected):
 
 
 def test_overlapping_rows_with_different_labels_are_both_left_out_and_both_named():
-    rows, errors = parse("video,start,end,label\n"
-                         "IMG_0001.MOV,10,20,dunk\n"
-                         "IMG_0001.MOV,30,40,empty\n"
-                         "IMG_0001.MOV,15,25,empty\n"
-                         "IMG_0001.MOV,35,38,empty\n"       # same label overlapping: fine
-                         "phone/IMG_0002.MOV,15,25,dunk\n")  # another video: no overlap
+    rows, errors = parse(
+        "video,start,end,label\n"
+        "IMG_0001.MOV,10,20,dunk\n"
+        "IMG_0001.MOV,30,40,empty\n"
+        "IMG_0001.MOV,15,25,empty\n"
+        "IMG_0001.MOV,35,38,empty\n"  # same label overlapping: fine
+        "phone/IMG_0002.MOV,15,25,dunk\n"
+    )  # another video: no overlap
     assert [r.row for r in rows] == [3, 5, 6]
     (error,) = errors
     assert error.row == 2 and "overlaps row 4" in error.message
@@ -81,7 +91,8 @@ def test_bom_windows_line_endings_and_an_extra_column():
 def test_a_header_without_the_required_columns_is_one_error():
     rows, errors = parse("file,from,to\nIMG_0001.MOV,1,2\n")
     assert rows == [] and messages(errors) == [
-        "row 1: header must name the columns video,start,end,label[,note]; missing video, start, end, label"]
+        "row 1: header must name the columns video,start,end,label[,note]; missing video, start, end, label"
+    ]
 
 
 def test_an_ambiguous_file_name_asks_for_the_folder_or_a_hash():
@@ -91,8 +102,9 @@ def test_an_ambiguous_file_name_asks_for_the_folder_or_a_hash():
     assert "matches 2 processed videos" in str(errors[0])
 
 
-@pytest.mark.parametrize("text, seconds", [("75.5", 75.5), ("1:15.5", 75.5), ("00:01:15.500", 75.5),
-                                           ("1:00:00", 3600.0), ("0", 0.0)])
+@pytest.mark.parametrize(
+    "text, seconds", [("75.5", 75.5), ("1:15.5", 75.5), ("00:01:15.500", 75.5), ("1:00:00", 3600.0), ("0", 0.0)]
+)
 def test_times_in_seconds_or_clock_form(text, seconds):
     assert parse_time(text) == pytest.approx(seconds)
 
@@ -128,7 +140,12 @@ def test_prediction_rows_read_back_as_valid_corrections():
     rows, errors = parse(text)
     assert errors == []
     assert [(r.start, r.end, r.positive) for r in rows] == [
-        (0, 10, False), (10, 14.5, True), (14.5, 60.25, False), (60.25, 70, True), (70, 120, False)]
+        (0, 10, False),
+        (10, 14.5, True),
+        (14.5, 60.25, False),
+        (60.25, 70, True),
+        (70, 120, False),
+    ]
 
 
 def test_a_file_that_is_not_utf8_is_read_as_windows_1252_and_said_so():
@@ -146,23 +163,49 @@ def test_a_video_dropped_twice_under_one_name_is_named_by_its_outbox_folder():
 
     first = KnownVideo("IMG_0001.MOV", "a" * 64, 60.0, ("IMG_0001.MOV",))
     second = KnownVideo("IMG_0001.MOV", "b" * 64, 60.0, ("IMG_0001 (1).MOV",))
-    rows, errors = parse_corrections("video,start,end,label\nIMG_0001.MOV,1,2,dunk\nIMG_0001 (1).MOV,1,2,empty\n",
-                                     [first, second])
+    rows, errors = parse_corrections(
+        "video,start,end,label\nIMG_0001.MOV,1,2,dunk\nIMG_0001 (1).MOV,1,2,empty\n", [first, second]
+    )
     assert errors == [] and [r.sha256 for r in rows] == ["a" * 64, "b" * 64]
 
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_CELL = st.one_of(st.text(max_size=12), st.sampled_from(["IMG_0001.MOV", "phone/IMG_0002.MOV", "aaaaaaaa", "../x",
-                                                         "C:\\x.mov", "1:02.5", "-3", "nan", "inf", "1e400", "dunk",
-                                                         "EMPTY", "", "\"", "\ufeff", "\r", "\x00"]))
+_CELL = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "IMG_0001.MOV",
+            "phone/IMG_0002.MOV",
+            "aaaaaaaa",
+            "../x",
+            "C:\\x.mov",
+            "1:02.5",
+            "-3",
+            "nan",
+            "inf",
+            "1e400",
+            "dunk",
+            "EMPTY",
+            "",
+            '"',
+            "\ufeff",
+            "\r",
+            "\x00",
+        ]
+    ),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(header=st.sampled_from(["video,start,end,label,note", "video,start,end,label", "start,video,label,end",
-                               "file,from,to", ""]),
-       rows=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8), raw=st.text(max_size=200))
+@given(
+    header=st.sampled_from(
+        ["video,start,end,label,note", "video,start,end,label", "start,video,label,end", "file,from,to", ""]
+    ),
+    rows=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8),
+    raw=st.text(max_size=200),
+)
 def test_no_corrections_file_makes_the_parser_raise(header, rows, raw):
     import csv
     import io
@@ -179,8 +222,9 @@ def test_make_miss_and_no_shot_rows_change_the_training_labels_and_older_files_s
     from dunkwatch.learn.corrections import ShotLabel, result_labels, shot_labels
 
     old = "video,start,end,label\nIMG_0001.MOV,10,20,dunk\nIMG_0001.MOV,30,40,empty\n"
-    shots = old + ("IMG_0001.MOV,11,13,make\nIMG_0001.MOV,14,16,Miss\nIMG_0001.MOV,17,19,no shot\n"
-                   "IMG_0001.MOV,50,52,shot\n")
+    shots = old + (
+        "IMG_0001.MOV,11,13,make\nIMG_0001.MOV,14,16,Miss\nIMG_0001.MOV,17,19,no shot\nIMG_0001.MOV,50,52,shot\n"
+    )
     old_rows, old_errors = parse(old)
     rows, errors = parse(shots)
     assert old_errors == [] and errors == []
@@ -201,8 +245,11 @@ def test_make_miss_and_no_shot_rows_change_the_training_labels_and_older_files_s
 
 
 def test_two_overlapping_rows_with_different_shot_results_are_both_left_out():
-    rows, errors = parse("video,start,end,label\nIMG_0001.MOV,10,12,make\nIMG_0001.MOV,11,13,miss\n"
-                         "IMG_0001.MOV,20,22,no shot\nIMG_0001.MOV,19,25,dunk\n")
+    rows, errors = parse(
+        "video,start,end,label\nIMG_0001.MOV,10,12,make\nIMG_0001.MOV,11,13,miss\n"
+        "IMG_0001.MOV,20,22,no shot\nIMG_0001.MOV,19,25,dunk\n"
+    )
     assert [r.row for r in rows] == [4, 5]  # no shot inside a dunk row is no conflict
-    assert messages(errors) == ["row 2: overlaps row 3 with a different label (IMG_0001.MOV 10-12 s and 11-13 s); "
-                                "both left out"]
+    assert messages(errors) == [
+        "row 2: overlaps row 3 with a different label (IMG_0001.MOV 10-12 s and 11-13 s); both left out"
+    ]

@@ -55,6 +55,7 @@ def test_move_falls_back_to_copy_where_links_fail(tmp_path, monkeypatch):
 @pytest.mark.parametrize("links_work", [True, False])
 def test_a_symlink_moves_as_the_link_never_its_target(tmp_path, monkeypatch, links_work):
     if not links_work:
+
         def no_links(src, dst, **_):
             raise OSError(18, "Invalid cross-device link")
 
@@ -72,8 +73,9 @@ def test_a_symlink_moves_as_the_link_never_its_target(tmp_path, monkeypatch, lin
 def test_a_move_makes_the_new_name_durable_before_the_original_goes(tmp_path, monkeypatch):
     order = []
     real_fsync_dir, real_unlink = fsutil.fsync_dir, fsutil.os.unlink
-    monkeypatch.setattr(fsutil, "fsync_dir", lambda folder: (order.append("fsync " + folder.name),
-                                                              real_fsync_dir(folder)))
+    monkeypatch.setattr(
+        fsutil, "fsync_dir", lambda folder: (order.append("fsync " + folder.name), real_fsync_dir(folder))
+    )
     monkeypatch.setattr(fsutil.os, "unlink", lambda path: (order.append("unlink"), real_unlink(path)))
     src = tmp_path / "v.mp4"
     src.write_bytes(b"video")

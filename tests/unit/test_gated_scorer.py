@@ -68,8 +68,10 @@ def test_where_motion_and_the_cnn_disagree_is_found_and_the_gates_off_stretch_ha
     assert find_disputes(times, model, gate_off, 0.9, 0.5, 0.6, 0.8) == []
     # The cnn alone sees a player from 7 to 9 s: the other way round.
     later = np.maximum(model, (times >= 7) & (times < 9))
-    assert find_disputes(times, later, motion, 0.9, 0.5, 0.6, 0.8) == [Dispute(4.0, 6.0, False),
-                                                                        Dispute(7.0, 9.0, True)]
+    assert find_disputes(times, later, motion, 0.9, 0.5, 0.6, 0.8) == [
+        Dispute(4.0, 6.0, False),
+        Dispute(7.0, 9.0, True),
+    ]
     # Shorter than a clip could be (min_seconds): not worth a look.
     assert find_disputes(times, model, motion, 0.9, 0.5, 0.6, 2.5) == []
 

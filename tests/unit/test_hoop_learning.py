@@ -13,22 +13,45 @@ B = KnownVideo("B.MOV", "b" * 64, 30.0)
 
 
 def sidecar(rims: list[tuple[float, str]], hoop=(0.5, 0.2, 0.05, 0.08)) -> Sidecar:
-    return Sidecar(video="v", sha256="", duration=30.0, width=640, height=360, rotation=0, scorer=ScorerKind.MOTION,
-                   model=None, sample_fps=5.0, threshold=0.5, scenes=(), recorded_at=None, segments=(), clips=(),
-                   highlights=None, timeline=None, hoop=hoop,
-                   attempts=tuple(SidecarAttempt(r - 1.5, r + 0.7, r, r - 1.0, res, "shot", None) for r, res in rims))
+    return Sidecar(
+        video="v",
+        sha256="",
+        duration=30.0,
+        width=640,
+        height=360,
+        rotation=0,
+        scorer=ScorerKind.MOTION,
+        model=None,
+        sample_fps=5.0,
+        threshold=0.5,
+        scenes=(),
+        recorded_at=None,
+        segments=(),
+        clips=(),
+        highlights=None,
+        timeline=None,
+        hoop=hoop,
+        attempts=tuple(SidecarAttempt(r - 1.5, r + 0.7, r, r - 1.0, res, "shot", None) for r, res in rims),
+    )
 
 
 def test_each_detected_attempt_inside_a_make_or_miss_row_is_a_labelled_shot_with_what_the_player_saw():
-    rows, errors = parse_corrections("video,start,end,label\nA.MOV,2,6,make\nA.MOV,8,12,miss\nA.MOV,20,22,make\n"
-                                     "B.MOV,1,5,no shot\nB.MOV,10,14,dunk\n", [A, B])
+    rows, errors = parse_corrections(
+        "video,start,end,label\nA.MOV,2,6,make\nA.MOV,8,12,miss\nA.MOV,20,22,make\n"
+        "B.MOV,1,5,no shot\nB.MOV,10,14,dunk\n",
+        [A, B],
+    )
     assert errors == []
-    videos = {A.sha256: (Path("/a.mov"), sidecar([(4.0, "miss"), (10.0, "miss"), (25.0, "make")])),
-              B.sha256: (Path("/b.mov"), sidecar([(3.0, "make")]))}
+    videos = {
+        A.sha256: (Path("/a.mov"), sidecar([(4.0, "miss"), (10.0, "miss"), (25.0, "make")])),
+        B.sha256: (Path("/b.mov"), sidecar([(3.0, "make")])),
+    }
     shots = labelled_shots(rows, videos)
     # 20-22 holds no detected attempt (a shot the finder missed): no rim time to crop at.
-    assert [(s.sha256[0], s.rim, s.make, s.shown) for s in shots] == [("a", 4.0, True, "miss"),
-                                                                       ("a", 10.0, False, "miss")]
+    assert [(s.sha256[0], s.rim, s.make, s.shown) for s in shots] == [
+        ("a", 4.0, True, "miss"),
+        ("a", 10.0, False, "miss"),
+    ]
     assert shots[0].hoop == Hoop(0.5, 0.2, 0.05, 0.08)
     negatives = no_shot_times(rows)
     assert list(negatives) == [B.sha256]

@@ -21,17 +21,21 @@ def test_videos_are_candidates(rel):
     assert candidate(rel)
 
 
-@pytest.mark.parametrize("rel", [
-    ".IMG_0001.MOV.icloud",          # iCloud placeholder
-    ".syncthing.IMG_0001.MOV.tmp",   # Syncthing temporary
-    "IMG_0001.MOV.part",             # generic partial download
-    "IMG_0001.mov.crdownload",       # Chrome download
-    "~$IMG_0001.mov",                # Office-style lock file
-    ".DS_Store",
-    ".hidden.mp4",
-    ".dropbox.cache/IMG_0001.MOV",   # inside a dot folder
-    "notes.txt", "photo.HEIC",       # not a video extension
-])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        ".IMG_0001.MOV.icloud",  # iCloud placeholder
+        ".syncthing.IMG_0001.MOV.tmp",  # Syncthing temporary
+        "IMG_0001.MOV.part",  # generic partial download
+        "IMG_0001.mov.crdownload",  # Chrome download
+        "~$IMG_0001.mov",  # Office-style lock file
+        ".DS_Store",
+        ".hidden.mp4",
+        ".dropbox.cache/IMG_0001.MOV",  # inside a dot folder
+        "notes.txt",
+        "photo.HEIC",  # not a video extension
+    ],
+)
 def test_sync_clients_temporary_files_and_other_files_are_ignored(rel):
     assert not candidate(rel)
 

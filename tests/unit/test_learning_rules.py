@@ -20,8 +20,15 @@ from dunkwatch.service.schedule import crontab_weekdays, make_trigger
 def video(sha: str, positives: int, n: int = 20, corrected: bool = False) -> LabelledVideo:
     labels = np.zeros(n, np.float32)
     labels[:positives] = 1
-    return LabelledVideo(sha * 64, f"{sha}.mp4", Path(f"/a/{sha}.mp4"), np.arange(n, dtype=float), labels,
-                         np.ones(n, np.float32), corrected)
+    return LabelledVideo(
+        sha * 64,
+        f"{sha}.mp4",
+        Path(f"/a/{sha}.mp4"),
+        np.arange(n, dtype=float),
+        labels,
+        np.ones(n, np.float32),
+        corrected,
+    )
 
 
 def test_validation_is_split_by_whole_video_and_both_sides_see_a_player():
@@ -123,17 +130,20 @@ def test_promotion_needs_no_worse_on_every_figure_and_better_on_one_where_correc
     assert not decide(nudged, motion, "motion", any_corrected=True)[0]
 
 
-@pytest.mark.parametrize("text, after, expected", [
-    ("0 3 * * *", "2026-01-05 10:07", "2026-01-06 03:00"),  # a Monday morning: tomorrow at 03:00
-    ("*/15 * * * 1-5", "2026-01-05 10:07", "2026-01-05 10:15"),
-    ("*/15 * * * 1-5", "2026-01-10 10:07", "2026-01-12 00:00"),  # Saturday: Monday's first quarter
-    ("30 2 * * sun", "2026-01-05 10:07", "2026-01-11 02:30"),
-    ("0 4 * * 0", "2026-01-05 10:07", "2026-01-11 04:00"),  # crontab's 0 is Sunday, not Monday
-    # Day of month and weekday both restricted: either runs it, as in cron(8), not both at once.
-    ("0 3 1 * sun", "2026-03-30 10:07", "2026-04-01 03:00"),  # the 1st, a Wednesday
-    ("0 3 1 * sun", "2026-04-02 10:07", "2026-04-05 03:00"),  # a Sunday
-    ("0 3 */2 * mon", "2026-01-05 10:07", "2026-01-19 03:00"),  # "*/2" counts as unrestricted: both
-])
+@pytest.mark.parametrize(
+    "text, after, expected",
+    [
+        ("0 3 * * *", "2026-01-05 10:07", "2026-01-06 03:00"),  # a Monday morning: tomorrow at 03:00
+        ("*/15 * * * 1-5", "2026-01-05 10:07", "2026-01-05 10:15"),
+        ("*/15 * * * 1-5", "2026-01-10 10:07", "2026-01-12 00:00"),  # Saturday: Monday's first quarter
+        ("30 2 * * sun", "2026-01-05 10:07", "2026-01-11 02:30"),
+        ("0 4 * * 0", "2026-01-05 10:07", "2026-01-11 04:00"),  # crontab's 0 is Sunday, not Monday
+        # Day of month and weekday both restricted: either runs it, as in cron(8), not both at once.
+        ("0 3 1 * sun", "2026-03-30 10:07", "2026-04-01 03:00"),  # the 1st, a Wednesday
+        ("0 3 1 * sun", "2026-04-02 10:07", "2026-04-05 03:00"),  # a Sunday
+        ("0 3 */2 * mon", "2026-01-05 10:07", "2026-01-19 03:00"),  # "*/2" counts as unrestricted: both
+    ],
+)
 def test_valid_crontab_schedules_fire_when_cron_would(text, after, expected):
     from datetime import datetime, timezone
 
@@ -181,12 +191,25 @@ def test_models_lists_versions_and_use_rolls_back(tmp_path, capsys):
     (tmp_path / "config.toml").write_text('[paths]\nstate_dir = "state"\n')
     state = tmp_path / "state"
     for f1 in (0.7, 0.9):
-        figures_ = {"f1": f1, "precision": 1.0, "recall": f1, "events_found": 2, "events": 2, "false_segments": 0,
-                    "frames": 40, "videos": 1}
-        version = registry.add_version(state, lambda p: p.write_bytes(b"m"),
-                                       {"metrics": figures_, "created": "2026-11-28T03:00:00+0000",
-                                        "baseline": {"name": "motion", "metrics": {**figures_, "f1": 0.615,
-                                                                                   "false_segments": 3}}})
+        figures_ = {
+            "f1": f1,
+            "precision": 1.0,
+            "recall": f1,
+            "events_found": 2,
+            "events": 2,
+            "false_segments": 0,
+            "frames": 40,
+            "videos": 1,
+        }
+        version = registry.add_version(
+            state,
+            lambda p: p.write_bytes(b"m"),
+            {
+                "metrics": figures_,
+                "created": "2026-11-28T03:00:00+0000",
+                "baseline": {"name": "motion", "metrics": {**figures_, "f1": 0.615, "false_segments": 3}},
+            },
+        )
         registry.set_current(state, version)
     config = str(tmp_path / "config.toml")
     assert cli.main(["models", "--config", config]) == 0

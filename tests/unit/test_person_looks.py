@@ -69,7 +69,7 @@ def test_squares_cover_the_frame_and_overlap():
         boxes = squares(height, width)
         for x, y, side in boxes:
             assert side == min(height, width) and x + side <= width and y + side <= height
-            covered[y:y + side, x:x + side] = True
+            covered[y : y + side, x : x + side] = True
         assert covered.all()
         starts = sorted(x if width >= height else y for x, y, _ in boxes)
         assert all(b - a <= min(height, width) * 2 / 3 + 1 for a, b in zip(starts, starts[1:]))

@@ -9,8 +9,13 @@ NOW = 1_000 * DAY
 
 
 def original(video_id: int, days_ago: float, gb: float = 1.0) -> ArchivedOriginal:
-    return ArchivedOriginal(video_id, f"IMG_{video_id:04d}.MOV", Path(f"/archive/IMG_{video_id:04d}.MOV"),
-                            int(gb * GB), NOW - days_ago * DAY)
+    return ArchivedOriginal(
+        video_id,
+        f"IMG_{video_id:04d}.MOV",
+        Path(f"/archive/IMG_{video_id:04d}.MOV"),
+        int(gb * GB),
+        NOW - days_ago * DAY,
+    )
 
 
 def deleted(plan) -> list[int]:

@@ -12,8 +12,10 @@ def test_without_notify_socket_nothing_is_sent(monkeypatch):
 
 
 def test_messages_reach_a_path_socket_and_an_abstract_one(monkeypatch, tmp_path):
-    for address, bind_to in [(str(tmp_path / "n.sock"), str(tmp_path / "n.sock")),
-                             (f"@dunkwatch-test-{os.getpid()}", f"\0dunkwatch-test-{os.getpid()}")]:
+    for address, bind_to in [
+        (str(tmp_path / "n.sock"), str(tmp_path / "n.sock")),
+        (f"@dunkwatch-test-{os.getpid()}", f"\0dunkwatch-test-{os.getpid()}"),
+    ]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.bind(bind_to)
             monkeypatch.setenv("NOTIFY_SOCKET", address)
@@ -37,8 +39,9 @@ def test_a_reader_that_falls_behind_never_blocks_the_sender(monkeypatch, tmp_pat
         sock.bind(str(path))  # and never read: its queue fills after a few datagrams
         monkeypatch.setenv("NOTIFY_SOCKET", str(path))
         sent = []
-        sender = threading.Thread(target=lambda: sent.extend(sdnotify.notify("WATCHDOG=1") for _ in range(200)),
-                                  daemon=True)
+        sender = threading.Thread(
+            target=lambda: sent.extend(sdnotify.notify("WATCHDOG=1") for _ in range(200)), daemon=True
+        )
         sender.start()
         sender.join(5)
         assert not sender.is_alive(), "notify blocked on a full socket (the service's shutdown once hung there)"

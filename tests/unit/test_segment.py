@@ -19,8 +19,7 @@ def series(duration, on_ranges, fps=FPS, high=0.99, low=0.01):
 
 
 def params(**kw):
-    base = dict(threshold=0.5, hysteresis=0.2, smooth=0.0, merge_gap=1.5, min_segment=0.8,
-                pre_roll=1.0, post_roll=1.5)
+    base = dict(threshold=0.5, hysteresis=0.2, smooth=0.0, merge_gap=1.5, min_segment=0.8, pre_roll=1.0, post_roll=1.5)
     base.update(kw)
     return SegmentParams(**base)
 

@@ -11,15 +11,25 @@ UTC = dt.timezone.utc
 
 
 def video(n: int, start: dt.datetime, duration: float = 60.0, spans=((1.0, 3.0),)) -> SessionVideo:
-    return SessionVideo(n, f"IMG_{n:04d}.MOV", start, DatedBy.RECORDED, duration, Path(f"/out/IMG_{n:04d}"),
-                        tuple(f"IMG_{n:04d}_{i:02d}.mp4" for i in range(1, len(spans) + 1)), tuple(spans))
+    return SessionVideo(
+        n,
+        f"IMG_{n:04d}.MOV",
+        start,
+        DatedBy.RECORDED,
+        duration,
+        Path(f"/out/IMG_{n:04d}"),
+        tuple(f"IMG_{n:04d}_{i:02d}.mp4" for i in range(1, len(spans) + 1)),
+        tuple(spans),
+    )
 
 
 def test_a_gap_longer_than_the_setting_starts_a_new_session_measured_from_the_end_of_the_last_video():
     t0 = dt.datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
-    videos = [video(1, t0, duration=3600),  # an hour of filming
-              video(2, t0 + dt.timedelta(hours=2, minutes=30)),  # 1 h 30 after the first one ended
-              video(3, t0 + dt.timedelta(hours=5, minutes=31))]  # 3 h after the second ended
+    videos = [
+        video(1, t0, duration=3600),  # an hour of filming
+        video(2, t0 + dt.timedelta(hours=2, minutes=30)),  # 1 h 30 after the first one ended
+        video(3, t0 + dt.timedelta(hours=5, minutes=31)),
+    ]  # 3 h after the second ended
     sessions = group(videos, gap_seconds=2 * 3600)
     assert [[v.video_id for v in s.videos] for s in sessions] == [[1, 2], [3]]
     assert [s.id for s in sessions] == ["2026-11-30-1800", "2026-11-30-2331"]
@@ -33,8 +43,12 @@ def test_sessions_are_in_recording_order_whatever_the_arrival_order_and_count_wh
     assert [v.video_id for v in s.videos] == [1, 7, 2]
     assert s.clips == 4 and s.in_view == 2.0 + 1.5 + 1.0 + 2.0
     assert s.attempts == 0 and s.percentage is None and s.counts() == "4 clip(s)"  # no hoop: no attempt
-    assert [p.name for p in s.clip_paths()] == ["IMG_0001_01.mp4", "IMG_0007_01.mp4", "IMG_0007_02.mp4",
-                                               "IMG_0002_01.mp4"]
+    assert [p.name for p in s.clip_paths()] == [
+        "IMG_0001_01.mp4",
+        "IMG_0007_01.mp4",
+        "IMG_0007_02.mp4",
+        "IMG_0002_01.mp4",
+    ]
 
 
 def test_ids_are_unique_and_valid_even_for_two_practices_starting_the_same_local_minute():
@@ -56,7 +70,15 @@ def test_the_recording_time_is_used_when_there_is_one_else_the_file_time():
 
 def test_day_parts():
     assert [day_part(h) for h in (4, 5, 11, 12, 16, 17, 21, 22)] == [
-        "night", "morning", "morning", "afternoon", "afternoon", "evening", "evening", "night"]
+        "night",
+        "morning",
+        "morning",
+        "afternoon",
+        "afternoon",
+        "evening",
+        "evening",
+        "night",
+    ]
 
 
 def test_a_session_counts_the_attempts_and_makes_its_videos_journal_rows_hold():
@@ -67,8 +89,13 @@ def test_a_session_counts_the_attempts_and_makes_its_videos_journal_rows_hold():
 
     t0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     a, b = video(1, t0), video(2, t0 + dt.timedelta(minutes=5))
-    (s,) = group([a.__class__(**{**a.__dict__, "shots": shots("make", "miss", "make")}),
-                  b.__class__(**{**b.__dict__, "shots": shots("miss", "unknown")})], gap_seconds=7200)
+    (s,) = group(
+        [
+            a.__class__(**{**a.__dict__, "shots": shots("make", "miss", "make")}),
+            b.__class__(**{**b.__dict__, "shots": shots("miss", "unknown")}),
+        ],
+        gap_seconds=7200,
+    )
     assert (s.attempts, s.makes, s.percentage) == (5, 2, 40.0)
     assert s.counts() == "5 attempt(s), 2 make(s) (40%)"
     assert [p.name for p in s.make_paths()] == ["shot0.mp4", "shot2.mp4"]

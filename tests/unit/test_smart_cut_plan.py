@@ -15,8 +15,15 @@ def index_of(order: list[tuple[int, bool]], drops_leading: bool = False) -> Pack
     """Packets in decode order as (frame number shown, keyframe); every keyframe may open a copy."""
     shown = np.array([n for n, _ in order])
     key = np.array([k for _, k in order])
-    return PacketIndex(times=shown / FPS, pts=shown, dts=np.arange(len(order)) - 2, key=key, opens=key,
-                       time_base=Fraction(1, FPS), drops_leading=drops_leading)
+    return PacketIndex(
+        times=shown / FPS,
+        pts=shown,
+        dts=np.arange(len(order)) - 2,
+        key=key,
+        opens=key,
+        time_base=Fraction(1, FPS),
+        drops_leading=drops_leading,
+    )
 
 
 def closed_gops(groups: int, size: int = 10) -> list[tuple[int, bool]]:
@@ -46,9 +53,28 @@ def test_the_copy_starts_at_the_first_keyframe_after_the_cut_in_and_ends_where_n
 
 def open_gop_at_10() -> list[tuple[int, bool]]:
     # An open GOP at frame 10: frames 8 and 9 are decoded after it and shown before it.
-    return [(0, True), (3, False), (1, False), (2, False), (6, False), (4, False), (5, False), (7, False),
-             (10, True), (8, False), (9, False), (13, False), (11, False), (12, False), (16, False), (14, False),
-             (15, False), (19, False), (17, False), (18, False)] + [(20 + n, k) for n, k in closed_gops(1)]
+    return [
+        (0, True),
+        (3, False),
+        (1, False),
+        (2, False),
+        (6, False),
+        (4, False),
+        (5, False),
+        (7, False),
+        (10, True),
+        (8, False),
+        (9, False),
+        (13, False),
+        (11, False),
+        (12, False),
+        (16, False),
+        (14, False),
+        (15, False),
+        (19, False),
+        (17, False),
+        (18, False),
+    ] + [(20 + n, k) for n, k in closed_gops(1)]
 
 
 def test_a_keyframe_with_leading_pictures_is_not_copied_from_in_h264():
@@ -123,13 +149,36 @@ def test_hevc_escaping_round_trips_and_a_pps_is_renumbered_with_the_rest_of_its_
     w.ue(0), w.ue(0)  # pps id, sps id
     # The rest, field by field to pps_extension_present_flag: no dependent slices or output flag, no
     # extra bits, no sign hiding, cabac_init_present, one default reference each way, init_qp 26, ...
-    bits = "0" + "0" + "000" + "0" + "1" + "1" + "1" + "1" + "000" + "1" + "1" + "0" + "00" + "0" + "00" + "1" + \
-        "0" + "0" + "0" + "1" + "0" + "0"
+    bits = (
+        "0"
+        + "0"
+        + "000"
+        + "0"
+        + "1"
+        + "1"
+        + "1"
+        + "1"
+        + "000"
+        + "1"
+        + "1"
+        + "0"
+        + "00"
+        + "0"
+        + "00"
+        + "1"
+        + "0"
+        + "0"
+        + "0"
+        + "1"
+        + "0"
+        + "0"
+    )
     for b in bits:
         w.u(int(b), 1)
     pps = escape(w.aligned())
     renamed = renumber_pps(pps, 5, 2)
     fields, before = parse_pps(renamed), parse_pps(pps)
     assert (fields.pps_id, fields.sps_id, before.pps_id, before.sps_id) == (5, 2, 0, 0)
-    assert {k: v for k, v in vars(fields).items() if k not in ("pps_id", "sps_id", "ids_end")} == \
-        {k: v for k, v in vars(before).items() if k not in ("pps_id", "sps_id", "ids_end")}
+    assert {k: v for k, v in vars(fields).items() if k not in ("pps_id", "sps_id", "ids_end")} == {
+        k: v for k, v in vars(before).items() if k not in ("pps_id", "sps_id", "ids_end")
+    }

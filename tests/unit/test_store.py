@@ -123,13 +123,17 @@ def test_processes_opening_a_new_journal_at_once_all_succeed(tmp_path):
     import time
 
     # Each process imports first, then waits for the same moment to open the journal.
-    code = ("import os, sys, time; from dunkwatch.store import Store\n"
-            "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
-            "s = Store(sys.argv[1]); s.close()")
+    code = (
+        "import os, sys, time; from dunkwatch.store import Store\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "s = Store(sys.argv[1]); s.close()"
+    )
     for attempt in range(3):
         folder, go = tmp_path / f"state{attempt}", tmp_path / f"go{attempt}"
-        procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(go)], stderr=subprocess.PIPE,
-                                  text=True) for _ in range(6)]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(folder), str(go)], stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
         time.sleep(1.5)
         go.touch()
         errors = [p.communicate(timeout=60)[1] for p in procs]

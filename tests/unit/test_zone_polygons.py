@@ -23,6 +23,6 @@ def test_only_the_zones_pixels_are_greyed_at_any_frame_size():
     for h, w in ((20, 40), (90, 160)):
         frame = np.full((h, w, 3), 7, np.uint8)
         out = ZoneFilter(zones).apply(frame)
-        assert (out[:, : w // 2 - 1] == GREY).all() and (out[:, w // 2 + 1:] == 7).all()
+        assert (out[:, : w // 2 - 1] == GREY).all() and (out[:, w // 2 + 1 :] == 7).all()
         assert (frame == 7).all()  # the original frame is not touched
     assert ZoneFilter(()).apply(frame) is frame

@@ -19,6 +19,7 @@ from dunkwatch.pipeline.cutting.bitstream.nal_bits import length_size, nal_units
 
 FRAME_EPS = 1e-4  # seconds: frame times compare equal within this
 
+
 class NotSmart(Exception):
     """Why this clip cannot be smart-cut; the caller re-encodes it and logs the reason once."""
 
@@ -79,12 +80,21 @@ def index_packets(path: Path, start_offset: float) -> PacketIndex:
             pts.append(packet.pts)
             dts.append(packet.dts if packet.dts is not None else packet.pts)
             key.append(packet.is_keyframe)
-            opens.append(packet.is_keyframe and bool(_nal_types(bytes(packet), codec, length)
-                                                    & _OPENING.get(codec, set())))
+            opens.append(
+                packet.is_keyframe and bool(_nal_types(bytes(packet), codec, length) & _OPENING.get(codec, set()))
+            )
     pts_arr = np.asarray(pts, np.int64)
     times = pts_arr.astype(np.float64) * float(time_base) - start_offset
-    return PacketIndex(times, pts_arr, np.asarray(dts, np.int64), np.asarray(key, bool), np.asarray(opens, bool),
-                       time_base, codec == "hevc", length)
+    return PacketIndex(
+        times,
+        pts_arr,
+        np.asarray(dts, np.int64),
+        np.asarray(key, bool),
+        np.asarray(opens, bool),
+        time_base,
+        codec == "hevc",
+        length,
+    )
 
 
 def frames_in(index: PacketIndex, start: float, end: float) -> int:

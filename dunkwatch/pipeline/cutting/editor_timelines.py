@@ -21,8 +21,12 @@ from dunkwatch.outputs import Sidecar, SidecarSegment
 PRESENCE = "player in view"  # the marker of a clip cut by presence; a shot's reads "shot 2: make"
 
 # name in export.timelines -> (OTIO adapter, file suffix)
-FORMATS = {"otio": ("otio_json", ".otio"), "fcpxml": ("fcpx_xml", ".fcpxml"), "fcp7xml": ("fcp_xml", ".xml"),
-           "edl": ("cmx_3600", ".edl")}
+FORMATS = {
+    "otio": ("otio_json", ".otio"),
+    "fcpxml": ("fcpx_xml", ".fcpxml"),
+    "fcp7xml": ("fcp_xml", ".xml"),
+    "edl": ("cmx_3600", ".edl"),
+}
 STANDARD_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 100.0, 119.88, 120.0, 240.0)
 TIMECODE_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)  # an EDL's only
 
@@ -86,11 +90,16 @@ def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
             marker = source.markers[n - 1] if n - 1 < len(source.markers) else PRESENCE
             clip = otio.schema.Clip(
                 name=f"{source.name} {'action ' + str(n) if marker == PRESENCE else marker.replace(':', '')}",
-                media_reference=otio.schema.ExternalReference(target_url=source.media.resolve().as_uri(),
-                                                              available_range=available),
-                source_range=otio.opentime.TimeRange(at(s.clip_start, r), at(s.clip_end, r) - at(s.clip_start, r)))
-            clip.markers.append(otio.schema.Marker(
-                name=marker, marked_range=otio.opentime.TimeRange(at(s.start, r), at(s.end, r) - at(s.start, r))))
+                media_reference=otio.schema.ExternalReference(
+                    target_url=source.media.resolve().as_uri(), available_range=available
+                ),
+                source_range=otio.opentime.TimeRange(at(s.clip_start, r), at(s.clip_end, r) - at(s.clip_start, r)),
+            )
+            clip.markers.append(
+                otio.schema.Marker(
+                    name=marker, marked_range=otio.opentime.TimeRange(at(s.start, r), at(s.end, r) - at(s.start, r))
+                )
+            )
             track.append(clip)
     return timeline
 

@@ -41,8 +41,9 @@ def _run_ffmpeg(args: list[str], target: Path, media_seconds: float, stop: StopC
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
     limit = FFMPEG_START_SECONDS + FFMPEG_SECONDS_PER_MEDIA_SECOND * max(0.0, media_seconds)
     deadline = time.monotonic() + limit
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
-                            preexec_fn=dies_with_parent)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace", preexec_fn=dies_with_parent
+    )
     try:
         while True:
             try:
@@ -106,8 +107,10 @@ def recording_time(recorded_at: str | None, offset: float) -> dict[str, str]:
     if when is None:
         return {}
     utc = when.astimezone(dt.timezone.utc)
-    return {"creation_time": utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "com.apple.quicktime.creationdate": when.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "creation_time": utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "com.apple.quicktime.creationdate": when.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def dating_args(recorded_at: str | None, offset: float) -> list[str]:
@@ -124,18 +127,47 @@ def video_encoding(info: MediaInfo, cfg: ExportConfig) -> tuple[list[str], list[
     with the source's colour tags (export.hdr = keep) or tone-mapped H.264 in BT.709 (sdr)."""
     if info.hdr and cfg.hdr == "keep":
         tags = f"colorprim={info.color_primaries}:transfer={info.color_transfer}:colormatrix={info.color_matrix}"
-        return (["-c:v", "libx265", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p10le",
-                 "-x265-params", f"log-level=error:{tags}", "-tag:v", "hvc1",  # Apple players want hvc1
-                 "-color_primaries", info.color_primaries, "-color_trc", info.color_transfer,
-                 "-colorspace", info.color_matrix, "-color_range", "tv",
-                 "-dolbyvision", "0"], [])  # its Dolby Vision layer cannot be re-encoded: plain HLG/PQ
+        return (
+            [
+                "-c:v",
+                "libx265",
+                "-preset",
+                cfg.preset,
+                "-crf",
+                str(cfg.crf),
+                "-pix_fmt",
+                "yuv420p10le",
+                "-x265-params",
+                f"log-level=error:{tags}",
+                "-tag:v",
+                "hvc1",  # Apple players want hvc1
+                "-color_primaries",
+                info.color_primaries,
+                "-color_trc",
+                info.color_transfer,
+                "-colorspace",
+                info.color_matrix,
+                "-color_range",
+                "tv",
+                "-dolbyvision",
+                "0",
+            ],
+            [],
+        )  # its Dolby Vision layer cannot be re-encoded: plain HLG/PQ
     sdr = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if info.hdr else []
     filters = [sdr_filter(info, "yuv420p")] if info.hdr else []
     return ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p", *sdr], filters
 
 
-def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
-             stop: StopCheck | None = None, index: PacketIndex | None = None) -> Path:
+def cut_clip(
+    info: MediaInfo,
+    start: float,
+    end: float,
+    dest: Path,
+    cfg: ExportConfig,
+    stop: StopCheck | None = None,
+    index: PacketIndex | None = None,
+) -> Path:
     """One clip of [start, end) from the original, with its audio, at full resolution, dated at
     the moment it was filmed. `index` (smart mode): the source's packets, when a smart cut is safe."""
     if cfg.mode == "smart" and index is not None and _try_smart(info, start, end, dest, cfg, stop, index):
@@ -145,8 +177,22 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
     # -t before -i limits what is read, so slow motion stretches the output, not cuts it. The
     # frames kept are those shown in [start, end), to FRAME_EPS, as a smart cut keeps them: a frame
     # shown exactly at `end` is the next clip's (rounded to the millisecond, it was in both).
-    args = ["-ss", f"{max(0.0, start - FRAME_EPS):.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
-            "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "0", "-sn", "-dn"]
+    args = [
+        "-ss",
+        f"{max(0.0, start - FRAME_EPS):.6f}",
+        "-t",
+        f"{duration:.6f}",
+        "-i",
+        str(info.path),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-map_metadata",
+        "0",
+        "-sn",
+        "-dn",
+    ]
     if cfg.mode == "copy":
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
         if info.video_codec in ("hevc", "h265"):
@@ -164,15 +210,22 @@ def cut_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportC
             args += ["-frames:v", str(frames_in(index, start, end))]
     args += dating_args(info.recorded_at, start)
     # A clip is not half of a Live Photo: without this, Photos could pair it with the still.
-    args += ["-metadata", "com.apple.quicktime.content.identifier=",
-             "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
+    args += [
+        "-metadata",
+        "com.apple.quicktime.content.identifier=",
+        "-movflags",
+        "+faststart+use_metadata_tags",
+        "-f",
+        "mp4",
+    ]
     with atomic_target(dest) as tmp:
         _run_ffmpeg([*args, str(tmp)], dest, duration * cfg.slow_motion, stop)
     return dest
 
 
-def _try_smart(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
-               stop: StopCheck | None, index: PacketIndex) -> bool:
+def _try_smart(
+    info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig, stop: StopCheck | None, index: PacketIndex
+) -> bool:
     """A smart cut of the clip; False (said in the log) when it must be re-encoded whole instead."""
     stopped: list[bool] = []
 
@@ -197,8 +250,9 @@ def _try_smart(info: MediaInfo, start: float, end: float, dest: Path, cfg: Expor
     return False
 
 
-def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig,
-                stop: StopCheck | None, index: PacketIndex) -> Path:
+def _smart_clip(
+    info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig, stop: StopCheck | None, index: PacketIndex
+) -> Path:
     """A smart cut (smart_cut.py): the video joined from re-encoded ends and copied packets, then
     the audio cut to the sample, the rotation and the recording time added in one stream copy."""
     plan = plan_cut(index, start, end)
@@ -212,19 +266,48 @@ def _smart_clip(info: MediaInfo, start: float, end: float, dest: Path, cfg: Expo
         smart_cut_video(info, plan, video, cfg, run, index)
         turn = ["-display_rotation:v:0", str(-info.rotation)] if info.rotation else []
         colour = colour_options(info)[0]  # the track's colr box; the bitstream's VUI came with the copy
-        args = [*turn, "-i", str(video), "-ss", f"{plan.cut_in:.6f}", "-t", f"{duration:.6f}", "-i", str(info.path),
-                "-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1", "-sn", "-dn",
-                "-c:v", "copy", *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []), *colour,
-                "-c:a", "aac", "-b:a", "160k", *dating_args(info.recorded_at, plan.cut_in),
-                "-metadata", "com.apple.quicktime.content.identifier=",
-                "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
+        args = [
+            *turn,
+            "-i",
+            str(video),
+            "-ss",
+            f"{plan.cut_in:.6f}",
+            "-t",
+            f"{duration:.6f}",
+            "-i",
+            str(info.path),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0?",
+            "-map_metadata",
+            "1",
+            "-sn",
+            "-dn",
+            "-c:v",
+            "copy",
+            *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []),
+            *colour,
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+            *dating_args(info.recorded_at, plan.cut_in),
+            "-metadata",
+            "com.apple.quicktime.content.identifier=",
+            "-movflags",
+            "+faststart+use_metadata_tags",
+            "-f",
+            "mp4",
+        ]
         with atomic_target(dest) as tmp:
             _run_ffmpeg([*args, str(tmp)], dest, duration / 10, stop)
     return dest
 
 
-def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None,
-               dating: Sequence[str] = ()) -> Path:
+def join_clips(
+    clips: Sequence[Path], dest: Path, media_seconds: float, stop: StopCheck | None = None, dating: Sequence[str] = ()
+) -> Path:
     """The highlight reel: the clips one after another, without re-encoding them again."""
     list_file = dest.with_name(f".{dest.stem}.concat{PART_SUFFIX}")
     # Paths relative to the list (beside a video's clips: just their names), quotes escaped.
@@ -234,18 +317,46 @@ def join_clips(clips: Sequence[Path], dest: Path, media_seconds: float, stop: St
         with atomic_target(dest) as tmp:
             # auto_convert off: the clips share one sample description (joinable), so their packets go
             # in as they are, without the parameter sets the conversion would repeat in band.
-            _run_ffmpeg(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(list_file),
-                         "-map", "0:v", "-map", "0:a?", "-c", "copy", *dating,
-                         "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(tmp)],
-                        dest, media_seconds / 10, stop)  # a stream copy: far faster than real time
+            _run_ffmpeg(
+                [
+                    "-f",
+                    "concat",
+                    "-safe",
+                    "0",
+                    "-auto_convert",
+                    "0",
+                    "-i",
+                    str(list_file),
+                    "-map",
+                    "0:v",
+                    "-map",
+                    "0:a?",
+                    "-c",
+                    "copy",
+                    *dating,
+                    "-movflags",
+                    "+faststart+use_metadata_tags",
+                    "-f",
+                    "mp4",
+                    str(tmp),
+                ],
+                dest,
+                media_seconds / 10,
+                stop,
+            )  # a stream copy: far faster than real time
     finally:
         list_file.unlink(missing_ok=True)
     return dest
 
 
-def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
-                cfg: ExportConfig, stop: StopCheck | None = None,
-                labels: Sequence[str] | None = None) -> tuple[list[Path], Path | None]:
+def write_clips(
+    info: MediaInfo,
+    segments: Sequence[Segment],
+    out_dir: Path,
+    cfg: ExportConfig,
+    stop: StopCheck | None = None,
+    labels: Sequence[str] | None = None,
+) -> tuple[list[Path], Path | None]:
     """All clips of one video, then the reel; returns (clips, reel or None). `labels` name each clip's attempt.
     `stop` is called before each clip and the reel, and while ffmpeg runs: it raises to give up."""
     stem = safe_stem(info.path.stem)
@@ -255,8 +366,9 @@ def write_clips(info: MediaInfo, segments: Sequence[Segment], out_dir: Path,
     for i, (seg, label) in enumerate(zip(segments, names), start=1):
         if stop is not None:
             stop()
-        clips.append(cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop,
-                              index))
+        clips.append(
+            cut_clip(info, seg.clip_start, seg.clip_end, out_dir / clip_name(stem, i, seg, label), cfg, stop, index)
+        )
     if stop is not None and clips:
         stop()
     reel = None
@@ -324,14 +436,45 @@ def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = Non
     inputs, parts, audio_parts = [], [], []
     for n, info in enumerate(infos):
         inputs += ["-i", str(info.path)]
-        parts.append(f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
-                     f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{n}]")
-        parts.append(f"[{n}:a]aresample=48000,aformat=channel_layouts=stereo[a{n}]" if info.has_audio else
-                     f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f}[a{n}]")
+        parts.append(
+            f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{n}]"
+        )
+        parts.append(
+            f"[{n}:a]aresample=48000,aformat=channel_layouts=stereo[a{n}]"
+            if info.has_audio
+            else f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f}[a{n}]"
+        )
         audio_parts.append(f"[v{n}][a{n}]")
     graph = ";".join(parts) + ";" + "".join(audio_parts) + f"concat=n={len(infos)}:v=1:a=1[v][a]"
     with atomic_target(dest) as tmp:
-        _run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-c:v", "libx264",
-                     "-preset", "veryfast", "-crf", "20", "-c:a", "aac", "-b:a", "160k",
-                     "-movflags", "+faststart", "-f", "mp4", str(tmp)], dest, seconds, stop)
+        _run_ffmpeg(
+            [
+                *inputs,
+                "-filter_complex",
+                graph,
+                "-map",
+                "[v]",
+                "-map",
+                "[a]",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "20",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "160k",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
+            ],
+            dest,
+            seconds,
+            stop,
+        )
     return dest

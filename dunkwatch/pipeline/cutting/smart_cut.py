@@ -46,13 +46,26 @@ class _Source:
     @property
     def high_tier(self) -> bool:
         """HEVC: the hvcC's general_tier_flag (byte 1, bit 5); False for H.264 or an unreadable record."""
-        return self.codec == "hevc" and len(self.extradata) > 1 and self.extradata[0] == 1 \
+        return (
+            self.codec == "hevc"
+            and len(self.extradata) > 1
+            and self.extradata[0] == 1
             and bool(self.extradata[1] & 0x20)
+        )
 
 
-_PROFILES = {"h264": {"Baseline": "baseline", "Constrained Baseline": "baseline", "Main": "main", "High": "high",
-                      "High 10": "high10", "High 4:2:2": "high422", "High 4:4:4 Predictive": "high444"},
-             "hevc": {"Main": "main", "Main 10": "main10"}}
+_PROFILES = {
+    "h264": {
+        "Baseline": "baseline",
+        "Constrained Baseline": "baseline",
+        "Main": "main",
+        "High": "high",
+        "High 10": "high10",
+        "High 4:2:2": "high422",
+        "High 4:4:4 Predictive": "high444",
+    },
+    "hevc": {"Main": "main", "Main 10": "main10"},
+}
 
 
 def _source(info: MediaInfo) -> _Source:
@@ -64,8 +77,13 @@ def _source(info: MediaInfo) -> _Source:
         if profile is None:
             raise NotSmart(f"{codec.name} profile {codec.profile!r} has no encoder counterpart here")
         level = codec.level if codec.name == "h264" else codec.level / 3  # HEVC's level_idc is 30 x the level
-        return _Source(codec.name, profile, f"{int(level) // 10}.{int(level) % 10}" if level > 0 else "",
-                       codec.pix_fmt, bytes(codec.extradata or b""))
+        return _Source(
+            codec.name,
+            profile,
+            f"{int(level) // 10}.{int(level) % 10}" if level > 0 else "",
+            codec.pix_fmt,
+            bytes(codec.extradata or b""),
+        )
 
 
 def smart_safe(info: MediaInfo, cfg: ExportConfig) -> None:
@@ -84,17 +102,27 @@ def colour_options(info: MediaInfo) -> tuple[list[str], list[str]]:
     """The source's colour tags as ffmpeg options (the container's `colr`) and as encoder
     parameters (the bitstream's VUI: this ffmpeg's libx264 and libx265 do not copy them over)."""
     options, vui = [], []
-    for option, name, value in (("-color_primaries", "colorprim", info.color_primaries),
-                                ("-color_trc", "transfer", info.color_transfer),
-                                ("-colorspace", "colormatrix", info.color_matrix)):
+    for option, name, value in (
+        ("-color_primaries", "colorprim", info.color_primaries),
+        ("-color_trc", "transfer", info.color_transfer),
+        ("-colorspace", "colormatrix", info.color_matrix),
+    ):
         if value:
             options += [option, value]
             vui.append(f"{name}={value}")
     return options, vui
 
 
-def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_id: int, dest: Path,
-            cfg: ExportConfig, run: FfmpegRun) -> None:
+def _encode(
+    info: MediaInfo,
+    src: _Source,
+    first_time: float,
+    frames: int,
+    set_id: int,
+    dest: Path,
+    cfg: ExportConfig,
+    run: FfmpegRun,
+) -> None:
     """`frames` frames from `first_time` on, in stored orientation, in the source's codec, profile,
     level, pixel format and colour tags: one IDR, then P-frames only (decode order is presentation
     order, so its timestamps fit before and after the copied packets), one slice per picture.
@@ -102,20 +130,58 @@ def _encode(info: MediaInfo, src: _Source, first_time: float, frames: int, set_i
     half_frame = 0.25 / info.fps if info.fps > 0 else 0.005
     colour, vui = colour_options(info)
     if src.codec == "h264":
-        encoder = ["-c:v", "libx264", "-x264-params",
-                   ":".join([f"sps-id={set_id}:bframes=0:keyint=infinite:scenecut=0", *vui]),
-                   *(["-level:v", src.level] if src.level else [])]
+        encoder = [
+            "-c:v",
+            "libx264",
+            "-x264-params",
+            ":".join([f"sps-id={set_id}:bframes=0:keyint=infinite:scenecut=0", *vui]),
+            *(["-level:v", src.level] if src.level else []),
+        ]
     else:  # the settings hevc_sets can read the slice headers of
-        encoder = ["-c:v", "libx265", "-x265-params",
-                   ":".join(["log-level=error:bframes=0:keyint=-1:scenecut=0:open-gop=0:weightp=0:"
-                             "weightb=0:slices=1:repeat-headers=0:info=0", *vui,
-                             *([f"level-idc={src.level}"] if src.level else []),
-                             # The source's tier: x265 would raise it to High, beyond what the hvcC declares.
-                             f"high-tier={int(src.high_tier)}"])]
-    args = ["-noautorotate", "-ss", f"{max(0.0, first_time - half_frame):.6f}", "-i", str(info.path),
-            "-map", "0:v:0", "-frames:v", str(frames), "-an", "-sn", "-dn", "-fps_mode", "passthrough",
-            *encoder, "-preset", cfg.smart_preset, "-crf", str(cfg.crf), "-profile:v", src.profile,
-            "-pix_fmt", src.pix_fmt, *colour, "-f", "mp4", str(dest)]
+        encoder = [
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            ":".join(
+                [
+                    "log-level=error:bframes=0:keyint=-1:scenecut=0:open-gop=0:weightp=0:"
+                    "weightb=0:slices=1:repeat-headers=0:info=0",
+                    *vui,
+                    *([f"level-idc={src.level}"] if src.level else []),
+                    # The source's tier: x265 would raise it to High, beyond what the hvcC declares.
+                    f"high-tier={int(src.high_tier)}",
+                ]
+            ),
+        ]
+    args = [
+        "-noautorotate",
+        "-ss",
+        f"{max(0.0, first_time - half_frame):.6f}",
+        "-i",
+        str(info.path),
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        str(frames),
+        "-an",
+        "-sn",
+        "-dn",
+        "-fps_mode",
+        "passthrough",
+        *encoder,
+        "-preset",
+        cfg.smart_preset,
+        "-crf",
+        str(cfg.crf),
+        "-profile:v",
+        src.profile,
+        "-pix_fmt",
+        src.pix_fmt,
+        *colour,
+        "-f",
+        "mp4",
+        str(dest),
+    ]
     run(args, dest, frames / max(info.fps, 1.0))
 
 
@@ -154,8 +220,9 @@ class _Description:
         return self.avc.to_bytes() if self.avc is not None else self.hvc.to_bytes()
 
 
-def smart_cut_video(info: MediaInfo, plan: CutPlan, dest: Path, cfg: ExportConfig, run: FfmpegRun,
-                    index: PacketIndex) -> None:
+def smart_cut_video(
+    info: MediaInfo, plan: CutPlan, dest: Path, cfg: ExportConfig, run: FfmpegRun, index: PacketIndex
+) -> None:
     """The clip's video alone (no audio, no rotation): head, copied packets, tail, in one track."""
     import av
 
@@ -163,14 +230,21 @@ def smart_cut_video(info: MediaInfo, plan: CutPlan, dest: Path, cfg: ExportConfi
     # Head and tail are encoded alike, so their sets are the same bytes under the same ids in every
     # clip of the video: the clips' sample descriptions match and the reel joins them by copy.
     with tempfile.TemporaryDirectory(prefix=".smart-", dir=dest.parent) as work:
-        ends = {name: (frames, first_time, Path(work) / f"{name}.mp4")
-                for frames, first_time, name in ((plan.head_frames, plan.cut_in, "head"),
-                                                 (plan.tail_frames, plan.tail_start, "tail")) if frames}
+        ends = {
+            name: (frames, first_time, Path(work) / f"{name}.mp4")
+            for frames, first_time, name in (
+                (plan.head_frames, plan.cut_in, "head"),
+                (plan.tail_frames, plan.tail_start, "tail"),
+            )
+            if frames
+        }
         # Both ends at once: each spends a good part of its time starting up and decoding from
         # the keyframe before it, which the other's encoding overlaps.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-end") as pool:
-            for done in [pool.submit(_encode, info, description.src, first_time, frames, description.set_id, path,
-                                     cfg, run) for frames, first_time, path in ends.values()]:
+            for done in [
+                pool.submit(_encode, info, description.src, first_time, frames, description.set_id, path, cfg, run)
+                for frames, first_time, path in ends.values()
+            ]:
                 done.result()
         parts: dict[str, tuple[Path, Callable[[bytes], bytes] | None]] = {}
         for name, (_, _, path) in ends.items():
@@ -183,8 +257,14 @@ def smart_cut_video(info: MediaInfo, plan: CutPlan, dest: Path, cfg: ExportConfi
 Packet = tuple[bytes, int, int, bool]  # (data, pts, dts, keyframe) on the clip's clock, in source ticks
 
 
-def _encoded_packets(part: tuple[Path, Callable[[bytes], bytes] | None], offset: int, tb: Fraction,
-                     after_dts: int | None, before_dts: int | None, step: int) -> list[Packet]:
+def _encoded_packets(
+    part: tuple[Path, Callable[[bytes], bytes] | None],
+    offset: int,
+    tb: Fraction,
+    after_dts: int | None,
+    before_dts: int | None,
+    step: int,
+) -> list[Packet]:
     """A re-encoded part's packets at `offset` ticks into the clip. It has no B-frames, so its dts
     follow its pts, all moved by one amount: the head's so its last comes a frame (`step` ticks)
     before `before_dts` (the copy's first), the tail's so its first comes a frame after
@@ -248,8 +328,14 @@ def _as_bla(data: bytes, length_size: int) -> bytes:
     return bytes(out)
 
 
-def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
-         parts: dict[str, tuple[Path, Callable[[bytes], bytes] | None]], extradata: bytes, dest: Path) -> None:
+def _mux(
+    info: MediaInfo,
+    plan: CutPlan,
+    index: PacketIndex,
+    parts: dict[str, tuple[Path, Callable[[bytes], bytes] | None]],
+    extradata: bytes,
+    dest: Path,
+) -> None:
     """Head, copy and tail into one track under `extradata`, on the clip's clock (0 = cut-in)."""
     import av
 
@@ -265,8 +351,11 @@ def _mux(info: MediaInfo, plan: CutPlan, index: PacketIndex,
         stream.time_base = in_stream.time_base
         step = _usual_step(index)
         head = _encoded_packets(parts["head"], 0, tb, None, first_dts, step) if "head" in parts else []
-        tail = (_encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None,
-                                 step) if "tail" in parts else [])
+        tail = (
+            _encoded_packets(parts["tail"], int(round((plan.tail_start - plan.cut_in) / tb)), tb, last_dts, None, step)
+            if "tail" in parts
+            else []
+        )
         copy = _copied_packets(source, in_stream, index, plan, origin) if copied else []
         held = None  # the last packet waits: it alone needs a duration (the others' come from the next dts)
         for group in (head, copy, tail):

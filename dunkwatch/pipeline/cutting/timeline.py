@@ -31,8 +31,14 @@ def _label(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def draw_timeline(times: Sequence[float], scores: Sequence[float], segments: Sequence[Segment],
-                  duration: float, threshold: float, title: str) -> Image.Image:
+def draw_timeline(
+    times: Sequence[float],
+    scores: Sequence[float],
+    segments: Sequence[Segment],
+    duration: float,
+    threshold: float,
+    title: str,
+) -> Image.Image:
     img = Image.new("RGB", (_W, _H), "white")
     d = ImageDraw.Draw(img)
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM

@@ -52,8 +52,11 @@ class RememberedCourts:
     def __init__(self, remembered: Sequence[RememberedScene], same_scene: float):
         self.same_scene = same_scene
         # Matching needs each image's size and thumbnail; the images only to stand in for the court.
-        self.scenes = [(r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]), r.images)
-                       for r in remembered if len(r.images)]
+        self.scenes = [
+            (r.key, r.images.shape[1:], np.stack([thumb_logs(i) for i in r.images]), r.images)
+            for r in remembered
+            if len(r.images)
+        ]
 
     def alike_candidates(self, logs: np.ndarray, shape: tuple, tolerance: np.ndarray) -> tuple[str | None, np.ndarray]:
         """(scene key, candidates alike to its images) for the remembered scene most candidates

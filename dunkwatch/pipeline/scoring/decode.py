@@ -45,8 +45,15 @@ class VideoReader:
     the ffmpeg command (`ffmpeg_frames`), because only its zscale maps HLG and PQ to SDR and
     PyAV's own FFmpeg build has no zscale."""
 
-    def __init__(self, path: str | Path, sample_fps: float, max_side: int | None = None,
-                 info: MediaInfo | None = None, start: float = 0.0, tap: GreyTap | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        sample_fps: float,
+        max_side: int | None = None,
+        info: MediaInfo | None = None,
+        start: float = 0.0,
+        tap: GreyTap | None = None,
+    ):
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
@@ -59,14 +66,16 @@ class VideoReader:
         if self.info.hdr:
             frames = self._hdr_frames()
         else:
-            frames = pyav_frames(self.path, self.info, self.max_side, self.sample_fps, self.start,
-                                 self.tap.side if self.tap else None)
+            frames = pyav_frames(
+                self.path, self.info, self.max_side, self.sample_fps, self.start, self.tap.side if self.tap else None
+            )
         yield from self._sampled(frames)
 
     def _hdr_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
         if self.tap is None:
-            yield from ffmpeg_frames(self.path, self.info, self.max_side, self.sample_fps, self._tolerance(),
-                                     self.start)
+            yield from ffmpeg_frames(
+                self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start
+            )
             return
         # The tap needs every frame at its own size: ffmpeg sends them all, each sample is shrunk here.
         side = max(self.tap.side, self.max_side or 0)
@@ -74,8 +83,17 @@ class VideoReader:
         for t, fetch in ffmpeg_frames(self.path, self.info, side, 0.0, self._tolerance(), self.start):
             image = fetch()
             grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-            yield t, (lambda image=image: image if image.shape[1] == width else
-                      cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)), (lambda grey=grey: grey)
+            yield (
+                t,
+                (
+                    lambda image=image: (
+                        image
+                        if image.shape[1] == width
+                        else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+                    )
+                ),
+                (lambda grey=grey: grey),
+            )
 
     def _tolerance(self) -> float:
         # Accept a frame up to half a source frame early, so float timestamps never skip a sample;
@@ -109,12 +127,12 @@ class VideoReader:
         # A half-synced or damaged file ends early: say so rather than cut clips from half a video.
         duration = self.info.duration
         if duration > 0 and self.last_time < duration - max(_TRUNCATION_SLACK_S, 0.05 * duration):
-            raise VideoError(f"{self.path}: truncated or damaged: frames stop at {self.last_time:.1f} s "
-                             f"of {duration:.1f} s")
+            raise VideoError(
+                f"{self.path}: truncated or damaged: frames stop at {self.last_time:.1f} s of {duration:.1f} s"
+            )
 
 
-def frames_at(path: Path, info: MediaInfo, times: Sequence[float],
-              max_side: int | None) -> list[np.ndarray | None]:
+def frames_at(path: Path, info: MediaInfo, times: Sequence[float], max_side: int | None) -> list[np.ndarray | None]:
     """The first frame at or after each time (RGB, longer side at most max_side): one short read
     per cluster of times within 2 s (a seek between clusters); a time past the last frame takes
     that frame; None where the video gave no frame at all. For the few frames a video's attempts
@@ -127,8 +145,9 @@ def frames_at(path: Path, info: MediaInfo, times: Sequence[float],
         else:
             clusters.append([k])
     for pending in clusters:
-        frames = iter(VideoReader(path, 20.0, max_side=max_side, info=info,
-                                  start=max(0.0, float(times[pending[0]]) - 0.05)))
+        frames = iter(
+            VideoReader(path, 20.0, max_side=max_side, info=info, start=max(0.0, float(times[pending[0]]) - 0.05))
+        )
         last = None
         for frame in frames:
             while pending and frame.time >= float(times[pending[0]]) - 0.03:
@@ -167,8 +186,9 @@ def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
 _PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
 
 
-def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float,
-                  start: float = 0.0) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+def ffmpeg_frames(
+    path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float, start: float = 0.0
+) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
     """(time, fetch) of the frames the sampling keeps, upright, shrunk and in SDR.
 
     ffmpeg keeps only frames the sampling wants (the same rule as `_sampled`, as a select
@@ -178,14 +198,39 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
     step = 1.0 / sample_fps if sample_fps > 0 else 0.0
     # The sampling grid starts at `start`, as in `_sampled`:
     # next = start + (floor((t + tol - start) / step) + 1) * step.
-    keep = (f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
-            f"*{step:.6f}),0)'" if sample_fps > 0 else "null")
+    keep = (
+        f"select='if(gte(t,ld(0)-{tol:.6f}),st(0,{start:.6f}+(floor((t+{tol:.6f}-{start:.6f})/{step:.6f})+1)"
+        f"*{step:.6f}),0)'"
+        if sample_fps > 0
+        else "null"
+    )
     chain = f"{keep},showinfo,scale={width}:{height}:flags=area,{sdr_filter(info)}"
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info", *seek, "-copyts", "-i", str(path),
-           "-map", "0:v:0", "-vf", chain, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=dies_with_parent)
+    cmd = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "info",
+        *seek,
+        "-copyts",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-vf",
+        chain,
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_parent
+    )
     times: queue.Queue = queue.Queue()
     errors: list[str] = []
 
@@ -222,8 +267,14 @@ def ffmpeg_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps:
         log.warning("%s: ffmpeg: %s", path, errors[-1])
 
 
-def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: float,
-                start: float = 0.0, grey_side: int | None = None) -> Iterator[tuple]:
+def pyav_frames(
+    path: Path,
+    info: MediaInfo,
+    max_side: int | None,
+    sample_fps: float,
+    start: float = 0.0,
+    grey_side: int | None = None,
+) -> Iterator[tuple]:
     """(time, fetch) of every frame PyAV decodes, in its own threads; `fetch` shrinks and converts
     in swscale (in C) and turns the picture upright, only for the frames the sampling keeps.
 
@@ -251,8 +302,12 @@ def pyav_frames(path: Path, info: MediaInfo, max_side: int | None, sample_fps: f
         gap = 0.5 / sample_fps if sample_fps > 0 else 0.0
         if grey_side:
             gap = min(gap, 1.0 / GREY_MIN_FPS) if gap else 1.0 / GREY_MIN_FPS
-        if sample_fps > 0 and info.fps >= 2 * sample_fps and info.fps >= 1.0 / gap and \
-                _reference_frames_suffice(path, gap):
+        if (
+            sample_fps > 0
+            and info.fps >= 2 * sample_fps
+            and info.fps >= 1.0 / gap
+            and _reference_frames_suffice(path, gap)
+        ):
             stream.codec_context.skip_frame = "NONREF"
         if start > 0:
             container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
@@ -278,14 +333,17 @@ GREY_MIN_FPS = 14.0
 
 def _fetcher(frame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
     """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright."""
+
     def fetch() -> np.ndarray:
         image = frame.to_ndarray(format=fmt, width=stored[0], height=stored[1], interpolation="AREA")
         return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
     return fetch
 
 
 def _luma_fetcher(frame, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
     """The frame's own luma plane, shrunk by OpenCV: a quarter of what converting it in swscale costs."""
+
     def fetch() -> np.ndarray:
         fmt = frame.format.name
         if not fmt.startswith(("yuv", "yuvj", "nv12", "nv21", "p010")) or len(frame.planes) < 2:
@@ -294,7 +352,7 @@ def _luma_fetcher(frame, stored: tuple[int, int], turns: int) -> Callable[[], np
             plane = frame.planes[0]
             deep = plane.line_size >= 2 * frame.width and ("10" in fmt or "12" in fmt or "16" in fmt)
             luma = np.frombuffer(plane, np.uint16 if deep else np.uint8)
-            luma = luma.reshape(frame.height, -1)[:, :frame.width]
+            luma = luma.reshape(frame.height, -1)[:, : frame.width]
             if deep:  # 10 or 12 bits in 16: the top eight are enough to see a ball move
                 shift = 8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4
                 luma = (luma >> shift).astype(np.uint8)
@@ -302,6 +360,7 @@ def _luma_fetcher(frame, stored: tuple[int, int], turns: int) -> Callable[[], np
             if not fmt.startswith("yuvj") and getattr(frame, "color_range", 0) != 2:
                 image = cv2.convertScaleAbs(image, alpha=255 / 219, beta=-16 * 255 / 219)  # video range to full
         return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
     return fetch
 
 

@@ -19,8 +19,15 @@ class Dispute:
     model_in_view: bool  # True: the model saw a player where motion saw none; False: the other way
 
 
-def find_disputes(times: np.ndarray, model: np.ndarray, motion: Sequence[float | None], model_threshold: float,
-                  motion_threshold: float, smooth: float, min_seconds: float) -> list[Dispute]:
+def find_disputes(
+    times: np.ndarray,
+    model: np.ndarray,
+    motion: Sequence[float | None],
+    model_threshold: float,
+    motion_threshold: float,
+    smooth: float,
+    min_seconds: float,
+) -> list[Dispute]:
     """Stretches of at least `min_seconds` in which each scorer's smoothed score, against its own
     threshold, says otherwise; frames where motion did not run (the gate was off) have no say."""
     if len(times) == 0 or len(motion) != len(times):

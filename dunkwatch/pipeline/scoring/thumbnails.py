@@ -69,5 +69,3 @@ def alike_share(a: np.ndarray, b: np.ndarray) -> float:
     if ta.shape != tb.shape:
         return 1.0
     return float(share_changed(ta, tb[None], np.full(len(ta), math.log1p(THUMB_CHANGE), np.float32))[0])
-
-

@@ -120,8 +120,13 @@ def _dunks(frames: list[FrameBlobs], hoop: HoopBox) -> list[_Shot]:
         if len(b):
             top = b[:, CY] - b[:, BH] / 2
             left, right = b[:, CX] - b[:, BW] / 2, b[:, CX] + b[:, BW] / 2
-            reach = (b[:, AREA] >= big_area) & (top <= hoop.y - d) & (right >= hoop.x) & (left <= hoop.x + hoop.w) \
+            reach = (
+                (b[:, AREA] >= big_area)
+                & (top <= hoop.y - d)
+                & (right >= hoop.x)
+                & (left <= hoop.x + hoop.w)
                 & (b[:, CY] + b[:, BH] / 2 >= hoop.y)
+            )
             if reach.any():
                 over = frame.time
         if over is not None and frame.time - over > OUTCOME_WINDOW / 2:
@@ -213,8 +218,18 @@ def find_attempts(frames: list[FrameBlobs], hoop: HoopBox) -> list[Attempt]:
     for shot in kept:
         result = Result.MAKE if shot.kind is Kind.DUNK else judge(frames, times, shot.rim, hoop)
         # Never less than UNSEEN_LEAD before the rim: a ball first seen late in its flight had a gather too.
-        start = min(shot.release - GATHER, shot.rim - UNSEEN_LEAD) if shot.release is not None \
-            else shot.rim - UNSEEN_LEAD
-        attempts.append(Attempt(max(0.0, start), shot.release, shot.rim, shot.rim + SETTLE, result, shot.kind,
-                                _shooter(frames, times, shot, hoop)))
+        start = (
+            min(shot.release - GATHER, shot.rim - UNSEEN_LEAD) if shot.release is not None else shot.rim - UNSEEN_LEAD
+        )
+        attempts.append(
+            Attempt(
+                max(0.0, start),
+                shot.release,
+                shot.rim,
+                shot.rim + SETTLE,
+                result,
+                shot.kind,
+                _shooter(frames, times, shot, hoop),
+            )
+        )
     return attempts

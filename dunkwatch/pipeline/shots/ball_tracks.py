@@ -106,8 +106,9 @@ class Track:
         return len(self.times)
 
 
-def ball_tracks(frames: list[FrameBlobs], d_min: float, d_max: float, max_missed: int = 2,
-                min_points: int = 3) -> list[Track]:
+def ball_tracks(
+    frames: list[FrameBlobs], d_min: float, d_max: float, max_missed: int = 2, min_points: int = 3
+) -> list[Track]:
     """Ball-like blobs linked frame to frame, nearest to each track's predicted place first; a
     track ends when its ball is unseen for more than `max_missed` frames."""
     active: list[Track] = []

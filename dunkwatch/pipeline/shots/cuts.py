@@ -26,8 +26,9 @@ def _holds(segment: Segment, attempt: Attempt) -> bool:
     return segment.clip_start <= attempt.rim <= segment.clip_end
 
 
-def plan_cuts(segments: Sequence[Segment], attempts: Sequence[Attempt], duration: float,
-              params: SegmentParams) -> list[Cut]:
+def plan_cuts(
+    segments: Sequence[Segment], attempts: Sequence[Attempt], duration: float, params: SegmentParams
+) -> list[Cut]:
     """The clips in time order."""
     # start, end, peak, attempt, label, and the first and last moments seen (what a neighbour must not cut)
     actions: list[tuple[float, float, float, int | None, str, float, float]] = []

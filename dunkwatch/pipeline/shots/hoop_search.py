@@ -60,9 +60,9 @@ def free_flight(track: Track) -> Flight | None:
     # Each way on its own, from the apex: the hands before the release would bend the fit of the
     # descent, and the rim or net after the impact the fit of the ascent.
     start, end = lo, hi
-    while end < len(t) and _fits(t[lo:end + 1], x[lo:end + 1], y[lo:end + 1], d):
+    while end < len(t) and _fits(t[lo : end + 1], x[lo : end + 1], y[lo : end + 1], d):
         end += 1
-    while start > 0 and _fits(t[start - 1:hi], x[start - 1:hi], y[start - 1:hi], d):
+    while start > 0 and _fits(t[start - 1 : hi], x[start - 1 : hi], y[start - 1 : hi], d):
         start -= 1
     lo, hi = start, end
     if hi - lo < MIN_FLIGHT_POINTS or hi - 1 <= apex or apex <= lo:
@@ -82,8 +82,9 @@ def flight_end(track: Track) -> FlightEnd | None:
     return FlightEnd(float(track.times[i]), float(track.xs[i]), float(track.ys[i]), d, rise)
 
 
-def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
-                  min_shots: int = 2) -> tuple[float, float, float, float] | None:
+def find_hoop_box(
+    frames: list[FrameBlobs], width: int, height: int, min_shots: int = 2
+) -> tuple[float, float, float, float] | None:
     """(x, y, w, h) in tap pixels of the hoop, or None: the place where most arcs end, when at
     least `min_shots` of them end within a rim's width across and a net's depth down of it."""
     tracks = ball_tracks(frames, d_min=max(3.0, 0.005 * max(width, height)), d_max=0.08 * max(width, height))
@@ -95,8 +96,9 @@ def find_hoop_box(frames: list[FrameBlobs], width: int, height: int,
     ball = float(np.median(ds))
     # Arcs end anywhere across the rim (a rim's width), and from the board just over it down to the
     # net's bottom where a swish is lost (a ball over the rim, the net below it).
-    near = (np.abs(pts[:, None, 0] - pts[None, :, 0]) <= RIM_PER_BALL * ball) & \
-        (np.abs(pts[:, None, 1] - pts[None, :, 1]) <= (1.0 + NET_PER_BALL) * ball)
+    near = (np.abs(pts[:, None, 0] - pts[None, :, 0]) <= RIM_PER_BALL * ball) & (
+        np.abs(pts[:, None, 1] - pts[None, :, 1]) <= (1.0 + NET_PER_BALL) * ball
+    )
     votes = near.sum(axis=1)
     best = int(np.argmax(votes))
     if votes[best] < min_shots:

@@ -66,8 +66,9 @@ def rim_crops(path: Path, info: MediaInfo, hoop: Hoop, times: Sequence[float], s
     return out
 
 
-def through_scores(path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[Attempt],
-                   classifier: Classifier) -> np.ndarray:
+def through_scores(
+    path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[Attempt], classifier: Classifier
+) -> np.ndarray:
     """Per attempt, the highest score the model gives the crops just after its rim."""
     if not attempts:
         return np.zeros(0)
@@ -76,8 +77,9 @@ def through_scores(path: Path, info: MediaInfo, hoop: Hoop, attempts: Sequence[A
     return scores.reshape(len(attempts), len(AFTER_RIM)).max(axis=1)
 
 
-def judge_with_model(path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Attempt], state_dir: Path,
-                     runtime: str) -> tuple[list[Attempt], str | None]:
+def judge_with_model(
+    path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Attempt], state_dir: Path, runtime: str
+) -> tuple[list[Attempt], str | None]:
     """The attempts with their results from the promoted hoop model, and its version; unchanged
     (and None) when none is promoted. A dunk stays a make: the ball was carried through."""
     if not attempts:
@@ -91,7 +93,9 @@ def judge_with_model(path: Path, info: MediaInfo, hoop: Hoop, attempts: list[Att
         log.warning("%s: the hoop model cannot be used (%s); results from the rules", path.name, exc)
         return attempts, None
     scores = through_scores(path, info, hoop, attempts, classifier)
-    judged = [a if a.kind is Kind.DUNK else replace(a, result=Result.MAKE if s >= THROUGH else Result.MISS)
-              for a, s in zip(attempts, scores)]
+    judged = [
+        a if a.kind is Kind.DUNK else replace(a, result=Result.MAKE if s >= THROUGH else Result.MISS)
+        for a, s in zip(attempts, scores)
+    ]
     log.info("%s: results from hoop model %s (%s)", path.name, version, classifier.runtime)
     return judged, version

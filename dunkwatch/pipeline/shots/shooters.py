@@ -37,8 +37,9 @@ def shooter_box(boxes: Sequence[Box], near: tuple[float, float]) -> Box | None:
     return best if _gap(best, near) <= REACH else None
 
 
-def place_shooters(path: Path, info: MediaInfo, attempts: list[Attempt], tap_size: tuple[int, int],
-                   detector: PersonDetector) -> list[Attempt]:
+def place_shooters(
+    path: Path, info: MediaInfo, attempts: list[Attempt], tap_size: tuple[int, int], detector: PersonDetector
+) -> list[Attempt]:
     """The attempts, each with its shooter at the feet of the person seen at release where there
     is one; the ball-side guess (tap pixels) stays where nobody is seen near it."""
     placed = [k for k, a in enumerate(attempts) if a.release is not None and a.shooter is not None]

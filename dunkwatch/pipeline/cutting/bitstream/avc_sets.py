@@ -37,8 +37,9 @@ class AvcConfig:
         return cls(record[1], record[2], record[3], (record[4] & 3) + 1, tuple(sps), tuple(pps), bytes(record[pos:]))
 
     def to_bytes(self) -> bytes:
-        out = bytearray([1, self.profile, self.compatibility, self.level, 0xFC | (self.length_size - 1),
-                         0xE0 | len(self.sps)])
+        out = bytearray(
+            [1, self.profile, self.compatibility, self.level, 0xFC | (self.length_size - 1), 0xE0 | len(self.sps)]
+        )
         for nal in self.sps:
             out += len(nal).to_bytes(2, "big") + nal
         out.append(len(self.pps))
@@ -68,8 +69,9 @@ class AvcConfig:
                 have.append(nal)
         if len(sps) > 31:
             raise ParameterSetError("more than 31 sequence parameter sets")
-        return AvcConfig(self.profile, self.compatibility, self.level, self.length_size, tuple(sps), tuple(pps),
-                         self.tail)
+        return AvcConfig(
+            self.profile, self.compatibility, self.level, self.length_size, tuple(sps), tuple(pps), self.tail
+        )
 
 
 def _sps_id(nal: bytes) -> int:

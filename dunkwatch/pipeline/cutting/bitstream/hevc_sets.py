@@ -131,8 +131,20 @@ def parse_sps(nal: bytes) -> SpsFields:
     temporal_mvp = bool(r.u(1))
     ctb = 1 << log2_ctb
     ctbs = -(-width // ctb) * -(-height // ctb)
-    return SpsFields(sps_id, id_start, id_end, vps_bits, 0 if separate else chroma, ctbs, log2_max_poc_lsb,
-                     num_sets, delta_pocs, long_term, temporal_mvp, sao)
+    return SpsFields(
+        sps_id,
+        id_start,
+        id_end,
+        vps_bits,
+        0 if separate else chroma,
+        ctbs,
+        log2_max_poc_lsb,
+        num_sets,
+        delta_pocs,
+        long_term,
+        temporal_mvp,
+        sao,
+    )
 
 
 @dataclass
@@ -188,10 +200,24 @@ def parse_pps(nal: bytes) -> PpsFields:
     extension = r.u(1)
     if r.u(1):  # pps_extension_present_flag: range or screen-content tools the header reader does not know
         raise ParameterSetError("HEVC PPS extensions")
-    return PpsFields(pps_id, sps_id, ids_end, bool(dependent), bool(output_flag), extra, bool(cabac_init),
-                     num_l0_default, bool(chroma_offsets), bool(weighted), bool(wavefront), bool(across),
-                     bool(override),
-                     bool(disabled), bool(lists_modification), bool(extension))
+    return PpsFields(
+        pps_id,
+        sps_id,
+        ids_end,
+        bool(dependent),
+        bool(output_flag),
+        extra,
+        bool(cabac_init),
+        num_l0_default,
+        bool(chroma_offsets),
+        bool(weighted),
+        bool(wavefront),
+        bool(across),
+        bool(override),
+        bool(disabled),
+        bool(lists_modification),
+        bool(extension),
+    )
 
 
 def slice_header_end(nal: bytes, sps: SpsFields, pps: PpsFields) -> tuple[bytes, int, int, int]:
@@ -278,8 +304,16 @@ def renumber_vps(nal: bytes, vps_id: int) -> bytes:
 
 def renumber_sps(nal: bytes, sps_id: int, vps_id: int) -> bytes:
     rbsp, f = unescape(nal), parse_sps(nal)
-    return _rebuilt(rbsp, [("copy", 0, f.vps_bits), ("u4", vps_id, 0), ("copy", f.vps_bits + 4, f.id_start),
-                           ("ue", sps_id, 0), ("copy", f.id_end, _stop_bit(rbsp))])
+    return _rebuilt(
+        rbsp,
+        [
+            ("copy", 0, f.vps_bits),
+            ("u4", vps_id, 0),
+            ("copy", f.vps_bits + 4, f.id_start),
+            ("ue", sps_id, 0),
+            ("copy", f.id_end, _stop_bit(rbsp)),
+        ],
+    )
 
 
 def renumber_pps(nal: bytes, pps_id: int, sps_id: int) -> bytes:
@@ -316,7 +350,7 @@ class HvcConfig:
         for _ in range(record[22]):
             if pos + 3 > len(record):
                 raise ParameterSetError("hvcC record ends early")
-            kind, count = record[pos], int.from_bytes(record[pos + 1:pos + 3], "big")
+            kind, count = record[pos], int.from_bytes(record[pos + 1 : pos + 3], "big")
             units, pos = sized_units(record, pos + 3, count)
             arrays.append((kind, tuple(units)))
         return cls(bytes(record[:22]), tuple(arrays))
@@ -380,6 +414,9 @@ def renumbering(source: HvcConfig, part: HvcConfig) -> Renumbering:
     vps_id = min(set(range(16)) - used_vps)
     sps_id = min(set(range(16)) - used_sps)
     pps_id = min(set(range(64)) - used_pps)
-    sets = {VPS: [renumber_vps(vps[0], vps_id)], SPS: [renumber_sps(sps[0], sps_id, vps_id)],
-            PPS: [renumber_pps(pps[0], pps_id, sps_id)]}
+    sets = {
+        VPS: [renumber_vps(vps[0], vps_id)],
+        SPS: [renumber_sps(sps[0], sps_id, vps_id)],
+        PPS: [renumber_pps(pps[0], pps_id, sps_id)],
+    }
     return Renumbering(sets, parse_sps(sps[0]), parse_pps(pps[0]), pps_id)

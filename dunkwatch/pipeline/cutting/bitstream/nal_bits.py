@@ -81,15 +81,15 @@ class Writer:
     def aligned(self) -> bytes:
         """The bits with byte_alignment() / rbsp_trailing_bits(): a one, then zeros to the byte."""
         bits = self.bits + [1] + [0] * (-(len(self.bits) + 1) % 8)
-        return bytes(int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8))
+        return bytes(int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8))
 
 
 def sized_units(record: bytes, pos: int, count: int) -> tuple[list[bytes], int]:
     """`count` units each after a 2-byte size, as avcC and hvcC list parameter sets; (units, end)."""
     units = []
     for _ in range(count):
-        size = int.from_bytes(record[pos:pos + 2], "big")
-        units.append(bytes(record[pos + 2:pos + 2 + size]))
+        size = int.from_bytes(record[pos : pos + 2], "big")
+        units.append(bytes(record[pos + 2 : pos + 2 + size]))
         pos += 2 + size
         if pos > len(record):
             raise ParameterSetError("parameter set record ends early")
@@ -100,8 +100,8 @@ def nal_units(data: bytes, length_size: int) -> Iterator[tuple[int, bytes]]:
     """(offset of its header byte, NAL unit) of each unit in a length-prefixed MP4 sample."""
     pos = 0
     while pos + length_size < len(data):
-        size = int.from_bytes(data[pos:pos + length_size], "big")
-        yield pos + length_size, data[pos + length_size:pos + length_size + size]
+        size = int.from_bytes(data[pos : pos + length_size], "big")
+        yield pos + length_size, data[pos + length_size : pos + length_size + size]
         pos += length_size + size
 
 
