@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: lint run test install system-packages clean
+.PHONY: lint types check run test install system-packages clean
 
 # The person detector's package without its declared requirements (tensorflow, opencv-python), which
 # would replace ours: only its graph file is used (dunkwatch/pipeline/person.py).
@@ -39,13 +39,21 @@ system-packages:
 
 # Three workers on two cores: many tests wait on subprocesses and services, and a third worker fills
 # those waits (526 s against about 560 s with two, at 398 tests). Slow tests first, idle workers steal.
-test: system-packages $(BIN)/.installed lint
+test: system-packages $(BIN)/.installed lint types
 	$(BIN)/python -m pytest -n 3 --dist worksteal
+
+# The fast tier, before every commit: lint, types, the unit tests and the golden clip (under a minute).
+check: $(BIN)/.installed lint types
+	$(BIN)/python -m pytest -q -n 2 tests/unit tests/golden
 
 # Lint before any test: a lint or format error fails `make test` in a second, not after the suite.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check dunkwatch tests bench
 	$(BIN)/ruff format --check dunkwatch tests bench
+
+# Types: mypy as configured in pyproject.toml ([tool.mypy]: dunkwatch/ fully annotated, tests checked).
+types: $(BIN)/.installed
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -30,6 +30,8 @@ def stand_ins(tmp_path: Path, uid: int, sudo_ok: bool) -> tuple[Path, dict]:
     (venv / "bin" / "python").chmod(0o755)
     (venv / "bin" / "ruff").write_text(f"#!/bin/sh\ntouch {tmp_path}/lint-ran\n")  # the lint before the suite
     (venv / "bin" / "ruff").chmod(0o755)
+    (venv / "bin" / "mypy").write_text(f"#!/bin/sh\ntouch {tmp_path}/types-ran\n")  # the types, too
+    (venv / "bin" / "mypy").chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("MAKEFLAGS", None)
     env.pop("MFLAGS", None)
@@ -64,6 +66,7 @@ def test_root_installs_what_is_missing_then_runs_the_suite(tmp_path):
     calls = (tmp_path / "apt-get.calls").read_text().splitlines()
     assert calls[0] == "update -qq" and calls[1].split()[-1] == "chromium", calls
     assert (tmp_path / "suite-started").exists() and (tmp_path / "lint-ran").exists()
+    assert (tmp_path / "types-ran").exists()
 
 
 def test_passwordless_sudo_installs_too(tmp_path):
@@ -80,3 +83,4 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "apt-get.calls").exists()
     assert (tmp_path / "suite-started").exists() and (tmp_path / "lint-ran").exists()
+    assert (tmp_path / "types-ran").exists()
