@@ -9,11 +9,18 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dunkwatch.errors import UnreadableError, VideoError
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +30,7 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _resolve_prctl():
+def _resolve_prctl() -> Callable[[int, int], int] | None:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux: nothing to set
@@ -147,13 +154,14 @@ def read_media_info(path: Path) -> MediaInfo:
             # What a demuxer guesses from noise or a stray header: a stream with no picture in it.
             raise UnreadableError(f"{path}: not a readable video (no picture could be decoded from it)")
         rotation = (-int(round(frame.rotation))) % 360 if frame is not None else 0  # the matrix turns counter-clockwise
-        side = {s.type.name for s in frame.side_data} if frame is not None else set()
+        # PyAV's stub types frame.side_data as a TypedDict of str keys; it is a SideDataContainer of SideData
+        side = {s.type.name for s in frame.side_data} if frame is not None else set()  # type: ignore[attr-defined]
         meta = dict(container.metadata)
         duration = (
             container.duration / 1e6
             if container.duration
             else float(stream.duration * stream.time_base)
-            if stream.duration
+            if stream.duration and stream.time_base
             else 0.0
         )
         width, height = (codec.height, codec.width) if rotation in (90, 270) else (codec.width, codec.height)
@@ -179,7 +187,7 @@ def read_media_info(path: Path) -> MediaInfo:
         )
 
 
-def _first_frame(container, stream):
+def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
     """The first frame that decodes, or None (a truncated file's header can still be read)."""
     import av
 

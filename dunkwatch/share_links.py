@@ -43,7 +43,7 @@ class SharedItem:
 
 
 class ShareKey:
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / KEY_FILE
 
     def _key(self) -> bytes:

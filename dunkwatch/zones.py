@@ -61,7 +61,7 @@ def zone_mask(zones: Zones, height: int, width: int) -> np.ndarray:
 class ZoneFilter:
     """Greys the zones out of each frame; the mask is made once per frame size."""
 
-    def __init__(self, zones: Zones):
+    def __init__(self, zones: Zones) -> None:
         self.zones = zones
         self._masks: dict[tuple[int, int], np.ndarray] = {}
 

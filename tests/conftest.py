@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,13 @@ def run_ffmpeg(*args: str, stdin: bytes | None = None) -> bytes:
     proc = subprocess.run([ffmpeg(), *quiet, *args], input=stdin, capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc.stdout
+
+
+def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """re.search, failing the test (with the pattern) where nothing matches."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, pattern
+    return match
 
 
 # --- a synthetic fixed-camera scene ---------------------------------------------------------
@@ -102,7 +110,9 @@ class Scene:
         if self.foliage:
             h, w = self.height // 4, self.width // 4  # top-left corner, in 4x4 pixel leaves
             sky = rng.random((h // 4, w // 4)) < 0.3
-            leaves = np.where(sky[..., None], np.float32([150, 190, 235]), np.float32([50, 110, 40]))
+            leaves = np.where(
+                sky[..., None], np.array([150, 190, 235], np.float32), np.array([50, 110, 40], np.float32)
+            )
             img[: h // 4 * 4, : w // 4 * 4] = np.repeat(np.repeat(leaves, 4, axis=0), 4, axis=1)
         for v in self.visits:
             if v.start <= t < v.end:

@@ -205,18 +205,21 @@ def parse_corrections(text: str, catalogue: Sequence[KnownVideo]) -> tuple[list[
         row, error = _parse_row(line, record, catalogue)
         if error:
             errors.append(RowError(line, error))
-        else:
+        elif row is not None:  # _parse_row gives a row or an error
             rows.append(row)
     return _drop_conflicts(rows, errors)
 
 
-def _parse_row(line: int, record: Mapping[str, str], catalogue: Sequence[KnownVideo]):
+def _parse_row(
+    line: int, record: Mapping[str, str], catalogue: Sequence[KnownVideo]
+) -> tuple[Correction | None, str | None]:
     video_cell = record.get("video", "")
     if not video_cell:
         return None, "the video column is empty"
     video, problem = _resolve(video_cell, catalogue)
     if problem:
         return None, problem
+    assert video is not None  # _resolve names a video or a problem
     times = {}
     for key in ("start", "end"):
         try:
@@ -415,11 +418,11 @@ def add_rows(text: str, rows: Sequence[Sequence[str]]) -> str:
     spans: dict[tuple[str, float, float], tuple[int, int, str]] = {}
     reader = csv.reader(io.StringIO("".join(lines)))
     start = 0
-    for record in reader:
+    for found in reader:
         end = reader.line_num
-        k = key(record) if start > 0 else None
+        k = key(found) if start > 0 else None
         if k is not None:
-            spans[k] = (start, end, record[4] if len(record) > 4 else "")
+            spans[k] = (start, end, found[4] if len(found) > 4 else "")
         start = end
     appended = []
     for record in rows:

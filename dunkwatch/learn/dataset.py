@@ -50,7 +50,7 @@ def sample_times(duration: float, fps: float) -> np.ndarray:
 class FrameCache:
     """uint8 (size x size x 3) frames keyed by (sha256, time), extracted only once."""
 
-    def __init__(self, root: Path, size: int, sample_fps: float):
+    def __init__(self, root: Path, size: int, sample_fps: float) -> None:
         # Frames decoded by the one reader the service uses; the OpenCV reader's, cached before it
         # went (frames_<size>/), differ by a level here and there and are not mixed in.
         self.root = Path(root) / f"frames_{size}_pyav"
@@ -173,10 +173,16 @@ def cap_frames(video: LabelledVideo, keep: int, rng: np.random.Generator) -> Lab
     )
 
 
-def assemble(videos: Sequence[LabelledVideo], cache: FrameCache, progress: Callable[[str], None] | None = None):
+def assemble(
+    videos: Sequence[LabelledVideo], cache: FrameCache, progress: Callable[[str], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], list[np.ndarray]]:
     """(frames, labels, weights, per-video frame counts, per-video frame times) for a list of videos;
     frames that could not be decoded are left out of all five."""
-    xs, ys, ws, counts, times = [], [], [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    ws: list[np.ndarray] = []
+    counts: list[int] = []
+    times: list[np.ndarray] = []
     for v in videos:
         if progress:
             progress(v.name)

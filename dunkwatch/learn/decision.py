@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from dunkwatch.learn.corrections import Correction, LabelRules, frame_labels, la
 from dunkwatch.learn.dataset import LabelledVideo, cap_frames, sample_times, split_by_video
 from dunkwatch.learn.promotion import Figures
 from dunkwatch.zones import as_zones
+
+if TYPE_CHECKING:  # distribute imports Keras: only training itself loads it
+    from dunkwatch.learn.distribute import TrainingPlan
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ class TrainResult:
                 f"video(s), as the service would run it"
             )
         if self.baseline_metrics:
+            assert self.baseline is not None  # named whenever its figures are there
             parts.append(f"{self.baseline + ':':11} {self.baseline_metrics.line()} on the same videos")
         if self.hoop:
             parts.append(f"hoop model: {self.hoop}")
@@ -102,6 +107,8 @@ class TrainingRecord:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TrainingRecord | None":
+        if data is None:
+            return None  # none yet
         try:
             return cls(
                 data["when"],
@@ -298,7 +305,7 @@ def decide(inputs: TrainingInputs, t: TrainingConfig, force: bool) -> TrainingDe
 
 
 def agree_with_chief(
-    t: TrainingConfig, weights_dir: Path, plan, decision: TrainingDecision, known: list[ArchivedVideo]
+    t: TrainingConfig, weights_dir: Path, plan: TrainingPlan, decision: TrainingDecision, known: list[ArchivedVideo]
 ) -> TrainingDecision:
     """Multi-worker training: every worker takes the chief's decision, or all skip together.
 

@@ -108,7 +108,16 @@ def plan_training(devices: Sequence[str] = (), precision: str = "auto") -> Train
     return TrainingPlan(backend, replicas, description, policy, chief, scope, strategy, accelerated, multi_worker)
 
 
-def fit_multi_worker(plan: TrainingPlan, model, x, y, w, global_batch: int, epochs: int, seed: int = 0) -> list[float]:
+def fit_multi_worker(
+    plan: TrainingPlan,
+    model: Any,  # a keras.Model: Keras is untyped
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    seed: int = 0,
+) -> list[float]:
     """A plain tf.distribute training loop: Keras 3's fit() fails under MultiWorkerMirroredStrategy
     (keras-team/keras#20585), so every worker runs the same steps here, in lock-step.
 
@@ -126,7 +135,7 @@ def fit_multi_worker(plan: TrainingPlan, model, x, y, w, global_batch: int, epoc
     distributed = strategy.experimental_distribute_dataset(dataset.with_options(options))
     optimizer = model.optimizer
 
-    def replica_step(xb, yb, wb):
+    def replica_step(xb: Any, yb: Any, wb: Any) -> Any:  # TensorFlow tensors: untyped
         with tf.GradientTape() as tape:
             pred = tf.reshape(tf.cast(model(xb, training=True), tf.float32), [-1])
             per_example = keras.losses.binary_crossentropy(yb[:, None], pred[:, None]) * wb
@@ -136,7 +145,7 @@ def fit_multi_worker(plan: TrainingPlan, model, x, y, w, global_batch: int, epoc
         return loss
 
     @tf.function
-    def step(inputs):
+    def step(inputs: Any) -> Any:  # TensorFlow tensors: untyped
         losses = strategy.run(replica_step, args=inputs)
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
@@ -159,8 +168,8 @@ def _sum_from_replicas(plan: TrainingPlan, value: np.ndarray, only_first: bool) 
     constant = tf.constant(value)
 
     @tf.function
-    def step():
-        def replica_fn():
+    def step() -> Any:  # TensorFlow tensors: untyped
+        def replica_fn() -> Any:
             ctx = tf.distribute.get_replica_context()
             mine = constant
             if only_first:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # distribute imports Keras
 log = logging.getLogger(__name__)
 
 
-def compile_for_training(model, learning_rate: float) -> None:
+def compile_for_training(model: Any, learning_rate: float) -> None:  # a keras.Model: Keras is untyped
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy")
@@ -40,7 +40,7 @@ def balanced_weights(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def fit(
-    model,
+    model: Any,  # a keras.Model: Keras is untyped
     x: np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
@@ -69,7 +69,7 @@ def fit(
     return [float(v) for v in history.history["loss"]]
 
 
-def _batchnorm_layers(layer) -> list:
+def _batchnorm_layers(layer: Any) -> list[Any]:  # Keras layers: untyped
     import keras
 
     found = []
@@ -80,7 +80,7 @@ def _batchnorm_layers(layer) -> list:
     return found
 
 
-def recalibrate_batchnorm(model, x: np.ndarray, batch_size: int, max_batches: int = 64) -> int:
+def recalibrate_batchnorm(model: Any, x: np.ndarray, batch_size: int, max_batches: int = 64) -> int:
     """Set every trainable BatchNorm's moving statistics to the average over training batches.
 
     After a short training run from scratch the moving averages (momentum 0.99) still lag far
@@ -104,7 +104,7 @@ def recalibrate_batchnorm(model, x: np.ndarray, batch_size: int, max_batches: in
     return len(layers)
 
 
-def predict_scores(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict_scores(model: Any, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     if not len(x):
         return np.zeros(0, np.float32)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32).reshape(-1)
@@ -136,8 +136,17 @@ def backbone_plan(fine_tune: str, have_imagenet: bool) -> tuple[bool, str]:
 
 
 def train_model(
-    t: TrainingConfig, plan: TrainingPlan, size: int, x, y, w, verbose, seed: int, imagenet: bool, weights_dir: Path
-):
+    t: TrainingConfig,
+    plan: TrainingPlan,
+    size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    verbose: int | str,
+    seed: int,
+    imagenet: bool,
+    weights_dir: Path,
+) -> tuple[Any, str]:  # (a keras.Model: Keras is untyped, how its backbone started)
     """The fitted model, and how its backbone started ("imagenet" or "random, whole network trained").
     `t` is the training section; ImageNet weights are cached in (or downloaded once into) `weights_dir`."""
     import keras
@@ -167,7 +176,7 @@ def train_model(
     return model, backbone
 
 
-def local_copy(model, size: int, backbone: str):
+def local_copy(model: Any, size: int, backbone: str) -> Any:  # keras.Models: Keras is untyped
     """The same weights in a model outside the multi-worker strategy: its predict would otherwise
     gather results from every worker, and only the chief judges."""
     from dunkwatch.models.resnet import build_model

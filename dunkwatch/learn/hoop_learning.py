@@ -104,7 +104,9 @@ def labelled_shots(rows: Sequence[Correction], videos: dict[str, tuple[Path, Sid
             continue
         path, sidecar = videos[row.sha256]
         hoop = _hoop_of(sidecar)
-        for attempt in sidecar.attempts if hoop else ():
+        if hoop is None:
+            continue
+        for attempt in sidecar.attempts:
             if row.start <= attempt.rim <= row.end:
                 shots.append(
                     LabelledShot(row.sha256, path, hoop, attempt.rim, row.shot is ShotLabel.MAKE, attempt.result)
@@ -146,10 +148,10 @@ def split(shots: list[LabelledShot], share: float) -> tuple[list[str], list[str]
 
 def _videos(store: Store, known: list[KnownVideo]) -> dict[str, tuple[Path, Sidecar]]:
     shas = {k.sha256 for k in known}
-    found = {}
+    found: dict[str, tuple[Path, Sidecar]] = {}
     for v in store.processed():
         sidecar = v.sidecar() if v.sha256 in shas else None
-        if sidecar is not None and v.location and v.location.is_file():
+        if sidecar is not None and v.sha256 is not None and v.location and v.location.is_file():
             found[v.sha256] = (v.location, sidecar)
     return found
 
@@ -218,7 +220,7 @@ def train_hoop_model(
     t = cfg.training
     size = training_input_size(t, plan.accelerated)
     train_ids, held = split(shots, t.validation_share)
-    hoops = {sha: (path, _hoop_of(sc)) for sha, (path, sc) in videos.items() if _hoop_of(sc)}
+    hoops = {sha: (path, hoop) for sha, (path, sc) in videos.items() if (hoop := _hoop_of(sc))}
     negatives = {sha: times for sha, times in no_shot_times(rows).items() if sha not in held}
     x, y = _crops([s for s in shots if s.sha256 in train_ids], negatives, hoops, size)
     if len(x) == 0 or len(np.unique(y)) < 2:

@@ -9,7 +9,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class ScoringInUse:
     """What `auto` scores each validation video with now, court by court (trust per court): the
     baseline a candidate must beat on every video."""
 
-    def __init__(self, cfg: PipelineConfig):
+    def __init__(self, cfg: PipelineConfig) -> None:
         self.memory = scene_memory(cfg.state_dir, cfg.motion)  # read, never written, while judging
         self.cfg = cfg
         self._scorers = ScorerPerVideo(cfg, "auto", self.memory)
@@ -111,7 +111,12 @@ def judge_in_service(cfg: PipelineConfig, scorers: Callable[[Path], Scorer], vid
     return figures(judged)
 
 
-def judge_candidate(cfg: PipelineConfig, model, scratch: Path, videos: list[ValidationVideo]) -> tuple[Figures, str]:
+def judge_candidate(
+    cfg: PipelineConfig,
+    model: Any,  # a keras.Model: untyped
+    scratch: Path,
+    videos: list[ValidationVideo],
+) -> tuple[Figures, str]:
     """The candidate judged exactly as it will run once promoted: through score.runtime."""
     from dunkwatch.models.runtime import candidate_classifier
 
@@ -133,7 +138,7 @@ def candidate_folder(state_dir: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def keep_version(model, path: Path, scratch: Path) -> None:
+def keep_version(model: Any, path: Path, scratch: Path) -> None:  # a keras.Model: untyped
     """The registry version: the Keras model (to train on and to fall back to) and the export that was judged."""
     from dunkwatch.models.runtime import has_openvino, move_openvino
 

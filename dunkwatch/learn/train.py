@@ -9,8 +9,9 @@ import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dunkwatch.config import LearnConfig, TrainingConfig
+from dunkwatch.config import DecodeConfig, LearnConfig, SegmentConfig, TrainingConfig
 from dunkwatch.errors import DunkwatchError
 from dunkwatch.learn.catalogue import ArchivedVideo, catalogue, read_corrections
 from dunkwatch.learn.decision import (
@@ -38,6 +39,9 @@ from dunkwatch.learn.run_lock import LOCK_NAME, one_run_at_a_time
 from dunkwatch.models import registry
 from dunkwatch.models.court_trust import courts_in_use
 from dunkwatch.store import LAST_TRAINING_KEY, Store
+
+if TYPE_CHECKING:  # distribute imports Keras: only training itself loads it
+    from dunkwatch.learn.distribute import TrainingPlan
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +162,13 @@ def _run(cfg: LearnConfig, store: Store, force: bool, verbose: int | str) -> Tra
     return _judge_and_promote(cfg, store, decision, model, facts)
 
 
-def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecision, model, facts: dict) -> TrainResult:
+def _judge_and_promote(
+    cfg: LearnConfig,
+    store: Store,
+    decision: TrainingDecision,
+    model: Any,  # a keras.Model: untyped
+    facts: dict,
+) -> TrainResult:
     state_dir, pipeline = cfg.paths.state_dir, cfg.pipeline
     current = registry.current_version(state_dir)
     judged = [
@@ -211,7 +221,7 @@ def _judge_and_promote(cfg: LearnConfig, store: Store, decision: TrainingDecisio
     return result
 
 
-def training_plan(t: TrainingConfig):
+def training_plan(t: TrainingConfig) -> TrainingPlan:
     from dunkwatch.learn.distribute import plan_training
 
     try:
@@ -221,7 +231,11 @@ def training_plan(t: TrainingConfig):
 
 
 def _config_snapshot(cfg: LearnConfig) -> dict:
-    sections = {"training": cfg.training, "segment": cfg.pipeline.segment, "decode": cfg.pipeline.decode}
+    sections: dict[str, TrainingConfig | SegmentConfig | DecodeConfig] = {
+        "training": cfg.training,
+        "segment": cfg.pipeline.segment,
+        "decode": cfg.pipeline.decode,
+    }
     return {
         name: {
             k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)

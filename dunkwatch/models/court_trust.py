@@ -49,6 +49,9 @@ class CourtScorer:
 
 def courts_in_use(state_dir: Path, current: str | None, courts: Sequence[str]) -> list[CourtScorer]:
     """The scorer of each remembered court, and of videos of none, under the current version."""
-    return [
-        CourtScorer(key, trusted_version(state_dir, current, lambda key=key: key).version) for key in [*courts, None]
-    ]
+    return [CourtScorer(key, trusted_version(state_dir, current, _known_court(key)).version) for key in [*courts, None]]
+
+
+def _known_court(key: str | None) -> Callable[[], str | None]:
+    """The `court` question of trusted_version, already answered."""
+    return lambda: key

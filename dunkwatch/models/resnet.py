@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import keras
 
@@ -28,12 +29,12 @@ IMAGENET_NOTOP_NAME = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 class ResNetPreprocess(keras.layers.Layer):
     """uint8 RGB -> the 'caffe' input ResNet50 was trained on: BGR, ImageNet mean removed."""
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:  # Keras tensors: untyped
         x = keras.ops.cast(inputs, "float32")
         x = keras.ops.flip(x, axis=-1)
         return x - keras.ops.convert_to_tensor([103.939, 116.779, 123.68], dtype="float32")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape
 
 

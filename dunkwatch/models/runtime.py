@@ -13,7 +13,7 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Classifier(Protocol):
 class KerasClassifier:
     """A Keras model as it is: on the GPU when the backend has one, else on the CPU in float32."""
 
-    def __init__(self, model):
+    def __init__(self, model: Any) -> None:  # a keras.Model: Keras is untyped
         self.model = model
         self.input_size = int(model.input_shape[1])
         self.runtime = "keras"
@@ -47,7 +47,7 @@ class KerasClassifier:
 class OpenVinoClassifier:
     """An exported model compiled by OpenVINO for this machine's CPU."""
 
-    def __init__(self, xml: Path):
+    def __init__(self, xml: Path) -> None:
         try:
             import openvino as ov
 
@@ -109,7 +109,7 @@ def has_openvino(folder: Path) -> bool:
     return all((folder / name).is_file() for name in OPENVINO_FILES)
 
 
-def export_openvino(model, folder: Path) -> None:
+def export_openvino(model: Any, folder: Path) -> None:  # a keras.Model
     """Write a Keras model as model.xml + model.bin into `folder` (a private folder: the caller renames it)."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -126,7 +126,7 @@ def move_openvino(source: Path, dest: Path) -> None:
         os.replace(source / name, dest / name)
 
 
-def candidate_classifier(model, runtime: str, scratch: Path) -> Classifier:
+def candidate_classifier(model: Any, runtime: str, scratch: Path) -> Classifier:  # a keras.Model
     """The freshly trained model, run as the service would run it once promoted."""
     if resolve_runtime(runtime) == "keras":
         return KerasClassifier(model)

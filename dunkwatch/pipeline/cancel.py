@@ -13,7 +13,7 @@ class Cancelled(Exception):
 class CancelToken:
     """Asks `asked()` whether the video is given up; `check()` raises Cancelled when it is."""
 
-    def __init__(self, asked: Callable[[], bool]):
+    def __init__(self, asked: Callable[[], bool]) -> None:
         self._asked = asked
 
     def cancelled(self) -> bool:

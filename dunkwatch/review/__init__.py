@@ -8,11 +8,15 @@ it, and `serving.py` serves them with waitress. Flask is imported only when the 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from dunkwatch.config import Config
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def create_app(cfg: Config, token: str | None = None):
+
+def create_app(cfg: Config, token: str | None = None) -> Flask:
     from dunkwatch.review.web import create_app as create
 
     return create(cfg, token)

@@ -112,7 +112,7 @@ def _when(timestamp: float | None) -> str | None:
     return dt.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M") if timestamp else None
 
 
-def _curve(times, scores, max_points: int = 400) -> str:
+def _curve(times: np.ndarray | None, scores: np.ndarray, max_points: int = 400) -> str:
     """The score timeline's SVG points: at most `max_points` (more than a phone's width in pixels),
     each the highest score of its stretch, so a short visit still shows."""
     if times is None or len(times) == 0:
@@ -178,7 +178,8 @@ def practice_log(
 ) -> PracticeLog:
     """Sessions newest first with their videos' cards, the others, the chart, and what is worth a look."""
     by_id = {c.id: c for c in cards}
-    shown, placed = [], set()
+    shown: list[SessionCard] = []
+    placed: set[int] = set()
     for s in sorted(sessions, key=lambda s: s.started, reverse=True):
         mine = [by_id[v.video_id] for v in s.videos if v.video_id in by_id]
         placed.update(c.id for c in mine)

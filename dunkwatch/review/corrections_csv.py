@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from dunkwatch.config import PathsConfig
 from dunkwatch.fsutil import atomic_write_text
@@ -44,7 +45,7 @@ def csv_stamp(path: Path) -> str:
         return "none"
 
 
-def parse_ranges(raw) -> list[tuple[float, float, str]]:
+def parse_ranges(raw: Any) -> list[tuple[float, float, str]]:  # raw: the page's parsed JSON
     """[[start, end, label], ...] in seconds of the original; ValueError or TypeError when malformed."""
     rows = []
     for start, end, label in raw:
@@ -58,7 +59,7 @@ def parse_ranges(raw) -> list[tuple[float, float, str]]:
 class CorrectionsCsv:
     """The corrections CSV as the page writes it: one writer at a time, never over a hand edit."""
 
-    def __init__(self, paths: PathsConfig):
+    def __init__(self, paths: PathsConfig) -> None:
         self.paths = paths
         self._lock = threading.Lock()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from dunkwatch.hoop import Hoop, HoopError, HoopSource
 from dunkwatch.models.court_trust import CourtScorer
@@ -27,7 +27,7 @@ class CourtCard:
 
 
 class CourtEditor:
-    def __init__(self, memory: SceneMemory):
+    def __init__(self, memory: SceneMemory) -> None:
         self._memory = memory
 
     def memory(self) -> SceneMemory:
@@ -64,7 +64,7 @@ class CourtEditor:
         ok, png = cv2.imencode(".png", cv2.cvtColor(scene.images[-1], cv2.COLOR_RGB2BGR))
         return png.tobytes() if ok else None
 
-    def set_zones(self, key: str, raw) -> Zones | None:
+    def set_zones(self, key: str, raw: Any) -> Zones | None:  # raw: the page's parsed JSON
         """Zones for a scene, from the page's JSON; None when there is no such scene. ZoneError when malformed."""
         if not SCENE_KEY.match(key):
             return None
@@ -75,7 +75,7 @@ class CourtEditor:
             return None
         return zones
 
-    def set_hoop(self, key: str, raw) -> Hoop | None:
+    def set_hoop(self, key: str, raw: Any) -> Hoop | None:  # raw: the page's parsed JSON
         """The player's hoop for a scene, from the page's [x, y, w, h]; None when there is no such scene.
         HoopError when malformed."""
         if not SCENE_KEY.match(key):

@@ -14,7 +14,7 @@ TRAIN_LOG = "review-train.log"  # "train now"'s output, in the state dir
 class TrainingRun:
     """ "train now": the same job as `dunkwatch train`, in the background, one at a time."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.log_path = cfg.paths.state_dir / TRAIN_LOG
         self._proc: subprocess.Popen | None = None

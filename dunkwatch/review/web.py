@@ -9,9 +9,10 @@ import json
 import logging
 import secrets
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, abort, jsonify, make_response, redirect, render_template, request, send_file
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
 
 from dunkwatch.config import Config
 from dunkwatch.review.cards import SessionFile
@@ -27,14 +28,17 @@ SHARED_PREFIX = "/s/"  # share links: signed, served without the page's token
 
 HTTP_STATUS = {Outcome.SAVED: 200, Outcome.NOT_FOUND: 404, Outcome.CONFLICT: 409}  # HTTP lives in the views only
 
+Answer = Response | tuple[Response, int]  # a JSON answer, with its status when not 200
+T = TypeVar("T")
+
 
 class _Views:
-    def __init__(self, cfg: Config, token: str | None):
+    def __init__(self, cfg: Config, token: str | None) -> None:
         self.cfg, self.token = cfg, token
         self.service = ReviewService(cfg)
         self.csrf = secrets.token_urlsafe(24)  # in every page; a cross-site form cannot read it
 
-    def guard(self):
+    def guard(self) -> Response | None:
         if request.path.startswith(SHARED_PREFIX) and request.method == "GET":
             return None  # a share link carries its own signature: no token, and nothing else is served
         if self.token is not None:
@@ -59,14 +63,14 @@ class _Views:
                 abort(403, "missing or wrong form token: reload the page")
         return None
 
-    def remember_token(self, response):
+    def remember_token(self, response: Response) -> Response:
         if self.token is not None and request.args.get("token"):
             response.set_cookie("dunkwatch_token", self.token, httponly=True, samesite="Strict")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; media-src 'self'"
         return response
 
-    def index(self):
+    def index(self) -> str:
         s, corrections = self.service, self.cfg.paths.corrections
         report = s.status()
         return render_template(
@@ -84,37 +88,37 @@ class _Views:
             training_tail=s.training.tail(),
         )
 
-    def _send_video(self, path: Path | None):
+    def _send_video(self, path: Path | None) -> Response:
         if path is None:
             abort(404)
         playable_path = playable(path, self.cfg.paths.state_dir / "previews")
         return send_file(playable_path, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
 
-    def clip(self, video_id: int, number: int):
+    def clip(self, video_id: int, number: int) -> Response:
         return self._send_video(self.service.clip(video_id, number))
 
-    def reel(self, video_id: int):
+    def reel(self, video_id: int) -> Response:
         return self._send_video(self.service.reel(video_id))
 
-    def poster(self, video_id: int, number: int):
+    def poster(self, video_id: int, number: int) -> Response:
         path = self.service.poster(video_id, number)
         if path is None:
             abort(404)
         return send_file(path, mimetype="image/jpeg", max_age=86400)
 
-    def session_reel(self, session_id: str):
+    def session_reel(self, session_id: str) -> Response:
         return self._send_video(self.service.session_reel(session_id))
 
-    def session_makes(self, session_id: str):
+    def session_makes(self, session_id: str) -> Response:
         return self._send_video(self.service.session_files(session_id).get(SessionFile.MAKES))
 
-    def session_shot_map(self, session_id: str):
+    def session_shot_map(self, session_id: str) -> Response:
         path = self.service.session_files(session_id).get(SessionFile.SHOT_MAP)
         if path is None:
             abort(404)
         return send_file(path, mimetype="image/png", max_age=0)
 
-    def set_hoop(self, key: str):
+    def set_hoop(self, key: str) -> Answer:
         return self._draw_on_court(
             key,
             "hoop",
@@ -122,7 +126,9 @@ class _Views:
             lambda _: "hoop saved; videos of this court from now on look for shots there",
         )
 
-    def _draw_on_court(self, key: str, field: str, save: Callable[[str, Any], Any], saved: Callable[[Any], str]):
+    def _draw_on_court(
+        self, key: str, field: str, save: Callable[[str, Any], T | None], saved: Callable[[T], str]
+    ) -> Answer:
         """A zone or hoop drawn on a court, from the form's JSON `field`; `saved(value)` says what it did."""
         try:
             value = save(key, json.loads(request.form.get(field, "")))
@@ -132,7 +138,7 @@ class _Views:
             abort(404)
         return jsonify(ok=True, message=f"{saved(value)} (`dunkwatch process` redoes an old one)")
 
-    def share(self):
+    def share(self) -> Answer:
         kind, ident = request.form.get("kind", ""), request.form.get("item", "")
         token = self.service.share(SharedKind(kind), ident, request.host) if kind in ("clip", "session") else None
         if token is None:
@@ -145,7 +151,7 @@ class _Views:
             "watch this, and nothing else",
         )
 
-    def rotate_share_key(self):
+    def rotate_share_key(self) -> Response:
         ShareKey(self.cfg.paths.state_dir).rotate()
         return jsonify(ok=True, message="share key rotated: every link given out so far is refused")
 
@@ -158,20 +164,20 @@ class _Views:
             abort(404)
         return path
 
-    def shared_page(self, token: str):
+    def shared_page(self, token: str) -> str:
         self._shared(token)
         return render_template("shared.html", video=f"{SHARED_PREFIX}{token}/video")
 
-    def shared_video(self, token: str):
+    def shared_video(self, token: str) -> Response:
         return self._send_video(self._shared(token))
 
-    def court_image(self, key: str):
+    def court_image(self, key: str) -> Response:
         png = self.service.courts.court_image(key)
         if png is None:
             abort(404)
         return Response(png, mimetype="image/png")
 
-    def set_zones(self, key: str):
+    def set_zones(self, key: str) -> Answer:
         return self._draw_on_court(
             key,
             "zones",
@@ -179,7 +185,7 @@ class _Views:
             lambda zones: f"{len(zones)} ignore zone(s) saved; videos from now on ignore them",
         )
 
-    def correct(self):
+    def correct(self) -> Answer:
         form = request.form
         try:
             video_id, rows = int(form["video"]), parse_ranges(json.loads(form["ranges"]))
@@ -191,7 +197,7 @@ class _Views:
             return jsonify(ok=False, message=result.message, **extra), HTTP_STATUS[result.outcome]
         return jsonify(ok=True, stamp=result.stamp, message=result.message)
 
-    def pin(self, video_id: int):
+    def pin(self, video_id: int) -> Answer:
         pinned = request.form.get("pinned") == "1"
         if not self.service.pin(video_id, pinned):
             return jsonify(ok=False, message="no processed video with an original in the archive has that id"), 404
@@ -202,19 +208,19 @@ class _Views:
             else "its original follows the archive's limits again",
         )
 
-    def use_model(self):
+    def use_model(self) -> BaseResponse:
         if not self.service.use_model(request.form.get("version", "")):
             abort(404)
         return redirect("/#models", code=303)
 
-    def train_now(self):
+    def train_now(self) -> BaseResponse:
         self.service.training.start()  # a run already going is left to finish: the page shows its log either way
         return redirect("/#models", code=303)
 
-    def train_progress(self):
+    def train_progress(self) -> Response:
         return jsonify(running=self.service.training.running(), tail=self.service.training.tail())
 
-    def retry(self, video_id: int):
+    def retry(self, video_id: int) -> BaseResponse:
         if self.service.retry(video_id) is None:
             abort(404)
         return redirect("/#quarantine", code=303)

@@ -13,7 +13,7 @@ import logging
 import signal
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from dunkwatch.config import Config
 from dunkwatch.pipeline.scoring.person import require_detector
@@ -26,6 +26,9 @@ from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals
 from dunkwatch.service.video_child import ChildProcessRunner, InlineRunner, ProcessFn, VideoRunner
 from dunkwatch.store import NEXT_TRAINING_KEY, Store
+
+if TYPE_CHECKING:
+    from dunkwatch.service.watch import InboxWatch
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class Daemon:
         process: ProcessFn | None = None,
         videos: VideoRunner | None = None,
         page: Callable[[threading.Event], None] | None = None,
-    ):
+    ) -> None:
         """By default each video is processed in a child process. `process` stands in for
         process_video in this process, `videos` for the whole runner (both for tests). `page`
         serves the review page until the event is set; the command line hands it in, since the
@@ -78,9 +81,9 @@ class Daemon:
         self._worker: threading.Thread | None = None
         self._watchdog = sdnotify.watchdog_seconds()
         self._next_ping = 0.0
-        self._corrections_stamp: tuple | None = None
+        self._corrections_stamp: tuple[int, float] | None = None
 
-    def request_stop(self, *_args) -> None:
+    def request_stop(self, *_args: object) -> None:
         if not self.stopping.is_set():
             log.info("stopping: the current video finishes or is put back to be redone")
             sdnotify.notify("STOPPING=1")
@@ -136,7 +139,7 @@ class Daemon:
             self.originals.close()
         return 1 if self.jobs.error else 0
 
-    def _watch_until_stopped(self, watch, worker: threading.Thread) -> None:
+    def _watch_until_stopped(self, watch: InboxWatch | None, worker: threading.Thread) -> None:
         """The main thread's loop: events, stability, rescans, the watchdog; until a stop or a dead worker."""
         next_rescan = time.monotonic() + self.cfg.watch.rescan_seconds
         while not self.stopping.is_set():

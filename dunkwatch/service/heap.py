@@ -28,7 +28,7 @@ def give_back_freed_memory() -> None:
 
 
 class HeapReport:
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / REPORT
         self.first: tracemalloc.Snapshot | None = None
         self.reports: list[str] = []

@@ -13,6 +13,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from dunkwatch.media import MediaInfo
+
 
 def is_candidate(path: Path, inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) -> bool:
     """A video by its extension, and no part of its path inside the inbox matches an ignore pattern."""
@@ -54,7 +56,7 @@ class FileStabilityTracker:
     Pure: the caller passes each observation and the current time, so tests need no clock.
     """
 
-    def __init__(self, stable_seconds: float):
+    def __init__(self, stable_seconds: float) -> None:
         self.stable_seconds = stable_seconds
         self._last: dict[Path, tuple[int, float, float]] = {}  # path -> (size, mtime, unchanged since)
 
@@ -94,7 +96,7 @@ def scan_inbox(inbox: Path, extensions: Iterable[str], ignore: Iterable[str]) ->
 LIVE_PHOTO_MAX_SECONDS = 4.0  # an iPhone's Live Photo movie runs about 1.5 to 3 s
 
 
-def skip_reason(info, min_duration: float, live_photos: bool) -> str | None:
+def skip_reason(info: MediaInfo, min_duration: float, live_photos: bool) -> str | None:
     """Why a readable video is archived without clips (phone clutter), or None to process it."""
     if info.live_photo and not live_photos and 0 < info.duration <= LIVE_PHOTO_MAX_SECONDS:
         return (

@@ -40,7 +40,7 @@ class Intake:
         once: bool,
         queued: Callable[[], None],
         keepalive: Callable[[], None],
-    ):
+    ) -> None:
         self.cfg, self.paths, self.store, self.originals, self.once = cfg, cfg.paths, store, originals, once
         self.queued = queued  # wakes the job runner
         self.keepalive = keepalive  # hashing a large file on a slow disk takes a while
@@ -93,6 +93,7 @@ class Intake:
                     kind.value,
                 )
             return
+        assert st is not None  # entry_kind stats every FILE
         row = self.store.active(path)
         if row is not None and row.state is not State.SEEN:
             return  # queued or being processed already
@@ -108,6 +109,7 @@ class Intake:
             if kind is not EntryKind.FILE:
                 self._consider(path)  # gone, or swapped for a link or a FIFO since it was seen
                 continue
+            assert st is not None  # entry_kind stats every FILE
             if not self.tracker.observe(path, st.st_size, st.st_mtime, now):
                 continue
             if self._next_probe.get(path, 0.0) > now:
@@ -147,13 +149,13 @@ class Intake:
         if failure:
             log.error("%s -> quarantine: %s", path.name, one_line(failure))
             self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest, failure=one_line(failure))
-            self.originals.move(self.store.get(row.id))
+            self.originals.move(self.store.known(row.id))
             return
         if skip:
             # Kept, like every original, but not worth clips: one line, then the archive.
             log.info("%s: skipped, archived without clips: %s", path.name, skip)
             self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest, skipped=skip)
-            self.originals.move(self.store.get(row.id))
+            self.originals.move(self.store.known(row.id))
             return
         self.store.mark_stable(row.id, st.st_size, st.st_mtime, digest)
         log.info("%s: complete (%d bytes, sha256 %s), queued", path.name, st.st_size, digest[:12])

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from enum import Enum
+from pathlib import Path
 from typing import Callable
 
 from dunkwatch.config import NotifyConfig, ReviewConfig, parse_listen
@@ -68,10 +69,10 @@ class Notifier:
         cfg: NotifyConfig,
         review: ReviewConfig,
         store: Store,
-        state_dir,
+        state_dir: Path,
         send: Send | None = None,
         clock: Callable[[], float] = time.time,
-    ):
+    ) -> None:
         self.cfg, self.review, self.store, self.state_dir = cfg, review, store, state_dir
         self.enabled = bool(cfg.urls)
         self._send = send
@@ -131,15 +132,16 @@ class Notifier:
             return 0
         if self._send is None:
             self._send = apprise_sender(self.cfg.urls)
+        send = self._send
         delivered = 0
         for notice in self.store.due_notices():
-            if self._deliver(notice):
+            if self._deliver(notice, send):
                 delivered += 1
         return delivered
 
-    def _deliver(self, notice: Notice) -> bool:
+    def _deliver(self, notice: Notice, send: Send) -> bool:
         try:
-            ok = self._send(notice.title, notice.body)
+            ok = send(notice.title, notice.body)
         except Exception as exc:  # a plugin's bug must not stop the thread
             log.debug("notification: %s", exc, exc_info=True)
             ok = False

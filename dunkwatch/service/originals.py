@@ -41,7 +41,7 @@ def one_line(text: str) -> str:
 class Originals:
     """Moves originals out of the inbox, and recovers from a crash before anything new starts."""
 
-    def __init__(self, cfg: Config, store: Store, quarantined: Callable[[str, str], None] | None = None):
+    def __init__(self, cfg: Config, store: Store, quarantined: Callable[[str, str], None] | None = None) -> None:
         self.cfg, self.paths, self.store = cfg, cfg.paths, store
         self.quarantined = quarantined or (lambda name, reason: None)  # told of each video quarantined
         self.unmovable_links: set[Path] = set()  # logged once each
@@ -141,6 +141,7 @@ class Originals:
         """A quarantined original back to the inbox folder it came from, queued again with fresh
         attempts; our reason file goes. Moved first: a crash between leaves the file in the inbox,
         where the intake takes it as new, never a queued row without its file."""
+        assert video.location is not None  # a quarantined video's row says where it went
         location = Path(video.location)
         try:
             back_to = self.paths.inbox / location.parent.relative_to(self.paths.quarantine)
@@ -154,7 +155,7 @@ class Originals:
 
     def fail(self, video: Video, reason: str) -> None:
         self.store.finish(video.id, State.FAILED, error=one_line(reason))
-        self.move(self.store.get(video.id))
+        self.move(self.store.known(video.id))
 
     def move(self, video: Video) -> None:
         """Done: to the archive; failed: to the quarantine with its reason. The row says so after."""

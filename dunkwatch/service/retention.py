@@ -94,7 +94,7 @@ class ArchiveRetention:
 
     def __init__(
         self, archive: ArchiveConfig, paths: PathsConfig, store: Store, clock: Callable[[], float] = time.time
-    ):
+    ) -> None:
         self.cfg, self.paths, self.store, self.clock = archive, paths, store, clock
         self._next_check = 0.0
 
@@ -113,6 +113,7 @@ class ArchiveRetention:
         videos = {v.id: v for v in self.store.archived() if v.location is not None}
         originals = []
         for v in videos.values():
+            assert v.location is not None  # only archived rows with a location were kept above
             try:
                 size = v.location.stat().st_size
             except OSError:

@@ -88,7 +88,7 @@ def train_command(cfg: Config) -> list[str]:
 class RetrainingSchedule:
     """Start, stop and report the scheduled retraining job."""
 
-    def __init__(self, cfg: Config, on_next_run: Callable[[str | None], None]):
+    def __init__(self, cfg: Config, on_next_run: Callable[[str | None], None]) -> None:
         self.cfg = cfg
         self.on_next_run = on_next_run  # records the next run time, for `dunkwatch status`
         self._child: subprocess.Popen | None = None
@@ -134,6 +134,7 @@ class RetrainingSchedule:
                 errors="replace",
             )
         child = self._child
+        assert child.stdout is not None  # started with stdout=PIPE
         for line in child.stdout:  # the child's log, relayed line by line to ours
             log.info("train: %s", line.rstrip())
         code = child.wait()

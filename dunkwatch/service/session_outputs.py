@@ -52,8 +52,9 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
         outputs = v.outputs
         if outputs is None or outputs.folder is None or outputs.skipped:
             continue
+        folder = outputs.folder  # kept by _summarised
         if not outputs.summarised:
-            outputs = _summarised(store, v.id, outputs, v.sidecar())
+            outputs = _summarised(store, v.id, outputs, folder, v.sidecar())
         started = parse_started(outputs.recorded_at, v.mtime)
         if started is None:
             continue
@@ -64,24 +65,26 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
                 started[0],
                 started[1],
                 outputs.duration,
-                outputs.folder,
+                folder,
                 outputs.clips,
                 outputs.spans,
                 v.location or v.path,
                 outputs.shots,
                 outputs.scene,
                 outputs.aspect,
-                outputs.folder / f"{v.path.stem}.json",
+                folder / f"{v.path.stem}.json",
             )
         )
     return found
 
 
-def _summarised(store: Store, video_id: int, outputs: VideoOutputs, sidecar: Sidecar | None) -> VideoOutputs:
+def _summarised(
+    store: Store, video_id: int, outputs: VideoOutputs, folder: Path, sidecar: Sidecar | None
+) -> VideoOutputs:
     """An older row's outputs with the sessions' summary from its sidecar, kept in the journal from now on."""
     if sidecar is None:
         return outputs
-    full = replace(VideoOutputs.of(sidecar, outputs.folder), skipped=outputs.skipped)
+    full = replace(VideoOutputs.of(sidecar, folder), skipped=outputs.skipped)
     store.set_outputs(video_id, full)
     return full
 
@@ -91,7 +94,7 @@ def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[S
 
 
 class SessionOutputs:
-    def __init__(self, paths: PathsConfig, cfg: SessionsConfig, timelines: Sequence[str] = ()):
+    def __init__(self, paths: PathsConfig, cfg: SessionsConfig, timelines: Sequence[str] = ()) -> None:
         self.paths, self.cfg, self.timelines = paths, cfg, tuple(timelines)
         self.root = paths.outbox / SESSIONS_DIR
 

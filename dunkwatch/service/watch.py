@@ -13,13 +13,14 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger(__name__)
 
 
 class ForwardPaths(FileSystemEventHandler):
-    def __init__(self, paths: "queue.Queue[Path]"):
+    def __init__(self, paths: "queue.Queue[Path]") -> None:
         self.paths = paths
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -30,7 +31,7 @@ class ForwardPaths(FileSystemEventHandler):
                 self.paths.put(Path(raw.decode() if isinstance(raw, bytes) else raw))
 
 
-def start_observer(inbox: Path, paths: "queue.Queue[Path]", polling: bool, poll_seconds: float = 2.0):
+def start_observer(inbox: Path, paths: "queue.Queue[Path]", polling: bool, poll_seconds: float = 2.0) -> BaseObserver:
     """inotify by default; polling for network and FUSE mounts, where inotify sees nothing."""
     observer = PollingObserver(timeout=poll_seconds) if polling else Observer()
     observer.schedule(ForwardPaths(paths), str(inbox), recursive=True)
@@ -54,7 +55,7 @@ class InboxWatch:
     it again (or moves another folder in under its name) leaves the old watch on a folder that
     no longer exists, and nothing would be seen until the next rescan."""
 
-    def __init__(self, inbox: Path, paths: "queue.Queue[Path]", polling: bool):
+    def __init__(self, inbox: Path, paths: "queue.Queue[Path]", polling: bool) -> None:
         self.inbox, self.paths, self.polling = inbox, paths, polling
         self.identity = _identity(inbox)
         self.observer = start_observer(inbox, paths, polling)

@@ -48,7 +48,7 @@ def process(path: Path, cfg, scorer, outbox: Path, progress=None, cancel=None, *
     if name.startswith("hang"):
         time.sleep(3600)  # a read on a hung network mount: no progress, ever
     if name.startswith("slow"):
-        for _ in range(80):  # 4 s of work that says it progresses, and gives up when asked
+        for _tick in range(80):  # 4 s of work that says it progresses, and gives up when asked
             progress(0.5)
             cancel.check()
             time.sleep(0.05)

@@ -44,7 +44,7 @@ FEET_Y = 348.0  # where a shooter stands, nearer the camera
 HORIZON = 215  # the wall meets the floor
 PX_PER_M = (FLOOR_Y - RIM_Y) / 3.05
 G = 9.81 * PX_PER_M  # px/s^2, down
-BALL_COLOUR = np.float32([178, 78, 32])  # orange-brown, darker than the maple floor
+BALL_COLOUR = np.array([178, 78, 32], np.float32)  # orange-brown, darker than the maple floor
 SKIN = (150, 100, 75)
 SHORTS = (30, 30, 45)
 HEAD = (120, 80, 60)
@@ -181,7 +181,7 @@ def background(seed: int = 3) -> np.ndarray:
     img = np.zeros((HEIGHT, WIDTH, 3), np.float32)
     img[:HORIZON] = (200, 200, 194)  # wall
     rows = np.linspace(0.88, 1.0, HEIGHT - HORIZON)[:, None, None]
-    img[HORIZON:] = np.float32([215, 175, 125]) * rows  # maple floor
+    img[HORIZON:] = np.array([215, 175, 125], np.float32) * rows  # maple floor
     for x in range(-200, WIDTH + 200, 36):  # boards, converging a little
         cv2.line(img, (x, HORIZON), (int(WIDTH / 2 + (x - WIDTH / 2) * 1.6), HEIGHT), (195, 155, 108), 1)
     cv2.line(img, (0, int(FLOOR_Y) + 2), (WIDTH, int(FLOOR_Y) + 2), (235, 235, 230), 3)  # the baseline
@@ -371,7 +371,9 @@ def _shot(ev: Event) -> Actor:
             return ((h[0][0] + h[1][0]) / 2, (h[0][1] + h[1][1]) / 2 - BALL_R + 1) if h else None
         return None
 
-    rx, ry = held(release - 1e-6)
+    in_hands = held(release - 1e-6)
+    assert in_hands is not None  # the ball is in the shooter's hands until the release
+    rx, ry = in_hands
     path = BallPath(release, DT)
     path.xy.append((rx, ry))
     net_from = None
@@ -489,7 +491,9 @@ def _dunk(ev: Event) -> Actor:
         return Pose(p.x, p.feet, hands, p.stride, ev.color), ball
 
     path = BallPath(slam, DT)
-    bx, by = pose_and_ball(slam - 1e-6)[1]
+    in_hand = pose_and_ball(slam - 1e-6)[1]
+    assert in_hand is not None  # the ball is in the dunker's hand until the slam
+    bx, by = in_hand
     path.xy.append((bx, by))
     vx, vy = 30.0, 450.0  # slammed down through the rim
     while by < RIM_Y + NET_H + BALL_R * 0.5:
@@ -551,7 +555,9 @@ def _bounce(ev: Event) -> Actor:
     path = BallPath(ev.at, DT)
     s = 0.0
     while s < n * cycle:
-        path.xy.append((ball_x, ball_y(ev.at + s)))
+        y = ball_y(ev.at + s)
+        assert y is not None  # the ball is in play throughout the n dribbles
+        path.xy.append((ball_x, y))
         s += DT
 
     def pose(t: float) -> Pose:
@@ -687,8 +693,8 @@ class ShotScene:
             if held is not None:
                 draw_ball(img, [held])
             elif a.ball is not None:
-                path = [a.ball.at(t + k * half / 2) for k in (-1, 0, 1)]
-                path = [p for p in path if p is not None]
+                seen = [a.ball.at(t + k * half / 2) for k in (-1, 0, 1)]
+                path = [p for p in seen if p is not None]
                 if path:
                     draw_ball(img, path)
         draw_hoop(img, max((a.net(t) for a in self.actors), default=0.0), t)

@@ -86,6 +86,7 @@ def check_attempts(sidecar: dict, folder: Path, truth: ShotTruth) -> None:
         assert a["clip"] in sidecar["clips"] and (folder / a["clip"]).is_file(), where
         assert f"-{event.result}" in a["clip"], where
         start, end = clip_span(a, sidecar)
+        assert event.release is not None and event.settled is not None, where
         assert start <= event.release and end >= event.settled, (start, end, event, where)
         assert probe(folder / a["clip"]).duration == pytest.approx(end - start, abs=0.15), where
     assert len({a["clip"] for a in attempts}) == len(attempts)  # a clip each

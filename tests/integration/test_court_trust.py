@@ -34,6 +34,7 @@ def remember_courts(cfg, videos: list[Path]) -> list[str]:
     keys = []
     for video in videos:
         image = frames_at(video, probe(video), [0.0], cfg.motion.analysis_size)[0]
+        assert image is not None
         keys += memory.remember([LearnedEmpty(image, None)])
     return keys
 
@@ -100,6 +101,6 @@ def test_trust_follows_the_lineage_and_a_version_without_courts_is_trusted_every
     assert scorers == {"scene-a": a_only, "scene-b": old, None: unplaced}
     assert rejected not in scorers.values()
     # Courts keep their scorer through pruning.
-    trusted = set(scorers.values())
+    trusted = {version for version in scorers.values() if version is not None}  # none is None
     assert registry.prune(tmp_path, 1, also_keep=trusted) == [rejected]
     assert {c.court: c.version for c in courts_in_use(tmp_path, unplaced, ["scene-a", "scene-b"])} == scorers

@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, Scene, Visit, encode, make_portrait_mov, run_ffmpeg
 
 from dunkwatch.store import Store
 
-DAEMON_CONFIG = {
+DAEMON_CONFIG: dict[str, dict[str, Any]] = {
     "score": {"scorer": "motion"},
     "watch": {"stable_seconds": 1.0, "rescan_seconds": 5.0, "unreadable_after": 2.0},
     "daemon": {"max_attempts": 3, "retry_seconds": 0.0},
@@ -249,6 +250,7 @@ def test_systemd_notify_ready_watchdog_and_stopping_and_sigterm_puts_the_video_b
             "processing",
             daemon.proc,
         )
+        assert daemon.proc is not None
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=30) == 0
         wait_for(lambda: received("STOPPING=1"), 5, "STOPPING=1")

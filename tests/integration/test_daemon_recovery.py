@@ -16,7 +16,7 @@ from dunkwatch.outputs import ScorerKind, VideoOutputs
 from dunkwatch.pipeline.process import Processed
 from dunkwatch.service.daemon import Daemon
 from dunkwatch.service.jobs import is_transient
-from dunkwatch.store import Store
+from dunkwatch.store import State, Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 from faulty_process import stand_in_sidecar  # noqa: E402
@@ -31,6 +31,12 @@ def daemon_config(config_file, **daemon):
     return load(
         config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, daemon={"retry_seconds": 0.0, **daemon})
     )
+
+
+def next_job_name(store: Store) -> str:
+    job = store.next_job()
+    assert job is not None
+    return job.name
 
 
 def fake_sidecar(path: Path, outbox: Path) -> Processed:
@@ -65,7 +71,8 @@ def test_a_transient_error_that_persists_ends_in_quarantine_after_max_attempts(w
 
     assert Daemon(cfg, once=True, process=process).run() == 0
     (row,) = Store(cfg.paths.state_dir).all()
-    assert row.state == "failed" and row.attempts == 2 and "gave up after 2 tries" in row.error
+    assert row.state == "failed" and row.attempts == 2
+    assert row.error is not None and "gave up after 2 tries" in row.error
     reason = (workdir / "quarantine" / f"{small_video.name}.error.txt").read_text()
     assert "No space left on device" in reason
 
@@ -104,11 +111,11 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
         st = path.stat()
         rows[name] = store.note_seen(path, st.st_size, st.st_mtime).id
         store.mark_stable(rows[name], st.st_size, st.st_mtime, f"hash-{name}")
-    assert [store.next_job().name for _ in range(3)] == ["A.MOV", "B.MOV", "C.MOV"]
-    store.finish(rows["B.MOV"], "done", outputs=VideoOutputs())
+    assert [next_job_name(store) for _ in range(3)] == ["A.MOV", "B.MOV", "C.MOV"]
+    store.finish(rows["B.MOV"], State.DONE, outputs=VideoOutputs())
     for _ in range(2):  # C was being processed in each of three runs that died
         store.requeue(rows["C.MOV"], 0.0, "interrupted")
-        assert store.next_job().name == "C.MOV"
+        assert next_job_name(store) == "C.MOV"
     # The last run died of a segfault (faulthandler's report): the videos it was on are to blame.
     (cfg.paths.state_dir / "fatal-signals.log").write_text("Fatal Python error: Segmentation fault\n\nThread ...\n")
     leftover = workdir / "outbox" / "A" / ".A_01_00m01s.mp4.part"
@@ -132,8 +139,9 @@ def test_recovery_after_kill_9_finishes_moves_requeues_and_cleans_part_files(wor
     by_name = {v.name: v for v in Store(cfg.paths.state_dir).all()}
     assert by_name["A.MOV"].state == "done" and by_name["A.MOV"].attempts == 2
     assert by_name["B.MOV"].state == "done" and (workdir / "archive" / "B.MOV").exists()
-    assert by_name["C.MOV"].state == "failed" and "crashed the service 3 times" in by_name["C.MOV"].error
-    assert "Segmentation fault" in by_name["C.MOV"].error
+    c_error = by_name["C.MOV"].error
+    assert by_name["C.MOV"].state == "failed" and c_error is not None and "crashed the service 3 times" in c_error
+    assert "Segmentation fault" in c_error
     assert (workdir / "quarantine" / "C.MOV").exists()
     assert not list(inbox.iterdir())
 
@@ -184,13 +192,15 @@ def test_a_service_killed_from_outside_does_not_count_against_its_video(workdir,
     deaths = OUTSIDE_DEATHS_PER_ATTEMPT * 2
     for death in range(1, deaths + 1):  # kill -9 (or systemctl restart) each time it works on A
         store = Store(cfg.paths.state_dir)
-        assert store.next_job().name == "A.MOV"
+        assert next_job_name(store) == "A.MOV"
         store.close()
         Daemon(cfg, once=True, process=lambda *a, **k: pytest.fail("not reached")).originals.recover()
         row = Store(cfg.paths.state_dir).get(video_id)
+        assert row is not None
         if death < deaths:
             assert (row.state, row.attempts, row.interruptions) == ("stable", 0, death)
-    assert row.state == "failed" and f"stopped {deaths} times" in row.error  # an OOM loop still ends
+    assert row is not None and row.state == "failed" and row.error is not None
+    assert f"stopped {deaths} times" in row.error  # an OOM loop still ends
 
 
 def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attempt(

@@ -83,7 +83,7 @@ def test_reader_streams_lazily(tmp_path):
     rng = np.random.default_rng(0)
     frames = (rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(300))
     path = encode(frames, tmp_path / "l.mp4", 320, 240, 30, audio=False, preset="ultrafast")
-    it = iter(VideoReader(path, sample_fps=30))
+    it = VideoReader(path, sample_fps=30).frames()
     first = next(it)
     assert first.time == 0.0
     read = open_position(path)

@@ -5,6 +5,7 @@ at the archived original."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import opentimelineio as otio
 import pytest
@@ -15,7 +16,12 @@ from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.cutting.editor_timelines import editor_rate, timecode_rate
 from dunkwatch.service.daemon import Daemon
 
-READERS = {".otio": ("otio_json", {}), ".fcpxml": ("fcpx_xml", {}), ".xml": ("fcp_xml", {}), ".edl": ("cmx_3600", None)}
+READERS: dict[str, tuple[str, dict[str, Any] | None]] = {
+    ".otio": ("otio_json", {}),
+    ".fcpxml": ("fcpx_xml", {}),
+    ".xml": ("fcp_xml", {}),
+    ".edl": ("cmx_3600", None),
+}
 
 
 def read_back(folder: Path, stem: str, rate: float) -> dict[str, list]:
@@ -48,6 +54,7 @@ def test_timelines_of_a_30_fps_video_and_its_session_match_the_sidecar_and_point
     assert Daemon(cfg, once=True).run() == 0
     folder = cfg.paths.outbox / "IMG_0030"
     sidecar = Sidecar.read(folder / "IMG_0030.json")
+    assert sidecar is not None
     assert len(sidecar.segments) == 2 and sidecar.fps == pytest.approx(30.0)
     archived = cfg.paths.archive / "IMG_0030.MOV"
     assert archived.is_file()
@@ -86,6 +93,7 @@ def test_a_variable_frame_rate_video_is_cut_to_the_frame_at_its_own_rate(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     folder = tmp_path / "out" / "IMG_0031"
     sidecar = Sidecar.read(folder / "IMG_0031.json")
+    assert sidecar is not None
     rate = editor_rate(sidecar.fps)
     assert sidecar.segments and rate > 0
     assert_cut_to_the_frame(read_back(folder, "IMG_0031", rate), sidecar, rate, vfr)

@@ -44,6 +44,7 @@ def test_an_ffmpeg_writing_a_clip_dies_with_a_service_killed_with_minus_9(tmp_pa
     service = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(REPO), str(target)], stdout=subprocess.PIPE, text=True
     )
+    assert service.stdout is not None
     assert service.stdout.readline().strip() == "started"
     deadline = time.monotonic() + 20
     while not ffmpeg_writing(target) and time.monotonic() < deadline:

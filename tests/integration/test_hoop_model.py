@@ -98,6 +98,7 @@ def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(w
             (shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown" for n in range(2)
         )
         assert result.status in (HoopStatus.PROMOTED, HoopStatus.KEPT), result.reason
+        assert result.candidate is not None
         assert result.baseline == HoopFigures(2, right_shown) and result.candidate.shots == 2
         assert result.facts["train_crops"] == 2 * len(AFTER_RIM)  # a.mp4's two labelled shots
         promoted = registry.current_version(hoop_state(config.paths.state_dir))

@@ -46,6 +46,7 @@ def test_a_hoop_dragged_on_the_page_changes_the_next_videos_attempts(workdir, co
     first = render_shots(workdir / "inbox" / "IMG_0401.MOV", [Event("make", 5.5, spot=0.2, flight=1.1)], 8.5)
     assert Daemon(cfg, once=True).run() == 0
     before = Sidecar.read(cfg.paths.outbox / "IMG_0401" / "IMG_0401.json")
+    assert before is not None
     assert before.hoop is None and before.attempts == () and len(before.clips) == 1  # one arc: no hoop yet
 
     x, y, w, h = first.hoop
@@ -73,7 +74,8 @@ def test_a_hoop_dragged_on_the_page_changes_the_next_videos_attempts(workdir, co
     render_shots(workdir / "inbox" / "IMG_0402.MOV", [Event("make", 5.5, spot=0.3, flight=1.0)], 8.5)
     assert Daemon(cfg, once=True).run() == 0
     after = Sidecar.read(cfg.paths.outbox / "IMG_0402" / "IMG_0402.json")
+    assert after is not None
     assert after.hoop_source == "user" and after.hoop == pytest.approx((x, y, w, h), abs=0.01)
     (attempt,) = after.attempts
     assert attempt.result == "make" and attempt.rim == pytest.approx(5.5, abs=1.0)
-    assert "shot01-make" in attempt.clip
+    assert attempt.clip is not None and "shot01-make" in attempt.clip

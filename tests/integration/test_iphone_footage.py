@@ -129,8 +129,10 @@ def test_hdr_clips_stay_hdr_or_become_bt709_upright_with_audio_and_dated_when_fi
     (segment,) = sidecar.segments
     assert segment.start == pytest.approx(2.0, abs=0.3)
     assert sidecar.recorded_at == "2026-06-01T11:22:03.000-07:00"
+    assert segment.recorded_start is not None
     assert segment.recorded_start.startswith("2026-06-01T11:22:0") and segment.recorded_start.endswith("-07:00")
     clip = result.out_dir / sidecar.clips[0]
+    assert sidecar.highlights is not None
     reel = result.out_dir / sidecar.highlights
     for video in (clip, reel):
         info = probe(video)
@@ -203,9 +205,10 @@ def test_live_photo_movies_and_accidental_taps_are_archived_without_clips(workdi
         "IMG_0101.MOV": "done",
         "IMG_0102.MOV": "done",
     }
-    assert "Live Photo" in rows["IMG_0100.MOV"].outputs.skipped
-    assert "watch.min_duration" in rows["IMG_0101.MOV"].outputs.skipped
-    assert rows["IMG_0102.MOV"].outputs.skipped is None
+    live, short, kept = (rows[name].outputs for name in ("IMG_0100.MOV", "IMG_0101.MOV", "IMG_0102.MOV"))
+    assert live is not None and live.skipped is not None and "Live Photo" in live.skipped
+    assert short is not None and short.skipped is not None and "watch.min_duration" in short.skipped
+    assert kept is not None and kept.skipped is None
     for name in rows:
         assert (workdir / "archive" / name).is_file()  # every original kept
     assert sorted(p.name for p in (workdir / "outbox").iterdir() if p.is_dir() and p.name != "sessions") == ["IMG_0102"]

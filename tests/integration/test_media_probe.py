@@ -107,7 +107,7 @@ def test_a_truncated_file_whose_header_went_with_its_end_is_named_unreadable(fil
 
 def test_a_probe_that_hangs_is_an_unreadable_file_not_a_stuck_service(tmp_path, monkeypatch):
     def hangs(*args, **kwargs):
-        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+        raise subprocess.TimeoutExpired(args[0], kwargs["timeout"])
 
     monkeypatch.setattr(media.subprocess, "run", hangs)  # as on a hung network mount
     path = tmp_path / "slow.mp4"

@@ -24,7 +24,8 @@ class Receiver:
     """What a phone app's server would get: Apprise's JSON posts, collected."""
 
     def __init__(self, port: int = 0):
-        received = self.messages = []
+        self.messages: list[dict] = []  # Apprise's JSON bodies
+        received = self.messages
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):

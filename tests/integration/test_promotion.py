@@ -99,6 +99,7 @@ def test_a_model_worse_than_motion_is_refused_and_auto_stays_on_motion(processed
     hand_made_training(monkeypatch, "blind")
     result = train.run_training(cfg.learning)
     assert result.status == "kept" and result.reason.startswith("worse than motion"), result.summary()
+    assert result.metrics is not None and result.baseline_metrics is not None
     assert result.baseline == "motion" and result.baseline_metrics.false_segments >= 1
     assert result.metrics.events_found == 0 < result.baseline_metrics.events_found
     assert registry.current_version(cfg.paths.state_dir) is None
@@ -112,6 +113,7 @@ def test_a_model_that_fixes_what_the_user_corrected_is_promoted_then_guards_its_
     result = train.run_training(cfg.learning)
     assert result.status == "promoted", result.summary()
     assert "false clips" in result.reason and "worse on nothing" in result.reason
+    assert result.metrics is not None and result.baseline_metrics is not None
     assert result.metrics.false_segments == 0 < result.baseline_metrics.false_segments
     assert result.metrics.events_found == result.baseline_metrics.events_found == result.metrics.events
     meta = registry.metrics(cfg.paths.state_dir, "v0001")

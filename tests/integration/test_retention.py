@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import make_portrait_mov
+from conftest import found, make_portrait_mov
 
 from dunkwatch.config import load
 from dunkwatch.models import registry
@@ -54,7 +54,7 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
     registry.set_current(cfg.paths.state_dir, version)
     client = create_app(cfg).test_client()
     page = client.get("/").get_data(as_text=True)
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    csrf = found(r'data-csrf="([^"]+)"', page).group(1)
     store = Store(cfg.paths.state_dir)
     ids = {v.name: v.id for v in store.all()}
     pinned = client.post(
@@ -68,8 +68,9 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
     assert [name for name, p in archived.items() if p.exists()] == ["B.MOV", "C.MOV", "E.MOV"]
     for name in ("A.MOV", "D.MOV"):  # the clips' folder stays, and says the original is gone
         sidecar = Sidecar.read(workdir / "outbox" / Path(name).stem / f"{Path(name).stem}.json")
-        assert sidecar.original_deleted is not None and sidecar.segments
-    assert Sidecar.read(workdir / "outbox" / "B" / "B.json").original_deleted is None
+        assert sidecar is not None and sidecar.original_deleted is not None and sidecar.segments
+    kept = Sidecar.read(workdir / "outbox" / "B" / "B.json")
+    assert kept is not None and kept.original_deleted is None
     # Training reads no deleted original.
     assert sorted(v.name for v in store.processed()) == ["B.MOV", "C.MOV", "E.MOV"]
     store.close()

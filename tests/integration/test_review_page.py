@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SHAPES_TOML, Scene, Visit, encode
+from conftest import REPO, SHAPES_TOML, Scene, Visit, encode, found
 
 from dunkwatch.config import load
 from dunkwatch.learn.corrections import parse_time
@@ -195,14 +195,16 @@ def test_in_a_browser_play_a_clip_correct_it_and_the_timeline_and_training_uses_
     store = Store(cfg.paths.state_dir)
     try:
         known = [a.known for a in catalogue.catalogue(cfg.paths, store)]  # exactly what `dunkwatch train` reads
-        rows, errors = catalogue.read_corrections(cfg.paths.corrections, known)
-        assert errors == [] and len(rows) == 3
+        corrections, errors = catalogue.read_corrections(cfg.paths.corrections, known)
+        assert errors == [] and len(corrections) == 3
         labels = {}
         for k in known:
             times = sample_times(k.duration, cfg.training.sample_fps)
-            times_s, scores, _ = store.load_scores(k.sha256)
+            saved = store.load_scores(k.sha256)
+            assert saved is not None
+            times_s, scores, _ = saved
             y, w = frame_labels(
-                times, [r for r in rows if r.sha256 == k.sha256], times_s, scores, label_rules(cfg.training)
+                times, [r for r in corrections if r.sha256 == k.sha256], times_s, scores, label_rules(cfg.training)
             )
             labels[k.name] = (times, y, w)
     finally:
@@ -310,7 +312,7 @@ def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_
         )
     client = create_app(cfg).test_client()
     page = client.get("/").get_data(as_text=True)
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    csrf = found(r'data-csrf="([^"]+)"', page).group(1)
     assert "broken.mp4" in page and "not a readable video" in page
     (row,) = Store(cfg.paths.state_dir).all()
     assert client.post(f"/quarantine/{row.id}/retry", data={"csrf": csrf}).status_code == 303
@@ -320,7 +322,7 @@ def test_retry_moves_a_quarantined_video_back_to_the_inbox_and_use_rolls_back_a_
     page = client.get("/").get_data(as_text=True)
     quarantine = page[page.index('<section id="quarantine">') :]
     assert "broken.mp4" not in quarantine and "Nothing in quarantine." in quarantine
-    card = re.search(rf'<article class="video" id="video-{row.id}".*?</article>', page, re.S).group(0)
+    card = found(rf'<article class="video" id="video-{row.id}".*?</article>', page, re.S).group(0)
     assert "broken.mp4" in card and ">queued</span>" in card
     assert [r.state for r in Store(cfg.paths.state_dir).all()] == [State.STABLE]
     Daemon(cfg, once=True).run()  # still not a video: tried, and back in the quarantine with its reason
@@ -408,7 +410,9 @@ def clip_attr(cfg, video_name: str, key: str) -> float:
     from dunkwatch.outputs import Sidecar
 
     stem = Path(video_name).stem
-    return getattr(Sidecar.read(cfg.paths.outbox / stem / f"{stem}.json").segments[0], key)
+    sidecar = Sidecar.read(cfg.paths.outbox / stem / f"{stem}.json")
+    assert sidecar is not None
+    return getattr(sidecar.segments[0], key)
 
 
 @pytest.mark.slow
@@ -444,19 +448,17 @@ def test_keys_move_between_clips_and_mark_one_and_posters_are_made_once(page_ser
 
 
 def test_a_share_link_serves_one_file_without_the_token_until_it_expires_or_the_key_turns(processed):
-    import re
-
     from dunkwatch.review import create_app
     from dunkwatch.share_links import SharedKind, ShareKey
 
     client = create_app(processed, token="s3cret").test_client()  # as off loopback: the page needs its token
     page = client.get("/?token=s3cret").get_data(as_text=True)
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    item = re.search(r'class="share" data-kind="clip" data-item="([0-9]+-1)"', page).group(1)
+    csrf = found(r'data-csrf="([^"]+)"', page).group(1)
+    item = found(r'class="share" data-kind="clip" data-item="([0-9]+-1)"', page).group(1)
     made = client.post("/share", data={"csrf": csrf, "kind": "clip", "item": item}).get_json()
     assert made["ok"] and made["url"].startswith("http://localhost/s/")
     link = made["url"].removeprefix("http://localhost")
-    session_id = re.search(r'data-kind="session" data-item="([^"]+)"', page).group(1)
+    session_id = found(r'data-kind="session" data-item="([^"]+)"', page).group(1)
     reel = client.post("/share", data={"csrf": csrf, "kind": "session", "item": session_id}).get_json()
     assert reel["ok"]
 

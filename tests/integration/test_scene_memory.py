@@ -67,7 +67,7 @@ def test_a_new_court_starts_a_new_scene_and_leaves_the_old_one_alone(tmp_path):
     (key_a,) = score(first.frames(), memory)[1]
     before = memory.scenes()[0].images.copy()
     other = court(duration=60, visits=[Visit(10, 20, 0.2, 0.7), Visit(35, 45, 0.8, 0.3)], seed=11)
-    other.background = lambda: np.roll(first.background(), 40, axis=1)  # the camera turned
+    other.background = lambda: np.roll(first.background(), 40, axis=1)  # type: ignore[method-assign]  # camera turned
     scores, (key_b,) = score(other.frames(), memory)
     assert key_b != key_a and len(memory.scenes()) == 2
     recall, false_share = recall_and_false(other, scores)

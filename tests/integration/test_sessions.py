@@ -59,6 +59,7 @@ def test_videos_over_two_days_make_two_sessions_and_a_late_video_joins_its_own(w
     assert evening.attempts == 0 and evening.percentage is None and len(evening.clips) == 2
     assert [Path(c).parts[0] for c in evening.clips] == ["IMG_0001", "IMG_0002"]  # recording order
     assert evening.in_view == pytest.approx(5.0, abs=1.2)  # two visits of 2.5 s
+    assert evening.reel is not None
     reel = outbox / "sessions" / "2026-11-28-1800" / evening.reel
     clip_seconds = sum(probe(outbox / c).duration for c in evening.clips)
     assert probe(reel).duration == pytest.approx(clip_seconds, abs=0.3) and probe(reel).has_audio

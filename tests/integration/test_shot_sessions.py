@@ -23,6 +23,12 @@ from dunkwatch.service.status import collect_status, format_status  # noqa: E402
 from dunkwatch.sessions import SessionSidecar  # noqa: E402
 
 
+def read_sidecar(path: Path) -> Sidecar:
+    sidecar = Sidecar.read(path)
+    assert sidecar is not None, path
+    return sidecar
+
+
 @pytest.mark.slow
 def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and_a_shot_map(
     workdir, config_file, tmp_path
@@ -49,7 +55,7 @@ def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and
     assert Daemon(cfg, once=True).run() == 0
 
     for name in ("IMG_0501", "IMG_0502"):
-        sidecar = Sidecar.read(cfg.paths.outbox / name / f"{name}.json")
+        sidecar = read_sidecar(cfg.paths.outbox / name / f"{name}.json")
         assert [a.result for a in sidecar.attempts] == ["make", "miss"], sidecar.attempts
         assert [c.split("_")[-1] for c in sidecar.clips] == ["shot01-make.mp4", "shot02-miss.mp4"]
         otio = (cfg.paths.outbox / name / f"{name}.otio").read_text()
@@ -57,15 +63,19 @@ def test_a_practice_of_shots_counts_attempts_and_makes_and_gets_a_makes_reel_and
 
     folder = cfg.paths.outbox / "sessions" / "2026-11-30-1800"
     s = SessionSidecar.read(folder / "session.json")
+    assert s is not None
     assert (s.attempts, s.makes, s.percentage) == (4, 2, 50.0)
     makes = [
-        cfg.paths.outbox / n / Sidecar.read(cfg.paths.outbox / n / f"{n}.json").clips[0]
+        cfg.paths.outbox / n / read_sidecar(cfg.paths.outbox / n / f"{n}.json").clips[0]
         for n in ("IMG_0501", "IMG_0502")
     ]
     assert s.makes_reel == "2026-11-30-1800_makes.mp4"
+    assert s.shot_map is not None
     assert probe(folder / s.makes_reel).duration == pytest.approx(sum(probe(m).duration for m in makes), abs=0.3)
     assert s.shot_map == "2026-11-30-1800_shotmap.png"
-    image = cv2.cvtColor(cv2.imread(str(folder / s.shot_map)), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(folder / s.shot_map))
+    assert bgr is not None
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     assert image.shape[1] == 960
     green = ((image[..., 1] > 150) & (image[..., 0] < 90) & (image[..., 2] < 110)).sum()
     red = ((image[..., 0] > 190) & (image[..., 1] < 90) & (image[..., 2] < 90)).sum()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import subprocess
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -23,6 +24,8 @@ from dunkwatch.pipeline.cutting.bitstream.hevc_sets import PPS, SPS, VPS, HvcCon
 from dunkwatch.pipeline.cutting.cut_plan import index_packets, plan_cut
 from dunkwatch.pipeline.cutting.export import cut_clip, write_clips
 from dunkwatch.pipeline.scoring.segment import Segment
+
+T = TypeVar("T")
 
 START, END = 2.5, 7.4  # not on a keyframe (every 1 s), nor where a copy can end (x264 B-frame groups)
 RECORDED = "2026-11-28T18:04:05.000000Z"
@@ -71,11 +74,17 @@ def source(tmp_path_factory) -> Path:
     return path
 
 
+def known(value: T | None) -> T:
+    """What PyAV types as optional (pts, dts, time base, duration, extradata), where these files have it."""
+    assert value is not None
+    return value
+
+
 def decoded(path: Path) -> list[tuple[float, np.ndarray]]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         return [
-            (float(f.pts * stream.time_base), f.to_ndarray(format="rgb24").astype(np.int16))
+            (float(known(f.pts) * known(stream.time_base)), f.to_ndarray(format="rgb24").astype(np.int16))
             for f in container.decode(stream)
         ]
 
@@ -139,9 +148,9 @@ def test_a_smart_clip_keeps_rotation_colour_tags_recording_time_and_cuts_audio_t
         video, audio = container.streams.video[0], container.streams.audio[0]
         assert video.codec_context.codec_tag == "avc1"
         # The source's parameter sets and the re-encoded parts' own, each under its own id.
-        config = AvcConfig.parse(bytes(video.codec_context.extradata))
+        config = AvcConfig.parse(bytes(known(video.codec_context.extradata)))
         assert len(config.sps_ids()) == 2 and len(config.pps_ids()) == 2
-        audio_seconds = float(audio.duration * audio.time_base)
+        audio_seconds = float(known(audio.duration) * known(audio.time_base))
     assert audio_seconds == pytest.approx(END - START, abs=1024 / 44100 + 1e-3)  # one AAC frame at most
     assert clip.duration == pytest.approx(END - START, abs=0.05)
 
@@ -177,12 +186,12 @@ def timing(path: Path) -> tuple[set[float], float, float]:
     decode times; the video track's duration), in seconds."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        tb = stream.time_base
-        pts = sorted(f.pts for f in container.decode(stream))
+        tb = known(stream.time_base)
+        pts = sorted(known(f.pts) for f in container.decode(stream))
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        dts = [p.dts for p in container.demux(stream) if p.size]
-        track = float(stream.duration * tb)
+        dts = [known(p.dts) for p in container.demux(stream) if p.size]
+        track = float(known(stream.duration) * tb)
     shown = {
         1 / 30 if abs(float((b - a) * tb) - 1 / 30) < 1e-4 else round(float((b - a) * tb), 4)
         for a, b in zip(pts, pts[1:])
@@ -265,7 +274,7 @@ def test_an_open_gop_hevc_hlg_clip_is_smart_cut_under_renumbered_parameter_sets(
     assert (kept.color_primaries, kept.color_transfer, kept.color_matrix) == ("bt2020", "arib-std-b67", "bt2020nc")
     with av.open(str(clip)) as container:
         assert container.streams.video[0].codec_context.codec_tag == "hvc1"
-        config = HvcConfig.parse(bytes(container.streams.video[0].codec_context.extradata))
+        config = HvcConfig.parse(bytes(known(container.streams.video[0].codec_context.extradata)))
         assert [len(config.units(kind)) for kind in (VPS, SPS, PPS)] == [2, 2, 2]
         assert container.metadata["creation_time"].startswith("2026-11-28T18:04:07.5")
 
@@ -436,5 +445,5 @@ def test_hevc_ends_never_raise_the_tier_or_level_the_hvcc_declares(tmp_path):
     info = probe(source)
     clip = cut_clip(info, 0.5, 1.6, tmp_path / "clip.mp4", smart(tmp_path), index=index_packets(source, info.start))
     with av.open(str(clip)) as container:
-        (tier, level), sets = tiers_and_levels(bytes(container.streams.video[0].codec_context.extradata))
+        (tier, level), sets = tiers_and_levels(bytes(known(container.streams.video[0].codec_context.extradata)))
     assert len(sets) >= 1 and all(t <= tier and lv <= level for t, lv in sets), (tier, level, sets)

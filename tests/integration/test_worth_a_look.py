@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import make_portrait_mov
+from conftest import found, make_portrait_mov
 
 from dunkwatch.config import load
 from dunkwatch.outputs import SidecarDispute
@@ -64,8 +64,8 @@ def test_the_video_where_motion_and_the_model_differ_is_offered_first_and_an_ans
     assert looks[1][4] == "the score stayed near the threshold"
 
     # The player answers the first: a row in the corrections CSV, and the stretch is no longer offered.
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    stamp = re.search(r'data-stamp="([^"]*)"', page).group(1)
+    csrf = found(r'data-csrf="([^"]+)"', page).group(1)
+    stamp = found(r'data-stamp="([^"]*)"', page).group(1)
     answer = client.post(
         "/corrections",
         data={"video": looks[0][0], "ranges": '[[1.0, 2.0, "empty"]]', "stamp": stamp, "csrf": csrf},

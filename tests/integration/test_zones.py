@@ -87,6 +87,7 @@ def test_a_zone_drawn_on_the_page_is_saved_and_the_next_video_honours_it(workdir
     encode(nxt.frames(), workdir / "inbox" / "IMG_0302.MOV", nxt.width, nxt.height, nxt.fps, preset="veryfast")
     assert Daemon(dataclasses.replace(cfg), once=True).run() == 0
     sidecar = Sidecar.read(cfg.paths.outbox / "IMG_0302" / "IMG_0302.json")
+    assert sidecar is not None
     assert len(sidecar.ignore_zones) == 1 and sidecar.segments == ()
     without = analyse(cfg.paths.archive / "IMG_0302.MOV", cfg.pipeline, motion_scorer(cfg.pipeline, None), zones=())
     assert len(without.segments) == 1  # the zone, not the video, made the difference

@@ -206,6 +206,7 @@ def test_neighbouring_attempt_clips_meet_halfway_and_an_attempt_outside_every_st
     cuts = plan_cuts(segments, attempts, 60.0, PARAMS)
     assert [c.attempt for c in cuts] == [0, 1, 2]
     a, b, c = (cut.segment for cut in cuts)
+    assert attempts[0].release is not None and attempts[1].release is not None
     # They meet halfway between what was seen: the first one's rim and the second one's release.
     assert a.clip_end == b.clip_start == pytest.approx((attempts[0].rim + attempts[1].release) / 2)
     assert a.clip_start < attempts[0].release and b.clip_end > attempts[1].end
@@ -227,6 +228,7 @@ def test_a_moving_blob_is_described_by_its_box_so_its_edges_are_where_it_reaches
     blobs = bt.MovingBlobs()
     found = [blobs.feed(t, image) for t, image in ((0.0, empty), (0.1, shape), (0.2, empty))]
     assert found[:2] == [None, None]
+    assert found[2] is not None
     (b,) = found[2].blobs  # the blur before the difference widens it by a pixel each way
     assert (b[bt.BW], b[bt.BH]) == pytest.approx((42, 162), abs=1)
     assert b[bt.AREA] > 40 * 40 + 120 * 4

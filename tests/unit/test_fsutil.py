@@ -71,12 +71,19 @@ def test_a_symlink_moves_as_the_link_never_its_target(tmp_path, monkeypatch, lin
 
 
 def test_a_move_makes_the_new_name_durable_before_the_original_goes(tmp_path, monkeypatch):
-    order = []
+    order: list[str] = []
     real_fsync_dir, real_unlink = fsutil.fsync_dir, fsutil.os.unlink
-    monkeypatch.setattr(
-        fsutil, "fsync_dir", lambda folder: (order.append("fsync " + folder.name), real_fsync_dir(folder))
-    )
-    monkeypatch.setattr(fsutil.os, "unlink", lambda path: (order.append("unlink"), real_unlink(path)))
+
+    def fsync_dir(folder):
+        order.append("fsync " + folder.name)
+        return real_fsync_dir(folder)
+
+    def unlink(path):
+        order.append("unlink")
+        return real_unlink(path)
+
+    monkeypatch.setattr(fsutil, "fsync_dir", fsync_dir)
+    monkeypatch.setattr(fsutil.os, "unlink", unlink)
     src = tmp_path / "v.mp4"
     src.write_bytes(b"video")
     move_without_overwrite(src, tmp_path / "archive")

@@ -1,5 +1,7 @@
 """The motion gate in front of the cnn: which frames the classifier sees, and in what order."""
 
+from typing import cast
+
 import numpy as np
 
 from dunkwatch.pipeline.scoring.cnn import CnnScorer
@@ -33,6 +35,11 @@ class FakeCnn:
         return np.array([0.75] * len(batch), np.float32)
 
 
+def as_cnn(fake: FakeCnn) -> CnnScorer:
+    """The fake, where the gate wants a CnnScorer (it uses only what FakeCnn has)."""
+    return cast(CnnScorer, fake)
+
+
 def frames(n):
     return [np.full((4, 4, 3), i, np.uint8) for i in range(n)]
 
@@ -47,7 +54,7 @@ def paying(scorer):
 def test_only_frames_near_steady_motion_reach_the_cnn_and_the_rest_score_zero():
     motion = [0, 0, 0, 0, 0.8, 0.9, 0, 0, 0, 0, 0.7, 0, 0, 0]  # a visit at 4-5, a lone blip at 10
     cnn = FakeCnn()
-    scorer = paying(GatedScorer(FakeMotion(motion), cnn, gate=0.05, margin=1))
+    scorer = paying(GatedScorer(FakeMotion(motion), as_cnn(cnn), gate=0.05, margin=1))
     scores = list(scorer.score(frames(len(motion))))
     assert cnn.seen == [3, 4, 5, 6]  # the visit and one frame each side; the blip is not steady
     assert scores == [0, 0, 0, 0.75, 0.75, 0.75, 0.75, 0, 0, 0, 0, 0, 0, 0]
@@ -79,13 +86,16 @@ def test_where_motion_and_the_cnn_disagree_is_found_and_the_gates_off_stretch_ha
 def test_a_visit_at_the_very_end_is_classified():
     motion = [0, 0, 0, 0, 0.6, 0.6]
     cnn = FakeCnn()
-    assert list(paying(GatedScorer(FakeMotion(motion), cnn, gate=0.05, margin=2)).score(frames(6)))[-3:] == [0.75] * 3
+    assert (
+        list(paying(GatedScorer(FakeMotion(motion), as_cnn(cnn), gate=0.05, margin=2)).score(frames(6)))[-3:]
+        == [0.75] * 3
+    )
     assert cnn.seen == [2, 3, 4, 5]
 
 
 def test_the_counts_in_each_videos_log_line_are_that_videos_own():
     motion = [0, 0, 0, 0, 0.8, 0.9, 0, 0, 0, 0]
-    scorer = paying(GatedScorer(FakeMotion(motion), FakeCnn(), gate=0.05, margin=1))
+    scorer = paying(GatedScorer(FakeMotion(motion), as_cnn(FakeCnn()), gate=0.05, margin=1))
     for _ in range(2):  # the service keeps one scorer for video after video
         list(scorer.score(frames(len(motion))))
         assert (scorer.classified, scorer.total) == (4, 10)
@@ -152,7 +162,7 @@ def test_a_gate_that_passes_everything_switches_itself_off_and_back_on_when_the_
     clock = Clock()
     motion = CostlyMotion(truth, clock, 0.005)
     cnn = CostlyCnn(truth, clock, 0.020)
-    scorer = GatedScorer(motion, cnn, gate=0.05, margin=1, window=40, clock=clock)
+    scorer = GatedScorer(motion, as_cnn(cnn), gate=0.05, margin=1, window=40, clock=clock)
     scores = list(scorer.score(numbered(250)))
     assert scores == truth  # every frame scored, in order, whoever scored it
     (off_at, off), (on_at, on) = scorer.switches
@@ -171,7 +181,7 @@ def test_a_gate_that_saves_more_than_it_costs_stays_on():
     clock = Clock()
     motion = CostlyMotion(truth, clock, 0.001)
     cnn = CostlyCnn(truth, clock, 0.020)
-    scorer = GatedScorer(motion, cnn, gate=0.05, margin=1, window=40, clock=clock)
+    scorer = GatedScorer(motion, as_cnn(cnn), gate=0.05, margin=1, window=40, clock=clock)
     assert list(scorer.score(numbered(250))) == truth
     assert scorer.switches == [] and motion.scored == 250 and len(cnn.seen) < 40
 
@@ -181,7 +191,7 @@ def test_a_cnn_cheaper_than_motion_turns_the_gate_off_at_the_motion_models_first
     clock = Clock()
     motion = CostlyMotion(truth, clock, 0.006, lag=30)  # the real one sees 90 s ahead
     cnn = CostlyCnn(truth, clock, 0.005)
-    scorer = GatedScorer(motion, cnn, gate=0.05, margin=1, window=40, clock=clock)
+    scorer = GatedScorer(motion, as_cnn(cnn), gate=0.05, margin=1, window=40, clock=clock)
     assert list(scorer.score(numbered(200))) == truth
     # One batch was timed while the motion model still looked ahead (its scores unused), so the
     # gate knew at once that no share cleared could pay for 6 ms of motion a frame.
@@ -193,7 +203,7 @@ def test_the_next_video_starts_without_the_gate_when_motion_costs_more_than_the_
     truth = [1.0] * 100
     clock = Clock()
     motion = CostlyMotion(truth, clock, 0.008)
-    scorer = GatedScorer(motion, CostlyCnn(truth, clock, 0.005), gate=0.05, margin=1, window=40, clock=clock)
+    scorer = GatedScorer(motion, as_cnn(CostlyCnn(truth, clock, 0.005)), gate=0.05, margin=1, window=40, clock=clock)
     assert list(scorer.score(numbered(100))) == truth
     scored = motion.scored
     assert list(scorer.score(numbered(100))) == truth  # the service's next video, same scorer
@@ -206,6 +216,6 @@ def test_the_motion_models_cost_counts_its_verdicts_which_come_long_after_the_fr
     truth = [1.0] * 200
     clock = Clock()
     motion = CostlyMotion(truth, clock, 0.001, lag=30, verdict=0.006, chunk=10)
-    scorer = GatedScorer(motion, CostlyCnn(truth, clock, 0.005), gate=0.05, margin=1, window=40, clock=clock)
+    scorer = GatedScorer(motion, as_cnn(CostlyCnn(truth, clock, 0.005)), gate=0.05, margin=1, window=40, clock=clock)
     assert list(scorer.score(numbered(200))) == truth
     assert [on for _, on in scorer.switches] == [False] and motion.scored == 2

@@ -67,6 +67,7 @@ def test_the_layer_rule_sees_an_upward_import(tmp_path):
 
 def _figures():
     spec = importlib.util.spec_from_file_location("code_figures", REPO / "bench" / "code_figures.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.figures(PACKAGE)
@@ -80,6 +81,7 @@ def test_no_module_is_over_330_statement_lines_and_at_most_two_functions_over_45
 
 def test_statement_lines_ignore_how_a_statement_is_wrapped():
     code = importlib.util.spec_from_file_location("code_figures", REPO / "bench" / "code_figures.py")
+    assert code is not None and code.loader is not None
     module = importlib.util.module_from_spec(code)
     code.loader.exec_module(module)
     one = 'def f(a, b):\n    """Doc\n    more."""\n    # why\n    return g(a, b)\n'

@@ -1,9 +1,11 @@
 """Confirmation's rules, pure: which frames the detector looks at, and which stretches stay clips."""
 
+from typing import cast
+
 import numpy as np
 import pytest
 
-from dunkwatch.pipeline.scoring.person import Box, squares
+from dunkwatch.pipeline.scoring.person import Box, PersonDetector, squares
 from dunkwatch.pipeline.scoring.person_looks import Look, PersonLooks, confirm
 from dunkwatch.pipeline.scoring.segment import Segment
 from dunkwatch.pipeline.shots.shooters import shooter_box
@@ -26,6 +28,11 @@ class FakeDetector:
         return SOMEONE if kept[0] == 255 else ()
 
 
+def as_detector(fake: FakeDetector) -> PersonDetector:
+    """The fake, where PersonLooks wants a PersonDetector (it uses only prepare and find)."""
+    return cast(PersonDetector, fake)
+
+
 def segment(start: float, end: float) -> Segment:
     return Segment(start, end, start, end, 1.0)
 
@@ -39,7 +46,7 @@ def test_a_stretch_is_a_clip_when_a_look_inside_it_saw_someone():
 
 def test_looks_come_only_where_the_score_could_make_a_segment_and_thin_out_once_someone_is_seen():
     detector = FakeDetector()
-    looks = PersonLooks(detector, threshold=0.3, every=0.5, again=3.0)
+    looks = PersonLooks(as_detector(detector), threshold=0.3, every=0.5, again=3.0)
     frames = [(i / 10, np.full((4, 4, 3), 255 if 20 <= i < 80 else 0, np.uint8)) for i in range(120)]
     scores = [0.9 if 20 <= i < 100 else 0.1 for i in range(120)]
     for i, (t, frame) in enumerate(frames):
@@ -55,7 +62,7 @@ def test_looks_come_only_where_the_score_could_make_a_segment_and_thin_out_once_
 
 def test_a_new_stretch_is_looked_at_at_once():
     detector = FakeDetector()
-    looks = PersonLooks(detector, threshold=0.3, every=0.5, again=60.0)
+    looks = PersonLooks(as_detector(detector), threshold=0.3, every=0.5, again=60.0)
     for i in range(60):
         looks.offer(i, i / 10, np.full((4, 4, 3), 255, np.uint8))
     for i in range(60):

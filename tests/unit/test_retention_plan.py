@@ -30,6 +30,7 @@ def test_nothing_is_deleted_by_default():
 def test_originals_older_than_keep_days_go_and_the_next_one_is_named():
     plan = plan_retention([original(1, 40), original(2, 31), original(3, 10)], {}, ArchiveConfig(keep_days=30), NOW)
     assert deleted(plan) == [1, 2] and "keep_days = 30" in plan.deletions[0].reason
+    assert plan.next_deletion is not None
     upcoming, when = plan.next_deletion
     assert upcoming.video_id == 3 and when == NOW + 20 * DAY
     assert (plan.originals, plan.size) == (1, int(GB))

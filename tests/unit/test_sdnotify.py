@@ -38,7 +38,7 @@ def test_a_reader_that_falls_behind_never_blocks_the_sender(monkeypatch, tmp_pat
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(path))  # and never read: its queue fills after a few datagrams
         monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        sent = []
+        sent: list[bool] = []
         sender = threading.Thread(
             target=lambda: sent.extend(sdnotify.notify("WATCHDOG=1") for _ in range(200)), daemon=True
         )

@@ -60,11 +60,16 @@ def test_ids_are_unique_and_valid_even_for_two_practices_starting_the_same_local
 
 
 def test_the_recording_time_is_used_when_there_is_one_else_the_file_time():
-    when, by = parse_started("2026-06-01T11:22:03.000-07:00", 0.0)
+    started = parse_started("2026-06-01T11:22:03.000-07:00", 0.0)
+    assert started is not None
+    when, by = started
     assert by is DatedBy.RECORDED and when.utcoffset() == dt.timedelta(hours=-7) and when.hour == 11
-    when, by = parse_started(None, 1_790_000_000.0)
+    started = parse_started(None, 1_790_000_000.0)
+    assert started is not None
+    when, by = started
     assert by is DatedBy.FILE_TIME and when.timestamp() == 1_790_000_000.0
-    assert parse_started("not a time", 5.0)[1] is DatedBy.FILE_TIME
+    started = parse_started("not a time", 5.0)
+    assert started is not None and started[1] is DatedBy.FILE_TIME
     assert parse_started(None, None) is None
 
 

@@ -146,7 +146,8 @@ def test_hevc_escaping_round_trips_and_a_pps_is_renumbered_with_the_rest_of_its_
         assert b"\x00\x00\x00" not in escape(rbsp) and b"\x00\x00\x01" not in escape(rbsp)
     w = Writer()
     w.u(0x4401, 16)  # NAL header: PPS
-    w.ue(0), w.ue(0)  # pps id, sps id
+    w.ue(0)  # pps id
+    w.ue(0)  # sps id
     # The rest, field by field to pps_extension_present_flag: no dependent slices or output flag, no
     # extra bits, no sign hiding, cabac_init_present, one default reference each way, init_qp 26, ...
     bits = (

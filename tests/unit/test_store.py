@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from dunkwatch.outputs import VideoOutputs
-from dunkwatch.store import Store, StoreError
+from dunkwatch.store import State, Store, StoreError
 
 
 class Clock:
@@ -29,19 +29,21 @@ def test_a_video_moves_through_its_states_and_the_queue_is_oldest_first(tmp_path
     b = arrive(store, tmp_path / "b.mp4", "h2")
     assert store.note_seen(tmp_path / "a.mp4", 10, 1.0).id == a  # one active row per path
     job = store.next_job()
-    assert job.id == a and job.state == "processing" and job.attempts == 1
+    assert job is not None and job.id == a and job.state == "processing" and job.attempts == 1
     store.requeue(a, delay=30.0, error="OSError: disk full")
-    assert store.next_job().id == b  # a waits for its retry time
+    job = store.next_job()
+    assert job is not None and job.id == b  # a waits for its retry time
     assert store.next_job() is None
     assert store.seconds_to_next_job() == pytest.approx(30.0)
     clock.now += 31
     job = store.next_job()
-    assert job.id == a and job.attempts == 2 and job.error == "OSError: disk full"
-    store.finish(a, "done", outputs=VideoOutputs(clips=("a_01.mp4",)))
+    assert job is not None and job.id == a and job.attempts == 2 and job.error == "OSError: disk full"
+    store.finish(a, State.DONE, outputs=VideoOutputs(clips=("a_01.mp4",)))
     assert store.unfinished_moves()[0].id == a
     store.moved(a, tmp_path / "archive" / "a.mp4")
     assert store.unfinished_moves() == []
-    assert store.done_with_hash("h1").outputs == VideoOutputs(clips=("a_01.mp4",))
+    original = store.done_with_hash("h1")
+    assert original is not None and original.outputs == VideoOutputs(clips=("a_01.mp4",))
     assert store.done_with_hash("h2") is None  # b is still processing
     counts = store.counts()
     assert counts.done == 1 and counts.processing == 1 and counts.duplicates == 0
@@ -51,9 +53,10 @@ def test_a_new_file_at_an_archived_path_gets_a_new_row(tmp_path):
     store = Store(tmp_path)
     first = arrive(store, tmp_path / "a.mp4", "h1")
     store.next_job()
-    store.finish(first, "done", outputs=VideoOutputs())
+    store.finish(first, State.DONE, outputs=VideoOutputs())
     second = arrive(store, tmp_path / "a.mp4", "h2")  # re-synced with new content
-    assert second != first and store.get(second).state == "stable"
+    row = store.get(second)
+    assert second != first and row is not None and row.state == "stable"
 
 
 def test_the_journal_survives_reopening_and_refuses_a_newer_schema(tmp_path):
@@ -81,7 +84,7 @@ def test_vanished_arrivals_are_forgotten_but_finished_rows_are_kept(tmp_path):
     store.mark_stable(queued, 1, 1.0, "a" * 64)
     done = store.note_seen(tmp_path / "d.mp4", 1, 1.0).id
     store.mark_stable(done, 1, 1.0, "b" * 64)
-    store.finish(done, "done", outputs=VideoOutputs())
+    store.finish(done, State.DONE, outputs=VideoOutputs())
     for name in ("q.mp4", "d.mp4"):
         store.forget_seen(tmp_path / name)
     assert sorted(v.id for v in store.all()) == [queued, done]
@@ -98,7 +101,12 @@ def test_a_locked_database_raises_without_keeping_the_store_locked(tmp_path):
         store.note_seen(tmp_path / "a.mp4", 1, 1.0)
     other.execute("ROLLBACK")
     done = threading.Event()
-    threading.Thread(target=lambda: (store.note_seen(tmp_path / "a.mp4", 1, 1.0), done.set()), daemon=True).start()
+
+    def note_then_signal():
+        store.note_seen(tmp_path / "a.mp4", 1, 1.0)
+        done.set()
+
+    threading.Thread(target=note_then_signal, daemon=True).start()
     assert done.wait(5), "the store's lock was never released"
 
 

@@ -27,13 +27,13 @@ def test_the_fast_tone_fit_marks_the_same_pixels_as_the_plain_one():
     rng = np.random.default_rng(7)
     pixels = 48 * 27
     scene = np.log(rng.uniform(20, 235, (pixels, 3)) + 16.0).astype(np.float32)
-    others = []
+    copies = []
     for k in range(12):  # re-exposed copies of the scene, each with noise and a player of its own
         other = 0.1 * (k % 4) + (1.0 + 0.05 * (k % 3)) * scene + rng.normal(0, 0.02, scene.shape)
         player = rng.choice(pixels, size=40 + 20 * k, replace=False)
         other[player] += rng.uniform(0.3, 0.8, (len(player), 3))
-        others.append(other)
-    others = np.stack(others).astype(np.float32)
+        copies.append(other)
+    others = np.stack(copies).astype(np.float32)
     tolerance = np.full(pixels, np.log1p(0.15), np.float32)
     fast = changed(scene, others, tolerance)
     plain, residual = plain_changed(scene.astype(np.float64), others.astype(np.float64), tolerance)

@@ -72,6 +72,7 @@ def index_packets(path: Path, start_offset: float) -> PacketIndex:
         stream = container.streams.video[0]
         codec = stream.codec_context.name
         extradata = bytes(stream.codec_context.extradata or b"")
+        assert stream.time_base is not None  # a demuxable video stream always has one
         time_base = Fraction(stream.time_base)
         length = length_size(codec, extradata)
         for packet in container.demux(stream):

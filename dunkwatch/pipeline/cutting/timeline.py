@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from PIL import Image, ImageDraw
 
@@ -32,8 +32,8 @@ def _label(seconds: float) -> str:
 
 
 def draw_timeline(
-    times: Sequence[float],
-    scores: Sequence[float],
+    times: Iterable[float],
+    scores: Iterable[float],
     segments: Sequence[Segment],
     duration: float,
     threshold: float,
@@ -70,8 +70,16 @@ def draw_timeline(
     return img
 
 
-def write_timeline(path: Path, *args, **kwargs) -> Path:
-    image = draw_timeline(*args, **kwargs)
+def write_timeline(
+    path: Path,
+    times: Iterable[float],
+    scores: Iterable[float],
+    segments: Sequence[Segment],
+    duration: float,
+    threshold: float,
+    title: str,
+) -> Path:
+    image = draw_timeline(times, scores, segments, duration, threshold, title)
     with atomic_target(path) as tmp:
         image.save(tmp, format="PNG")
     return path

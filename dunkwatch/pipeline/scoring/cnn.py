@@ -3,12 +3,15 @@ the runtime it calls (dunkwatch.models.runtime) is handed in, loaded by scorer_c
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
 from dunkwatch.imageops import decode_side, model_input
 from dunkwatch.outputs import ScorerKind
+
+if TYPE_CHECKING:
+    from dunkwatch.models.runtime import Classifier
 
 
 class CnnScorer:
@@ -17,7 +20,7 @@ class CnnScorer:
     kind = ScorerKind.CNN
     learned_scenes: tuple = ()  # the cnn learns no empty courts
 
-    def __init__(self, classifier, version: str | None, batch_size: int = 32):
+    def __init__(self, classifier: Classifier, version: str | None, batch_size: int = 32) -> None:
         self.classifier = classifier  # dunkwatch.models.runtime: OpenVINO or Keras, as it was judged
         self.model_version = version
         self.batch_size = batch_size

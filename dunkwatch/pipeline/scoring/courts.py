@@ -49,7 +49,7 @@ class RememberedCourts:
     candidate by candidate (where the window shows the court empty), or as a whole court, aligned,
     where the window's look is the court plus something that stayed."""
 
-    def __init__(self, remembered: Sequence[RememberedScene], same_scene: float):
+    def __init__(self, remembered: Sequence[RememberedScene], same_scene: float) -> None:
         self.same_scene = same_scene
         # Matching needs each image's size and thumbnail; the images only to stand in for the court.
         self.scenes = [
@@ -102,5 +102,5 @@ def align_to(image: np.ndarray, to: np.ndarray) -> np.ndarray | None:
         return None
     if abs(dx) < 0.25 and abs(dy) < 0.25:
         return image
-    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     return cv2.warpAffine(image, shift, a.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -9,7 +9,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Callable, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -17,9 +17,15 @@ import numpy as np
 from dunkwatch.errors import VideoError
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 
+if TYPE_CHECKING:
+    from av.video.frame import VideoFrame
+
 log = logging.getLogger(__name__)
 
 _TRUNCATION_SLACK_S = 2.0  # containers may list a little more duration than the last frame
+
+Fetch = Callable[[], np.ndarray | None]  # a decoded frame's RGB picture, made only when called; None: none
+Decoded = tuple[float, Fetch] | tuple[float, Fetch, Callable[[], np.ndarray]]  # (time, fetch[, fetch_grey])
 
 
 class GreyTap(Protocol):
@@ -53,7 +59,7 @@ class VideoReader:
         info: MediaInfo | None = None,
         start: float = 0.0,
         tap: GreyTap | None = None,
-    ):
+    ) -> None:
         self.path = Path(path)
         self.sample_fps = float(sample_fps)
         self.max_side = max_side
@@ -63,6 +69,11 @@ class VideoReader:
         self.tap = tap  # sees every decoded frame, grey, before the sampling drops any
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def frames(self) -> Generator[Frame, None, None]:
+        """The sampled frames, as a generator: closing it stops the decoding."""
+        frames: Iterator[Decoded]
         if self.info.hdr:
             frames = self._hdr_frames()
         else:
@@ -71,7 +82,7 @@ class VideoReader:
             )
         yield from self._sampled(frames)
 
-    def _hdr_frames(self) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+    def _hdr_frames(self) -> Iterator[Decoded]:
         if self.tap is None:
             yield from ffmpeg_frames(
                 self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start
@@ -83,17 +94,7 @@ class VideoReader:
         for t, fetch in ffmpeg_frames(self.path, self.info, side, 0.0, self._tolerance(), self.start):
             image = fetch()
             grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-            yield (
-                t,
-                (
-                    lambda image=image: (
-                        image
-                        if image.shape[1] == width
-                        else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-                    )
-                ),
-                (lambda grey=grey: grey),
-            )
+            yield t, _shrunk(image, width, height), _ready(grey)
 
     def _tolerance(self) -> float:
         # Accept a frame up to half a source frame early, so float timestamps never skip a sample;
@@ -101,7 +102,7 @@ class VideoReader:
         step = 1.0 / self.sample_fps
         return (min(step / 2, 0.5 / self.info.fps) if self.info.fps > 0 else 1e-3) + 1e-6
 
-    def _sampled(self, frames: Iterator[tuple]) -> Iterator[Frame]:
+    def _sampled(self, frames: Iterable[Decoded]) -> Iterator[Frame]:
         """(time, fetch[, fetch_grey]) -> the sampled frames; every frame with a grey fetcher goes to the tap."""
         step = 1.0 / self.sample_fps
         tol = self._tolerance()
@@ -145,9 +146,9 @@ def frames_at(path: Path, info: MediaInfo, times: Sequence[float], max_side: int
         else:
             clusters.append([k])
     for pending in clusters:
-        frames = iter(
-            VideoReader(path, 20.0, max_side=max_side, info=info, start=max(0.0, float(times[pending[0]]) - 0.05))
-        )
+        frames = VideoReader(
+            path, 20.0, max_side=max_side, info=info, start=max(0.0, float(times[pending[0]]) - 0.05)
+        ).frames()
         last = None
         for frame in frames:
             while pending and frame.time >= float(times[pending[0]]) - 0.03:
@@ -183,12 +184,28 @@ def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _ready(image: np.ndarray) -> Callable[[], np.ndarray]:
+    """A fetcher of a picture already made."""
+    return lambda: image
+
+
+def _shrunk(image: np.ndarray, width: int, height: int) -> Callable[[], np.ndarray]:
+    """A fetcher of `image` at width x height, shrunk by area only when called (and only if need be)."""
+
+    def fetch() -> np.ndarray:
+        if image.shape[1] == width:
+            return image
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+    return fetch
+
+
 _PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
 
 
 def ffmpeg_frames(
     path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float, start: float = 0.0
-) -> Iterator[tuple[float, Callable[[], np.ndarray | None]]]:
+) -> Iterator[tuple[float, Callable[[], np.ndarray]]]:
     """(time, fetch) of the frames the sampling keeps, upright, shrunk and in SDR.
 
     ffmpeg keeps only frames the sampling wants (the same rule as `_sampled`, as a select
@@ -231,19 +248,12 @@ def ffmpeg_frames(
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_parent
     )
-    times: queue.Queue = queue.Queue()
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
+    times: queue.Queue[float | None] = queue.Queue()
     errors: list[str] = []
-
-    def read_stderr() -> None:
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace")
-            if (m := _PTS_TIME.search(line)) is not None:
-                times.put(float(m.group(1)) - info.start)
-            elif "rror" in line or "nvalid" in line:
-                errors.append(line.strip())
-        times.put(None)
-
-    reader = threading.Thread(target=read_stderr, name="ffmpeg-stderr", daemon=True)
+    reader = threading.Thread(
+        target=_read_showinfo, args=(proc.stderr, info.start, times, errors), name="ffmpeg-stderr", daemon=True
+    )
     reader.start()
     size = width * height * 3
     try:
@@ -255,7 +265,7 @@ def ffmpeg_frames(
             if t is None:
                 break
             image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
-            yield t, (lambda image=image: image)
+            yield t, _ready(image)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -267,6 +277,18 @@ def ffmpeg_frames(
         log.warning("%s: ffmpeg: %s", path, errors[-1])
 
 
+def _read_showinfo(stderr: IO[bytes], start: float, times: queue.Queue[float | None], errors: list[str]) -> None:
+    """ffmpeg's log: each kept frame's time (less the video's `start`) into `times`, then None at
+    its end; the error lines into `errors`."""
+    for raw in stderr:
+        line = raw.decode("utf-8", "replace")
+        if (m := _PTS_TIME.search(line)) is not None:
+            times.put(float(m.group(1)) - start)
+        elif "rror" in line or "nvalid" in line:
+            errors.append(line.strip())
+    times.put(None)
+
+
 def pyav_frames(
     path: Path,
     info: MediaInfo,
@@ -274,7 +296,7 @@ def pyav_frames(
     sample_fps: float,
     start: float = 0.0,
     grey_side: int | None = None,
-) -> Iterator[tuple]:
+) -> Iterator[Decoded]:
     """(time, fetch) of every frame PyAV decodes, in its own threads; `fetch` shrinks and converts
     in swscale (in C) and turns the picture upright, only for the frames the sampling keeps.
 
@@ -298,6 +320,7 @@ def pyav_frames(
         raise VideoError(f"{path}: not a readable video ({exc.strerror or exc})") from None
     with container:
         stream = container.streams.video[0]
+        assert stream.time_base is not None  # a demuxed stream always has one
         stream.thread_type = "AUTO"
         gap = 0.5 / sample_fps if sample_fps > 0 else 0.0
         if grey_side:
@@ -331,7 +354,7 @@ def pyav_frames(
 GREY_MIN_FPS = 14.0
 
 
-def _fetcher(frame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
+def _fetcher(frame: VideoFrame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
     """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright."""
 
     def fetch() -> np.ndarray:
@@ -341,17 +364,18 @@ def _fetcher(frame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[
     return fetch
 
 
-def _luma_fetcher(frame, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
+def _luma_fetcher(frame: VideoFrame, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
     """The frame's own luma plane, shrunk by OpenCV: a quarter of what converting it in swscale costs."""
 
     def fetch() -> np.ndarray:
         fmt = frame.format.name
         if not fmt.startswith(("yuv", "yuvj", "nv12", "nv21", "p010")) or len(frame.planes) < 2:
-            image = frame.to_ndarray(format="gray", width=stored[0], height=stored[1], interpolation="AREA")
+            image: np.ndarray = frame.to_ndarray(format="gray", width=stored[0], height=stored[1], interpolation="AREA")
         else:
             plane = frame.planes[0]
             deep = plane.line_size >= 2 * frame.width and ("10" in fmt or "12" in fmt or "16" in fmt)
-            luma = np.frombuffer(plane, np.uint16 if deep else np.uint8)
+            dtype = np.uint16 if deep else np.uint8
+            luma: np.ndarray = np.frombuffer(plane, dtype)  # type: ignore[call-overload]  # stub: any buffer is fine
             luma = luma.reshape(frame.height, -1)[:, : frame.width]
             if deep:  # 10 or 12 bits in 16: the top eight are enough to see a ball move
                 shift = 8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4
@@ -375,6 +399,7 @@ def _reference_frames_suffice(path: Path, gap: float) -> bool:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONREF"
+            assert stream.time_base is not None  # a demuxed stream always has one
             times = []
             for frame in container.decode(stream):
                 if frame.pts is not None:
@@ -390,7 +415,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetched(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = 8) -> Generator[T, None, None]:
     """Iterate `items` in a thread, `depth` ahead: decoding (which releases the GIL) overlaps
     with scoring on another core. Errors surface in the consumer; closing the consumer stops it."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)

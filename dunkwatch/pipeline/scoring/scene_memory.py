@@ -37,7 +37,9 @@ def scenes_dir(state_dir: Path) -> Path:
 
 
 class SceneMemory:
-    def __init__(self, root: Path, same_scene: float, max_images: int = MAX_IMAGES, max_scenes: int = MAX_SCENES):
+    def __init__(
+        self, root: Path, same_scene: float, max_images: int = MAX_IMAGES, max_scenes: int = MAX_SCENES
+    ) -> None:
         self.root = Path(root)
         self.same_scene = same_scene  # thumbnails differing in less than this share are one scene
         self.max_images, self.max_scenes = max_images, max_scenes
@@ -199,7 +201,9 @@ class SceneMemory:
         best: tuple[float, str | None] = (COURT_SHARE, None)
         for scene in scenes:
             here = _at_size(image, scene.images.shape[1:3])
-            for old in scene.images if here is not None else ():
+            if here is None:
+                continue
+            for old in scene.images:
                 best = min(best, (alike_share(old, here), scene.key), key=lambda b: b[0])
         return best
 
@@ -211,7 +215,7 @@ class SceneMemory:
             with np.load(path) as data:
                 images = list(np.asarray(data["images"], np.uint8))
                 boxes = np.asarray(data["boxes"], np.float64)
-            return images, [Hoop(*box, HoopSource.FOUND) for box in boxes]
+            return images, [Hoop(x, y, w, h, HoopSource.FOUND) for x, y, w, h in boxes]
         except FileNotFoundError:
             return [], []
         except (OSError, ValueError, KeyError, HoopError) as exc:

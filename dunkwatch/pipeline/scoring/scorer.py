@@ -17,8 +17,14 @@ from dunkwatch.pipeline.scoring.courts import LearnedEmpty
 
 class Scorer(Protocol):
     kind: ScorerKind  # written to the sidecar; picks the segment threshold
-    model_version: str | None  # registry version for cnn, None for motion
-    frame_side: int | None  # the decoder may shrink frames to this longer side before scoring
+
+    @property
+    def model_version(self) -> str | None:
+        """The registry version for the cnn, None for motion."""
+
+    @property
+    def frame_side(self) -> int | None:
+        """The decoder may shrink frames to this longer side before scoring."""
 
     @property
     def learned_scenes(self) -> Sequence[LearnedEmpty]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _merge(ranges: list[list[float]], gap: float) -> list[list[float]]:
     return merged
 
 
-def find_segments(times, scores, duration: float, params: SegmentParams) -> list[Segment]:
+def find_segments(times: ArrayLike, scores: ArrayLike, duration: float, params: SegmentParams) -> list[Segment]:
     """Sorted, disjoint segments whose padded clips lie within [0, duration]."""
     times = np.asarray(times, dtype=float)
     scores = np.asarray(scores, dtype=float)

@@ -29,7 +29,7 @@ class MovingBlobs:
     """Fed (time, grey frame) in order; `feed` returns the blobs of the frame before, once it has
     the frames around it."""
 
-    def __init__(self, min_area: int = 4):
+    def __init__(self, min_area: int = 4) -> None:
         self.min_area = min_area
         self._prev: list[tuple[float, np.ndarray]] = []
 
@@ -43,7 +43,7 @@ class MovingBlobs:
         if before.shape != mid.shape or mid.shape != after.shape:
             return FrameBlobs(t_mid, np.zeros((0, 5), np.float32))
         d_before = cv2.absdiff(mid, before)
-        d_after = cv2.absdiff(mid, after)
+        d_after: np.ndarray = cv2.absdiff(mid, after)
         both = cv2.min(d_before, d_after)
         # Sensor and compression noise set the bar: a changed pixel stands well clear of the typical one.
         noise = float(np.median(d_after[::4, ::4]))  # a sixteenth of the pixels tells the typical change
@@ -132,7 +132,7 @@ def ball_tracks(
             used_t.add(ti)
             used_b.add(bi)
             active[ti].add(frame.time, float(balls[bi, CX]), float(balls[bi, CY]), float(ds[bi]))
-        still = []
+        still: list[Track] = []
         for ti, track in enumerate(active):
             if ti not in used_t:
                 track.missed += 1
@@ -151,7 +151,7 @@ class BlobCollector:
     """A decoder tap (decode.GreyTap): every frame's moving blobs, in order, for the hoop search
     and the attempts. Keeps about 1 kB a frame, never a frame."""
 
-    def __init__(self, side: int, fps: float = 28.0):
+    def __init__(self, side: int, fps: float = 28.0) -> None:
         self.side = side  # the longer side of the grey frames it is fed
         # At most this many a second: thinning a faster video to it never leaves fewer than half (14,
         # decode.GREY_MIN_FPS), a dozen points of a second's arc; more add cost, not arcs.

@@ -38,7 +38,7 @@ def escape(rbsp: bytes) -> bytes:
 
 
 class Reader:
-    def __init__(self, data: bytes, pos: int = 0):
+    def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data, self.pos = data, pos
 
     def u(self, n: int) -> int:
@@ -64,7 +64,7 @@ class Reader:
 
 
 class Writer:
-    def __init__(self):
+    def __init__(self) -> None:
         self.bits: list[int] = []
 
     def u(self, value: int, n: int) -> None:
