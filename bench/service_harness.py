@@ -1,10 +1,12 @@
-"""What the service benches share: a work folder's config, starting `dunkwatch run` on it, and
-whether the journal has an end for every input."""
+"""What the service benches share: a work folder's config, starting `dunkwatch run` on it, whether
+the journal has an end for every input, and a process's memory, fds and python children."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,3 +44,37 @@ def journal_counts(work: Path) -> tuple[dict, int]:
         return asdict(store.counts()), sum(1 for v in store.all() if v.location is not None)
     finally:
         store.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def python_children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if "python" in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(child))
+    return found
+
+
+def wait_for(state: Path, total: int, proc: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        store = Store(state)
+        counts = asdict(store.counts())
+        store.close()
+        if counts["done"] + counts["failed"] >= total and counts["seen"] + counts["stable"] + counts["processing"] == 0:
+            return counts
+        if proc.poll() is not None:
+            raise SystemExit(f"the service exited with {proc.returncode}")
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {total} videos")

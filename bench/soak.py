@@ -24,14 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from service_harness import fds, python_children, rss_mb, wait_for  # noqa: E402
+
 from dunkwatch.media import ffmpeg_exe  # noqa: E402
-from dunkwatch.store import Store  # noqa: E402
 
 REAL = REPO.parent / "shared" / "data" / "real" / "one-by-one-person-detection.mp4"
 
@@ -66,40 +66,6 @@ def make_clips(folder: Path, count: int, seconds: float, duration: float = 130.0
         )
         clips.append(out)
     return clips
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def python_children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if "python" in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(child))
-    return found
-
-
-def wait_for(state: Path, total: int, proc: subprocess.Popen, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        store = Store(state)
-        counts = asdict(store.counts())
-        store.close()
-        if counts["done"] + counts["failed"] >= total and counts["seen"] + counts["stable"] + counts["processing"] == 0:
-            return counts
-        if proc.poll() is not None:
-            raise SystemExit(f"the service exited with {proc.returncode}")
-        time.sleep(0.5)
-    raise SystemExit(f"timed out waiting for {total} videos")
 
 
 def wait_for_session(sessions: Path, videos: int, timeout: float) -> float | None:

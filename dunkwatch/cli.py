@@ -7,15 +7,23 @@ import functools
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dunkwatch import __version__
 from dunkwatch.errors import DunkwatchError
 
+if TYPE_CHECKING:
+    from dunkwatch.config import Config
+    from dunkwatch.models.registry import RecordedFigures
+
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # not subscriptable at run time
+
 log = logging.getLogger("dunkwatch")
 
 
-def _progress_bar(name: str):
+def _progress_bar(name: str) -> tuple[Callable[[float], None] | None, Callable[[], None]]:
     """A progress callback drawing on a TTY only; logs stay plain lines for journald."""
     if not sys.stderr.isatty():
         return None, lambda: None
@@ -36,9 +44,9 @@ def _progress_bar(name: str):
     return update, finish
 
 
-def _cmd_process(args, cfg) -> int:
+def _cmd_process(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.hoop import HoopError, parse_hoop
-    from dunkwatch.pipeline.cutting.editor_timelines import write_video_timelines
+    from dunkwatch.pipeline.cutting.editor_timelines import after_processing
     from dunkwatch.pipeline.process import process_video
     from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, pick_scorer, scene_memory
     from dunkwatch.zones import ZoneError, parse_zone
@@ -70,11 +78,9 @@ def _cmd_process(args, cfg) -> int:
                 zones=zones,
                 hoop=hoop,
             )
-            try:  # --no-clips: the sidecar and the score timeline only
-                timelines = () if args.no_clips else cfg.export.timelines
-                write_video_timelines(processed.out_dir, processed.sidecar, Path(video), timelines)
-            except Exception as exc:  # an adapter's error costs the timelines, not the clips
-                print(f"dunkwatch: {video}: cannot write its editor timelines: {exc}", file=sys.stderr)
+            timelines = () if args.no_clips else cfg.export.timelines  # --no-clips: the sidecar and the score timeline
+            if problem := after_processing(processed.out_dir, processed.sidecar, Path(video), timelines):
+                print(f"dunkwatch: {video}: {problem}", file=sys.stderr)
             results.append(processed.sidecar)
         except DunkwatchError as exc:
             failures += 1
@@ -87,7 +93,7 @@ def _cmd_process(args, cfg) -> int:
     return 2 if failures else 0
 
 
-def _cmd_check(args, cfg) -> int:
+def _cmd_check(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.service.schedule import next_runs
 
     print(f"{cfg.source or 'embedded defaults'}: configuration is valid")
@@ -112,7 +118,7 @@ def _cmd_check(args, cfg) -> int:
     return 2 if errors else 0
 
 
-def _cmd_train(args, cfg) -> int:
+def _cmd_train(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.learn.train import run_training
 
     verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in a log
@@ -123,8 +129,8 @@ def _cmd_train(args, cfg) -> int:
     return 0
 
 
-def _cells(figures, short: bool = False) -> str:
-    def num(value) -> str:
+def _cells(figures: RecordedFigures, short: bool = False) -> str:
+    def num(value: float | None) -> str:
         return f"{value:.3f}" if isinstance(value, float) else "-"
 
     ev = f"{figures.events_found}/{figures.events}" if figures.events is not None else "-"
@@ -134,7 +140,7 @@ def _cells(figures, short: bool = False) -> str:
     return f"{num(figures.f1):>6} {num(figures.precision):>6} {num(figures.recall):>6} {ev:>7} {false_cell:>5}"
 
 
-def _cmd_models(args, cfg) -> int:
+def _cmd_models(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.models import registry
 
     state = cfg.paths.state_dir
@@ -164,7 +170,7 @@ def _cmd_models(args, cfg) -> int:
     return 0
 
 
-def _cmd_run(args, cfg) -> int:
+def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.service.daemon import Daemon
 
     page = None
@@ -175,7 +181,7 @@ def _cmd_run(args, cfg) -> int:
     return Daemon(cfg, args.scorer, once=args.once, page=page).run()
 
 
-def _cmd_review(args, cfg) -> int:
+def _cmd_review(args: argparse.Namespace, cfg: Config) -> int:
     import dataclasses
 
     from dunkwatch.config import parse_listen
@@ -194,7 +200,7 @@ def _cmd_review(args, cfg) -> int:
     return 0
 
 
-def _cmd_status(args, cfg) -> int:
+def _cmd_status(args: argparse.Namespace, cfg: Config) -> int:
     from dunkwatch.service.status import collect_status, format_status
 
     report = collect_status(cfg.paths, cfg.archive)
@@ -202,7 +208,7 @@ def _cmd_status(args, cfg) -> int:
     return 0
 
 
-def _cmd_notify(args, cfg) -> int:
+def _cmd_notify(args: argparse.Namespace, cfg: Config) -> int:
     if not cfg.notify.urls:
         raise DunkwatchError(
             f"config key notify.urls is empty in {cfg.source or 'the embedded defaults'}: "
@@ -244,7 +250,7 @@ def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def _video_commands(sub) -> None:
+def _video_commands(sub: Subcommands) -> None:
     """process, train, models, check: work on videos and models now."""
     with_config = _with_config
     p = with_config(sub.add_parser("process", help="turn videos into clips of the moments a player is in view"))
@@ -282,7 +288,7 @@ def _video_commands(sub) -> None:
     p.set_defaults(func=_cmd_check)
 
 
-def _service_commands(sub) -> None:
+def _service_commands(sub: Subcommands) -> None:
     """run, review, notify, status: the service and what it shows."""
     with_config = _with_config
 
@@ -310,15 +316,21 @@ def synopsis(parser: argparse.ArgumentParser | None = None) -> str:
     parser = parser or build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
+    def label(action: argparse.Action) -> str:
+        if action.choices:
+            return "|".join(action.choices)
+        metavar = action.metavar or action.dest.upper()
+        return metavar if isinstance(metavar, str) else " ".join(metavar)  # a tuple: one name per value
+
     def word(action: argparse.Action) -> str:
         if action.option_strings:
             flag = action.option_strings[-1]
             if action.nargs == 0:
                 return f"[{flag}]"
-            value = "|".join(action.choices) if action.choices else (action.metavar or action.dest.upper())
-            return f"[{flag} {value}]"
-        name = "|".join(action.choices) if action.choices else (action.metavar or action.dest.upper())
-        return {"+": f"{name}...", "?": f"[{name}]", "*": f"[{name}...]"}.get(action.nargs, name)
+            return f"[{flag} {label(action)}]"
+        name = label(action)
+        shapes = {"+": f"{name}...", "?": f"[{name}]", "*": f"[{name}...]"}
+        return shapes.get(action.nargs, name) if isinstance(action.nargs, str) else name
 
     lines = []
     for name, sub in subparsers.choices.items():

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 
+from dunkwatch.zones import Zones
+
 
 class ScorerKind(str, Enum):
     """What scored a video's frames; stored as the value, in sidecars, the journal and the CSVs."""
@@ -73,7 +75,7 @@ class Sidecar:
     highlights: str | None
     timeline: str | None
     fps: float | None = None  # the original's frame rate, for editor timelines (None: an older sidecar)
-    ignore_zones: tuple = ()  # polygons (relative x, y) greyed out of every frame before scoring
+    ignore_zones: Zones = ()  # polygons (relative x, y) greyed out of every frame before scoring
     hoop: tuple[float, float, float, float] | None = None  # relative x, y, w, h of the rim and net; None: no hoop
     hoop_source: str | None = None  # "user" (page, --hoop) or "found" (the ball's arcs)
     attempts: tuple[SidecarAttempt, ...] = ()  # shots at the hoop, in time order
@@ -94,8 +96,10 @@ class Sidecar:
     def cuts(self) -> list[tuple[SidecarSegment, str | None, SidecarAttempt | None]]:
         """Each clip's span, file name and attempt (None: a presence clip), in clip order: a stretch
         holding attempts was cut per attempt, the others whole (pipeline/shots/cuts.py)."""
-        kept = [(s, None) for s in self.segments if not any(s.clip_start <= a.rim <= s.clip_end for a in self.attempts)]
-        shots = [
+        kept: list[tuple[SidecarSegment, SidecarAttempt | None]] = [
+            (s, None) for s in self.segments if not any(s.clip_start <= a.rim <= s.clip_end for a in self.attempts)
+        ]
+        shots: list[tuple[SidecarSegment, SidecarAttempt | None]] = [
             (
                 SidecarSegment(
                     a.start,

@@ -130,11 +130,14 @@ def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
     """Sessions, oldest first."""
     ordered = sorted(videos, key=lambda v: (v.started, v.video_id))
     runs: list[list[SessionVideo]] = []
+    end: dt.datetime | None = None  # when the last run's latest video ended
     for video in ordered:
-        if runs and (video.started - max(v.ended for v in runs[-1])).total_seconds() <= gap_seconds:
+        if runs and end is not None and (video.started - end).total_seconds() <= gap_seconds:
             runs[-1].append(video)
+            end = max(end, video.ended)
         else:
             runs.append([video])
+            end = video.ended
     sessions, taken = [], set()
     for run in runs:
         start = run[0].started  # in its own offset: the local time where it was filmed

@@ -14,10 +14,14 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dunkwatch.errors import DunkwatchError
 from dunkwatch.outputs import ScorerKind, VideoOutputs
@@ -32,6 +36,19 @@ SPACE_KEY = "waiting_for_space"  # a video waiting for disk space, while it wait
 LAST_SESSION_KEY = "last_session"  # the newest practice session's summary
 
 
+def journal_stamp(state_dir: Path) -> tuple[int, ...]:
+    """Changes with every commit to the journal, by any process: its files' sizes and change
+    times (a commit appends to the WAL, a checkpoint rewrites the file). Two stats, no query."""
+    stamp: list[int] = []
+    for name in (DB_NAME, DB_NAME + "-wal"):
+        try:
+            st = (state_dir / name).stat()
+            stamp += [st.st_size, st.st_mtime_ns]
+        except FileNotFoundError:
+            stamp += [-1, -1]
+    return tuple(stamp)
+
+
 class StoreError(DunkwatchError):
     """The journal cannot be opened or is from a newer dunkwatch."""
 
@@ -39,7 +56,7 @@ class StoreError(DunkwatchError):
 class Store:
     """A thread-safe handle on the journal; every method is one transaction."""
 
-    def __init__(self, state_dir: Path, clock=time.time, busy_seconds: float = 30.0):
+    def __init__(self, state_dir: Path, clock: Callable[[], float] = time.time, busy_seconds: float = 30.0) -> None:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
@@ -88,11 +105,11 @@ class Store:
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {number}")
 
-    def _tx(self):
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         store = self
 
         class _Tx:
-            def __enter__(self):
+            def __enter__(self) -> sqlite3.Connection:
                 store._lock.acquire()
                 try:
                     store._db.execute("BEGIN IMMEDIATE")  # "database is locked" while a train writes
@@ -101,7 +118,9 @@ class Store:
                     raise
                 return store._db
 
-            def __exit__(self, exc_type, exc, tb):
+            def __exit__(
+                self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+            ) -> None:
                 try:
                     store._db.execute("ROLLBACK" if exc_type else "COMMIT")
                 finally:
@@ -138,6 +157,12 @@ class Store:
     def get(self, video_id: int) -> Video | None:
         return self._one("SELECT * FROM videos WHERE id = ?", (video_id,))
 
+    def known(self, video_id: int) -> Video:
+        """The row of a video the caller knows is in the journal (it has just written it)."""
+        video = self.get(video_id)
+        assert video is not None, f"video {video_id} is not in the journal"
+        return video
+
     def note_seen(self, path: Path, size: int, mtime: float) -> Video:
         """Record a file noticed in the inbox; an existing active row is only refreshed."""
         now = self._clock()
@@ -151,6 +176,7 @@ class Store:
                     "VALUES (?, ?, ?, ?, 'seen', ?, ?)",
                     (str(path), path.name, size, mtime, now, now),
                 )
+                assert cur.lastrowid is not None  # set by every successful INSERT
                 video_id = cur.lastrowid
             else:
                 video_id = row["id"]
@@ -161,7 +187,7 @@ class Store:
                         "AND (size IS NOT ? OR mtime IS NOT ?)",
                         (size, mtime, now, video_id, size, mtime),
                     )
-        return self.get(video_id)
+        return self.known(video_id)
 
     def unchanged_seconds(self, path: Path) -> float:
         """How long the journal has seen this arriving file with its current size and mtime."""
@@ -381,7 +407,9 @@ class Store:
             "AND location IS NOT NULL AND sha256 IS NOT NULL AND original_deleted IS NULL ORDER BY id"
         )
 
-    def save_scores(self, sha256: str, scorer: ScorerKind, model: str | None, times, scores) -> None:
+    def save_scores(
+        self, sha256: str, scorer: ScorerKind, model: str | None, times: npt.ArrayLike, scores: npt.ArrayLike
+    ) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO scores (sha256, scorer, model, times, scores, updated) VALUES (?, ?, ?, ?, ?, ?) "

@@ -29,7 +29,7 @@ def listed_name(video: Path, out_dir: Path, outbox: Path) -> str:
     folder, root = str(out_dir), str(outbox).rstrip("/") + "/"
     # A string prefix, not Path.relative_to: the page names every video of a month on each load.
     rel = folder[len(root) :] if folder.startswith(root) else Path(folder).name
-    return rel + Path(video).suffix
+    return rel + video.suffix
 
 
 def csv_name(paths: PathsConfig, video: Video) -> str:
@@ -52,6 +52,7 @@ def catalogue(paths: PathsConfig, store: Store, zones: bool = True) -> list[Arch
     the zones each was scored with (that reads every sidecar; the names alone read none)."""
     found = []
     for v in store.processed():
+        assert v.sha256 is not None  # processed() selects hashed videos only
         if v.location and v.location.is_file():
             outputs = v.outputs
             duration = outputs.duration if outputs else 0.0

@@ -44,11 +44,36 @@ def current_version(state_dir: Path) -> str | None:
     return version
 
 
+@dataclass(frozen=True)
+class ModelInUse:
+    """Which promoted model a scorer choice ("auto", "cnn", "motion") means now: the one answer
+    for the service, which restarts its video child when it changes, and for each video's scorer."""
+
+    choice: str
+    version: str | None = None  # None: motion, or no model promoted yet
+    error: ModelError | None = None  # the registry's current pointer is broken
+
+    def key(self) -> str:
+        """ "motion", the version, "none" or "broken": a video child that loaded another is stale."""
+        if self.choice == "motion":
+            return "motion"
+        return "broken" if self.error is not None else self.version or "none"
+
+
+def model_in_use(state_dir: Path, choice: str) -> ModelInUse:
+    if choice == "motion":
+        return ModelInUse(choice)
+    try:
+        return ModelInUse(choice, current_version(state_dir))
+    except ModelError as exc:
+        return ModelInUse(choice, error=exc)
+
+
 def version_dir(state_dir: Path, version: str) -> Path:
     return models_dir(state_dir) / version
 
 
-def add_version(state_dir: Path, write_model: Callable[[Path], None], metrics: dict[str, Any]) -> str:
+def add_version(state_dir: Path, write_model: Callable[[Path], object], metrics: dict[str, Any]) -> str:
     """Store a new version; it is complete (model and metrics) before its folder gets its name."""
     root = models_dir(state_dir)
     root.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,12 @@ The one pipeline module that joins the stages; it returns a typed Sidecar."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from dunkwatch.hoop import Hoop, HoopSource
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDispute, SidecarSegment
 from dunkwatch.pipeline.cancel import CancelToken
-from dunkwatch.pipeline.cutting.export import recorded, write_clips, write_sidecar
+from dunkwatch.pipeline.cutting.export import write_clips, write_sidecar
+from dunkwatch.pipeline.cutting.ffmpeg_presets import recorded
 from dunkwatch.pipeline.cutting.timeline import write_timeline
 from dunkwatch.pipeline.scoring.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
@@ -108,7 +110,7 @@ def analyse(
 
     tick = _per_frame(progress, cancel, info.duration)
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
                 found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
@@ -237,6 +239,7 @@ def _find_attempts(analysis: Analysis, blobs: BlobCollector, hoop: Hoop | None, 
 def _remember_hoop(memory: SceneMemory, scenes: list[str], result: Analysis) -> None:
     """The court this video's empty frames went to keeps the hoop found on it; a court never seen
     empty keeps it with the video's first frame."""
+    assert result.hoop is not None  # process() remembers only a hoop it has
     if scenes:
         memory.set_hoop(scenes[0], result.hoop)
     elif result.first_image is not None:
@@ -274,7 +277,7 @@ def _sidecar_attempts(analysis: Analysis, cuts: list[Cut], clip_names: list[str]
     )
 
 
-def _iso(when) -> str | None:
+def _iso(when: dt.datetime | None) -> str | None:
     return when.isoformat(timespec="milliseconds") if when is not None else None
 
 
@@ -414,7 +417,7 @@ def process_video(
         fps=round(info.fps, 3) if info.fps else None,
         ignore_zones=result.zones,
         **_hoop_fields(result, cuts, [c.name for c in written]),
-        nobody_seen=tuple(SidecarSegment(**s.as_dict()) for s in result.nobody_seen),
+        nobody_seen=tuple(SidecarSegment(**s.as_dict(), recorded_start=None) for s in result.nobody_seen),
         court=result.court,
         disputed=tuple(SidecarDispute(d.start, d.end, d.model_in_view) for d in result.disputes),
     )

@@ -23,20 +23,23 @@ from dunkwatch.review.training_run import TrainingRun
 from dunkwatch.service.originals import Originals
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.service.status import Status, collect_status
-from dunkwatch.sessions import SIDECAR_NAME, SessionSidecar
+from dunkwatch.sessions import SIDECAR_NAME, Session, SessionSidecar
 from dunkwatch.share_links import SharedKind, ShareKey
-from dunkwatch.store import State, Store, Video
+from dunkwatch.store import State, Store, Video, journal_stamp
 
 
 class ReviewService:
     """Everything the page can see and do; each call opens the journal for its own time only."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config) -> None:
         self.cfg, self.paths = cfg, cfg.paths
         self.training = TrainingRun(cfg)
         self.corrections = CorrectionsCsv(cfg.paths)
         # One scene memory: it caches scenes by file time.
         self.courts = CourtEditor(scene_memory(cfg.paths.state_dir, cfg.motion))
+        # The practice sessions as last grouped, and the journal's stamp then: a month of videos
+        # takes a few hundred ms to group, and the journal changes only when a video ends.
+        self._sessions: tuple[tuple[int, ...], list[Session]] | None = None
 
     @contextmanager
     def journal(self) -> Iterator[Store]:
@@ -70,10 +73,18 @@ class ReviewService:
             ]
 
     def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
-        cards = self.cards()
+        return practice_log(self.cards(), self.sessions(), self.session_files, self.paths.corrections, now)
+
+    def sessions(self) -> list[Session]:
+        """The practice sessions, grouped again only when the journal changed since the last time."""
+        stamp = journal_stamp(self.paths.state_dir)
+        kept = self._sessions
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
         with self.journal() as j:
             sessions = sessions_of(self.paths, self.cfg.sessions, j)
-        return practice_log(cards, sessions, self.session_files, self.paths.corrections, now)
+        self._sessions = (stamp, sessions)  # one tuple, replaced whole: the page's threads may race here
+        return sessions
 
     def session_files(self, session_id: str) -> dict[SessionFile, Path]:
         """The files a session's folder holds now, by kind; none for a malformed id or an unknown session."""
@@ -94,7 +105,9 @@ class ReviewService:
         if video is None or video.outputs is None or not 0 < number <= len(video.outputs.clips):
             return None
         clip = self.outbox_file(video, video.outputs.clips[number - 1])
-        sidecar = video.sidecar() if clip else None
+        if clip is None:
+            return None
+        sidecar = video.sidecar()
         cuts = sidecar.cuts() if sidecar else []  # a clip per shot, or per stretch with a player in view
         if not 0 < number <= len(cuts):
             return None

@@ -17,8 +17,7 @@ from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.pipeline.cancel import Cancelled
-from dunkwatch.pipeline.cutting.editor_timelines import write_video_timelines
-from dunkwatch.pipeline.process import Processed
+from dunkwatch.pipeline.cutting.editor_timelines import after_processing
 from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
@@ -71,7 +70,7 @@ class JobRunner:
         videos: VideoRunner,
         stopping: threading.Event,
         notifier: Notifier,
-    ):
+    ) -> None:
         self.cfg, self.paths, self.store, self.originals = cfg, cfg.paths, store, originals
         self.videos, self.stopping, self.notifier = videos, stopping, notifier
         self.work = threading.Event()  # set when a video is queued, or to stop
@@ -141,7 +140,7 @@ class JobRunner:
         if original is not None and original.id != job.id:
             log.info("%s: same content as %s (already processed); archived without new clips", job.name, original.name)
             self.store.finish(job.id, State.DONE, outputs=original.outputs, duplicate_of=original.id)
-            self.originals.move(self.store.get(job.id))
+            self.originals.move(self.store.known(job.id))
             return
 
         out_parent = self.paths.outbox / self.originals.relative_parent(job.path)
@@ -159,6 +158,7 @@ class JobRunner:
             return
         sidecar = result.sidecar
         self.store.set_meta(SPACE_KEY, None)
+        assert job.sha256 is not None  # a queued job was hashed when it became stable
         self.store.save_scores(job.sha256, sidecar.scorer, sidecar.model, result.times, result.scores)
         outputs = VideoOutputs.of(sidecar, result.out_dir)
         try:
@@ -168,21 +168,14 @@ class JobRunner:
         except OSError as exc:  # a convenience file: never fail a processed video over it
             log.warning("%s: cannot update %s: %s", job.name, PREDICTIONS_CSV, exc)
         self.store.finish(job.id, State.DONE, outputs=outputs)
-        self.originals.move(self.store.get(job.id))
-        self._write_timelines(self.store.get(job.id), result)
+        self.originals.move(self.store.known(job.id))
+        moved = self.store.known(job.id)  # the timelines point at the original where it now lives
+        if problem := after_processing(
+            result.out_dir, sidecar, moved.location or moved.path, self.cfg.export.timelines
+        ):
+            log.warning("%s: %s", job.name, problem)
         self.sessions_stale = True
         self.retention.soon()  # a new original: the archive may be over max_gb
-
-    def _write_timelines(self, video: Video, result: Processed) -> None:
-        """After the move: the editor timelines point at the original where it now lives."""
-        if not self.cfg.export.timelines:
-            return
-        try:
-            write_video_timelines(
-                result.out_dir, result.sidecar, video.location or video.path, self.cfg.export.timelines
-            )
-        except Exception as exc:  # an adapter's error must never fail a processed video
-            log.warning("%s: cannot write its editor timelines: %s", video.name, one_line(str(exc)))
 
     def _wait_for_space(self, job: Video, exc: OutOfSpace) -> None:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from dunkwatch.config import Config, PipelineConfig
-from dunkwatch.errors import ModelError
 from dunkwatch.media import describe_exit, dies_with_parent
 from dunkwatch.models import registry
 from dunkwatch.pipeline.cancel import Cancelled, CancelToken
@@ -69,17 +68,6 @@ class Stalled(Exception):
     """The child made no progress for `daemon.stall_seconds` and was killed."""
 
 
-def scorer_key(cfg: Config, choice: str | None) -> str:
-    """What decides the scorer: "motion", a promoted model's version, "none" or "broken"."""
-    choice = choice or cfg.score.scorer
-    if choice == "motion":
-        return "motion"
-    try:
-        return registry.current_version(cfg.paths.state_dir) or "none"
-    except ModelError:
-        return "broken"
-
-
 class VideoRunner(Protocol):
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed: ...
 
@@ -89,7 +77,9 @@ class VideoRunner(Protocol):
 class InlineRunner:
     """Processes in the calling thread; a newly promoted model is picked up between videos."""
 
-    def __init__(self, cfg: Config, choice: str | None, memory: SceneMemory, process: ProcessFn = process_video):
+    def __init__(
+        self, cfg: Config, choice: str | None, memory: SceneMemory, process: ProcessFn = process_video
+    ) -> None:
         self.cfg, self.choice, self.memory, self.run = cfg, choice, memory, process
         self.scorers = ScorerPerVideo(cfg.pipeline, choice, memory)
 
@@ -167,52 +157,59 @@ class GaveUp:
 ToService = LogLine | Beat | Done | Failed | GaveUp
 
 
+@dataclass(frozen=True)
+class _Worker:
+    """A running child: its process, the service's end of the pipe, and the scorer it loaded."""
+
+    proc: subprocess.Popen[bytes]
+    conn: Connection
+    key: str
+
+
 class ChildProcessRunner:
     """Processes each video in a child process: a fresh interpreter, never a fork of the threaded
     service, and never a re-run of the caller's main script (as multiprocessing's spawn would)."""
 
-    def __init__(self, cfg: Config, choice: str | None, process: ProcessFn = process_video):
+    def __init__(self, cfg: Config, choice: str | None, process: ProcessFn = process_video) -> None:
         self.cfg, self.choice, self.target = cfg, choice, process
         self.stall_seconds = cfg.daemon.stall_seconds
-        self._proc: subprocess.Popen | None = None
-        self._conn: Connection | None = None
-        self._key: str | None = None
+        self._worker: _Worker | None = None
 
     def process(self, path: Path, out_dir: Path, sha256: str | None, stopping: threading.Event) -> Processed:
-        key = scorer_key(self.cfg, self.choice)
-        if self._proc is not None and (key != self._key or self._proc.poll() is not None):
+        key = registry.model_in_use(self.cfg.paths.state_dir, self.choice or self.cfg.score.scorer).key()
+        if self._worker is not None and (key != self._worker.key or self._worker.proc.poll() is not None):
             self.close()  # a newly promoted model: a fresh child loads it, and the old one's memory goes
-        if self._proc is None:
-            self._start(key)
+        worker = self._worker if self._worker is not None else self._start(key)
         try:
-            self._conn.send(Job(Path(path), Path(out_dir), sha256))
+            worker.conn.send(Job(Path(path), Path(out_dir), sha256))
         except OSError:
             self._forget(kill=True)
             raise ChildDied(f"{path}: the video worker process ended before it took the video")
-        return self._await(Path(path), stopping)
+        return self._await(worker, Path(path), stopping)
 
-    def _start(self, key: str) -> None:
+    def _start(self, key: str) -> _Worker:
         ours, theirs = socket.socketpair()
         fd = theirs.fileno()
-        self._proc = subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-c", f"from dunkwatch.service.video_child import child_main; child_main({fd})"],
             pass_fds=(fd,),
             start_new_session=True,
         )  # its own group: killed with its ffmpeg children
         theirs.close()
-        self._conn, self._key = Connection(ours.detach()), key
+        worker = self._worker = _Worker(proc, Connection(ours.detach()), key)
         # sys.path first, so the child can unpickle a target that lives outside the package (tests).
-        self._conn.send(list(sys.path))
-        self._conn.send(ChildSetup(self.cfg, self.choice, self.target, logging.getLogger().getEffectiveLevel()))
+        worker.conn.send(list(sys.path))
+        worker.conn.send(ChildSetup(self.cfg, self.choice, self.target, logging.getLogger().getEffectiveLevel()))
+        return worker
 
-    def _await(self, path: Path, stopping: threading.Event) -> Processed:
+    def _await(self, worker: _Worker, path: Path, stopping: threading.Event) -> Processed:
         last_heard = time.monotonic()
         cancel_deadline: float | None = None
         while True:
             now = time.monotonic()
             if stopping.is_set() and cancel_deadline is None:
                 try:
-                    self._conn.send(Cancel())
+                    worker.conn.send(Cancel())
                 except OSError:
                     pass
                 cancel_deadline = now + CANCEL_GRACE_SECONDS
@@ -220,15 +217,15 @@ class ChildProcessRunner:
                 self._forget(kill=True)
                 raise Cancelled()
             try:
-                ready = self._conn.poll(0.5)
-                message = self._conn.recv() if ready else None
+                ready = worker.conn.poll(0.5)
+                message = worker.conn.recv() if ready else None
             except (EOFError, OSError):
                 ready, message = True, None
             if ready and message is None:  # the pipe closed: the child is gone
-                raise self._death(path)
+                raise self._death(worker, path)
             if message is None:
-                if self._proc.poll() is not None:
-                    raise self._death(path)
+                if worker.proc.poll() is not None:
+                    raise self._death(worker, path)
                 if now - last_heard > self.stall_seconds:
                     self._forget(kill=True)
                     raise Stalled(
@@ -248,19 +245,19 @@ class ChildProcessRunner:
             elif isinstance(message, GaveUp):
                 raise Cancelled()
 
-    def _death(self, path: Path) -> ChildDied:
+    def _death(self, worker: _Worker, path: Path) -> ChildDied:
         try:
-            code = self._proc.wait(timeout=5.0)
+            code = worker.proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
             code = None
         self._forget(kill=True)
         return ChildDied(f"{path}: the video worker process {describe_exit(code)} while processing it")
 
     def _forget(self, kill: bool) -> None:
-        proc, conn = self._proc, self._conn
-        self._proc = self._conn = self._key = None
-        if proc is None:
+        worker, self._worker = self._worker, None
+        if worker is None:
             return
+        proc = worker.proc
         if kill and proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # its ffmpeg children too
@@ -271,14 +268,15 @@ class ChildProcessRunner:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        conn.close()
+        worker.conn.close()
 
     def close(self) -> None:
-        if self._proc is None:
+        worker = self._worker
+        if worker is None:
             return
         try:
-            self._conn.send(Quit())
-            self._proc.wait(timeout=QUIT_SECONDS)
+            worker.conn.send(Quit())
+            worker.proc.wait(timeout=QUIT_SECONDS)
         except (OSError, subprocess.TimeoutExpired):
             pass
         self._forget(kill=True)
@@ -290,7 +288,7 @@ class ChildProcessRunner:
 class _PipeLogHandler(logging.Handler):
     """Sends the child's log records to the service, which logs them as its own."""
 
-    def __init__(self, send: Callable[[ToService], None]):
+    def __init__(self, send: Callable[[ToService], None]) -> None:
         super().__init__()
         self.send = send
 
@@ -334,7 +332,7 @@ def child_main(fd: int) -> None:
 class _ChildLoop:
     """The child's side: one job at a time, its log and heartbeat sent back as it goes."""
 
-    def __init__(self, conn: Connection, setup: ChildSetup):
+    def __init__(self, conn: Connection, setup: ChildSetup) -> None:
         self.conn, self.setup = conn, setup
         self.lock = threading.Lock()  # the decode prefetch thread logs too
         root = logging.getLogger()

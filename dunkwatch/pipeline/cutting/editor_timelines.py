@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.outputs import Sidecar, SidecarSegment
@@ -65,7 +65,7 @@ class CutSource:
         return cls(name, Path(media), sidecar.duration, sidecar.fps, tuple(seg for seg, _, _ in cuts), tuple(markers))
 
 
-def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
+def build(name: str, sources: Iterable[CutSource], timecode: bool = False) -> Any:  # an otio Timeline: untyped
     """An OTIO timeline of every action of `sources`, in order; `timecode`: at SMPTE rates only."""
     import opentimelineio as otio
 
@@ -77,7 +77,7 @@ def build(name: str, sources: Iterable[CutSource], timecode: bool = False):
 
     rate = rate_of(sources[0]) if sources else 30.0
 
-    def at(seconds: float, r: float):
+    def at(seconds: float, r: float) -> Any:  # an otio RationalTime: untyped
         return otio.opentime.RationalTime(round(seconds * r), r)
 
     timeline = otio.schema.Timeline(name=name, global_start_time=at(0.0, rate))
@@ -126,3 +126,16 @@ def write_timelines(folder: Path, stem: str, sources: Sequence[CutSource], forma
 def write_video_timelines(out_dir: Path, sidecar: Sidecar, media: Path, formats: Iterable[str]) -> list[Path]:
     """One video's timelines beside its clips, named like its sidecar."""
     return write_timelines(out_dir, Path(sidecar.video).stem, [CutSource.of(sidecar, media)], formats)
+
+
+def after_processing(out_dir: Path, sidecar: Sidecar, media: Path, formats: Sequence[str]) -> str | None:
+    """The work after a video is processed, for the service and `dunkwatch process` alike: its
+    editor timelines, pointing at `media`, the original where it lives now. Returns what went
+    wrong, in one line; never raises, since an adapter's error costs the timelines, not the clips."""
+    if not formats:
+        return None
+    try:
+        write_video_timelines(out_dir, sidecar, media, formats)
+    except Exception as exc:
+        return f"cannot write its editor timelines: {' '.join(str(exc).split())}"
+    return None

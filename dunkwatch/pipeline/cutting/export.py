@@ -5,12 +5,10 @@ Every file is written under a hidden `.part` name and renamed when complete.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,9 +18,16 @@ from dunkwatch.errors import ExportError
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target, atomic_write_text
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
 from dunkwatch.outputs import Sidecar
-from dunkwatch.pipeline.cutting.cut_plan import FRAME_EPS, NotSmart, PacketIndex, frames_in, index_packets, plan_cut
-from dunkwatch.pipeline.cutting.smart_cut import colour_options, smart_cut_video, smart_safe
-from dunkwatch.pipeline.scoring.decode import sdr_filter
+from dunkwatch.pipeline.cutting.cut_plan import FRAME_EPS, NotSmart, PacketIndex, frames_in, index_packets
+from dunkwatch.pipeline.cutting.ffmpeg_presets import (
+    AAC,
+    MP4,
+    atempo_chain,
+    dating_args,
+    hvc1_tag,
+    video_encoding,
+)
+from dunkwatch.pipeline.cutting.smart_cut import smart_clip, smart_index
 from dunkwatch.pipeline.scoring.segment import Segment
 
 log = logging.getLogger(__name__)
@@ -64,16 +69,6 @@ def _run_ffmpeg(args: list[str], target: Path, media_seconds: float, stop: StopC
         raise ExportError(f"{target}: ffmpeg failed: {detail}")
 
 
-def _atempo_chain(speed: float) -> str:
-    """atempo takes 0.5..2 per stage; chain stages for slower speeds, pitch unchanged."""
-    stages = []
-    while speed < 0.5:
-        stages.append("atempo=0.5")
-        speed /= 0.5
-    stages.append(f"atempo={speed:.6f}")
-    return ",".join(stages)
-
-
 def safe_stem(stem: str) -> str:
     """A video's name as output names use it: no control characters (a newline breaks ffmpeg's
     concat list) and no quotes."""
@@ -84,79 +79,6 @@ def clip_name(stem: str, number: int, segment: Segment, label: str = "") -> str:
     """<stem>_03_01m12s.mp4; with a label (an attempt and its result): <stem>_03_01m12s_shot02-make.mp4."""
     minutes, seconds = divmod(int(segment.start), 60)
     return f"{stem}_{number:02d}_{minutes:02d}m{seconds:02d}s{'_' + label if label else ''}.mp4"
-
-
-def recorded(recorded_at: str | None, offset: float = 0.0) -> dt.datetime | None:
-    """The moment `offset` seconds into a video whose recording began at `recorded_at` (ISO 8601;
-    Apple's creationdate carries the phone's local offset, creation_time is UTC)."""
-    if not recorded_at:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(recorded_at)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)  # QuickTime's creation_time is UTC
-    return when + dt.timedelta(seconds=offset)
-
-
-def recording_time(recorded_at: str | None, offset: float) -> dict[str, str]:
-    """The metadata that dates a clip at the moment it was filmed: `creation_time` (UTC) and
-    Apple's `creationdate` (local time), which Photos sorts by."""
-    when = recorded(recorded_at, offset)
-    if when is None:
-        return {}
-    utc = when.astimezone(dt.timezone.utc)
-    return {
-        "creation_time": utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "com.apple.quicktime.creationdate": when.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def dating_args(recorded_at: str | None, offset: float) -> list[str]:
-    args = []
-    for key, value in recording_time(recorded_at, offset).items():
-        args += ["-metadata", f"{key}={value}"]
-        if key == "creation_time":  # the tracks carry their own copy of the source's
-            args += ["-metadata:s", f"{key}={value}"]
-    return args
-
-
-def video_encoding(info: MediaInfo, cfg: ExportConfig) -> tuple[list[str], list[str]]:
-    """(encoder arguments, filters) for a re-encoded clip: H.264 for SDR; for HDR, 10-bit HEVC
-    with the source's colour tags (export.hdr = keep) or tone-mapped H.264 in BT.709 (sdr)."""
-    if info.hdr and cfg.hdr == "keep":
-        tags = f"colorprim={info.color_primaries}:transfer={info.color_transfer}:colormatrix={info.color_matrix}"
-        return (
-            [
-                "-c:v",
-                "libx265",
-                "-preset",
-                cfg.preset,
-                "-crf",
-                str(cfg.crf),
-                "-pix_fmt",
-                "yuv420p10le",
-                "-x265-params",
-                f"log-level=error:{tags}",
-                "-tag:v",
-                "hvc1",  # Apple players want hvc1
-                "-color_primaries",
-                info.color_primaries,
-                "-color_trc",
-                info.color_transfer,
-                "-colorspace",
-                info.color_matrix,
-                "-color_range",
-                "tv",
-                "-dolbyvision",
-                "0",
-            ],
-            [],
-        )  # its Dolby Vision layer cannot be re-encoded: plain HLG/PQ
-    sdr = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if info.hdr else []
-    filters = [sdr_filter(info, "yuv420p")] if info.hdr else []
-    return ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p", *sdr], filters
 
 
 def cut_clip(
@@ -195,29 +117,20 @@ def cut_clip(
     ]
     if cfg.mode == "copy":
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
-        if info.video_codec in ("hevc", "h265"):
-            args += ["-tag:v", "hvc1"]  # Apple players only play HEVC in mp4 tagged hvc1
+        args += hvc1_tag(info.video_codec)
     else:  # reencode, and smart where a smart cut is not safe
         # ffmpeg applies the rotation metadata while re-encoding, so pixels come out upright.
         encoder, filters = video_encoding(info, cfg)
-        args += [*encoder, "-c:a", "aac", "-b:a", "160k"]
+        args += [*encoder, *AAC]
         if cfg.slow_motion > 1.0:
             filters.append(f"setpts={cfg.slow_motion:g}*PTS")
-            args += ["-fps_mode", "passthrough", "-af", _atempo_chain(1.0 / cfg.slow_motion)]
+            args += ["-fps_mode", "passthrough", "-af", atempo_chain(1.0 / cfg.slow_motion)]
         if filters:
             args += ["-vf", ",".join(filters)]
         if index is not None:  # -t counts from the first frame after the seek, which may keep one too many
             args += ["-frames:v", str(frames_in(index, start, end))]
     args += dating_args(info.recorded_at, start)
-    # A clip is not half of a Live Photo: without this, Photos could pair it with the still.
-    args += [
-        "-metadata",
-        "com.apple.quicktime.content.identifier=",
-        "-movflags",
-        "+faststart+use_metadata_tags",
-        "-f",
-        "mp4",
-    ]
+    args += MP4
     with atomic_target(dest) as tmp:
         _run_ffmpeg([*args, str(tmp)], dest, duration * cfg.slow_motion, stop)
     return dest
@@ -236,8 +149,11 @@ def _try_smart(
             stopped.append(True)  # the service is stopping: that must get through, not a fallback
             raise
 
+    def run(args: list[str], target: Path, seconds: float) -> None:
+        _run_ffmpeg(args, target, seconds, stop_check)
+
     try:
-        _smart_clip(info, start, end, dest, cfg, stop_check, index)
+        smart_clip(info, start, end, dest, cfg, run, index)
         return True
     except NotSmart as exc:
         log.info("%s: re-encoded whole, not smart-cut: %s", dest.name, exc)
@@ -248,61 +164,6 @@ def _try_smart(
             raise
         log.warning("%s: the smart cut failed (%s: %s); re-encoded whole instead", dest.name, type(exc).__name__, exc)
     return False
-
-
-def _smart_clip(
-    info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig, stop: StopCheck | None, index: PacketIndex
-) -> Path:
-    """A smart cut (smart_cut.py): the video joined from re-encoded ends and copied packets, then
-    the audio cut to the sample, the rotation and the recording time added in one stream copy."""
-    plan = plan_cut(index, start, end)
-    duration = max(0.0, end - plan.cut_in)
-
-    def run(args: list[str], target: Path, seconds: float) -> None:
-        _run_ffmpeg(args, target, seconds, stop)
-
-    with tempfile.TemporaryDirectory(prefix=f".{dest.stem}.smart", suffix=PART_SUFFIX, dir=dest.parent) as work:
-        video = Path(work) / "video.mp4"
-        smart_cut_video(info, plan, video, cfg, run, index)
-        turn = ["-display_rotation:v:0", str(-info.rotation)] if info.rotation else []
-        colour = colour_options(info)[0]  # the track's colr box; the bitstream's VUI came with the copy
-        args = [
-            *turn,
-            "-i",
-            str(video),
-            "-ss",
-            f"{plan.cut_in:.6f}",
-            "-t",
-            f"{duration:.6f}",
-            "-i",
-            str(info.path),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0?",
-            "-map_metadata",
-            "1",
-            "-sn",
-            "-dn",
-            "-c:v",
-            "copy",
-            *(["-tag:v", "hvc1"] if info.video_codec == "hevc" else []),
-            *colour,
-            "-c:a",
-            "aac",
-            "-b:a",
-            "160k",
-            *dating_args(info.recorded_at, plan.cut_in),
-            "-metadata",
-            "com.apple.quicktime.content.identifier=",
-            "-movflags",
-            "+faststart+use_metadata_tags",
-            "-f",
-            "mp4",
-        ]
-        with atomic_target(dest) as tmp:
-            _run_ffmpeg([*args, str(tmp)], dest, duration / 10, stop)
-    return dest
 
 
 def join_clips(
@@ -334,10 +195,7 @@ def join_clips(
                     "-c",
                     "copy",
                     *dating,
-                    "-movflags",
-                    "+faststart+use_metadata_tags",
-                    "-f",
-                    "mp4",
+                    *MP4[2:],  # a reel of clips that are not Live Photo halves already
                     str(tmp),
                 ],
                 dest,
@@ -395,12 +253,9 @@ def _clip_index(info: MediaInfo, cfg: ExportConfig) -> PacketIndex | None:
             log.info("%s: its packets could not be indexed (%s): clips cut by duration", info.path.name, exc)
             return None
     try:
-        smart_safe(info, cfg)
-        return index_packets(info.path, info.start)
+        return smart_index(info, cfg)
     except NotSmart as exc:
         log.info("%s: clips re-encoded, not smart-cut: %s", info.path.name, exc)
-    except Exception as exc:  # noqa: BLE001 - an index that cannot be read costs speed, never the clips
-        log.info("%s: clips re-encoded, not smart-cut: its packets could not be indexed (%s)", info.path.name, exc)
     return None
 
 
@@ -463,10 +318,7 @@ def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = Non
                 "veryfast",
                 "-crf",
                 "20",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "160k",
+                *AAC,
                 "-movflags",
                 "+faststart",
                 "-f",

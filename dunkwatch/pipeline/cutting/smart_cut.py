@@ -8,8 +8,9 @@ encodes the head and tail in the source's codec, profile, level, size, pixel for
 tags; their parameter sets join the source's in the clip's one sample description under ids the
 source does not use (avc_sets: x264 numbers them as told; hevc_sets: x265's are renumbered, with
 its slice headers); PyAV joins the packets. An HEVC CRA keyframe is renamed a BLA picture and its
-leading pictures left out, so an open GOP splices cleanly. export.py then adds the audio, cut to
-the sample, the rotation and the recording time.
+leading pictures left out, so an open GOP splices cleanly. `smart_clip` then adds the audio, cut
+to the sample, the rotation and the recording time: export.py asks for a clip (`smart_index`,
+`smart_clip`) and falls back to a whole re-encode where this module says NotSmart.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
 from dunkwatch.config import ExportConfig
+from dunkwatch.fsutil import PART_SUFFIX, atomic_target
 from dunkwatch.media import MediaInfo
 from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, free_ids
 from dunkwatch.pipeline.cutting.bitstream.hevc_sets import HvcConfig, renumbering
 from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, nal_units
-from dunkwatch.pipeline.cutting.cut_plan import CutPlan, NotSmart, PacketIndex
+from dunkwatch.pipeline.cutting.cut_plan import CutPlan, NotSmart, PacketIndex, index_packets, plan_cut
+from dunkwatch.pipeline.cutting.ffmpeg_presets import AAC, MP4, colour_options, dating_args, hvc1_tag
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.packet import Packet as AvPacket
+    from av.video.stream import VideoStream
 
 FfmpegRun = Callable[[list[str], Path, float], None]  # (args, target, media seconds): export._run_ffmpeg
 
@@ -77,6 +85,8 @@ def _source(info: MediaInfo) -> _Source:
         if profile is None:
             raise NotSmart(f"{codec.name} profile {codec.profile!r} has no encoder counterpart here")
         level = codec.level if codec.name == "h264" else codec.level / 3  # HEVC's level_idc is 30 x the level
+        if codec.pix_fmt is None:
+            raise NotSmart(f"{codec.name} stream of no known pixel format")
         return _Source(
             codec.name,
             profile,
@@ -96,21 +106,6 @@ def smart_safe(info: MediaInfo, cfg: ExportConfig) -> None:
         raise NotSmart("Dolby Vision: the re-encoded ends would carry no Dolby Vision metadata")
     if info.video_codec not in ("h264", "hevc"):
         raise NotSmart(f"codec {info.video_codec}: only H.264 and HEVC are smart-cut")
-
-
-def colour_options(info: MediaInfo) -> tuple[list[str], list[str]]:
-    """The source's colour tags as ffmpeg options (the container's `colr`) and as encoder
-    parameters (the bitstream's VUI: this ffmpeg's libx264 and libx265 do not copy them over)."""
-    options, vui = [], []
-    for option, name, value in (
-        ("-color_primaries", "colorprim", info.color_primaries),
-        ("-color_trc", "transfer", info.color_transfer),
-        ("-colorspace", "colormatrix", info.color_matrix),
-    ):
-        if value:
-            options += [option, value]
-            vui.append(f"{name}={value}")
-    return options, vui
 
 
 def _encode(
@@ -189,7 +184,7 @@ class _Description:
     """The clip's one sample description, growing by each re-encoded part's parameter sets, and how
     each part's packets must change to name them."""
 
-    def __init__(self, src: _Source):
+    def __init__(self, src: _Source) -> None:
         self.src = src
         try:
             self.avc = AvcConfig.parse(src.extradata) if src.codec == "h264" else None
@@ -205,6 +200,7 @@ class _Description:
             if self.avc is not None:
                 self.avc = self.avc.merged(AvcConfig.parse(part_extradata))
                 return None
+            assert self.hvc is not None and self.source_hvc is not None  # smart_safe: h264 or hevc
             renamed = renumbering(self.source_hvc, HvcConfig.parse(part_extradata))
             have = {k: self.hvc.units(k) for k in renamed.sets}
             new = {k: [u for u in units if u not in have[k]] for k, units in renamed.sets.items()}
@@ -217,7 +213,10 @@ class _Description:
             raise NotSmart(f"the re-encoded part's parameter sets do not fit beside the source's ({exc})") from None
 
     def to_bytes(self) -> bytes:
-        return self.avc.to_bytes() if self.avc is not None else self.hvc.to_bytes()
+        if self.avc is not None:
+            return self.avc.to_bytes()
+        assert self.hvc is not None  # smart_safe: h264 or hevc
+        return self.hvc.to_bytes()
 
 
 def smart_cut_video(
@@ -276,8 +275,9 @@ def _encoded_packets(
     with av.open(str(path)) as encoded:
         stream = encoded.streams.video[0]
         found = [p for p in encoded.demux(stream) if p.size]
+        assert stream.time_base is not None  # an mp4 track always has one
         scale = Fraction(stream.time_base) / tb
-        pts = [offset + int(round((p.pts - found[0].pts) * scale)) for p in found]
+        pts = [offset + int(round((_pts(p) - _pts(found[0])) * scale)) for p in found]
         shift = pts[-1] + step - before_dts if before_dts is not None else 0
         if after_dts is not None:
             shift = pts[0] - after_dts - step
@@ -289,7 +289,14 @@ def _encoded_packets(
         return out
 
 
-def _copied_packets(source, stream, index: PacketIndex, plan: CutPlan, origin: int):
+def _pts(packet: AvPacket) -> int:
+    assert packet.pts is not None  # every sample of an mp4 track has one
+    return packet.pts
+
+
+def _copied_packets(
+    source: InputContainer, stream: VideoStream, index: PacketIndex, plan: CutPlan, origin: int
+) -> Iterator[Packet]:
     """The source's packets of the plan's copy, as they are, re-timed by `origin` ticks; leading
     pictures of the first keyframe left out, and an HEVC CRA keyframe named a BLA picture (one
     byte of its NAL headers): it then starts a coded video sequence of its own after the re-encoded
@@ -310,6 +317,7 @@ def _copied_packets(source, stream, index: PacketIndex, plan: CutPlan, origin: i
             continue  # a leading picture: its frame is in the re-encoded head
         else:
             data = bytes(packet)
+        assert packet.dts is not None  # a demuxed mp4 sample always has one
         yield data, packet.pts - origin, packet.dts - origin, packet.is_keyframe
         wanted -= 1
         if wanted == 0:
@@ -346,6 +354,7 @@ def _mux(
     last_dts = int(index.dts[plan.copy_last] - origin) if copied else None
     with av.open(str(info.path)) as source, av.open(str(dest), "w", format="mp4") as out:
         in_stream = source.streams.video[0]
+        assert in_stream.time_base is not None  # index_packets read the same stream's
         stream = out.add_stream_from_template(in_stream)
         stream.codec_context.extradata = extradata
         stream.time_base = in_stream.time_base
@@ -376,3 +385,58 @@ def _usual_step(index: PacketIndex) -> int:
     """The source's most common frame duration, in its ticks."""
     steps = np.diff(np.unique(index.pts))
     return int(np.median(steps)) if len(steps) else 1
+
+
+def smart_index(info: MediaInfo, cfg: ExportConfig) -> PacketIndex:
+    """The source's packet index, for smart cuts of its clips; NotSmart when this source or these
+    settings rule them out, or when its packets cannot be indexed."""
+    smart_safe(info, cfg)
+    try:
+        return index_packets(info.path, info.start)
+    except Exception as exc:  # noqa: BLE001 - an index that cannot be read costs speed, never the clips
+        raise NotSmart(f"its packets could not be indexed ({exc})") from None
+
+
+def smart_clip(
+    info: MediaInfo, start: float, end: float, dest: Path, cfg: ExportConfig, run: FfmpegRun, index: PacketIndex
+) -> Path:
+    """A smart cut of [start, end) to `dest`: the video joined from re-encoded ends and copied
+    packets, then the audio cut to the sample, the rotation and the recording time added in one
+    stream copy. `run` runs ffmpeg (export's runner, which stops with the service)."""
+    plan = plan_cut(index, start, end)
+    duration = max(0.0, end - plan.cut_in)
+
+    with tempfile.TemporaryDirectory(prefix=f".{dest.stem}.smart", suffix=PART_SUFFIX, dir=dest.parent) as work:
+        video = Path(work) / "video.mp4"
+        smart_cut_video(info, plan, video, cfg, run, index)
+        turn = ["-display_rotation:v:0", str(-info.rotation)] if info.rotation else []
+        colour = colour_options(info)[0]  # the track's colr box; the bitstream's VUI came with the copy
+        args = [
+            *turn,
+            "-i",
+            str(video),
+            "-ss",
+            f"{plan.cut_in:.6f}",
+            "-t",
+            f"{duration:.6f}",
+            "-i",
+            str(info.path),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0?",
+            "-map_metadata",
+            "1",
+            "-sn",
+            "-dn",
+            "-c:v",
+            "copy",
+            *hvc1_tag(info.video_codec),
+            *colour,
+            *AAC,
+            *dating_args(info.recorded_at, plan.cut_in),
+            *MP4,
+        ]
+        with atomic_target(dest) as tmp:
+            run([*args, str(tmp)], dest, duration / 10)
+    return dest

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dunkwatch.config import MotionConfig, PipelineConfig
+from dunkwatch.config import MotionConfig, PipelineConfig, ScoreConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.media import probe
 from dunkwatch.models import registry
@@ -21,6 +22,9 @@ from dunkwatch.pipeline.scoring.motion import MotionScorer
 from dunkwatch.pipeline.scoring.person import detector_cache
 from dunkwatch.pipeline.scoring.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.pipeline.scoring.scorer import Scorer
+
+if TYPE_CHECKING:
+    from dunkwatch.models.runtime import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,9 @@ def motion_scorer(cfg: PipelineConfig, memory: SceneMemory | None, person_prior:
     return MotionScorer(motion, cfg.decode.sample_fps, memory.scenes if memory else None, detector_cache(cfg.state_dir))
 
 
-def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: SceneMemory | None) -> Scorer:
+def cnn_pipeline(
+    cfg: PipelineConfig, classifier: Classifier, version: str | None, memory: SceneMemory | None
+) -> Scorer:
     """A classifier (dunkwatch.models.runtime) as the service runs it: gated by the motion model
     unless the gate is off."""
     from dunkwatch.pipeline.scoring.cnn import CnnScorer
@@ -54,23 +60,21 @@ def cnn_pipeline(cfg: PipelineConfig, classifier, version: str | None, memory: S
 
 
 def current_model_version(state_dir: Path, choice: str) -> str | None:
-    """The promoted version `choice` would use; None for motion."""
-    if choice == "motion":
-        return None
-    try:
-        version = registry.current_version(state_dir)
-    except ModelError as exc:
+    """The promoted version `choice` would use; None for motion. `cnn` without a usable model is
+    an error; `auto` then scores with motion, saying why."""
+    used = registry.model_in_use(state_dir, choice)
+    if used.error is not None:
         if choice == "cnn":
-            raise
-        log.error("%s; scoring with the motion model instead", exc)  # auto keeps clips coming
+            raise used.error
+        log.error("%s; scoring with the motion model instead", used.error)  # auto keeps clips coming
         return None
-    if version is None and choice == "cnn":
+    if used.version is None and choice == "cnn":
         raise ModelError(
             f"--scorer cnn: no model has been promoted yet in "
             f"{registry.models_dir(state_dir)}; use --scorer motion, "
             "or train one from corrections first"
         )
-    return version
+    return used.version
 
 
 def court_of_video(path: Path, cfg: PipelineConfig, memory: SceneMemory | None) -> str | None:
@@ -114,7 +118,7 @@ class ScorerPerVideo:
     """Each video's scorer as pick_scorer picks it for its court; the last one is kept while the
     pick stays the same (a model takes seconds to load; a session's videos share a court)."""
 
-    def __init__(self, cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None):
+    def __init__(self, cfg: PipelineConfig, choice: str | None, memory: SceneMemory | None) -> None:
         self.cfg, self.choice, self.memory = cfg, choice, memory
         self._scorer: Scorer | None = None
         self._version: str | None = None
@@ -130,7 +134,7 @@ class ScorerPerVideo:
         self._scorer = None
 
 
-def batch_size(score, classifier) -> int:
+def batch_size(score: ScoreConfig, classifier: Classifier) -> int:
     """score.gpu_batch_size when Keras runs on a GPU, else score.batch_size."""
     from dunkwatch.models.runtime import gpu_present, keras_sees_gpu
 
