@@ -40,6 +40,9 @@ class ReviewService:
         # The practice sessions as last grouped, and the journal's stamp then: a month of videos
         # takes a few hundred ms to group, and the journal changes only when a video ends.
         self._sessions: tuple[tuple[int, ...], list[Session]] | None = None
+        # The newest videos' cards by their journal row: a card is made again only when its row
+        # changed (a sidecar is rewritten only with its row). At most `cards`' limit are kept.
+        self._cards: dict[Video, VideoCard] = {}
 
     @contextmanager
     def journal(self) -> Iterator[Store]:
@@ -67,10 +70,13 @@ class ReviewService:
     def cards(self, limit: int = 100) -> list[VideoCard]:
         """The journal's newest videos, with what each one's sidecar and stored scores say."""
         with self.journal() as j:
-            return [
-                video_card(j, v, self.paths, self.cfg.segment)
+            kept = self._cards
+            cards = {
+                v: kept.get(v) or video_card(j, v, self.paths, self.cfg.segment)
                 for v in sorted(j.recent(limit=limit), key=lambda v: v.id, reverse=True)
-            ]
+            }
+        self._cards = cards  # replaced whole: the page's threads may race here
+        return list(cards.values())
 
     def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
         return practice_log(self.cards(), self.sessions(), self.session_files, self.paths.corrections, now)
