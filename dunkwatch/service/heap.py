@@ -1,4 +1,4 @@
-"""The service's memory over months: freed pages handed back after a session refresh
+"""The service's memory over months: freed pages handed back once the queue is empty
 (malloc_trim), and, with PYTHONTRACEMALLOC set, SIGUSR2 writes the allocation sites that grew
 since the first signal to state/tracemalloc.txt (bench/soak.py --tracemalloc)."""
 
@@ -15,13 +15,13 @@ from dunkwatch.fsutil import atomic_write_text
 REPORT = "tracemalloc.txt"
 TOP = 25
 _LIBC_NAME = ctypes.util.find_library("c")
-_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim runs after every refresh
+_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim runs at every empty queue
 
 
 def give_back_freed_memory() -> None:
-    """Hand the pages glibc keeps after a big free back to the system: a session refresh probes
-    and joins every clip of the session and builds its timelines, and without this the service
-    keeps the largest session's peak for months. A no-op where libc has no malloc_trim."""
+    """Hand the pages glibc keeps after big frees back to the system, once the queue is empty: each
+    video's editor timelines and journal work leave some behind (the sessions' refresh, the largest,
+    runs in a child of its own: session_child.py). A no-op where libc has no malloc_trim."""
     trim = getattr(_LIBC, "malloc_trim", None)  # glibc has it; musl and others do not
     if trim is not None:
         trim(0)

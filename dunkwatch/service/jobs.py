@@ -22,7 +22,7 @@ from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier
 from dunkwatch.service.originals import Originals, one_line
 from dunkwatch.service.retention import ArchiveRetention
-from dunkwatch.service.session_outputs import SessionOutputs
+from dunkwatch.service.session_child import refresh_in_child
 from dunkwatch.service.video_child import VideoRunner
 from dunkwatch.store import SPACE_KEY, State, Store, Video
 
@@ -75,7 +75,6 @@ class JobRunner:
         self.videos, self.stopping, self.notifier = videos, stopping, notifier
         self.work = threading.Event()  # set when a video is queued, or to stop
         self.error: BaseException | None = None  # a bug that stopped the loop
-        self.sessions = SessionOutputs(cfg.paths, cfg.sessions, cfg.export.timelines)
         self.sessions_stale = True  # rewritten once the queue is empty: a synced practice, one rebuild
         self.retention = ArchiveRetention(cfg.archive, cfg.paths, store)
 
@@ -110,7 +109,7 @@ class JobRunner:
                 raise Cancelled()
 
         try:
-            for session in self.sessions.refresh(self.store, stop):
+            for session in refresh_in_child(self.cfg.paths, self.cfg.sessions, self.cfg.export.timelines, stop):
                 self.notifier.session_ready(session)
             self.sessions_stale = False
             give_back_freed_memory()

@@ -5,9 +5,14 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import io
+import subprocess
+
+import pytest
 
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.outputs import ScorerKind, ShotNote, VideoOutputs
+from dunkwatch.pipeline.cancel import Cancelled
+from dunkwatch.service.session_child import refresh_in_child
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.store import State, Store
 
@@ -76,3 +81,45 @@ def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, mon
     assert read == [], read[:5]
     assert (paths.outbox / "sessions" / "2026-11-01-0900" / "session.json").is_file()
     store.close()
+
+
+def month_paths(tmp_path) -> PathsConfig:
+    paths = PathsConfig(
+        tmp_path / "inbox",
+        tmp_path / "outbox",
+        tmp_path / "archive",
+        tmp_path / "quarantine",
+        tmp_path / "state",
+        tmp_path / "corrections.csv",
+    )
+    paths.state_dir.mkdir()
+    journal_of_a_month(paths).close()
+    return paths
+
+
+def test_the_service_refreshes_sessions_in_a_child_process_and_gets_back_those_it_rewrote(tmp_path):
+    paths = month_paths(tmp_path)
+    changed = refresh_in_child(paths, SessionsConfig(reel=False), (), lambda: None)
+    assert len(changed) == 100 and changed[0].id == "2026-11-01-0900" and len(changed[0].videos) == 10
+    assert (paths.outbox / "sessions" / "2026-11-01-0900" / "session.json").is_file()
+    assert refresh_in_child(paths, SessionsConfig(reel=False), (), lambda: None) == []  # nothing changed since
+
+
+def test_a_stopping_service_kills_the_sessions_child_and_writes_nothing_half(tmp_path, monkeypatch):
+    paths = month_paths(tmp_path)
+    started: list[subprocess.Popen] = []
+    real = subprocess.Popen
+
+    def recording(*args, **kwargs):  # to see the child the refresh starts
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    def stopping() -> None:
+        raise Cancelled()
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    with pytest.raises(Cancelled):
+        refresh_in_child(paths, SessionsConfig(reel=False), (), stopping)
+    (child,) = started
+    assert child.returncode == -9  # killed and reaped, not left running
+    assert not list(paths.outbox.rglob("*.part"))
