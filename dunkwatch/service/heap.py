@@ -15,13 +15,14 @@ from dunkwatch.fsutil import atomic_write_text
 REPORT = "tracemalloc.txt"
 TOP = 25
 _LIBC_NAME = ctypes.util.find_library("c")
-_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim runs at every empty queue
+_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim runs often
 
 
 def give_back_freed_memory() -> None:
-    """Hand the pages glibc keeps after big frees back to the system, once the queue is empty: each
-    video's editor timelines and journal work leave some behind (the sessions' refresh, the largest,
-    runs in a child of its own: session_child.py). A no-op where libc has no malloc_trim."""
+    """Hand the pages glibc keeps after big frees back to the system: in the service once the queue
+    is empty (each video's editor timelines and journal work leave some behind; the sessions'
+    refresh, the largest, runs in a child of its own: session_child.py), and in the video child
+    after each video. A no-op where libc has no malloc_trim."""
     trim = getattr(_LIBC, "malloc_trim", None)  # glibc has it; musl and others do not
     if trim is not None:
         trim(0)

@@ -34,6 +34,7 @@ from dunkwatch.pipeline.process import Processed, Progress, process_video
 from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
 from dunkwatch.pipeline.scoring.scorer import Scorer
 from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, scene_memory
+from dunkwatch.service.heap import give_back_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -389,3 +390,6 @@ class _ChildLoop:
             except Exception as exc:
                 log.debug("details", exc_info=True)
                 self.send(Failed(_portable(exc)))
+            # A video's frames, buffers and clips' work, freed now, go back to the system while the
+            # child waits for the next one: otherwise it keeps the longest video's peak.
+            give_back_freed_memory()
