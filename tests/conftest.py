@@ -36,6 +36,43 @@ def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
     return match
 
 
+def finished_video(store, paths, i: int, when, shots: tuple = ()) -> int:
+    """A processed video in the journal, as the service leaves it (with the sessions' summary and no
+    files on disk): IMG_<i>.MOV recorded at `when`, one clip, one action from 5 s to 12 s."""
+    from dunkwatch.outputs import ScorerKind, VideoOutputs
+    from dunkwatch.store import State
+
+    name = f"IMG_{i:04d}"
+    row = store.note_seen(paths.inbox / f"{name}.MOV", 1000, when.timestamp())
+    store.mark_stable(row.id, 1000, when.timestamp(), f"{i:064x}")
+    outputs = VideoOutputs(
+        paths.outbox / name,
+        1,
+        (f"{name}_01.mp4",),
+        None,
+        ScorerKind.MOTION,
+        None,
+        60.0,
+        recorded_at=when.isoformat(),
+        spans=((5.0, 12.0),),
+        shots=shots,
+        summarised=True,
+    )
+    store.finish(row.id, State.DONE, outputs=outputs)
+    return int(row.id)
+
+
+def paths_under(root: Path):
+    """The folders of a PathsConfig under `root`, its state folder made."""
+    from dunkwatch.config import PathsConfig
+
+    paths = PathsConfig(
+        root / "inbox", root / "outbox", root / "archive", root / "quarantine", root / "state", root / "corrections.csv"
+    )
+    paths.state_dir.mkdir(parents=True)
+    return paths
+
+
 # --- a synthetic fixed-camera scene ---------------------------------------------------------
 
 BALL_COLOUR = (214, 96, 28)

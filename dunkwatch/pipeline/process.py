@@ -21,7 +21,7 @@ from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDisput
 from dunkwatch.pipeline.cancel import CancelToken
 from dunkwatch.pipeline.cutting.export import write_clips, write_sidecar
 from dunkwatch.pipeline.cutting.ffmpeg_presets import recorded
-from dunkwatch.pipeline.cutting.timeline import write_timeline
+from dunkwatch.pipeline.cutting.timeline import draw_timeline, write_timeline
 from dunkwatch.pipeline.scoring.decode import VideoReader, output_size, prefetched
 from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
 from dunkwatch.pipeline.scoring.gate import GatedScorer
@@ -384,12 +384,9 @@ def process_video(
     timeline = (
         write_timeline(
             out_dir / f"{path.stem}.png",
-            result.times,
-            result.scores,
-            result.segments,
-            info.duration,
-            result.params.threshold,
-            path.name,
+            draw_timeline(
+                result.times, result.scores, result.segments, info.duration, result.params.threshold, path.name
+            ),
         )
         if cfg.export.timeline
         else None

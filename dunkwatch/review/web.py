@@ -32,6 +32,13 @@ Answer = Response | tuple[Response, int]  # a JSON answer, with its status when 
 T = TypeVar("T")
 
 
+def found(value: T | None) -> T:
+    """The service's answer, or 404 where it found nothing (no path of a request reaches the disk)."""
+    if value is None:
+        abort(404)
+    return value
+
+
 class _Views:
     def __init__(self, cfg: Config, token: str | None) -> None:
         self.cfg, self.token = cfg, token
@@ -89,9 +96,7 @@ class _Views:
         )
 
     def _send_video(self, path: Path | None) -> Response:
-        if path is None:
-            abort(404)
-        playable_path = playable(path, self.cfg.paths.state_dir / "previews")
+        playable_path = playable(found(path), self.cfg.paths.state_dir / "previews")
         return send_file(playable_path, mimetype="video/mp4", conditional=True)  # Range requests: seeking works
 
     def clip(self, video_id: int, number: int) -> Response:
@@ -101,10 +106,7 @@ class _Views:
         return self._send_video(self.service.reel(video_id))
 
     def poster(self, video_id: int, number: int) -> Response:
-        path = self.service.poster(video_id, number)
-        if path is None:
-            abort(404)
-        return send_file(path, mimetype="image/jpeg", max_age=86400)
+        return send_file(found(self.service.poster(video_id, number)), mimetype="image/jpeg", max_age=86400)
 
     def session_reel(self, session_id: str) -> Response:
         return self._send_video(self.service.session_reel(session_id))
@@ -113,9 +115,7 @@ class _Views:
         return self._send_video(self.service.session_files(session_id).get(SessionFile.MAKES))
 
     def session_shot_map(self, session_id: str) -> Response:
-        path = self.service.session_files(session_id).get(SessionFile.SHOT_MAP)
-        if path is None:
-            abort(404)
+        path = found(self.service.session_files(session_id).get(SessionFile.SHOT_MAP))
         return send_file(path, mimetype="image/png", max_age=0)
 
     def set_hoop(self, key: str) -> Answer:
@@ -134,9 +134,7 @@ class _Views:
             value = save(key, json.loads(request.form.get(field, "")))
         except (ValueError, TypeError) as exc:  # ZoneError and HoopError are ValueErrors
             return jsonify(ok=False, message=f"{'ignore zones' if field == 'zones' else field} not saved: {exc}"), 400
-        if value is None:
-            abort(404)
-        return jsonify(ok=True, message=f"{saved(value)} (`dunkwatch process` redoes an old one)")
+        return jsonify(ok=True, message=f"{saved(found(value))} (`dunkwatch process` redoes an old one)")
 
     def share(self) -> Answer:
         kind, ident = request.form.get("kind", ""), request.form.get("item", "")
@@ -159,10 +157,7 @@ class _Views:
         item = ShareKey(self.cfg.paths.state_dir).check(token, request.host)
         if isinstance(item, Refused):
             abort(item.value)
-        path = self.service.shared_file(item.kind, item.ident)
-        if path is None:
-            abort(404)
-        return path
+        return found(self.service.shared_file(item.kind, item.ident))
 
     def shared_page(self, token: str) -> str:
         self._shared(token)
@@ -172,10 +167,7 @@ class _Views:
         return self._send_video(self._shared(token))
 
     def court_image(self, key: str) -> Response:
-        png = self.service.courts.court_image(key)
-        if png is None:
-            abort(404)
-        return Response(png, mimetype="image/png")
+        return Response(found(self.service.courts.court_image(key)), mimetype="image/png")
 
     def set_zones(self, key: str) -> Answer:
         return self._draw_on_court(
@@ -201,12 +193,8 @@ class _Views:
         pinned = request.form.get("pinned") == "1"
         if not self.service.pin(video_id, pinned):
             return jsonify(ok=False, message="no processed video with an original in the archive has that id"), 404
-        return jsonify(
-            ok=True,
-            message="its original stays, whatever the archive's limits"
-            if pinned
-            else "its original follows the archive's limits again",
-        )
+        kept = "stays, whatever the archive's limits" if pinned else "follows the archive's limits again"
+        return jsonify(ok=True, message=f"its original {kept}")
 
     def use_model(self) -> BaseResponse:
         if not self.service.use_model(request.form.get("version", "")):
@@ -221,8 +209,7 @@ class _Views:
         return jsonify(running=self.service.training.running(), tail=self.service.training.tail())
 
     def retry(self, video_id: int) -> BaseResponse:
-        if self.service.retry(video_id) is None:
-            abort(404)
+        found(self.service.retry(video_id))
         return redirect("/#quarantine", code=303)
 
 

@@ -4,43 +4,21 @@ and makes them again, only where needed, as soon as it changes."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+
+from conftest import finished_video
 
 from dunkwatch.config import from_dict
-from dunkwatch.outputs import ScorerKind, VideoOutputs
 from dunkwatch.review.service import ReviewService
-from dunkwatch.store import State, Store
+from dunkwatch.store import Store
 
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
-
-
-def add_video(store: Store, outbox: Path, inbox: Path, i: int, when: dt.datetime) -> int:
-    name = f"IMG_{i:04d}"
-    row = store.note_seen(inbox / f"{name}.MOV", 1000, when.timestamp())
-    store.mark_stable(row.id, 1000, when.timestamp(), f"{i:064x}")
-    outputs = VideoOutputs(
-        outbox / name,
-        1,
-        (f"{name}_01.mp4",),
-        None,
-        ScorerKind.MOTION,
-        None,
-        60.0,
-        recorded_at=when.isoformat(),
-        spans=((5.0, 12.0),),
-        summarised=True,
-    )
-    store.finish(row.id, State.DONE, outputs=outputs)
-    return row.id
 
 
 def test_sessions_and_cards_are_kept_while_the_journal_is_unchanged_and_made_again_when_it_changes(tmp_path):
     cfg = from_dict({}, tmp_path)
     cfg.paths.state_dir.mkdir()
     store = Store(cfg.paths.state_dir)
-    ids = [
-        add_video(store, cfg.paths.outbox, cfg.paths.inbox, i, START + dt.timedelta(minutes=5 * i)) for i in range(6)
-    ]
+    ids = [finished_video(store, cfg.paths, i, START + dt.timedelta(minutes=5 * i)) for i in range(6)]
     page = ReviewService(cfg)
 
     sessions, cards = page.sessions(), page.cards()
@@ -49,7 +27,7 @@ def test_sessions_and_cards_are_kept_while_the_journal_is_unchanged_and_made_aga
     assert all(a is b for a, b in zip(page.cards(), cards))  # and no card made again
 
     # A new practice the next day: the sessions are grouped again and hold it.
-    add_video(store, cfg.paths.outbox, cfg.paths.inbox, 6, START + dt.timedelta(days=1))
+    finished_video(store, cfg.paths, 6, START + dt.timedelta(days=1))
     again = page.sessions()
     assert again is not sessions and [len(s.videos) for s in again] == [6, 1]
 

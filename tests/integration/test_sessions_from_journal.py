@@ -8,13 +8,14 @@ import io
 import subprocess
 
 import pytest
+from conftest import finished_video, paths_under
 
 from dunkwatch.config import PathsConfig, SessionsConfig
-from dunkwatch.outputs import ScorerKind, ShotNote, VideoOutputs
+from dunkwatch.outputs import ShotNote
 from dunkwatch.pipeline.cancel import Cancelled
 from dunkwatch.service.session_child import refresh_in_child
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
-from dunkwatch.store import State, Store
+from dunkwatch.store import Store
 
 VIDEOS = 1000  # 50 days, two practices a day, ten videos each
 
@@ -25,40 +26,13 @@ def journal_of_a_month(paths: PathsConfig) -> Store:
     for i in range(VIDEOS):
         day, practice, k = i // 20, (i // 10) % 2, i % 10
         when = start + dt.timedelta(days=day, hours=9 * practice, minutes=2 * k)
-        name = f"IMG_{i:04d}"
-        row = store.note_seen(paths.inbox / f"{name}.MOV", 1000, when.timestamp())
-        store.mark_stable(row.id, 1000, when.timestamp(), f"{i:064x}")
-        shots = (ShotNote(f"{name}_01.mp4", "make" if i % 3 else "miss", (0.5, 0.7)),) if k == 0 else ()
-        store.finish(
-            row.id,
-            State.DONE,
-            outputs=VideoOutputs(
-                paths.outbox / name,
-                1,
-                (f"{name}_01.mp4",),
-                None,
-                ScorerKind.MOTION,
-                None,
-                60.0,
-                recorded_at=when.isoformat(),
-                spans=((5.0, 12.0),),
-                shots=shots,
-                summarised=True,
-            ),
-        )
+        shots = (ShotNote(f"IMG_{i:04d}_01.mp4", "make" if i % 3 else "miss", (0.5, 0.7)),) if k == 0 else ()
+        finished_video(store, paths, i, when, shots)
     return store
 
 
 def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, monkeypatch):
-    paths = PathsConfig(
-        tmp_path / "inbox",
-        tmp_path / "outbox",
-        tmp_path / "archive",
-        tmp_path / "quarantine",
-        tmp_path / "state",
-        tmp_path / "corrections.csv",
-    )
-    paths.state_dir.mkdir()
+    paths = paths_under(tmp_path)
     store = journal_of_a_month(paths)
     read: list[str] = []
 
@@ -84,15 +58,7 @@ def test_a_session_refresh_with_a_thousand_videos_opens_no_sidecar(tmp_path, mon
 
 
 def month_paths(tmp_path) -> PathsConfig:
-    paths = PathsConfig(
-        tmp_path / "inbox",
-        tmp_path / "outbox",
-        tmp_path / "archive",
-        tmp_path / "quarantine",
-        tmp_path / "state",
-        tmp_path / "corrections.csv",
-    )
-    paths.state_dir.mkdir()
+    paths = paths_under(tmp_path)
     journal_of_a_month(paths).close()
     return paths
 

@@ -23,8 +23,10 @@ from dunkwatch.pipeline.cutting.ffmpeg_presets import (
     AAC,
     MP4,
     atempo_chain,
+    clip_streams,
     dating_args,
     hvc1_tag,
+    source_cut,
     video_encoding,
 )
 from dunkwatch.pipeline.cutting.smart_cut import smart_clip, smart_index
@@ -95,26 +97,10 @@ def cut_clip(
     if cfg.mode == "smart" and index is not None and _try_smart(info, start, end, dest, cfg, stop, index):
         return dest
     duration = max(0.0, end - start)
-    # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy.
-    # -t before -i limits what is read, so slow motion stretches the output, not cuts it. The
+    # Seeking before -i is frame-accurate when re-encoding and keyframe-aligned with copy. The
     # frames kept are those shown in [start, end), to FRAME_EPS, as a smart cut keeps them: a frame
     # shown exactly at `end` is the next clip's (rounded to the millisecond, it was in both).
-    args = [
-        "-ss",
-        f"{max(0.0, start - FRAME_EPS):.6f}",
-        "-t",
-        f"{duration:.6f}",
-        "-i",
-        str(info.path),
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0?",
-        "-map_metadata",
-        "0",
-        "-sn",
-        "-dn",
-    ]
+    args = [*source_cut(info.path, start - FRAME_EPS, duration), *clip_streams(0, 0)]
     if cfg.mode == "copy":
         args += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
         args += hvc1_tag(info.video_codec)

@@ -8,6 +8,7 @@ files, and the review page's previews are small H.264 copies for a phone's brows
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from dunkwatch.config import ExportConfig
 from dunkwatch.media import MediaInfo
@@ -18,6 +19,19 @@ AAC = ["-c:a", "aac", "-b:a", "160k"]
 # The mp4 a clip or reel is written as: not half of a Live Photo (without the empty identifier,
 # Photos could pair it with the still), its index first so a phone plays it while it loads.
 MP4 = ["-metadata", "com.apple.quicktime.content.identifier=", "-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
+
+
+def source_cut(path: Path, start: float, duration: float) -> list[str]:
+    """The original as an input from `start` for `duration` seconds: the seek before -i, so that a
+    re-encode starts on the exact frame, and -t before -i, so that slow motion stretches the
+    output rather than cutting it short."""
+    return ["-ss", f"{max(0.0, start):.6f}", "-t", f"{duration:.6f}", "-i", str(path)]
+
+
+def clip_streams(video: int, source: int) -> list[str]:
+    """A clip's streams: the video of input `video`; the audio (when there is any) and the metadata
+    of input `source`, the original; no subtitles or data tracks."""
+    return ["-map", f"{video}:v:0", "-map", f"{source}:a:0?", "-map_metadata", str(source), "-sn", "-dn"]
 
 
 def hvc1_tag(codec: str | None) -> list[str]:

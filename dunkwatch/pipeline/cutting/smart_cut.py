@@ -31,7 +31,15 @@ from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, free_ids
 from dunkwatch.pipeline.cutting.bitstream.hevc_sets import HvcConfig, renumbering
 from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, nal_units
 from dunkwatch.pipeline.cutting.cut_plan import CutPlan, NotSmart, PacketIndex, index_packets, plan_cut
-from dunkwatch.pipeline.cutting.ffmpeg_presets import AAC, MP4, colour_options, dating_args, hvc1_tag
+from dunkwatch.pipeline.cutting.ffmpeg_presets import (
+    AAC,
+    MP4,
+    clip_streams,
+    colour_options,
+    dating_args,
+    hvc1_tag,
+    source_cut,
+)
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -415,20 +423,8 @@ def smart_clip(
             *turn,
             "-i",
             str(video),
-            "-ss",
-            f"{plan.cut_in:.6f}",
-            "-t",
-            f"{duration:.6f}",
-            "-i",
-            str(info.path),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0?",
-            "-map_metadata",
-            "1",
-            "-sn",
-            "-dn",
+            *source_cut(info.path, plan.cut_in, duration),
+            *clip_streams(0, 1),
             "-c:v",
             "copy",
             *hvc1_tag(info.video_codec),

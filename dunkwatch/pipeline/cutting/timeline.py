@@ -70,16 +70,8 @@ def draw_timeline(
     return img
 
 
-def write_timeline(
-    path: Path,
-    times: Iterable[float],
-    scores: Iterable[float],
-    segments: Sequence[Segment],
-    duration: float,
-    threshold: float,
-    title: str,
-) -> Path:
-    image = draw_timeline(times, scores, segments, duration, threshold, title)
+def write_timeline(path: Path, image: Image.Image) -> Path:
+    """A drawn timeline (draw_timeline) as a PNG, written whole or not at all."""
     with atomic_target(path) as tmp:
         image.save(tmp, format="PNG")
     return path
