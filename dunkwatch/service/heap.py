@@ -20,9 +20,10 @@ _LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None  # loaded once: the trim
 
 def give_back_freed_memory() -> None:
     """Hand the pages glibc keeps after big frees back to the system: in the service once the queue
-    is empty (each video's editor timelines and journal work leave some behind; the sessions'
-    refresh, the largest, runs in a child of its own: session_child.py), and in the video child
-    after each video. A no-op where libc has no malloc_trim."""
+    is empty and after each retention pass (each video's editor timelines and journal work, and
+    retention's plan over every archived video, leave some behind; the sessions' refresh, the
+    largest, runs in a child of its own: session_child.py), and in the video child after each
+    video. A no-op where libc has no malloc_trim."""
     trim = getattr(_LIBC, "malloc_trim", None)  # glibc has it; musl and others do not
     if trim is not None:
         trim(0)

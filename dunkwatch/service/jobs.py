@@ -127,6 +127,7 @@ class JobRunner:
         try:
             if self.retention.run():
                 self.sessions_stale = True  # the page and sessions say which originals are gone
+            give_back_freed_memory()  # its plan read every archived video's row
         except Exception:  # retention must never stop the videos
             log.exception("archive retention failed; it is tried again in an hour")
 
