@@ -110,10 +110,8 @@ def plan_training(devices: Sequence[str] = (), precision: str = "auto") -> Train
 
 def fit_multi_worker(
     plan: TrainingPlan,
-    model: Any,  # a keras.Model: Keras is untyped
-    x: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
+    model: Any,
+    samples: tuple[np.ndarray, np.ndarray, np.ndarray],
     global_batch: int,
     epochs: int,
     seed: int = 0,
@@ -121,9 +119,12 @@ def fit_multi_worker(
     """A plain tf.distribute training loop: Keras 3's fit() fails under MultiWorkerMirroredStrategy
     (keras-team/keras#20585), so every worker runs the same steps here, in lock-step.
 
-    The model and its optimizer come from `plan.scope()`; returns the mean loss of each epoch.
+    `model` is a keras.Model (untyped), made with its optimizer in `plan.scope()`; `samples` are
+    fit()'s frames, labels and weights. Returns the mean loss of each epoch.
     """
     import tensorflow as tf
+
+    x, y, w = samples
 
     strategy = plan.strategy
     # Every batch is split over all replicas; equal-sized batches keep the workers' collectives in step.

@@ -54,7 +54,7 @@ def fit(
     from dunkwatch.learn.distribute import fit_multi_worker
 
     if plan is not None and plan.multi_worker:
-        return fit_multi_worker(plan, model, x, y, w, global_batch, epochs, seed)
+        return fit_multi_worker(plan, model, (x, y, w), global_batch, epochs, seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     history = model.fit(
