@@ -282,7 +282,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def wait_quiet(log: Path, quiet: float = 3.0, timeout: float = 120.0) -> None:
+def wait_quiet(log: Path, quiet: float = 10.0, timeout: float = 180.0) -> None:
     """Until the service's log has not grown for `quiet` seconds: its work after the day is done."""
     deadline = time.monotonic() + timeout
     size, since = -1, time.monotonic()
