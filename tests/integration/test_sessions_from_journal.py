@@ -6,9 +6,10 @@ import builtins
 import datetime as dt
 import io
 import subprocess
+from pathlib import Path
 
 import pytest
-from conftest import finished_video, paths_under
+from conftest import finished_video, paths_under, run_ffmpeg
 
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.outputs import ShotNote
@@ -87,5 +88,30 @@ def test_a_stopping_service_kills_the_sessions_child_and_writes_nothing_half(tmp
     with pytest.raises(Cancelled):
         refresh_in_child(paths, SessionsConfig(reel=False), (), stopping)
     (child,) = started
-    assert child.returncode == -9  # killed and reaped, not left running
+    assert child.returncode is not None and child.returncode != 0  # stopped and reaped, not left running
     assert not list(paths.outbox.rglob("*.part"))
+
+
+def test_a_reel_being_joined_when_the_service_stops_leaves_no_part_file(tmp_path, monkeypatch):
+    """The child is stopped while it joins a session's reel: it removes the `.part` as it goes."""
+    paths = paths_under(tmp_path)
+    store = Store(paths.state_dir)
+    start = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
+    for i, size in enumerate(("320x240", "640x360")):  # two sizes: the reel is re-encoded, which takes a while
+        finished_video(store, paths, i, start + dt.timedelta(minutes=5 * i))
+        clip = paths.outbox / f"IMG_{i:04d}" / f"IMG_{i:04d}_01.mp4"
+        clip.parent.mkdir(parents=True)
+        run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration=40", "-pix_fmt", "yuv420p", str(clip))
+    store.close()
+    sessions = paths.outbox / "sessions"
+    seen: list[Path] = []
+
+    def stop_once_joining() -> None:
+        seen.extend(sessions.rglob("*.part") if sessions.is_dir() else [])
+        if seen:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        refresh_in_child(paths, SessionsConfig(), (), stop_once_joining)
+    assert seen  # the stop came while a `.part` was being written
+    assert not list(sessions.rglob("*.part")) and not list(sessions.rglob("*_reel.mp4"))
