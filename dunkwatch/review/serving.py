@@ -10,6 +10,7 @@ import threading
 
 from dunkwatch.config import Config, parse_listen
 from dunkwatch.review.web import create_app
+from dunkwatch.service.heap import limit_malloc_arenas
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def serve(cfg: Config, stop: threading.Event | None = None) -> None:
             log.warning(
                 "review page on %s: open http://%s:%d/?token=%s (set review.token to keep one)", host, host, port, token
             )
+    limit_malloc_arenas()  # `dunkwatch review` alone: before waitress starts its threads (see heap.py)
     server = create_server(create_app(cfg, token), host=host, port=port, threads=6)
     log.info(
         "review page: http://%s:%d/%s",

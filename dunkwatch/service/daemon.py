@@ -19,7 +19,7 @@ from dunkwatch.config import Config
 from dunkwatch.pipeline.scoring.person import require_detector
 from dunkwatch.pipeline.scoring.scorer_choice import scene_memory
 from dunkwatch.service import sdnotify
-from dunkwatch.service.heap import HeapReport
+from dunkwatch.service.heap import HeapReport, limit_malloc_arenas
 from dunkwatch.service.intake import Intake
 from dunkwatch.service.jobs import JobRunner
 from dunkwatch.service.notifier import Notifier
@@ -91,6 +91,7 @@ class Daemon:
         self.jobs.work.set()
 
     def run(self) -> int:
+        limit_malloc_arenas()  # before any thread of ours: see heap.py
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         HeapReport(self.paths.state_dir).install()  # PYTHONTRACEMALLOC set: SIGUSR2 reports growth
