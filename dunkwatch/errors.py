@@ -1,6 +1,11 @@
 """Typed errors: each one carries a single line the user can act on."""
 
 
+def one_line(text: object) -> str:
+    """A message folded onto one line, for a log line, a journal row or a `.error.txt`."""
+    return " ".join(str(text).split())
+
+
 class DunkwatchError(Exception):
     """Base class; cli turns it into one line on stderr and exit code 2."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from dunkwatch.config import Config
-from dunkwatch.errors import UnreadableError, VideoError
+from dunkwatch.errors import UnreadableError, VideoError, one_line
 from dunkwatch.fsutil import sha256_of
 from dunkwatch.media import probe_apart as probe
 from dunkwatch.service.inbox_rules import (
@@ -25,7 +25,7 @@ from dunkwatch.service.inbox_rules import (
     scan_inbox,
     skip_reason,
 )
-from dunkwatch.service.originals import Originals, one_line
+from dunkwatch.service.originals import Originals
 from dunkwatch.store import State, Store
 
 log = logging.getLogger(__name__)

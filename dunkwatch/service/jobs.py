@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dunkwatch.config import Config
 from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
-from dunkwatch.errors import DunkwatchError, ExportError
+from dunkwatch.errors import DunkwatchError, ExportError, one_line
 from dunkwatch.fsutil import atomic_write_text
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
@@ -20,7 +20,7 @@ from dunkwatch.pipeline.cancel import Cancelled
 from dunkwatch.pipeline.cutting.editor_timelines import after_processing
 from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.notifier import Notifier
-from dunkwatch.service.originals import Originals, one_line
+from dunkwatch.service.originals import Originals
 from dunkwatch.service.retention import ArchiveRetention
 from dunkwatch.service.session_child import refresh_in_child
 from dunkwatch.service.video_child import VideoRunner

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from dunkwatch.config import Config
+from dunkwatch.errors import one_line
 from dunkwatch.fsutil import atomic_write_text, leftovers, move_without_overwrite, remove_leftover
 from dunkwatch.store import State, Store, Video
 
@@ -32,10 +33,6 @@ def quarantine(path: Path, quarantine_dir: Path, reason: str) -> Path:
     moved = move_without_overwrite(path, quarantine_dir)
     atomic_write_text(reason_file(moved), one_line(reason) + "\n")
     return moved
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 class Originals:

@@ -22,6 +22,7 @@ from dunkwatch.pipeline.cutting.cut_plan import FRAME_EPS, NotSmart, PacketIndex
 from dunkwatch.pipeline.cutting.ffmpeg_presets import (
     AAC,
     MP4,
+    MP4_FILE,
     atempo_chain,
     clip_streams,
     dating_args,
@@ -181,7 +182,7 @@ def join_clips(
                     "-c",
                     "copy",
                     *dating,
-                    *MP4[2:],  # a reel of clips that are not Live Photo halves already
+                    *MP4_FILE,
                     str(tmp),
                 ],
                 dest,
