@@ -10,7 +10,7 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Generator, Iterable, Sequence, TypeVar
+from typing import Callable, Generator, Iterable, Iterator, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -156,18 +156,23 @@ class MotionScorer:
         # An opening removes isolated speckle from compression noise.
         return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
-    def _score_all(self, images: list[np.ndarray], scene: EmptyScene | None) -> list[float]:
-        return self._map(lambda image: self._score_one(image, scene), images)
+    def _score_all(self, images: list[np.ndarray], scene: EmptyScene | None) -> Iterator[float]:
+        """The scores in order, each given as soon as it is ready: whoever reads them (the looks
+        that confirm a clip) works on the first while the threads score the rest."""
+        return self._map_lazily(lambda image: self._score_one(image, scene), images)
 
     def _map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        return list(self._map_lazily(fn, items))
+
+    def _map_lazily(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
         """fn over items on as many cores as there are (up to 4): the frames of a chunk, and the
         background candidates' comparisons, are independent, and OpenCV and numpy let go of the
         GIL for these sizes (two threads: 1.8x on a chunk's scores)."""
         if len(items) < 8 or _WORKERS < 2:
-            return [fn(x) for x in items]
+            return map(fn, items)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="motion")
-        return list(self._pool.map(fn, items))
+        return self._pool.map(fn, items)
 
     def _score_one(self, image: np.ndarray, scene: EmptyScene | None) -> float:
         if scene is None:
