@@ -1,5 +1,7 @@
 """The motion scorer streams: it holds a bounded window of frames, never the whole video."""
 
+import threading
+
 import numpy as np
 
 from dunkwatch.config import MotionConfig
@@ -32,3 +34,31 @@ def test_an_unchanging_scene_scores_zero():
     scorer = MotionScorer(MotionConfig(), sample_fps=5.0)
     frame = np.full((54, 96, 3), 120, np.uint8)
     assert set(scorer.score([frame] * 50)) == {0.0}
+
+
+def test_a_chunks_first_score_is_handed_on_before_its_last_is_made(monkeypatch):
+    """Whoever reads the scores (the looks that confirm a clip) works while the rest are made: a
+    short video's scores all come after its last frame, and its looks should not wait for them all."""
+    scorer = MotionScorer(MotionConfig(background_window=10.0, person_prior=False), sample_fps=5.0)
+    frames = [np.full((54, 96, 3), 100 + k % 7, np.uint8) for k in range(20)]  # shorter than a window
+    prepare, score_one = scorer._prepare, scorer._score_one
+    last_image: list[np.ndarray] = []  # the last frame as the scorer prepared it
+    first_read = threading.Event()
+
+    def prepared(frame):
+        image = prepare(frame)
+        if frame is frames[-1]:
+            last_image.append(image)
+        return image
+
+    def scored_late(image, scene):
+        if image is last_image[0]:
+            assert first_read.wait(timeout=10), "the last score was made before the first was read"
+        return score_one(image, scene)
+
+    monkeypatch.setattr(scorer, "_prepare", prepared)
+    monkeypatch.setattr(scorer, "_score_one", scored_late)
+    scores = scorer.score(frames)
+    next(scores)
+    first_read.set()
+    assert len(list(scores)) == len(frames) - 1
