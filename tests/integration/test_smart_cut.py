@@ -19,7 +19,7 @@ from test_review_page import video_packets as packets
 
 from dunkwatch.config import from_dict
 from dunkwatch.media import ffmpeg_exe, probe
-from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig
+from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, sps_fields
 from dunkwatch.pipeline.cutting.bitstream.hevc_sets import PPS, SPS, VPS, HvcConfig
 from dunkwatch.pipeline.cutting.cut_plan import index_packets, plan_cut
 from dunkwatch.pipeline.cutting.export import cut_clip, write_clips
@@ -150,6 +150,10 @@ def test_a_smart_clip_keeps_rotation_colour_tags_recording_time_and_cuts_audio_t
         # The source's parameter sets and the re-encoded parts' own, each under its own id.
         config = AvcConfig.parse(bytes(known(video.codec_context.extradata)))
         assert len(config.sps_ids()) == 2 and len(config.pps_ids()) == 2
+        # ... both of the source's profile (High) and decoded picture buffer: a decoder meeting the
+        # tail's IDR under another DPB drops the copy's frames still to be shown (Annex C.4.4).
+        fields = {(f.profile, f.dpb) for f in map(sps_fields, config.sps)}
+        assert len(fields) == 1 and next(iter(fields))[0] == 100 and next(iter(fields))[1].reorder > 0
         audio_seconds = float(known(audio.duration) * known(audio.time_base))
     assert audio_seconds == pytest.approx(END - START, abs=1024 / 44100 + 1e-3)  # one AAC frame at most
     assert clip.duration == pytest.approx(END - START, abs=0.05)

@@ -5,7 +5,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, ParameterSetError, free_ids
+from dunkwatch.pipeline.cutting.bitstream.avc_sets import (
+    AvcConfig,
+    Dpb,
+    ParameterSetError,
+    free_ids,
+    sps_fields,
+    with_dpb,
+)
 from dunkwatch.pipeline.cutting.cut_plan import NotSmart, PacketIndex, plan_cut
 
 FPS = 10
@@ -135,6 +142,26 @@ def test_avcc_records_that_reuse_an_id_or_another_length_field_do_not_merge():
         AvcConfig.parse(avcc(0)).merged(AvcConfig.parse(avcc(1, length_size=2)))
     with pytest.raises(ParameterSetError, match="not an avcC"):
         AvcConfig.parse(b"\x00\x00\x00\x01\x67")
+
+
+# x264's SPS of a High profile stream with B-frames (testsrc2 640x360, preset medium), with its VUI.
+X264_HIGH_SPS = bytes.fromhex("6764001eacd940a02ff970110000030001000003003c0f162d96")
+
+
+def test_an_h264_sps_says_its_profile_and_dpb_and_takes_another_dpb_with_every_other_bit_kept():
+    fields = sps_fields(X264_HIGH_SPS)
+    assert fields.profile == 100 and fields.dpb == Dpb(references=4, reorder=2, buffering=4)
+    assert with_dpb(X264_HIGH_SPS, fields.dpb) == X264_HIGH_SPS
+    larger = with_dpb(X264_HIGH_SPS, Dpb(references=5, reorder=3, buffering=6))
+    assert sps_fields(larger).dpb == Dpb(5, 3, 6) and sps_fields(larger).profile == 100
+    # Only those fields moved: what lies between them reads the same.
+    a, b = sps_fields(X264_HIGH_SPS), sps_fields(larger)
+    assert a.restriction_at is not None and b.restriction_at is not None
+    assert b.restriction_at - b.ref_frames_at[1] == a.restriction_at - a.ref_frames_at[1]
+    with pytest.raises(ParameterSetError):
+        with_dpb(X264_HIGH_SPS, Dpb(references=4, reorder=2, buffering=3))  # smaller than its references
+    with pytest.raises(ParameterSetError):
+        with_dpb(X264_HIGH_SPS, Dpb(references=2, reorder=0, buffering=2))  # fewer than the stream keeps
 
 
 def test_hevc_escaping_round_trips_and_a_pps_is_renumbered_with_the_rest_of_its_bits_kept():

@@ -84,6 +84,13 @@ _PROFILES = {
 }
 
 
+# The coding tools that make x264 write the source's profile_idc, not the lowest its preset needs
+# (ultrafast alone writes Constrained Baseline): CABAC for Main, and the 8x8 transform for High.
+_AVC_TOOLS = {"main": ["cabac=1"]} | {
+    high: ["cabac=1", "8x8dct=1"] for high in ("high", "high10", "high422", "high444")
+}
+
+
 def _source(info: MediaInfo) -> _Source:
     import av
 
@@ -137,7 +144,7 @@ def _encode(
             "-c:v",
             "libx264",
             "-x264-params",
-            ":".join([f"sps-id={set_id}:bframes=0:keyint=infinite:scenecut=0", *vui]),
+            ":".join([f"sps-id={set_id}:bframes=0:keyint=infinite:scenecut=0", *_AVC_TOOLS.get(src.profile, []), *vui]),
             *(["-level:v", src.level] if src.level else []),
         ]
     else:  # the settings hevc_sets can read the slice headers of
@@ -198,6 +205,7 @@ class _Description:
             self.avc = AvcConfig.parse(src.extradata) if src.codec == "h264" else None
             self.hvc = HvcConfig.parse(src.extradata) if src.codec == "hevc" else None
             self.set_id = free_ids(self.avc, 1)[0] if self.avc else 0
+            self.dpb = self.avc.dpb() if self.avc else None
         except ParameterSetError as exc:
             raise NotSmart(f"its parameter sets cannot be read ({exc})") from None
         self.source_hvc = self.hvc
@@ -206,7 +214,8 @@ class _Description:
         """Takes in a part's parameter sets; returns how its packets are rewritten (None: as they are)."""
         try:
             if self.avc is not None:
-                self.avc = self.avc.merged(AvcConfig.parse(part_extradata))
+                assert self.dpb is not None  # read with self.avc
+                self.avc = self.avc.merged(AvcConfig.parse(part_extradata).with_dpb(self.dpb))
                 return None
             assert self.hvc is not None and self.source_hvc is not None  # smart_safe: h264 or hevc
             renamed = renumbering(self.source_hvc, HvcConfig.parse(part_extradata))

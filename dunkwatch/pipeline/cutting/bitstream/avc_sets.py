@@ -4,13 +4,24 @@ original's bitstream names both sets in its one sample description. Pure bytes i
 
 Only possible when the ids differ: x264 numbers its sets as told (`sps-id`), so the re-encoded
 parts take ids the source does not use. (x265 cannot be told: hevc_sets renumbers afterwards.)
+
+The re-encoded parts also take the source's decoded picture buffer (Dpb): H.264 Annex C.4.4 lets
+a decoder that meets an IDR whose SPS gives another DPB size throw away the frames still waiting
+to be shown (OpenH264 does), which would cost each clip the copied part's last frames.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, Reader, sized_units, unescape
+from dunkwatch.pipeline.cutting.bitstream.nal_bits import (
+    ParameterSetError,
+    Reader,
+    Writer,
+    escape,
+    sized_units,
+    unescape,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,147 @@ class AvcConfig:
         return AvcConfig(
             self.profile, self.compatibility, self.level, self.length_size, tuple(sps), tuple(pps), self.tail
         )
+
+    def dpb(self) -> "Dpb":
+        """The largest DPB any of the record's SPSs asks for."""
+        if not self.sps:
+            raise ParameterSetError("no sequence parameter set")
+        found = [sps_fields(nal).dpb for nal in self.sps]
+        return Dpb(*(max(getattr(d, name) for d in found) for name in ("references", "reorder", "buffering")))
+
+    def with_dpb(self, dpb: "Dpb") -> "AvcConfig":
+        """This record with every SPS saying `dpb`."""
+        return replace(self, sps=tuple(with_dpb(nal, dpb) for nal in self.sps))
+
+
+@dataclass(frozen=True)
+class Dpb:
+    """An SPS's max_num_ref_frames, and VUI's max_num_reorder_frames and max_dec_frame_buffering
+    (as given or as inferred)."""
+
+    references: int
+    reorder: int
+    buffering: int
+
+
+@dataclass(frozen=True)
+class SpsFields:
+    profile: int  # profile_idc
+    dpb: Dpb
+    ref_frames_at: tuple[int, int]  # rbsp bits of max_num_ref_frames
+    restriction_at: int | None  # rbsp bit where max_num_reorder_frames starts; None: not written
+
+
+# Table A-1: MaxDpbMbs by level_idc (9 is level 1b); the DPB a stream without VUI's numbers gets.
+_MAX_DPB_MBS = {9: 396, 10: 396, 11: 900, 12: 2376, 13: 2376, 20: 2376, 21: 4752, 22: 8100, 30: 8100, 31: 18000}
+_MAX_DPB_MBS |= {32: 20480, 40: 32768, 41: 32768, 42: 34816, 50: 110400, 51: 184320, 52: 184320}
+_MAX_DPB_MBS |= {60: 696320, 61: 696320, 62: 696320}
+_HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}  # with chroma format etc.
+
+
+def sps_fields(nal: bytes) -> SpsFields:
+    """What an H.264 SPS says of its profile and DPB (7.3.2.1.1 and E.1.1)."""
+    rbsp = unescape(nal)
+    r = Reader(rbsp, 8)
+    profile, constraints, level = r.u(8), r.u(8), r.u(8)
+    r.ue()  # seq_parameter_set_id
+    if profile in _HIGH_PROFILES:
+        chroma = r.ue()
+        r.u(1 if chroma == 3 else 0)  # separate_colour_plane_flag
+        r.ue(), r.ue(), r.u(1)  # bit depths, qpprime_y_zero_transform_bypass_flag
+        if r.u(1):  # seq_scaling_matrix_present_flag
+            for i in range(8 if chroma != 3 else 12):
+                if r.u(1):
+                    _skip_scaling_list(r, 16 if i < 6 else 64)
+    r.ue()  # log2_max_frame_num_minus4
+    poc_type = r.ue()
+    if poc_type == 0:
+        r.ue()
+    elif poc_type == 1:
+        r.u(1), r.se(), r.se()
+        for _ in range(r.ue()):
+            r.se()
+    ref_at = r.pos
+    ref_frames = r.ue()
+    ref_frames_at = (ref_at, r.pos)
+    r.u(1)  # gaps_in_frame_num_value_allowed_flag
+    mbs = (r.ue() + 1) * (r.ue() + 1)  # width in macroblocks times height in map units
+    if not r.u(1):  # frame_mbs_only_flag: map units are field pairs
+        mbs *= 2
+        r.u(1)
+    r.u(1)  # direct_8x8_inference_flag
+    if r.u(1):  # frame_cropping_flag
+        for _ in range(4):
+            r.ue()
+    intra_only = bool(constraints & 0x10) and profile in {44, 86, 100, 110, 122, 244}
+    inferred = 0 if intra_only else min(_MAX_DPB_MBS.get(level, 696320) // max(mbs, 1), 16)
+    if not r.u(1) or not _vui_to_restriction(r):
+        return SpsFields(profile, Dpb(ref_frames, inferred, inferred), ref_frames_at, None)
+    at = r.pos
+    return SpsFields(profile, Dpb(ref_frames, r.ue(), r.ue()), ref_frames_at, at)
+
+
+def with_dpb(nal: bytes, dpb: Dpb) -> bytes:
+    """The SPS saying `dpb`: max_num_ref_frames, and VUI's max_num_reorder_frames and
+    max_dec_frame_buffering (the last two fields of an SPS). Every other bit stays. More reference
+    frames than a stream uses change nothing in its decoding: a P-frame's first reference is the
+    frame before it however many are kept."""
+    fields = sps_fields(nal)
+    if fields.restriction_at is None:
+        raise ParameterSetError("the SPS writes no bitstream restriction to change")
+    if dpb.buffering < max(dpb.references, dpb.reorder) or dpb.references < fields.dpb.references:
+        raise ParameterSetError(f"the SPS cannot take the DPB {dpb}")
+    rbsp = unescape(nal)
+    w = Writer()
+    w.copy(rbsp, 0, fields.ref_frames_at[0])
+    w.ue(dpb.references)
+    w.copy(rbsp, fields.ref_frames_at[1], fields.restriction_at)
+    w.ue(dpb.reorder)
+    w.ue(dpb.buffering)
+    return escape(w.aligned())
+
+
+def _skip_scaling_list(r: Reader, size: int) -> None:
+    last = following = 8
+    for _ in range(size):
+        if following:
+            following = (last + r.se() + 256) % 256
+        last = following or last
+
+
+def _vui_to_restriction(r: Reader) -> bool:
+    """Reads VUI parameters up to bitstream_restriction_flag; returns it."""
+    if r.u(1) and r.u(8) == 255:  # aspect_ratio_info_present_flag, aspect_ratio_idc: Extended_SAR
+        r.u(32)
+    if r.u(1):  # overscan_info_present_flag
+        r.u(1)
+    if r.u(1):  # video_signal_type_present_flag
+        r.u(4)
+        if r.u(1):
+            r.u(24)
+    if r.u(1):  # chroma_loc_info_present_flag
+        r.ue(), r.ue()
+    if r.u(1):  # timing_info_present_flag
+        r.u(32), r.u(32), r.u(1)
+    hrd = [r.u(1) and _skip_hrd(r) for _ in range(2)]  # NAL, then VCL
+    if any(hrd):
+        r.u(1)  # low_delay_hrd_flag
+    r.u(1)  # pic_struct_present_flag
+    if not r.u(1):
+        return False
+    r.u(1)  # motion_vectors_over_pic_boundaries_flag
+    for _ in range(4):  # max bytes per picture, bits per macroblock, motion vector lengths
+        r.ue()
+    return True
+
+
+def _skip_hrd(r: Reader) -> bool:
+    count = r.ue() + 1
+    r.u(8)  # bit_rate_scale, cpb_size_scale
+    for _ in range(count):
+        r.ue(), r.ue(), r.u(1)
+    r.u(20)  # four delay and offset lengths
+    return True
 
 
 def _sps_id(nal: bytes) -> int:
