@@ -181,6 +181,7 @@ def join_clips(
                     "0:a?",
                     "-c",
                     "copy",
+                    *_undo_concat_offset(clips[0]),
                     *dating,
                     *MP4_FILE,
                     str(tmp),
@@ -192,6 +193,23 @@ def join_clips(
     finally:
         list_file.unlink(missing_ok=True)
     return dest
+
+
+def _undo_concat_offset(first_clip: Path) -> list[str]:
+    """The concat demuxer moves each file by its earliest timestamp, which is AAC's priming packet
+    (1024 samples before 0): the reel's video would start 21-23 ms late, behind an empty edit.
+    Moving the output back by as much starts the reel's video at 0."""
+    import av
+
+    firsts: dict[int, float] = {}
+    with av.open(str(first_clip)) as container:
+        for count, packet in enumerate(container.demux()):
+            if packet.pts is not None and packet.time_base is not None:
+                firsts.setdefault(packet.stream.index, float(packet.pts * packet.time_base))
+            if len(firsts) == len(container.streams) or count > 100:
+                break
+    earliest = min(firsts.values(), default=0.0)
+    return ["-output_ts_offset", f"{earliest:.6f}"] if earliest < 0 else []
 
 
 def write_clips(

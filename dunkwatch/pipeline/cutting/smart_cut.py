@@ -311,13 +311,29 @@ def _pts(packet: AvPacket) -> int:
     return packet.pts
 
 
+def _leading_gap(index: PacketIndex, plan: CutPlan) -> int:
+    """Ticks of decode time that the first keyframe's leading pictures, left out of the copy, took
+    up. The packets after them are decoded that much earlier, so that the keyframe's sample lasts
+    one frame: with the gap in, the track's decode times outrun its frames, and GStreamer's qtdemux
+    drops the clip's last sample."""
+    if not index.drops_leading or plan.copy_count < 2:
+        return 0
+    after = np.arange(plan.copy_first + 1, plan.copy_last + 1)
+    leading = index.pts[after] < index.pts[plan.copy_first]
+    if not leading.any() or leading.all():
+        return 0
+    # Leading pictures come straight after their keyframe in decode order (HEVC 7.4.3.2).
+    return int(index.dts[after[np.argmin(leading)]] - index.dts[after[0]])
+
+
 def _copied_packets(
-    source: InputContainer, stream: VideoStream, index: PacketIndex, plan: CutPlan, origin: int
+    source: InputContainer, stream: VideoStream, index: PacketIndex, plan: CutPlan, origin: int, gap: int
 ) -> Iterator[Packet]:
     """The source's packets of the plan's copy, as they are, re-timed by `origin` ticks; leading
-    pictures of the first keyframe left out, and an HEVC CRA keyframe named a BLA picture (one
-    byte of its NAL headers): it then starts a coded video sequence of its own after the re-encoded
-    head, as a splice point should, instead of continuing the head's picture order."""
+    pictures of the first keyframe left out, the packets after them decoded `gap` ticks earlier
+    (_leading_gap), and an HEVC CRA keyframe named a BLA picture (one byte of its NAL headers): it
+    then starts a coded video sequence of its own after the re-encoded head, as a splice point
+    should, instead of continuing the head's picture order."""
     wanted = plan.copy_count
     first_pts = int(index.pts[plan.copy_first])
     source.seek(int(index.dts[plan.copy_first]), stream=stream, backward=True, any_frame=False)
@@ -335,7 +351,12 @@ def _copied_packets(
         else:
             data = bytes(packet)
         assert packet.dts is not None  # a demuxed mp4 sample always has one
-        yield data, packet.pts - origin, packet.dts - origin, packet.is_keyframe
+        yield (
+            data,
+            packet.pts - origin,
+            packet.dts - origin - (gap if wanted < plan.copy_count else 0),
+            packet.is_keyframe,
+        )
         wanted -= 1
         if wanted == 0:
             return
@@ -367,8 +388,9 @@ def _mux(
     tb = index.time_base
     origin = int(round((plan.cut_in + (float(index.pts[0] * tb) - index.times[0])) / tb))  # cut-in, source ticks
     copied = plan.copy_count > 0
+    gap = _leading_gap(index, plan)
     first_dts = int(index.dts[plan.copy_first] - origin) if copied else None
-    last_dts = int(index.dts[plan.copy_last] - origin) if copied else None
+    last_dts = int(index.dts[plan.copy_last] - origin - (gap if plan.copy_count > 1 else 0)) if copied else None
     with av.open(str(info.path)) as source, av.open(str(dest), "w", format="mp4") as out:
         in_stream = source.streams.video[0]
         assert in_stream.time_base is not None  # index_packets read the same stream's
@@ -382,7 +404,7 @@ def _mux(
             if "tail" in parts
             else []
         )
-        copy = _copied_packets(source, in_stream, index, plan, origin) if copied else []
+        copy = _copied_packets(source, in_stream, index, plan, origin, gap) if copied else []
         held = None  # the last packet waits: it alone needs a duration (the others' come from the next dts)
         for group in (head, copy, tail):
             for data, pts, dts, key in group:
