@@ -338,6 +338,7 @@ def _copied_packets(
     first_pts = int(index.pts[plan.copy_first])
     source.seek(int(index.dts[plan.copy_first]), stream=stream, backward=True, any_frame=False)
     started = False
+    shift = 0
     for packet in source.demux(stream):
         if packet.pts is None or packet.size == 0:
             continue
@@ -351,12 +352,8 @@ def _copied_packets(
         else:
             data = bytes(packet)
         assert packet.dts is not None  # a demuxed mp4 sample always has one
-        yield (
-            data,
-            packet.pts - origin,
-            packet.dts - origin - (gap if wanted < plan.copy_count else 0),
-            packet.is_keyframe,
-        )
+        yield data, packet.pts - origin, packet.dts - origin - shift, packet.is_keyframe
+        shift = gap  # every packet after the keyframe
         wanted -= 1
         if wanted == 0:
             return
@@ -390,7 +387,7 @@ def _mux(
     copied = plan.copy_count > 0
     gap = _leading_gap(index, plan)
     first_dts = int(index.dts[plan.copy_first] - origin) if copied else None
-    last_dts = int(index.dts[plan.copy_last] - origin - (gap if plan.copy_count > 1 else 0)) if copied else None
+    last_dts = int(index.dts[plan.copy_last] - origin - gap) if copied else None
     with av.open(str(info.path)) as source, av.open(str(dest), "w", format="mp4") as out:
         in_stream = source.streams.video[0]
         assert in_stream.time_base is not None  # index_packets read the same stream's

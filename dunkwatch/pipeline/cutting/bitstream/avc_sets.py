@@ -89,7 +89,7 @@ class AvcConfig:
         if not self.sps:
             raise ParameterSetError("no sequence parameter set")
         found = [sps_fields(nal).dpb for nal in self.sps]
-        return Dpb(*(max(getattr(d, name) for d in found) for name in ("references", "reorder", "buffering")))
+        return Dpb(max(d.references for d in found), max(d.reorder for d in found), max(d.buffering for d in found))
 
     def with_dpb(self, dpb: "Dpb") -> "AvcConfig":
         """This record with every SPS saying `dpb`."""
