@@ -21,21 +21,32 @@ install: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/dunkwatch run --config config.toml
 
-# Debian packages the suite needs that PyPI cannot bring: systemd-analyze (systemd/verify.sh) and
-# chromium (the review page's browser tests; Playwright drives it and downloads no browser).
-# Installed when this user may (root, or sudo without a password); otherwise one line says how.
+# Debian packages the suite needs that PyPI cannot bring: systemd-analyze (systemd/verify.sh),
+# chromium (the review page's browser tests; Playwright drives it and downloads no browser), and
+# the players that tests/integration/test_players.py plays every clip in (GStreamer with libav's
+# decoders and OpenH264, VLC, mediainfo). Installed when this user may (root, or sudo without a
+# password), the players without what Debian only recommends for a desktop; otherwise one line says
+# how.
 CHROMIUM ?= /usr/bin/chromium
+PLAYERS := gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
+	vlc-bin vlc-plugin-base mediainfo
 system-packages:
-	@missing=""; \
+	@missing=""; players=""; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
-	[ -z "$$missing" ] && exit 0; \
+	for p in $(PLAYERS); do \
+	  dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || players="$$players $$p"; \
+	done; \
+	[ -z "$$missing$$players" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then sudo="sudo -n"; \
-	else echo "make test: the suite needs Debian packages this user cannot install; run: sudo apt-get install$$missing" >&2; exit 1; fi; \
-	echo "make test: installing$$missing from Debian (apt-get)"; \
-	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null \
-	  || { echo "make test: apt-get could not install$$missing; run: sudo apt-get install$$missing" >&2; exit 1; }
+	else echo "make test: the suite needs Debian packages this user cannot install; run: sudo apt-get install$$missing$$players" >&2; exit 1; fi; \
+	echo "make test: installing$$missing$$players from Debian (apt-get)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq \
+	  && { [ -z "$$missing" ] || $$sudo apt-get install -y -qq$$missing >/dev/null; } \
+	  && { [ -z "$$players" ] || $$sudo apt-get install -y -qq --no-install-recommends$$players >/dev/null; } \
+	  || { echo "make test: apt-get could not install$$missing$$players; run: sudo apt-get install$$missing$$players" >&2; exit 1; }
 
 # Three workers on two cores: many tests wait on subprocesses and services, and a third worker fills
 # those waits (526 s against about 560 s with two, at 398 tests). Slow tests first, idle workers steal.

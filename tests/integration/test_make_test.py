@@ -1,6 +1,6 @@
 """`make test` brings the Debian packages the suite needs, or stops before the suite saying how.
 
-The recipe runs for real; only `id`, `sudo` and `apt-get` are stand-ins on PATH, so that no test
+The recipe runs for real; only `id`, `sudo`, `apt-get` and `dpkg-query` are stand-ins on PATH, so that no test
 installs anything or needs another user, and the suite is a stand-in that records being started.
 """
 
@@ -11,13 +11,17 @@ from pathlib import Path
 from conftest import REPO
 
 
-def stand_ins(tmp_path: Path, uid: int, sudo_ok: bool) -> tuple[Path, dict]:
+def stand_ins(tmp_path: Path, uid: int, sudo_ok: bool, absent: tuple[str, ...] = ()) -> tuple[Path, dict]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
         "id": f'case "$1" in -u) echo {uid};; -un) echo player;; *) echo "uid={uid}(player)";; esac',
         "sudo": 'if [ "$1" = -n ]; then shift; fi; [ "$1" = true ] && exit {}; exec "$@"'.format(0 if sudo_ok else 1),
         "apt-get": f'echo "$@" >> {tmp_path}/apt-get.calls',
+        # The players' packages: installed unless named in `absent`.
+        "dpkg-query": 'for p in "$@"; do :; done; case " {} " in *" $p "*) exit 1;; esac; printf installed'.format(
+            " ".join(absent)
+        ),
     }
     for name, body in scripts.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -38,8 +42,10 @@ def stand_ins(tmp_path: Path, uid: int, sudo_ok: bool) -> tuple[Path, dict]:
     return venv, env
 
 
-def make_test(tmp_path: Path, chromium: Path, uid: int, sudo_ok: bool) -> subprocess.CompletedProcess:
-    venv, env = stand_ins(tmp_path, uid, sudo_ok)
+def make_test(
+    tmp_path: Path, chromium: Path, uid: int, sudo_ok: bool, absent: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    venv, env = stand_ins(tmp_path, uid, sudo_ok, absent)
     # The stamp must look newer than pyproject.toml, so make does not try to build the venv.
     os.utime(venv / "bin" / ".installed", (2**31, 2**31))
     return subprocess.run(
@@ -84,3 +90,14 @@ def test_nothing_is_installed_when_everything_is_there(tmp_path):
     assert not (tmp_path / "apt-get.calls").exists()
     assert (tmp_path / "suite-started").exists() and (tmp_path / "lint-ran").exists()
     assert (tmp_path / "types-ran").exists()
+
+
+def test_a_missing_player_is_installed_without_desktop_recommends(tmp_path):
+    present = tmp_path / "chromium"
+    present.write_text("#!/bin/sh\n")
+    present.chmod(0o755)
+    proc = make_test(tmp_path, present, uid=0, sudo_ok=False, absent=("vlc-bin", "mediainfo"))
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "apt-get.calls").read_text().splitlines()
+    assert calls == ["update -qq", "install -y -qq --no-install-recommends vlc-bin mediainfo"], calls
+    assert (tmp_path / "suite-started").exists()
