@@ -16,6 +16,12 @@ clips were smart-cut (the rest fell back to a re-encode, with the reason).
 
 Also times `dunkwatch process` on 4k30_hevc with clips in the default mode against the analysis
 alone (`--no-clips`), both as whole processes.
+
+    .venv/bin/python bench/export.py --short-head
+
+Times smart clips of 4k30_hevc that start just before a keyframe: a head no longer than the
+keyframe's decode delay is grown to the next keyframe (VLC would skip it: cut_plan.plan_cut), and
+this is what that costs beside a clip with a long head and one with none, and a re-encode.
 """
 
 from __future__ import annotations
@@ -218,12 +224,35 @@ def process_times(video: Path) -> list[tuple[str, float]]:
     return rows
 
 
+def short_heads(video: Path) -> int:
+    """Clips to 6.7 s from 2.9 s (three frames before the keyframe at 3.0), 2.3 s and 3.0 s."""
+    from dunkwatch.pipeline.cutting.cut_plan import plan_cut
+    from dunkwatch.pipeline.cutting.smart_cut import smart_index
+
+    info = probe(video)
+    print("| clip | mode | head frames re-encoded | time |")
+    print("| --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as out:
+        for mode in ("smart", "reencode"):
+            cfg = from_dict({"export": {"mode": mode, "highlight_reel": False}}, Path(out)).export
+            index = smart_index(info, cfg) if mode == "smart" else None
+            for start in (2.9, 2.3, 3.0):
+                head = plan_cut(index, start, 6.7).head_frames if index is not None else "all"
+                started = time.monotonic()
+                write_clips(info, [Segment(start, 6.7, start, 6.7, 1.0)], Path(out), cfg)
+                print(f"| {start} to 6.7 s | {mode} | {head} | {time.monotonic() - started:.1f} s |", flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
     parser.add_argument("--process", action="store_true", help="also time `dunkwatch process` on 4k30_hevc")
+    parser.add_argument("--short-head", action="store_true", help="only time clips that start near a keyframe")
     args = parser.parse_args()
     videos = inputs()
+    if args.short_head:
+        return short_heads(videos["4k30_hevc"])
     if args.only:
         videos = {k: v for k, v in videos.items() if k in args.only}
     rows = []

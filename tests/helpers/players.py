@@ -79,8 +79,11 @@ VLC_PLAYS = 5
 
 def vlc_shown(path: Path, reference: list[np.ndarray]) -> VlcPlay:
     """The reference frames VLC's video output shows, in order; VLC may show one twice. It plays in
-    real time: played faster, it showed a last frame that it drops at normal speed. `path` must be
-    readable by `nobody` when this runs as root (VLC refuses root)."""
+    real time, with sound (to a silent output), as a viewer plays it: played faster, it showed a
+    last frame that it drops at normal speed; and without sound it ends as soon as the last
+    picture is decoded, before that picture's time, where a file's last frames are decoded well
+    ahead of their time (a re-encoded tail after B-frames). `path` must be readable by `nobody`
+    when this runs as root (VLC refuses root)."""
     play = VlcPlay(len(reference), (), 0)
     for attempt in range(1, VLC_PLAYS + 1):
         play = VlcPlay(len(reference), _vlc_once(path, reference), attempt)
@@ -92,7 +95,7 @@ def vlc_shown(path: Path, reference: list[np.ndarray]) -> VlcPlay:
 def _vlc_once(path: Path, reference: list[np.ndarray]) -> tuple[int, ...]:
     with tempfile.TemporaryDirectory(prefix="vlc-") as out:
         os.chmod(out, 0o777)
-        cmd = ["cvlc", "-q", "--no-audio", "--vout=dummy", "--video-filter=scene", "--scene-format=png"]
+        cmd = ["cvlc", "-q", "--aout=adummy", "--vout=dummy", "--video-filter=scene", "--scene-format=png"]
         cmd += ["--scene-ratio=1", "--scene-width=160", "--scene-height=90", "--scene-prefix=f"]
         cmd += [f"--scene-path={out}", "--play-and-exit", str(path)]
         if os.geteuid() == 0:

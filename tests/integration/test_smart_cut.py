@@ -184,37 +184,6 @@ def test_a_reel_of_smart_clips_is_joined_by_stream_copy_and_plays_through(video,
         assert track == pytest.approx(len(decoded(path)) / 30, abs=1e-4), path.name
     # The reel shows every frame a frame apart: no clip starts on top of the last one's end.
     assert timing(reel)[0] == {1 / 30}
-    # Presentation starts at the first sample's decode time (composition offsets may be negative):
-    # VLC starts an edit list's media time at the sample decoded then, which skipped the first
-    # frames of a head decoded before its copy's B-frames.
-    media_times = {path.name: edit_media_times(path) for path in [*clips, reel]}
-    assert all(times in ([], [0]) for times in media_times.values()), media_times
-
-
-def edit_media_times(path: Path) -> list[int]:
-    """The media times of the video track's edit list (elst), in the track's ticks; [] with none."""
-    data = path.read_bytes()
-
-    def boxes(start: int, end: int) -> dict[bytes, tuple[int, int]]:
-        found: dict[bytes, tuple[int, int]] = {}
-        while start + 8 <= end:
-            size = int.from_bytes(data[start : start + 4], "big")
-            found.setdefault(data[start + 4 : start + 8], (start + 8, start + size))
-            if data[start + 4 : start + 8] == b"trak" and b"vide" in data[start : start + size][:400]:
-                found[b"video"] = (start + 8, start + size)  # the video track: its hdlr says vide
-            start += size
-        return found
-
-    track = boxes(*boxes(0, len(data))[b"moov"]).get(b"video")
-    assert track is not None, f"{path.name}: no video track"
-    edts = boxes(*track).get(b"edts")
-    if edts is None:
-        return []
-    elst = boxes(*edts)[b"elst"][0]
-    version, count = data[elst], int.from_bytes(data[elst + 4 : elst + 8], "big")
-    width = 8 if version else 4  # segment_duration and media_time are 64 bits in version 1
-    entries = [elst + 8 + i * (2 * width + 4) for i in range(count)]
-    return [int.from_bytes(data[e + width : e + 2 * width], "big", signed=True) for e in entries]
 
 
 def timing(path: Path) -> tuple[set[float], tuple[float, float], float]:

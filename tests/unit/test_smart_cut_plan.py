@@ -94,11 +94,21 @@ def test_a_keyframe_with_leading_pictures_is_not_copied_from_in_h264():
 
 def test_an_hevc_keyframe_is_copied_from_without_its_leading_pictures():
     index = index_of(open_gop_at_10(), drops_leading=True)
-    plan = plan_cut(index, 0.55, 2.95)
+    plan = plan_cut(index, 0.45, 2.95)
     assert index.times[plan.copy_first] == pytest.approx(1.0)
-    assert plan.head_frames == 4  # 6, 7, and the leading 8 and 9: re-encoded
+    assert plan.head_frames == 5  # 5, 6, 7, and the leading 8 and 9: re-encoded
     assert plan.copy_count == plan.copy_last - plan.copy_first + 1 - 2  # 8 and 9 left out of the copy
-    assert plan.frames == 24 == plan.head_frames + plan.copy_count + plan.tail_frames
+    assert plan.frames == 25 == plan.head_frames + plan.copy_count + plan.tail_frames
+
+
+def test_a_head_no_longer_than_the_keyframes_decode_delay_moves_the_copy_a_keyframe_on():
+    """Frame 10's keyframe is decoded 4 frames before it is shown (dts 6): a clip's edit list then
+    starts 4 frames into its decode times, and VLC starts there, at the copy's keyframe, when the
+    head is 4 frames or fewer. Such a head grows to the next keyframe; a longer one is kept."""
+    index = index_of(open_gop_at_10(), drops_leading=True)
+    assert index.times[plan_cut(index, 0.55, 2.95).copy_first] == pytest.approx(2.0)  # head 6..9: 4 frames
+    assert index.times[plan_cut(index, 0.45, 2.95).copy_first] == pytest.approx(1.0)  # head 5..9: 5 frames
+    assert index.times[plan_cut(index, 1.0, 2.95).copy_first] == pytest.approx(1.0)  # no head at all
 
 
 def test_a_clip_inside_one_group_of_pictures_is_all_head():

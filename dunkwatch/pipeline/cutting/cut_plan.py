@@ -103,6 +103,13 @@ def frames_in(index: PacketIndex, start: float, end: float) -> int:
     return int(np.count_nonzero((index.times >= start - FRAME_EPS) & (index.times < end - FRAME_EPS)))
 
 
+def decode_start(index: PacketIndex, time: float) -> float:
+    """The time of the last keyframe a decoder can start from (an IDR, CRA or BLA) shown at or
+    before `time`: every frame from `time` on decodes from it. 0 when there is none."""
+    before = index.opens & (index.times <= time + FRAME_EPS)
+    return float(index.times[before].max()) if before.any() else 0.0
+
+
 def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
     """The copy runs from the first keyframe at or after the cut-in that can open it (no frame
     before it in decode order shows after it; none after it shows before it, unless those leading
@@ -118,6 +125,11 @@ def plan_cut(index: PacketIndex, start: float, end: float) -> CutPlan:
     clean = index.opens & (earlier_max < t) & (t >= cut_in - FRAME_EPS) & (t < end - FRAME_EPS)
     if not index.drops_leading:
         clean &= later_min > t
+    # A head shorter than the keyframe's decode delay is refused: the clip's edit list then starts
+    # (at the head's first frame) later than the keyframe's decode time, and VLC starts an edit list
+    # at the last keyframe decoded by then, skipping the head. The copy starts a keyframe later.
+    delay = (index.pts - index.dts).astype(np.float64) * float(index.time_base)
+    clean &= (t - cut_in < FRAME_EPS) | (t - cut_in > delay + FRAME_EPS)
     if not clean.any():
         # Nothing to copy (a clip shorter than the source's group of pictures): all of it is the
         # head, encoded as the other clips' ends are, so every clip of the video shares one sample

@@ -30,7 +30,14 @@ from dunkwatch.media import MediaInfo
 from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, free_ids
 from dunkwatch.pipeline.cutting.bitstream.hevc_sets import HvcConfig, renumbering
 from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, nal_units
-from dunkwatch.pipeline.cutting.cut_plan import CutPlan, NotSmart, PacketIndex, index_packets, plan_cut
+from dunkwatch.pipeline.cutting.cut_plan import (
+    CutPlan,
+    NotSmart,
+    PacketIndex,
+    decode_start,
+    index_packets,
+    plan_cut,
+)
 from dunkwatch.pipeline.cutting.ffmpeg_presets import (
     AAC,
     MP4,
@@ -127,16 +134,18 @@ def _encode(
     info: MediaInfo,
     src: _Source,
     first_time: float,
+    decode_from: float,
     frames: int,
     set_id: int,
     dest: Path,
     cfg: ExportConfig,
     run: FfmpegRun,
 ) -> None:
-    """`frames` frames from `first_time` on, in stored orientation, in the source's codec, profile,
-    level, pixel format and colour tags: one IDR, then P-frames only (decode order is presentation
-    order, so its timestamps fit before and after the copied packets), one slice per picture.
-    H.264's parameter sets are numbered `set_id`; HEVC's are renumbered afterwards (hevc_sets)."""
+    """`frames` frames from `first_time` on, decoded from the keyframe at `decode_from`, in stored
+    orientation, in the source's codec, profile, level, pixel format and colour tags: one IDR, then
+    P-frames only (decode order is presentation order, so its timestamps fit before and after the
+    copied packets), one slice per picture. H.264's parameter sets are numbered `set_id`; HEVC's
+    are renumbered afterwards (hevc_sets)."""
     half_frame = 0.25 / info.fps if info.fps > 0 else 0.005
     colour, vui = colour_options(info)
     if src.codec == "h264":
@@ -163,12 +172,19 @@ def _encode(
                 ]
             ),
         ]
+    # ffmpeg's input seek starts at the last keyframe whose decode time is before the target: just
+    # before an open GOP's keyframe, that is the keyframe itself, whose leading pictures (the
+    # frames wanted) cannot be decoded from it. So it seeks to the keyframe the frames are
+    # decoded from, and the frames before `first_time` are dropped after decoding.
+    seek = max(0.0, decode_from - half_frame)
+    skip = ["-ss", f"{first_time - half_frame - seek:.6f}"] if first_time - half_frame > seek else []
     args = [
         "-noautorotate",
         "-ss",
-        f"{max(0.0, first_time - half_frame):.6f}",
+        f"{seek:.6f}",
         "-i",
         str(info.path),
+        *skip,
         "-map",
         "0:v:0",
         "-frames:v",
@@ -258,7 +274,18 @@ def smart_cut_video(
         # the keyframe before it, which the other's encoding overlaps.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-end") as pool:
             for done in [
-                pool.submit(_encode, info, description.src, first_time, frames, description.set_id, path, cfg, run)
+                pool.submit(
+                    _encode,
+                    info,
+                    description.src,
+                    first_time,
+                    decode_start(index, first_time),
+                    frames,
+                    description.set_id,
+                    path,
+                    cfg,
+                    run,
+                )
                 for frames, first_time, path in ends.values()
             ]:
                 done.result()
