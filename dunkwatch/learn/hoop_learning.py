@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -198,15 +198,13 @@ def train_hoop_model(
     cfg: LearnConfig,
     store: Store,
     known: list[KnownVideo],
-    plan: TrainingPlan,
+    make_plan: Callable[[], TrainingPlan],
     force: bool = False,
     verbose: int | str = 0,
 ) -> HoopTrainResult:
-    """Skip, or train (on `plan`'s devices), judge and maybe promote the hoop model."""
-    from dunkwatch.learn.fit import train_model, training_input_size
-    from dunkwatch.learn.judge import candidate_folder, keep_version
-    from dunkwatch.models.runtime import candidate_classifier
-
+    """Skip, or train (on the devices `make_plan` finds), judge and maybe promote the hoop model.
+    The plan, and Keras with it, is made only when there is something to train: a skip costs no
+    Keras import (3 s of CPU for every `dunkwatch train` with nothing to learn)."""
     rows, _ = read_corrections(cfg.paths.corrections, known)
     videos = _videos(store, known)
     shots = labelled_shots(rows, videos)
@@ -217,6 +215,11 @@ def train_hoop_model(
         return HoopTrainResult(HoopStatus.SKIPPED, "no make or miss row covers a detected attempt yet")
     if not force and current and registry.metrics(state, current).get("labels_hash") == lhash:
         return HoopTrainResult(HoopStatus.SKIPPED, f"hoop model {current} learned from these rows already")
+    from dunkwatch.learn.fit import train_model, training_input_size
+    from dunkwatch.learn.judge import candidate_folder, keep_version
+    from dunkwatch.models.runtime import candidate_classifier
+
+    plan = make_plan()
     t = cfg.training
     size = training_input_size(t, plan.accelerated)
     train_ids, held = split(shots, t.validation_share)

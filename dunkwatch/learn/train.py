@@ -82,7 +82,7 @@ def _train_hoop(cfg: LearnConfig, store: Store, force: bool, verbose: int | str)
         return HoopTrainResult(HoopStatus.SKIPPED, "trained on one machine only (not with several workers)")
     try:
         known = [a.known for a in catalogue(cfg.paths, store)]
-        return train_hoop_model(cfg, store, known, training_plan(cfg.training), force, verbose)
+        return train_hoop_model(cfg, store, known, lambda: training_plan(cfg.training), force, verbose)
     except Exception as exc:  # logged with its traceback; the presence model's outcome stands
         log.warning("hoop model: training failed: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return HoopTrainResult(HoopStatus.FAILED, str(exc))

@@ -51,6 +51,10 @@ def test_a_model_judged_on_court_a_scores_a_while_court_b_keeps_its_scorer(tmp_p
     court_a, court_b = remember_courts(cfg.pipeline, [a, b])
     assert court_a != court_b
     model = build_model(input_size=32, weights=None, dense_units=(8, 8, 8))
+    # An untrained model that sees nobody, whatever its random start (a seedless one sometimes saw the block).
+    top = model.get_layer("player_in_view")
+    kernel, bias = top.get_weights()
+    top.set_weights([np.zeros_like(kernel), np.full_like(bias, -8.0)])
     v1 = registry.add_version(state, lambda p: model.save(p), {"courts": [court_a], "previous": None})
     registry.set_current(state, v1)
 

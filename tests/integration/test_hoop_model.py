@@ -92,7 +92,7 @@ def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(w
     store = Store(config.paths.state_dir)
     try:
         known = [a.known for a in catalogue(config.paths, store)]
-        result = train_hoop_model(config.learning, store, known, training_plan(config.training))
+        result = train_hoop_model(config.learning, store, known, lambda: training_plan(config.training))
         # b.mp4 (the newer) is held out: its two labelled shots judge the candidate against what was shown.
         right_shown = sum(
             (shown[("b.mp4", n)] == "make") == (n == 0) and shown[("b.mp4", n)] != "unknown" for n in range(2)
@@ -106,7 +106,7 @@ def test_make_and_miss_rows_train_the_hoop_model_judged_on_a_held_out_practice(w
             (promoted is not None) == (result.status is HoopStatus.PROMOTED) == (result.candidate.right > right_shown)
         )
         if promoted:  # the same rows again: nothing new to learn (a kept model would be tried again)
-            again = train_hoop_model(config.learning, store, known, training_plan(config.training))
+            again = train_hoop_model(config.learning, store, known, lambda: training_plan(config.training))
             assert again.status is HoopStatus.SKIPPED and promoted in again.reason
     finally:
         store.close()

@@ -4,8 +4,9 @@ Three small 8 s sources, stored as phones and cameras store them:
   - h264_bframes: H.264 High with B-frames (x264 medium) and a 2 s GOP, AAC;
   - hevc_iphone: HEVC with open GOPs of 1 s, stored sideways with a -90 display rotation, AAC;
   - hlg_10bit: 10-bit HLG HEVC with open GOPs of 1 s.
-Three smart clips of each (none starts on a keyframe) and their reel. PyAV's frames must be the
-source's frames from each segment's first to its last; then every player must show as many:
+Three smart clips of each, each holding a keyframe and starting on none (the last three frames
+before one: a head shorter than the keyframe's decode delay), and their reel. PyAV's frames must
+be the source's frames from each segment's first to its last; then every player must show as many:
 `ffmpeg -v error` silent, GStreamer's qtdemux samples and its libav decoder (and OpenH264 for
 H.264), VLC's video output (matched to PyAV's frames by content, every one in order), mediainfo's
 count; and an HEVC `hvcC` covers the tier and level of every set it holds.
