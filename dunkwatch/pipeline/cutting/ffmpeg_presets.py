@@ -18,7 +18,7 @@ from dunkwatch.pipeline.scoring.decode import sdr_filter
 AAC = ["-c:a", "aac", "-b:a", "160k"]
 # The mp4 a clip or reel is written as: its index first, so a phone plays it while it loads.
 # Composition offsets stay positive (the edit list starts at the first frame shown): with negative
-# ones (ctts version 1) VLC lost the last frame of clips with audio (tests/integration/test_players.py).
+# ones (ctts version 1) VLC lost the last frame of clips with a re-encoded tail (test_players.py).
 MP4_FILE = ["-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]
 # ... and a clip cut from the original is not half of a Live Photo: without the empty identifier,
 # Photos could pair it with the still. (A reel joins clips that carry it already.)
