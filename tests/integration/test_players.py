@@ -106,7 +106,7 @@ def hvcc_covers_its_sets(path: Path) -> bool:
     return bool(sets) and all(t <= tier and lv <= level for t, lv in sets)
 
 
-@pytest.mark.slow  # VLC plays in real time: about 25 s a source, mostly waiting, so it starts early
+@pytest.mark.slow  # VLC plays each file in real time (the reel: 5.4 s), mostly waiting: it starts early
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_every_player_shows_every_frame_of_every_clip_and_reel(name: str, shared_folder: Path) -> None:
     source = make_source(name, shared_folder)
