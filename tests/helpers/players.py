@@ -80,9 +80,9 @@ VLC_PLAYS = 5
 def vlc_shown(path: Path, reference: list[np.ndarray]) -> VlcPlay:
     """The reference frames VLC's video output shows, in order; VLC may show one twice. It plays in
     real time, with sound (to a silent output), as a viewer plays it: played faster, it showed a
-    last frame that it drops at normal speed; and without sound it ends as soon as the last
-    picture is decoded, before that picture's time, where a file's last frames are decoded well
-    ahead of their time (a re-encoded tail after B-frames). `path` must be readable by `nobody`
+    last frame that it drops at normal speed; and without sound it ends a file once its video
+    output has taken the last picture off its queue, a frame before showing it (a race the README
+    describes, lost by plain encoder files too). `path` must be readable by `nobody`
     when this runs as root (VLC refuses root)."""
     play = VlcPlay(len(reference), (), 0)
     for attempt in range(1, VLC_PLAYS + 1):
