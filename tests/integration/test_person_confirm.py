@@ -1,7 +1,8 @@
 """Every clip confirmed by the person detector, on real frames of the shared video
 (../shared/data/real/: six people, each seen from behind by a high camera, standing still at a
-table). A ball, a swinging door and a jump in exposure move no person: no clip. Each case also runs
-with confirmation off, to show motion does take it for a player, so the detector is what drops it.
+table), and on stills of people sitting and lying (tests/data/poses/). A ball, a swinging door and a
+jump in exposure move no person: no clip. Each case also runs with confirmation off, to show motion
+does take it for a player, so the detector is what drops it.
 """
 
 import importlib.util
@@ -66,6 +67,26 @@ def test_people_seen_from_behind_and_standing_still_are_found_and_the_empty_room
     assert sum(still) >= len(still) / 2, still
     empty = [k for k in range(len(frames)) if not any(a - fps <= 10 * k <= b + fps for a, b in truth["person_frames"])]
     assert not any(detector.find(detector.prepare(frames[k])) for k in empty)
+
+
+POSES = Path(__file__).resolve().parents[1] / "data" / "poses"  # real stills, CC BY 4.0: see CREDIT.md there
+
+
+def people_in(detector: PersonDetector, still: str) -> int:
+    bgr = cv2.imread(str(POSES / still))
+    assert bgr is not None, still
+    return len(detector.find(detector.prepare(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))))
+
+
+def test_people_sitting_still_and_lying_on_their_side_or_front_are_found():
+    detector = PersonDetector()
+    # Four men sitting still at desks, seen by a camera high on a classroom's wall.
+    assert people_in(detector, "sitting_classroom.jpg") == 4
+    # One person each, seen by a camera a little above head height: with her back to it, side on, facing it.
+    for still in ("sitting_back.jpg", "sitting_high_chair.jpg", "sitting_low_chair.jpg"):
+        assert people_in(detector, still) == 1, still
+    for still in ("lying_side.jpg", "lying_stomach.jpg"):
+        assert people_in(detector, still) == 1, still
 
 
 def test_a_ball_rolling_across_the_empty_room_is_no_clip_while_a_visit_stays_one(tmp_path):
