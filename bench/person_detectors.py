@@ -8,7 +8,7 @@ a high camera, standing still at a table for seconds):
 - half size: the same frames shrunk to half (the person half as tall), set into the empty room;
 - empty: the empty frames it fires on; ball: empty frames with an orange ball rolling on the floor;
 - sitting, lying, on the back: the stills of tests/data/poses/ it fires on (other rooms and people:
-  four seated ones, two lying on the side or front, two lying on the back);
+  four stills of people seated, two lying on the side or front, two lying on the back);
 - ms per frame on this machine.
 Confirmation drops a stretch in which the detector sees nobody, so firing on an empty frame keeps
 a false clip, and a miss on every look of a visit loses it: both columns count.
