@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Sequence
 from dunkwatch.config import ArchiveConfig, PathsConfig
 from dunkwatch.errors import ModelError
 from dunkwatch.learn.catalogue import catalogue, read_corrections
+from dunkwatch.learn.run_lock import no_training_run
 from dunkwatch.models import registry
 from dunkwatch.pipeline.cutting.export import write_sidecar
 from dunkwatch.store import Store, Video
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 GB = 1e9
 CHECK_EVERY_S = 3600.0  # an idle service looks again this often: keep_days ages originals without new videos
+TRAINING_RECHECK_S = 60.0  # while a training run reads the archive, the next look comes this soon
 
 
 class Kept(Enum):
@@ -97,6 +99,7 @@ class ArchiveRetention:
     ) -> None:
         self.cfg, self.paths, self.store, self.clock = archive, paths, store, clock
         self._next_check = 0.0
+        self._waiting_for_training = False  # said once per training run, not once a minute
 
     @property
     def enabled(self) -> bool:
@@ -150,10 +153,22 @@ class ArchiveRetention:
         return set(meta.get("train_videos") or ()) | judged, judged
 
     def run(self) -> list[Deletion]:
-        """Delete what the plan says, each deletion logged and recorded; the next check in an hour."""
+        """Delete what the plan says, each deletion logged and recorded; the next check in an hour.
+        Nothing while a training run holds its lock: it may read any original (soon after, again)."""
+        with no_training_run(self.paths.state_dir) as free:
+            if not free:
+                if not self._waiting_for_training:
+                    log.info("archive: a training run is reading the originals; retention waits for it to end")
+                self._waiting_for_training = True
+                self._next_check = time.monotonic() + TRAINING_RECHECK_S
+                return []
+            self._waiting_for_training = False
+            return self._delete(self.plan())
+
+    def _delete(self, plan: RetentionPlan) -> list[Deletion]:
         self._next_check = time.monotonic() + CHECK_EVERY_S
         done = []
-        for deletion in self.plan().deletions:
+        for deletion in plan.deletions:
             o = deletion.original
             try:
                 o.path.unlink()

@@ -11,6 +11,7 @@ import numpy as np
 from conftest import found, make_portrait_mov
 
 from dunkwatch.config import load
+from dunkwatch.learn.run_lock import one_run_at_a_time
 from dunkwatch.models import registry
 from dunkwatch.outputs import Sidecar
 from dunkwatch.pipeline.cutting.export import write_sidecar
@@ -62,8 +63,13 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
     )
     assert pinned.get_json()["ok"], pinned.get_json()
 
-    # Forty days later.
-    deleted = ArchiveRetention(cfg.archive, cfg.paths, store, clock=lambda: time.time() + 40 * DAY).run()
+    # Forty days later, while a training run holds its lock: it may read any original, so none goes.
+    retention = ArchiveRetention(cfg.archive, cfg.paths, store, clock=lambda: time.time() + 40 * DAY)
+    with one_run_at_a_time(cfg.paths.state_dir) as alone:
+        assert alone and retention.run() == []
+    assert all(p.is_file() for p in archived.values())
+    # Once it has ended.
+    deleted = retention.run()
     assert sorted(d.original.name for d in deleted) == ["A.MOV", "D.MOV"]
     assert [name for name, p in archived.items() if p.exists()] == ["B.MOV", "C.MOV", "E.MOV"]
     for name in ("A.MOV", "D.MOV"):  # the clips' folder stays, and says the original is gone
