@@ -60,6 +60,7 @@ sys.path.insert(0, str(REPO))
 from service_harness import fds, python_children, rss_mb, wait_for  # noqa: E402
 
 from dunkwatch.media import ffmpeg_exe  # noqa: E402
+from dunkwatch.service.retention import TRAINING_RECHECK_S  # noqa: E402
 from dunkwatch.store import Store  # noqa: E402
 
 REAL = REPO.parent / "shared" / "data" / "real" / "one-by-one-person-detection.mp4"
@@ -255,6 +256,8 @@ def main() -> int:
                 firsts = [names[p * args.per_practice] for p in range(args.practices)]
                 note += f" {correct(work, firsts)} corrections;"
             trained = train(work) if (day - 1) % args.train_every == 0 else "not this night"
+            if trained != "not this night":
+                time.sleep(TRAINING_RECHECK_S + 2)  # retention, held off while training read the originals
             wait_quiet(work / "service.log")  # the sessions' refresh and retention's pass after the queue emptied
             children = python_children(proc.pid)
             deleted, _ = accounted_for(work, dropped)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 GB = 1e9
 CHECK_EVERY_S = 3600.0  # an idle service looks again this often: keep_days ages originals without new videos
-TRAINING_RECHECK_S = 60.0  # while a training run reads the archive, the next look comes this soon
+TRAINING_RECHECK_S = 10.0  # while a training run reads the archive, the next look comes this soon (a flock)
 
 
 class Kept(Enum):
