@@ -26,7 +26,7 @@ judging on the validation videos included, takes minutes once there are a few do
 - `archive.max_gb` (default: what a third of the month's originals take) makes retention delete
   originals oldest first from about the tenth day on.
 
-Per day it prints: videos so far, service and child RSS and fds, the journal's size (with its WAL),
+Per day it prints: videos so far, service and child RSS (and the child's anonymous part) and fds, the journal's size (with its WAL),
 the archive's size, the page load (median of 3 GETs of `/` on the service's review page), seconds
 per video (from the day's drop to its last video done, over its videos), originals deleted by
 retention so far, and errors (videos failed, ERROR lines in the log, a night's training that
@@ -268,6 +268,7 @@ def main() -> int:
                 "videos": len(dropped),
                 "service_rss_mb": round(rss_mb(proc.pid), 1),
                 "child_rss_mb": round(rss_mb(children[0]), 1) if children else None,
+                "child_anon_mb": round(rss_mb(children[0], "RssAnon"), 1) if children else None,
                 "fds": f"{fds(proc.pid)}/{fds(children[0]) if children else '-'}",
                 "journal_kb": journal // 1024,
                 "archive_mb": round(folder_bytes(work / "archive") / MB, 1),
@@ -328,13 +329,14 @@ def is_child_of_work(pid: int, work: Path) -> bool:
 
 def report(rows: list[dict], max_gb: float, deleted: int, missing: list[str]) -> None:
     print(
-        "\n| day | videos | service RSS | child RSS | fds | journal | archive | page | s/video | s/min "
-        "| deleted | errors |"
+        "\n| day | videos | service RSS | child RSS | child anon | fds | journal | archive | page | s/video "
+        "| s/min | deleted | errors |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
-            f"| {r['day']} | {r['videos']} | {r['service_rss_mb']} MB | {r['child_rss_mb']} MB | {r['fds']} | "
+            f"| {r['day']} | {r['videos']} | {r['service_rss_mb']} MB | {r['child_rss_mb']} MB | "
+            f"{r['child_anon_mb']} MB | {r['fds']} | "
             f"{r['journal_kb']} KB | {r['archive_mb']} MB | {r['page_ms']} ms | {r['s_per_video']} | "
             f"{r['s_per_minute']} | "
             f"{r['deleted']} | {r['errors']} |"
@@ -343,7 +345,7 @@ def report(rows: list[dict], max_gb: float, deleted: int, missing: list[str]) ->
     # The kill restarts the service: memory is compared within each run of days it lived through.
     kill = next((r["day"] for r in rows if r["episode"] and "kill" in r["note"]), None)
     stretches = [[r for r in settled if kill is None or r["day"] < kill], [r for r in rows if kill and r["day"] > kill]]
-    for key in ("service_rss_mb", "child_rss_mb"):
+    for key in ("service_rss_mb", "child_rss_mb", "child_anon_mb"):
         for stretch in (s for s in stretches if len(s) > 1):
             days = [r["day"] for r in stretch if r[key] is not None]
             values = [r[key] for r in stretch if r[key] is not None]

@@ -46,9 +46,11 @@ def journal_counts(work: Path) -> tuple[dict, int]:
         store.close()
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory in MB: all of it, or `RssAnon` (what it allocated, not the
+    pages of its libraries and files, which the kernel can drop and read again)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
