@@ -26,14 +26,15 @@ judging on the validation videos included, takes minutes once there are a few do
 - `archive.max_gb` (default: what a third of the month's originals take) makes retention delete
   originals oldest first from about the tenth day on.
 
-Per day it prints: videos so far, service and child RSS (and the child's anonymous part) and fds, the journal's size (with its WAL),
-the archive's size, the page load (median of 3 GETs of `/` on the service's review page), seconds
-per video (from the day's drop to its last video done, over its videos), originals deleted by
-retention so far, and errors (videos failed, ERROR lines in the log, a night's training that
-failed). At the end: RSS drift after day 2 (end to end, and along the straight line fitted through
-every day), the drift of seconds per minute of video (leaving out the kill and full-disk days, which
-wait by design), journal bytes per video, the worst page load, the archive against max_gb, and
-whether every original is accounted for: in the archive, or deleted by the rule and logged.
+Per day it prints: videos so far, service and child RSS (and the child's anonymous part) and fds,
+the journal's size (with its WAL), the archive's size, the page load (median of 3 GETs of `/` on the
+service's review page), seconds per video (from the day's drop to its last video done, over its
+videos), originals deleted by retention so far, and errors (videos failed, ERROR lines in the log, a
+night's training that failed). At the end: RSS drift after day 2 (end to end, and along the straight
+line fitted through every day), the drift of seconds per minute of video (leaving out the kill and
+full-disk days, which wait by design), journal bytes per video, the worst page load, the archive
+against max_gb, and whether every original is accounted for: in the archive, or deleted by the rule
+and logged.
 """
 
 from __future__ import annotations
