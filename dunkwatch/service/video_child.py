@@ -34,7 +34,7 @@ from dunkwatch.pipeline.process import Processed, Progress, process_video
 from dunkwatch.pipeline.scoring.scene_memory import SceneMemory
 from dunkwatch.pipeline.scoring.scorer import Scorer
 from dunkwatch.pipeline.scoring.scorer_choice import ScorerPerVideo, scene_memory
-from dunkwatch.service.heap import give_back_freed_memory
+from dunkwatch.service.heap import child_environment, give_back_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,7 @@ class ChildProcessRunner:
             [sys.executable, "-c", f"from dunkwatch.service.video_child import child_main; child_main({fd})"],
             pass_fds=(fd,),
             start_new_session=True,
+            env=child_environment(),  # few malloc arenas: see heap.py
         )  # its own group: killed with its ffmpeg children
         theirs.close()
         worker = self._worker = _Worker(proc, Connection(ours.detach()), key)

@@ -43,10 +43,11 @@ def outcome(cfg) -> dict:
 
 
 def test_a_segfault_on_a_video_quarantines_it_with_the_signal_and_the_service_lives_on(
-    workdir, config_file, portrait_mov, faulty
+    workdir, config_file, portrait_mov, faulty, monkeypatch
 ):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     cfg = service_config(config_file, max_attempts=2)
-    put(workdir / "inbox", ["segfault.MOV", "good.MOV"], portrait_mov.read_bytes())
+    put(workdir / "inbox", ["segfault.MOV", "good.MOV", "arenas.MOV"], portrait_mov.read_bytes())
     assert Daemon(cfg, once=True, videos=ChildProcessRunner(cfg, None, faulty.process)).run() == 0
     rows = outcome(cfg)
     assert rows["good.MOV"].state == "done" and (workdir / "archive" / "good.MOV").is_file()
@@ -55,6 +56,8 @@ def test_a_segfault_on_a_video_quarantines_it_with_the_signal_and_the_service_li
     assert "died of SIGSEGV" in reason and "gave up after 2 tries" in reason
     sidecar = rows["good.MOV"].outputs
     assert str(sidecar.folder).endswith("good")
+    # The child's threads share two malloc arenas, told to glibc before it starts (see heap.py).
+    assert (rows["arenas.MOV"].outputs.folder / "arenas.txt").read_text() == "2"
 
 
 def test_a_stalled_video_is_stopped_and_retried_while_slow_work_that_progresses_is_left_alone(
