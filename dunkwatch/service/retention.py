@@ -99,7 +99,7 @@ class ArchiveRetention:
     ) -> None:
         self.cfg, self.paths, self.store, self.clock = archive, paths, store, clock
         self._next_check = 0.0
-        self._waiting_for_training = False  # said once per training run, not once a minute
+        self._waiting_for_training = False  # said once per training run, not at every look
 
     @property
     def enabled(self) -> bool:
