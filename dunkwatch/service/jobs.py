@@ -4,6 +4,7 @@ videos, never in the middle of one."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -47,7 +48,16 @@ def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None
     atomic_write_text(csv_path, render_csv(kept))
 
 
-_TRANSIENT_FFMPEG = ("No space left on device", "Disk quota exceeded", "Input/output error", "Cannot allocate memory")
+_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+_TRANSIENT_FFMPEG = (*_DISK_FULL, "Input/output error", "Cannot allocate memory")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write that ran out of space (ours, or ffmpeg's as it says it): the disk's fault, not the
+    video's, as when the space check finds too little before it starts."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, DunkwatchError) and any(marker in str(exc) for marker in _DISK_FULL)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -154,7 +164,10 @@ class JobRunner:
             self._wait_for_space(job, exc)
             return
         except Exception as exc:
-            self._handle_failure(job, exc)
+            if is_disk_full(exc):  # space taken after the check: it waits as for a full disk
+                self._wait_for_space(job, exc)
+            else:
+                self._handle_failure(job, exc)
             return
         sidecar = result.sidecar
         self.store.set_meta(SPACE_KEY, None)
@@ -177,7 +190,7 @@ class JobRunner:
         self.sessions_stale = True
         self.retention.soon()  # a new original: the archive may be over max_gb
 
-    def _wait_for_space(self, job: Video, exc: OutOfSpace) -> None:
+    def _wait_for_space(self, job: Video, exc: Exception) -> None:
         """Not the video's fault: it waits in the inbox, untouched, and no attempt is counted."""
         delay = max(self.cfg.daemon.retry_seconds, 1.0)
         log.warning("%s: waiting for disk space: %s; trying again in %.0f s", job.name, exc, delay)

@@ -241,6 +241,41 @@ def test_a_full_disk_makes_the_video_wait_in_the_inbox_without_counting_an_attem
     assert "waiting for disk space" not in format_status(collect_status(cfg.paths))
 
 
+def test_a_disk_that_fills_during_a_write_makes_the_video_wait_as_a_full_disk_does(
+    workdir, config_file, small_video, caplog
+):
+    import errno
+    import logging
+    import time
+
+    from dunkwatch.errors import ExportError
+
+    cfg = daemon_config(config_file, max_attempts=1)  # one counted failure would quarantine it
+    original = workdir / "inbox" / small_video.name
+    original.write_bytes(small_video.read_bytes())
+    # Space taken by something else after the check: our own write fails, then ffmpeg's says so.
+    failures = [
+        OSError(errno.ENOSPC, "No space left on device", str(workdir / "outbox" / "clip.mp4.part")),
+        ExportError(f"{small_video.name}: ffmpeg failed: Error writing trailer: No space left on device"),
+    ]
+    calls = []
+
+    def process(path, cfg, scorer, outbox, progress=None, **_):
+        calls.append(path)
+        if failures:
+            raise failures.pop(0)
+        return fake_sidecar(path, outbox)
+
+    with caplog.at_level(logging.WARNING):
+        for _round in range(3):
+            assert Daemon(cfg, once=True, process=process).run() == 0
+            time.sleep(1.1)  # a wait for space is tried again a second later
+    assert len(calls) == 3 and not (workdir / "quarantine" / small_video.name).exists()
+    (row,) = Store(cfg.paths.state_dir).all()
+    assert row.state == "done" and row.attempts == 1  # the two waits used up no attempt
+    assert sum("waiting for disk space" in r.getMessage() for r in caplog.records) == 2
+
+
 def test_clips_that_would_not_fit_stop_before_the_output_folder_exists(workdir, config_file, small_video, monkeypatch):
     import dunkwatch.disk_space as disk_space
     from dunkwatch.pipeline.process import process_video
