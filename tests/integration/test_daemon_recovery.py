@@ -44,15 +44,15 @@ def fake_sidecar(path: Path, outbox: Path) -> Processed:
     return Processed(sidecar, np.arange(0, 3, 0.2), np.zeros(15), outbox / path.stem)
 
 
-def test_disk_full_is_retried_with_back_off_not_quarantined(workdir, config_file, small_video):
+def test_an_io_error_is_retried_with_back_off_not_quarantined(workdir, config_file, small_video):
     cfg = daemon_config(config_file, max_attempts=4)
     (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
     calls = []
 
     def process(path, cfg, scorer, outbox, progress=None, **_):
         calls.append(path)
-        if len(calls) < 3:
-            raise OSError(errno.ENOSPC, "No space left on device", str(outbox))
+        if len(calls) < 3:  # a flaky USB disk (a full one waits: see the disk-full tests below)
+            raise OSError(errno.EIO, "Input/output error", str(outbox))
         return fake_sidecar(path, outbox)
 
     assert Daemon(cfg, once=True, process=process).run() == 0
@@ -67,14 +67,14 @@ def test_a_transient_error_that_persists_ends_in_quarantine_after_max_attempts(w
     (workdir / "inbox" / small_video.name).write_bytes(small_video.read_bytes())
 
     def process(path, cfg, scorer, outbox, progress=None, **_):
-        raise ExportError(f"{outbox}/x.mp4: ffmpeg failed: No space left on device")
+        raise ExportError(f"{outbox}/x.mp4: ffmpeg failed: Input/output error")
 
     assert Daemon(cfg, once=True, process=process).run() == 0
     (row,) = Store(cfg.paths.state_dir).all()
     assert row.state == "failed" and row.attempts == 2
     assert row.error is not None and "gave up after 2 tries" in row.error
     reason = (workdir / "quarantine" / f"{small_video.name}.error.txt").read_text()
-    assert "No space left on device" in reason
+    assert "Input/output error" in reason
 
 
 def test_a_bad_video_is_not_retried(workdir, config_file, small_video):
