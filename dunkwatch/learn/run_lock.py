@@ -19,14 +19,13 @@ RETENTION_WAIT_S = 60.0  # a run waits this long for a retention pass's deletion
 def one_run_at_a_time(state_dir: Path) -> Iterator[bool]:
     """True when this run holds the state dir's training lock; False when another run does.
 
-    Workers of one multi-worker run (TF_CONFIG) train together by design, so they do not take it."""
-    if os.environ.get("TF_CONFIG"):
-        yield True
-        return
+    Workers of one multi-worker run (TF_CONFIG) train together by design, so each always goes on
+    (True): it holds the lock where it can get it, which keeps retention off the originals it reads,
+    and goes on without it where the lock is held already (another worker of the run on this state dir)."""
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(state_dir) / LOCK_NAME, "a") as fh:
         if not _exclusive(fh):
-            yield False
+            yield bool(os.environ.get("TF_CONFIG"))
             return
         try:
             yield True

@@ -42,3 +42,17 @@ def test_a_run_waits_for_a_retention_pass_to_end_instead_of_giving_up(tmp_path: 
 def test_two_retention_passes_do_not_block_each_other(tmp_path: Path) -> None:
     with no_training_run(tmp_path) as first, no_training_run(tmp_path) as second:
         assert first and second
+
+
+def test_workers_of_one_multi_worker_run_all_go_on_and_the_first_keeps_retention_out(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}}')
+    with one_run_at_a_time(tmp_path) as first:
+        assert first
+        with no_training_run(tmp_path) as free:
+            assert not free  # the originals the workers read stay
+        with one_run_at_a_time(tmp_path) as second:
+            assert second  # the second worker on this state dir trains with the first
+    with no_training_run(tmp_path) as free:
+        assert free
