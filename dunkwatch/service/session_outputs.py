@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
@@ -41,6 +42,7 @@ from dunkwatch.store import LAST_SESSION_KEY, Store
 log = logging.getLogger(__name__)
 
 SESSIONS_DIR = "sessions"
+REEL_PARTS_DIR = "reel-parts"  # under the state dir
 SESSIONS_WRITTEN_KEY = "sessions_written"  # journal meta: the digest of each session.json last written
 
 
@@ -97,6 +99,9 @@ class SessionOutputs:
     def __init__(self, paths: PathsConfig, cfg: SessionsConfig, timelines: Sequence[str] = ()) -> None:
         self.paths, self.cfg, self.timelines = paths, cfg, tuple(timelines)
         self.root = paths.outbox / SESSIONS_DIR
+        # Mixed clips fitted to a reel, kept while their session still changes: a practice that
+        # syncs a video at a time re-encodes each clip once, not the whole session per video.
+        self.parts_root = paths.state_dir / REEL_PARTS_DIR
 
     def folder(self, session_id: str) -> Path | None:
         return self.root / session_id if SESSION_ID.match(session_id) else None
@@ -106,6 +111,7 @@ class SessionOutputs:
         sessions = sessions_of(self.paths, self.cfg, store)
         written = dict(store.get_meta(SESSIONS_WRITTEN_KEY) or {})  # id -> digest of its session.json
         changed = [session for session in sessions if self._write(session, stop, written)]
+        self._drop_parts(keep={s.id for s in changed})
         current = {s.id for s in sessions}
         store.set_meta(SESSIONS_WRITTEN_KEY, {k: v for k, v in written.items() if k in current})
         if self.root.is_dir():
@@ -139,9 +145,9 @@ class SessionOutputs:
         ):
             return False
         folder.mkdir(parents=True, exist_ok=True)
-        for name, parts in ((reel, clips), (makes_reel, makes)):
+        for name, parts, kind in ((reel, clips, "reel"), (makes_reel, makes, "makes")):
             if name:
-                join_session(parts, folder / name, stop)
+                join_session(parts, folder / name, stop, self.parts_root / session.id / kind)
         for name, suffix in ((reel, "_reel.mp4"), (makes_reel, "_makes.mp4"), (shot_map, "_shotmap.png")):
             if name is None:
                 (folder / f"{session.id}{suffix}").unlink(missing_ok=True)
@@ -170,6 +176,15 @@ class SessionOutputs:
             f"; reel {reel}" if reel else "",
         )
         return True
+
+    def _drop_parts(self, keep: set[str]) -> None:
+        """Fitted parts only for the sessions this refresh rewrote: the practice being synced now.
+        A session that changes again later makes its parts once more."""
+        if not self.parts_root.is_dir():
+            return
+        for folder in self.parts_root.iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _draw_shot_map(self, session: Session, path: Path) -> None:
         """Over the court's remembered empty image, else the first frame of the session's first

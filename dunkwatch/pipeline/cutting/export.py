@@ -5,6 +5,7 @@ Every file is written under a hidden `.part` name and renamed when complete.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -284,54 +285,81 @@ def joinable(infos: Sequence[MediaInfo]) -> bool:
     return len(descriptions) == 1
 
 
-def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = None) -> Path:
+REEL_PART_VERSION = 1  # in a part's name: a change to the fitting encode makes every part again
+
+
+def join_session(clips: Sequence[Path], dest: Path, stop: StopCheck | None = None, parts: Path | None = None) -> Path:
     """A practice's reel: clips of several videos, one after another. Clips alike (codec, size,
     pixel format, audio) are joined as they are; mixed ones (another phone, portrait and
-    landscape, HDR beside SDR) are re-encoded to the first clip's size, letterboxed, in H.264."""
+    landscape, HDR beside SDR) are re-encoded to the first clip's size, letterboxed, in H.264.
+
+    With `parts` (a folder for this reel alone), each mixed clip is re-encoded once into it and the
+    reel is joined from those parts by stream copy: a session that grows by a clip re-encodes that
+    clip, not the whole session again. Parts no clip needs any more are removed."""
     infos = [probe(c) for c in clips]
     seconds = sum(i.duration for i in infos)
     if joinable(infos):
+        if parts is not None and parts.is_dir():
+            _remove_parts(parts, keep=())
         return join_clips(clips, dest, seconds, stop)
     width, height = infos[0].width // 2 * 2, infos[0].height // 2 * 2
-    inputs, parts, audio_parts = [], [], []
+    if parts is not None:
+        fitted = [_fitted_part(info, width, height, parts, stop) for info in infos]
+        _remove_parts(parts, keep=fitted)
+        if joinable([probe(p) for p in fitted]):
+            return join_clips(fitted, dest, seconds, stop)
+        log.info("%s: its fitted parts differ; the reel is re-encoded whole", dest.name)
+    inputs, parts_graph, audio_parts = [], [], []
     for n, info in enumerate(infos):
         inputs += ["-i", str(info.path)]
-        parts.append(
-            f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{n}]"
-        )
-        parts.append(
-            f"[{n}:a]aresample=48000,aformat=channel_layouts=stereo[a{n}]"
-            if info.has_audio
-            else f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f}[a{n}]"
-        )
+        parts_graph += _fitting(n, info, width, height)
         audio_parts.append(f"[v{n}][a{n}]")
-    graph = ";".join(parts) + ";" + "".join(audio_parts) + f"concat=n={len(infos)}:v=1:a=1[v][a]"
+    graph = ";".join(parts_graph) + ";" + "".join(audio_parts) + f"concat=n={len(infos)}:v=1:a=1[v][a]"
     with atomic_target(dest) as tmp:
         _run_ffmpeg(
-            [
-                *inputs,
-                "-filter_complex",
-                graph,
-                "-map",
-                "[v]",
-                "-map",
-                "[a]",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "20",
-                *AAC,
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(tmp),
-            ],
-            dest,
-            seconds,
-            stop,
+            [*inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *_FITTED, str(tmp)], dest, seconds, stop
         )
     return dest
+
+
+# One encoding for a mixed reel and for each of its parts: parts made alike share one sample
+# description, so a stream copy joins them.
+_FITTED = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", *AAC, "-movflags", "+faststart", "-f", "mp4"]
+
+
+def _fitting(n: int, info: MediaInfo, width: int, height: int) -> list[str]:
+    """Filter graph chains that fit input `n` to width x height at 30 fps ([v{n}]) with stereo
+    48 kHz sound, silence where it has none ([a{n}])."""
+    return [
+        f"[{n}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{n}]",
+        f"[{n}:a]aresample=48000,aformat=channel_layouts=stereo[a{n}]"
+        if info.has_audio
+        else f"anullsrc=r=48000:cl=stereo,atrim=duration={info.duration:.3f}[a{n}]",
+    ]
+
+
+def _fitted_part(info: MediaInfo, width: int, height: int, parts: Path, stop: StopCheck | None) -> Path:
+    """The clip fitted to the reel, made once: its name holds what it was made from (the clip's
+    path, size and modification time, and the reel's size), so a changed clip is made again."""
+    stat = info.path.stat()
+    made_from = f"{REEL_PART_VERSION}|{info.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{width}x{height}"
+    part = parts / f"{safe_stem(info.path.stem)}-{hashlib.sha256(made_from.encode()).hexdigest()[:12]}.mp4"
+    if part.is_file():
+        return part
+    parts.mkdir(parents=True, exist_ok=True)
+    graph = ";".join(_fitting(0, info, width, height))
+    with atomic_target(part) as tmp:
+        _run_ffmpeg(
+            ["-i", str(info.path), "-filter_complex", graph, "-map", "[v0]", "-map", "[a0]", *_FITTED, str(tmp)],
+            part,
+            info.duration,
+            stop,
+        )
+    return part
+
+
+def _remove_parts(parts: Path, keep: Sequence[Path]) -> None:
+    for old in parts.glob("*.mp4"):
+        if old not in keep:
+            old.unlink(missing_ok=True)
