@@ -250,6 +250,13 @@ class TrainingConfig:
     validation_share: float = setting(
         0.25, "share of videos held out for validation (by video, never by frame)", lo=0.05, hi=0.9
     )
+    max_validation_videos: int = setting(
+        30,
+        "uncorrected videos held out for validation at most (corrected ones keep their share): "
+        "judging runs the whole pipeline over each, so this bounds a run as the archive grows",
+        lo=1,
+        hi=1_000_000,
+    )
     devices: tuple = setting((), 'devices to train on, e.g. ["/gpu:0", "/gpu:1"]; empty: every GPU')
     precision: str = setting(
         "auto",

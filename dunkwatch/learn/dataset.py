@@ -119,36 +119,56 @@ class FrameCache:
         return keys, frames
 
 
-def split_by_video(videos: Sequence[LabelledVideo], share: float) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
+def split_by_video(
+    videos: Sequence[LabelledVideo], share: float, max_uncorrected: int | None = None
+) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
     """(train, validation): whole videos, chosen by a hash so the split is stable from run to run.
 
     Both sides keep at least one video with a player in view when there are two such videos, and
     at least one corrected video when there are two: a model can only show it beats the scoring in
     use where the user corrected that scoring, and can only learn from corrections it trains on.
+    At most `max_uncorrected` uncorrected videos are held out (the last chosen go back to training):
+    each is judged by running the whole pipeline over it, and a month of archive would otherwise
+    make a night's run grow with every video kept.
     """
     order = sorted(videos, key=lambda v: hashlib.sha256(("split:" + v.sha256).encode()).hexdigest())
     n_val = min(len(order) - 1, max(1, round(share * len(order))))
     corrected = [v for v in order if v.corrected]
     with_player = [v for v in order if v.positives]
     val: list[LabelledVideo] = []
+    chosen: set[int] = set()  # id() of the videos in val: membership in O(1) for a month of videos
+    left = {"player": len(with_player), "corrected": len(corrected)}  # those not in val
 
     def can_leave(v: LabelledVideo) -> bool:
         """Training keeps a video with a player, and a corrected one when there are two or more."""
-        rest = [w for w in order if w not in val and w is not v]
-        return (not with_player or any(w.positives for w in rest)) and (
-            len(corrected) < 2 or any(w.corrected for w in rest)
+        return (not with_player or left["player"] - bool(v.positives) > 0) and (
+            len(corrected) < 2 or left["corrected"] - v.corrected > 0
         )
+
+    def hold_out(v: LabelledVideo) -> None:
+        val.append(v)
+        chosen.add(id(v))
+        left["player"] -= bool(v.positives)
+        left["corrected"] -= v.corrected
 
     # A single corrected video is validated on: its figures show, and promotion waits for a second.
     for kind in (corrected, with_player if len(with_player) >= 2 else []):
-        if not any(v in val for v in kind):
-            val += [v for v in kind if can_leave(v)][:1]
+        if not any(id(v) in chosen for v in kind):
+            for v in kind:
+                if can_leave(v):
+                    hold_out(v)
+                    break
     for v in order:
         if len(val) >= n_val:
             break
-        if v not in val and can_leave(v):
-            val.append(v)
-    train = [v for v in order if v not in val]
+        if id(v) not in chosen and can_leave(v):
+            hold_out(v)
+    if max_uncorrected is not None:
+        uncorrected = [v for v in val if not v.corrected]
+        back = {id(v) for v in uncorrected[max(max_uncorrected, 1) :]}  # the first one may be there for its player
+        val = [v for v in val if id(v) not in back]
+        chosen -= back
+    train = [v for v in order if id(v) not in chosen]
     return train, val
 
 

@@ -224,6 +224,25 @@ def label_rules(t: TrainingConfig) -> LabelRules:
     return LabelRules(t.confident_low, t.confident_high, t.correction_weight)
 
 
+MIN_FRAMES_PER_VIDEO = 10  # a video that gives fewer frames than this teaches little of itself
+
+
+def within_frame_cap(videos: list[LabelledVideo], most: int) -> list[LabelledVideo]:
+    """At most `most` training videos (each gives MIN_FRAMES_PER_VIDEO or more frames, so the frames
+    stay within training.max_frames): every corrected video, then the uncorrected ones in the
+    split's stable order, and one with a player among them. Only a large archive reaches the cap."""
+    if len(videos) <= most:
+        return videos
+    keep = {id(v) for v in videos if v.corrected}
+    for v in videos:
+        if len(keep) >= most:
+            break
+        keep.add(id(v))
+    if not any(v.positives for v in videos if id(v) in keep):
+        keep.add(id(next(v for v in videos if v.positives)))  # split_by_video left training one
+    return [v for v in videos if id(v) in keep]
+
+
 def training_fingerprint(t: TrainingConfig) -> dict:
     """The settings that change what a run would train: a change trains again with the same labels."""
     return {
@@ -234,6 +253,7 @@ def training_fingerprint(t: TrainingConfig) -> dict:
         "epochs": t.epochs,
         "max_frames": t.max_frames,
         "validation_share": t.validation_share,
+        "max_validation_videos": t.max_validation_videos,
         "cpu_input_size": t.cpu_input_size,
     }
 
@@ -283,7 +303,7 @@ def decide(inputs: TrainingInputs, t: TrainingConfig, force: bool) -> TrainingDe
             f"of {len(videos)} labelled); process more videos or add corrections",
             lhash,
         )
-    train_videos, val_videos = split_by_video(videos, t.validation_share)
+    train_videos, val_videos = split_by_video(videos, t.validation_share, t.max_validation_videos)
     if not any(v.corrected for v in val_videos):
         # Uncorrected labels are the scoring in use's own predictions: no model can beat it on them.
         return _skip(
@@ -293,11 +313,11 @@ def decide(inputs: TrainingInputs, t: TrainingConfig, force: bool) -> TrainingDe
             lhash,
         )
     rng = np.random.default_rng(int(lhash[:8], 16))
-    per_video = max(10, t.max_frames // max(1, len(videos)))
+    per_video = max(MIN_FRAMES_PER_VIDEO, t.max_frames // max(1, len(videos)))
     return TrainingDecision(
         None,
         lhash,
-        [cap_frames(v, per_video, rng) for v in train_videos],
+        [cap_frames(v, per_video, rng) for v in within_frame_cap(train_videos, t.max_frames // per_video)],
         val_videos,
         by_sha,
         settings={k: getattr(t, k) for k in FOLLOWED_SETTINGS},

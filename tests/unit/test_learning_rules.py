@@ -10,6 +10,7 @@ from dunkwatch.config import from_dict, parse_schedule
 from dunkwatch.errors import ConfigError, ModelError
 from dunkwatch.learn.corrections import Correction
 from dunkwatch.learn.dataset import LabelledVideo, cap_frames, split_by_video
+from dunkwatch.learn.decision import within_frame_cap
 from dunkwatch.learn.fit import balanced_weights
 from dunkwatch.learn.promotion import JudgedVideo, decide, figures, truth_ranges
 from dunkwatch.metrics import runs
@@ -49,6 +50,34 @@ def test_corrected_videos_fall_on_both_sides_of_the_split(seed):
     lone = [video(n, 5, corrected=k == 3) for k, n in enumerate(names[:4])]
     train, val = split_by_video(lone, share=0.25)
     assert [v.corrected for v in val] == [True]  # judged on, and the reason says to correct a second
+
+
+def month_of_videos(n: int = 600) -> list[LabelledVideo]:
+    """n videos, every third with a player, every 50th corrected: a month's archive."""
+    return [video(f"{k:05d}", 5 if k % 3 == 0 else 0, corrected=k % 50 == 0) for k in range(n)]
+
+
+def test_a_large_archive_holds_out_at_most_max_uncorrected_and_the_corrected_keep_their_share():
+    videos = month_of_videos()
+    free_train, free_val = split_by_video(videos, share=0.25)
+    assert len(free_val) == 150  # a quarter: each judged by running the whole pipeline over it
+    train, val = split_by_video(videos, share=0.25, max_uncorrected=30)
+    assert sum(not v.corrected for v in val) == 30
+    assert [v.sha256 for v in val if v.corrected] == [v.sha256 for v in free_val if v.corrected]
+    assert any(v.positives for v in val) and any(v.positives for v in train) and any(v.corrected for v in train)
+    assert sorted(v.sha256 for v in train + val) == sorted(v.sha256 for v in videos)
+    assert not {v.sha256 for v in train} & {v.sha256 for v in val}
+    few = month_of_videos(40)  # below the bound the split is what it always was
+    assert split_by_video(few, share=0.25, max_uncorrected=30) == split_by_video(few, share=0.25)
+
+
+def test_a_large_archive_trains_on_every_corrected_video_and_as_many_others_as_max_frames_allows():
+    train, _ = split_by_video(month_of_videos(), share=0.25, max_uncorrected=30)
+    kept = within_frame_cap(train, 40)  # max_frames 400 at 10 frames a video
+    assert len(kept) == 40 and {v.sha256 for v in train if v.corrected} <= {v.sha256 for v in kept}
+    assert any(v.positives for v in kept)
+    assert kept == [v for v in train if v in kept]  # the split's stable order
+    assert within_frame_cap(train[:30], 40) == train[:30]
 
 
 def test_cap_frames_keeps_corrected_frames_first():
