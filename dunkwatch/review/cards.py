@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -82,6 +82,39 @@ class SessionCard:
     clips: int = 0
     makes_reel: bool = False
     shot_map: bool = False
+
+
+@dataclass(frozen=True)
+class SessionBrief:
+    """What the page shows of a practice, kept between page loads: its numbers and its videos'
+    journal ids, not every video's clips, spans and shots (kept whole, a month's sessions took
+    about 2.7 kB a video of the service's memory, for good)."""
+
+    id: str
+    name: str
+    started: dt.datetime
+    video_ids: tuple[int, ...]  # in recording order
+    dated_by_file_time: tuple[str, ...]  # its videos without a recording time
+    attempts: int
+    makes: int
+    percentage: float | None
+    clips: int
+    in_view: float
+
+    @classmethod
+    def of(cls, s: Session) -> SessionBrief:
+        return cls(
+            s.id,
+            s.name,
+            s.started,
+            tuple(v.video_id for v in s.videos),
+            tuple(v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME),
+            s.attempts,
+            s.makes,
+            s.percentage,
+            s.clips,
+            round(s.in_view, 1),
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +204,7 @@ def video_card(j: Store, v: Video, paths: PathsConfig, seg: SegmentConfig) -> Vi
 
 def practice_log(
     cards: list[VideoCard],
-    sessions: list[Session],
+    sessions: Sequence[SessionBrief],
     files: Callable[[str], dict[SessionFile, Path]],
     corrections: Path,
     now: dt.datetime | None = None,
@@ -181,18 +214,18 @@ def practice_log(
     shown: list[SessionCard] = []
     placed: set[int] = set()
     for s in sorted(sessions, key=lambda s: s.started, reverse=True):
-        mine = [by_id[v.video_id] for v in s.videos if v.video_id in by_id]
+        mine = [by_id[i] for i in s.video_ids if i in by_id]
         placed.update(c.id for c in mine)
         held = files(s.id)
         shown.append(
             SessionCard(
                 s.id,
                 s.name,
-                len(s.videos),
+                len(s.video_ids),
                 s.attempts,
-                round(s.in_view, 1),
+                s.in_view,
                 SessionFile.REEL in held,
-                [v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME],
+                list(s.dated_by_file_time),
                 mine,
                 s.makes,
                 s.percentage,

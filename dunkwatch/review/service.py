@@ -15,15 +15,16 @@ from typing import Iterator
 from dunkwatch.config import Config
 from dunkwatch.models import registry
 from dunkwatch.pipeline.scoring.scorer_choice import scene_memory
-from dunkwatch.review.cards import PracticeLog, SessionFile, VideoCard, practice_log, video_card
+from dunkwatch.review.cards import PracticeLog, SessionBrief, SessionFile, VideoCard, practice_log, video_card
 from dunkwatch.review.corrections_csv import CorrectionResult, CorrectionsCsv, Outcome
 from dunkwatch.review.courts import CourtEditor
 from dunkwatch.review.previews import poster
 from dunkwatch.review.training_run import TrainingRun
+from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.originals import Originals
 from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
 from dunkwatch.service.status import Status, collect_status
-from dunkwatch.sessions import SIDECAR_NAME, Session, SessionSidecar
+from dunkwatch.sessions import SIDECAR_NAME, SessionSidecar
 from dunkwatch.share_links import SharedKind, ShareKey
 from dunkwatch.store import State, Store, Video, journal_stamp
 
@@ -39,7 +40,7 @@ class ReviewService:
         self.courts = CourtEditor(scene_memory(cfg.paths.state_dir, cfg.motion))
         # The practice sessions as last grouped, and the journal's stamp then: a month of videos
         # takes a few hundred ms to group, and the journal changes only when a video ends.
-        self._sessions: tuple[tuple[int, ...], list[Session]] | None = None
+        self._sessions: tuple[tuple[int, ...], list[SessionBrief]] | None = None
         # The newest videos' cards by their journal row: a card is made again only when its row
         # changed (a sidecar is rewritten only with its row). At most `cards`' limit are kept.
         self._cards: dict[Video, VideoCard] = {}
@@ -81,15 +82,17 @@ class ReviewService:
     def practice_log(self, now: dt.datetime | None = None) -> PracticeLog:
         return practice_log(self.cards(), self.sessions(), self.session_files, self.paths.corrections, now)
 
-    def sessions(self) -> list[Session]:
-        """The practice sessions, grouped again only when the journal changed since the last time."""
+    def sessions(self) -> list[SessionBrief]:
+        """The practice sessions, grouped again only when the journal changed since the last time;
+        only what the page shows of them is kept, and grouping's pages go back to the system."""
         stamp = journal_stamp(self.paths.state_dir)
         kept = self._sessions
         if kept is not None and kept[0] == stamp:
             return kept[1]
         with self.journal() as j:
-            sessions = sessions_of(self.paths, self.cfg.sessions, j)
+            sessions = [SessionBrief.of(s) for s in sessions_of(self.paths, self.cfg.sessions, j)]
         self._sessions = (stamp, sessions)  # one tuple, replaced whole: the page's threads may race here
+        give_back_freed_memory()
         return sessions
 
     def session_files(self, session_id: str) -> dict[SessionFile, Path]:
