@@ -105,14 +105,16 @@ def test_a_reel_being_joined_when_the_service_stops_leaves_no_part_file(tmp_path
         run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration=20", "-pix_fmt", "yuv420p", str(clip))
     store.close()
     sessions = paths.outbox / "sessions"
+    written = (sessions, paths.state_dir / "reel-parts")  # the reel, and the clips fitted to it
     seen: list[Path] = []
 
     def stop_once_joining() -> None:
-        seen.extend(sessions.rglob("*.part") if sessions.is_dir() else [])
+        seen.extend(part for folder in written if folder.is_dir() for part in folder.rglob("*.part"))
         if seen:
             raise Cancelled()
 
     with pytest.raises(Cancelled):
         refresh_in_child(paths, SessionsConfig(), (), stop_once_joining)
     assert seen  # the stop came while a `.part` was being written
-    assert not list(sessions.rglob("*.part")) and not list(sessions.rglob("*_reel.mp4"))
+    assert not [part for folder in written for part in folder.rglob("*.part")]
+    assert not list(sessions.rglob("*_reel.mp4"))
