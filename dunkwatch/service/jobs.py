@@ -95,7 +95,7 @@ class JobRunner:
                 if job is None and self.sessions_stale:
                     self.refresh_sessions()
                     continue
-                if job is None and self.retention.due():
+                if self.retention.due(busy=job is not None):
                     self.apply_retention()
                     continue
                 if job is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 GB = 1e9
 CHECK_EVERY_S = 3600.0  # an idle service looks again this often: keep_days ages originals without new videos
+# While videos are queued the service still looks, this often at most: a synced backlog of days
+# kept the queue from ever emptying, and the archive grew past max_gb (the simulated month).
+BUSY_EVERY_S = 60.0
 TRAINING_RECHECK_S = 10.0  # while a training run reads the archive, the next look comes this soon (a flock)
 
 
@@ -99,14 +103,18 @@ class ArchiveRetention:
     ) -> None:
         self.cfg, self.paths, self.store, self.clock = archive, paths, store, clock
         self._next_check = 0.0
+        self._last_look = -math.inf  # monotonic time of the last run()
         self._waiting_for_training = False  # said once per training run, not at every look
 
     @property
     def enabled(self) -> bool:
         return self.cfg.keep_days > 0 or self.cfg.max_gb > 0
 
-    def due(self) -> bool:
-        return self.enabled and time.monotonic() >= self._next_check
+    def due(self, busy: bool = False) -> bool:
+        """Time to look: at once when idle; with videos queued (`busy`), no sooner than BUSY_EVERY_S
+        after the last look, so a long backlog is not slowed by a plan after every video."""
+        now = time.monotonic()
+        return self.enabled and now >= self._next_check and (not busy or now >= self._last_look + BUSY_EVERY_S)
 
     def soon(self) -> None:
         """Look at the next idle moment (a new original arrived)."""
@@ -155,6 +163,7 @@ class ArchiveRetention:
     def run(self) -> list[Deletion]:
         """Delete what the plan says, each deletion logged and recorded; the next check in an hour.
         Nothing while a training run holds its lock: it may read any original (soon after, again)."""
+        self._last_look = time.monotonic()
         with no_training_run(self.paths.state_dir) as free:
             if not free:
                 if not self._waiting_for_training:

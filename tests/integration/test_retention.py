@@ -85,3 +85,28 @@ def test_old_originals_go_unless_training_needs_them_or_they_are_pinned(workdir,
     assert page.count("original deleted") == 2 and page.count("original kept: let it go") == 1
     status = format_status(collect_status(cfg.paths, cfg.archive))
     assert re.search(r"archive: [\d.]+ GB in 3 original\(s\) \(deleted after 30 days\)", status), status
+
+
+def test_a_busy_service_still_looks_at_the_archive_once_a_minute(tmp_path, monkeypatch):
+    """A synced backlog kept the queue from emptying, and retention looked only at an idle moment:
+    the simulated month's archive grew past max_gb. With videos queued it now looks every
+    BUSY_EVERY_S; idle, at once after a new original."""
+    from dunkwatch.config import from_dict
+    from dunkwatch.service import retention as retention_module
+
+    now = [1000.0]
+    monkeypatch.setattr(retention_module.time, "monotonic", lambda: now[0])
+    cfg = from_dict({"archive": {"max_gb": 1.0}}, tmp_path)
+    cfg.paths.state_dir.mkdir(parents=True)
+    store = Store(cfg.paths.state_dir)
+    retention = ArchiveRetention(cfg.archive, cfg.paths, store)
+    assert retention.due(busy=True)  # never looked: a service that starts busy looks at once
+    retention.run()
+    retention.soon()  # a video archived its original
+    assert retention.due(busy=False) and not retention.due(busy=True)
+    now[0] += retention_module.BUSY_EVERY_S
+    assert retention.due(busy=True)
+    retention.run()
+    now[0] += 1.0
+    assert not retention.due(busy=False)  # nothing new: the next look in an hour
+    store.close()
