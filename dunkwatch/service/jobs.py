@@ -95,7 +95,7 @@ class JobRunner:
                 if job is None and self.sessions_stale:
                     self.refresh_sessions()
                     continue
-                if self.retention.due(busy=job is not None):
+                if job is None and self.retention.due():
                     self.apply_retention()
                     continue
                 if job is None:
@@ -104,6 +104,9 @@ class JobRunner:
                     self.work.clear()
                     continue
                 self._run_job(job)
+                # After the job, never in its place: next_job has claimed it (processing) already.
+                if self.retention.due(busy=True):
+                    self.apply_retention()
         except BaseException as exc:  # a bug in the loop itself: let systemd restart the service
             self.error = exc
             log.exception("the job runner stopped")

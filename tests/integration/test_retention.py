@@ -110,3 +110,35 @@ def test_a_busy_service_still_looks_at_the_archive_once_a_minute(tmp_path, monke
     now[0] += 1.0
     assert not retention.due(busy=False)  # nothing new: the next look in an hour
     store.close()
+
+
+def test_a_busy_service_looks_after_a_video_never_in_its_place(workdir, config_file, tmp_path, monkeypatch):
+    """The look while videos are queued comes after a video, never in its place: the next video
+    is claimed (processing) when the queue is read, and one left there would never be processed."""
+    import signal
+
+    from dunkwatch.service import retention as retention_module
+
+    monkeypatch.setattr(retention_module, "BUSY_EVERY_S", 0.0)  # a look after every video
+    cfg = load(config_file(score={"scorer": "motion"}, watch={"stable_seconds": 0.2}, archive={"max_gb": 1e-9}))
+    video = make_portrait_mov(tmp_path / "v.MOV", duration=1.0)
+    names = [f"IMG_{i}.MOV" for i in range(5)]
+    for name in names:
+        (workdir / "inbox" / name).write_bytes(video.read_bytes() + name.encode())
+
+    def never_finished(*_: object) -> None:
+        raise TimeoutError("the service never finished its inbox: a video was left claimed")
+
+    previous = signal.signal(signal.SIGALRM, never_finished)  # the service wants the main thread
+    signal.alarm(120)
+    try:
+        assert Daemon(cfg, once=True, process=process).run() == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    store = Store(cfg.paths.state_dir)
+    states = {v.name: v.state.value for v in store.all()}
+    deleted = [v.name for v in store.all() if v.original_deleted is not None]
+    store.close()
+    assert states == {name: "done" for name in names}
+    assert deleted  # the looks came while videos were still queued, and deleted what max_gb says
