@@ -137,19 +137,20 @@ def split_by_video(
     with_player = [v for v in order if v.positives]
     val: list[LabelledVideo] = []
     chosen: set[int] = set()  # id() of the videos in val: membership in O(1) for a month of videos
-    left = {"player": len(with_player), "corrected": len(corrected)}  # those not in val
+    players_left, corrected_left = len(with_player), len(corrected)  # of those, how many are not in val
 
     def can_leave(v: LabelledVideo) -> bool:
         """Training keeps a video with a player, and a corrected one when there are two or more."""
-        return (not with_player or left["player"] - bool(v.positives) > 0) and (
-            len(corrected) < 2 or left["corrected"] - v.corrected > 0
+        return (not with_player or players_left - bool(v.positives) > 0) and (
+            len(corrected) < 2 or corrected_left - v.corrected > 0
         )
 
     def hold_out(v: LabelledVideo) -> None:
+        nonlocal players_left, corrected_left
         val.append(v)
         chosen.add(id(v))
-        left["player"] -= bool(v.positives)
-        left["corrected"] -= v.corrected
+        players_left -= bool(v.positives)
+        corrected_left -= v.corrected
 
     # A single corrected video is validated on: its figures show, and promotion waits for a second.
     for kind in (corrected, with_player if len(with_player) >= 2 else []):
