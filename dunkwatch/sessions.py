@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence, TypeVar
 
 from dunkwatch.outputs import ShotNote
 
@@ -79,7 +79,7 @@ class Session:
     @property
     def percentage(self) -> float | None:
         """Makes per attempt, in percent; None without attempts."""
-        return round(100.0 * self.makes / self.attempts, 1) if self.attempts else None
+        return make_percentage(self.makes, self.attempts)
 
     @property
     def clips(self) -> int:
@@ -116,6 +116,11 @@ class Session:
         return None, self.videos[0].aspect
 
 
+def make_percentage(makes: int, attempts: int) -> float | None:
+    """Makes per attempt, in percent, to a tenth; None without attempts."""
+    return round(100.0 * makes / attempts, 1) if attempts else None
+
+
 def day_part(hour: int) -> str:
     if 5 <= hour < 12:
         return "morning"
@@ -126,10 +131,61 @@ def day_part(hour: int) -> str:
     return "night"
 
 
-def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
-    """Sessions, oldest first."""
+class Dated(Protocol):
+    """What grouping reads of a video: its journal row and when it was filmed."""
+
+    @property
+    def video_id(self) -> int: ...
+
+    @property
+    def started(self) -> dt.datetime: ...
+
+    @property
+    def ended(self) -> dt.datetime: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoTally:
+    """What the page's list of practices needs of a video: when, and how many. A month of whole
+    SessionVideos (clips, spans, shots), grouped at each page load in the service, raised its
+    high-water mark with every video ever processed; this is about a tenth of one."""
+
+    video_id: int
+    name: str
+    started: dt.datetime
+    dated_by: DatedBy
+    duration: float
+    clips: int
+    attempts: int
+    makes: int
+    in_view: float  # seconds
+
+    @property
+    def ended(self) -> dt.datetime:
+        return self.started + dt.timedelta(seconds=self.duration)
+
+    @classmethod
+    def of(cls, v: SessionVideo) -> VideoTally:
+        return cls(
+            v.video_id,
+            v.name,
+            v.started,
+            v.dated_by,
+            v.duration,
+            len(v.clips),
+            len(v.shots),
+            sum(1 for a in v.shots if a.result == "make"),
+            sum(b - a for a, b in v.spans),
+        )
+
+
+def practices(videos: Iterable[D], gap_seconds: float) -> list[tuple[str, str, tuple[D, ...]]]:
+    """(id, name, videos in recording order) of each practice, oldest first."""
     ordered = sorted(videos, key=lambda v: (v.started, v.video_id))
-    runs: list[list[SessionVideo]] = []
+    runs: list[list[D]] = []
     end: dt.datetime | None = None  # when the last run's latest video ended
     for video in ordered:
         if runs and end is not None and (video.started - end).total_seconds() <= gap_seconds:
@@ -138,7 +194,7 @@ def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
         else:
             runs.append([video])
             end = video.ended
-    sessions, taken = [], set()
+    found, taken = [], set()
     for run in runs:
         start = run[0].started  # in its own offset: the local time where it was filmed
         base = f"{start:%Y-%m-%d-%H%M}"
@@ -147,8 +203,13 @@ def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
             n += 1
             sid = f"{base}-{n}"
         taken.add(sid)
-        sessions.append(Session(sid, f"{start:%Y-%m-%d} {day_part(start.hour)}", tuple(run)))
-    return sessions
+        found.append((sid, f"{start:%Y-%m-%d} {day_part(start.hour)}", tuple(run)))
+    return found
+
+
+def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
+    """Sessions, oldest first."""
+    return [Session(sid, name, run) for sid, name, run in practices(videos, gap_seconds)]
 
 
 def parse_started(recorded_at: str | None, mtime: float | None) -> tuple[dt.datetime, DatedBy] | None:

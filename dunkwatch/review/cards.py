@@ -15,7 +15,7 @@ from dunkwatch.config import PathsConfig, SegmentConfig
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import ranges_by_video
 from dunkwatch.review.worth_a_look import LookItem, doubts_of, worth_a_look
-from dunkwatch.sessions import DatedBy, Session
+from dunkwatch.sessions import DatedBy, VideoTally, make_percentage
 from dunkwatch.store import State, Store, Video
 
 STATE_LABELS = {
@@ -102,18 +102,20 @@ class SessionBrief:
     in_view: float
 
     @classmethod
-    def of(cls, s: Session) -> SessionBrief:
+    def of(cls, session_id: str, name: str, videos: Sequence[VideoTally]) -> SessionBrief:
+        """One practice as `practices` groups the videos' tallies (the same ids as its sessions)."""
+        attempts, makes = sum(v.attempts for v in videos), sum(v.makes for v in videos)
         return cls(
-            s.id,
-            s.name,
-            s.started,
-            tuple(v.video_id for v in s.videos),
-            tuple(v.name for v in s.videos if v.dated_by is DatedBy.FILE_TIME),
-            s.attempts,
-            s.makes,
-            s.percentage,
-            s.clips,
-            round(s.in_view, 1),
+            session_id,
+            name,
+            videos[0].started,
+            tuple(v.video_id for v in videos),
+            tuple(v.name for v in videos if v.dated_by is DatedBy.FILE_TIME),
+            attempts,
+            makes,
+            make_percentage(makes, attempts),
+            sum(v.clips for v in videos),
+            round(sum(v.in_view for v in videos), 1),
         )
 
 

@@ -22,7 +22,7 @@ from dunkwatch.review.previews import poster
 from dunkwatch.review.training_run import TrainingRun
 from dunkwatch.service.heap import give_back_freed_memory
 from dunkwatch.service.originals import Originals
-from dunkwatch.service.session_outputs import SessionOutputs, sessions_of
+from dunkwatch.service.session_outputs import SessionOutputs, practice_tallies
 from dunkwatch.service.status import Status, collect_status
 from dunkwatch.sessions import SIDECAR_NAME, SessionSidecar
 from dunkwatch.share_links import SharedKind, ShareKey
@@ -90,7 +90,7 @@ class ReviewService:
         if kept is not None and kept[0] == stamp:
             return kept[1]
         with self.journal() as j:
-            sessions = [SessionBrief.of(s) for s in sessions_of(self.paths, self.cfg.sessions, j)]
+            sessions = [SessionBrief.of(*p) for p in practice_tallies(self.paths, self.cfg.sessions, j)]
         self._sessions = (stamp, sessions)  # one tuple, replaced whole: the page's threads may race here
         give_back_freed_memory()
         return sessions

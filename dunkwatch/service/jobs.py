@@ -14,7 +14,7 @@ from pathlib import Path
 from dunkwatch.config import Config
 from dunkwatch.disk_space import OutOfSpace, WaitingForSpace, check_before_start
 from dunkwatch.errors import DunkwatchError, ExportError, one_line
-from dunkwatch.fsutil import atomic_write_text
+from dunkwatch.fsutil import atomic_target
 from dunkwatch.learn.catalogue import listed_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
 from dunkwatch.pipeline.cancel import Cancelled
@@ -33,19 +33,25 @@ PREDICTIONS_CSV = "predictions.csv"
 
 
 def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None:
-    """Replace this video's rows in outbox/predictions.csv: rows in the corrections format to copy."""
+    """Replace this video's rows in outbox/predictions.csv: rows in the corrections format to copy.
+    Row by row from the old file to the new: the file grows with every video ever processed, and a
+    whole copy in memory would raise the service's high-water mark with it, video after video."""
     import csv
-    import io
 
-    from dunkwatch.learn.corrections import prediction_rows, render_csv
+    from dunkwatch.learn.corrections import COLUMNS, prediction_rows
 
-    kept: list[list[str]] = []
-    if csv_path.exists():
-        reader = csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"), newline=""))
-        kept = [row for i, row in enumerate(reader) if i > 0 and row and row[0] != video]
     note = f"predicted by {sidecar.scorer.value}" + (f" {sidecar.model}" if sidecar.model else "")
-    kept += prediction_rows(video, sidecar.spans(), sidecar.duration, note)
-    atomic_write_text(csv_path, render_csv(kept))
+    with atomic_target(csv_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        try:
+            with csv_path.open(encoding="utf-8", newline="") as old:
+                reader = csv.reader(old)
+                next(reader, None)  # the header
+                writer.writerows(row for row in reader if row and row[0] != video)
+        except FileNotFoundError:
+            pass
+        writer.writerows(prediction_rows(video, sidecar.spans(), sidecar.duration, note))
 
 
 _DISK_FULL = ("No space left on device", "Disk quota exceeded")

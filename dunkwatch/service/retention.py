@@ -51,6 +51,8 @@ class ArchivedOriginal:
     path: Path
     size: int  # bytes
     archived: float  # when it was processed and archived (epoch seconds)
+    sha256: str | None = None  # its content, as the corrections and the model's record know it
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,33 +123,35 @@ class ArchiveRetention:
         self._next_check = 0.0
 
     def plan(self) -> RetentionPlan:
-        videos = {v.id: v for v in self.store.archived() if v.location is not None}
         originals = []
-        for v in videos.values():
-            assert v.location is not None  # only archived rows with a location were kept above
+        for v in self.store.archived():  # a page of rows at a time: the archive can hold years
+            if v.location is None:
+                continue
             try:
                 size = v.location.stat().st_size
             except OSError:
                 continue  # not in the archive (moved by hand): nothing to delete
-            originals.append(ArchivedOriginal(v.id, v.name, v.location, size, v.finished or v.updated))
-        kept = self.kept(list(videos.values())) if self.enabled else {}
+            originals.append(
+                ArchivedOriginal(v.id, v.name, v.location, size, v.finished or v.updated, v.sha256, v.pinned)
+            )
+        kept = self.kept(originals) if self.enabled else {}
         return plan_retention(originals, kept, self.cfg, self.clock())
 
-    def kept(self, videos: list[Video]) -> dict[int, Kept]:
-        """Videos whose original must stay, and why."""
-        kept = {v.id: Kept.PINNED for v in videos if v.pinned}
+    def kept(self, originals: Sequence[ArchivedOriginal]) -> dict[int, Kept]:
+        """Originals that must stay, and why."""
+        kept = {o.video_id: Kept.PINNED for o in originals if o.pinned}
         known = catalogue(self.paths, self.store, zones=False)  # names only: no sidecar is read
         rows, _ = read_corrections(self.paths.corrections, [a.known for a in known])
         corrected = {r.sha256 for r in rows}
         trained, judged = self._in_current_model()
         name_of = {a.known.sha256: a.known.name for a in known}
-        for v in videos:
-            if v.id in kept or not v.sha256:
+        for o in originals:
+            if o.video_id in kept or not o.sha256:
                 continue
-            if name_of.get(v.sha256) in judged:
-                kept[v.id] = Kept.JUDGED
-            elif v.sha256 in corrected and name_of.get(v.sha256) not in trained:
-                kept[v.id] = Kept.UNTRAINED
+            if name_of.get(o.sha256) in judged:
+                kept[o.video_id] = Kept.JUDGED
+            elif o.sha256 in corrected and name_of.get(o.sha256) not in trained:
+                kept[o.video_id] = Kept.UNTRAINED
         return kept
 
     def _in_current_model(self) -> tuple[set[str], set[str]]:

@@ -14,7 +14,7 @@ import logging
 import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
 from dunkwatch.errors import VideoError
@@ -32,9 +32,11 @@ from dunkwatch.sessions import (
     SessionSidecar,
     SessionSummary,
     SessionVideo,
+    VideoTally,
     group,
     newest,
     parse_started,
+    practices,
 )
 from dunkwatch.shot_map import write_shot_map
 from dunkwatch.store import LAST_SESSION_KEY, Store
@@ -46,10 +48,10 @@ REEL_PARTS_DIR = "reel-parts"  # under the state dir
 SESSIONS_WRITTEN_KEY = "sessions_written"  # journal meta: the digest of each session.json last written
 
 
-def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
+def session_videos(paths: PathsConfig, store: Store) -> Iterator[SessionVideo]:
     """Every processed video with its own outputs (no duplicates, no skipped clutter), dated; from
-    the journal alone (a row from before the journal kept the summary reads its sidecar once)."""
-    found = []
+    the journal alone (a row from before the journal kept the summary reads its sidecar once).
+    One at a time, as the journal is read a page at a time."""
     for v in store.finished():
         outputs = v.outputs
         if outputs is None or outputs.folder is None or outputs.skipped:
@@ -60,24 +62,21 @@ def session_videos(paths: PathsConfig, store: Store) -> list[SessionVideo]:
         started = parse_started(outputs.recorded_at, v.mtime)
         if started is None:
             continue
-        found.append(
-            SessionVideo(
-                v.id,
-                csv_name(paths, v),
-                started[0],
-                started[1],
-                outputs.duration,
-                folder,
-                outputs.clips,
-                outputs.spans,
-                v.location or v.path,
-                outputs.shots,
-                outputs.scene,
-                outputs.aspect,
-                folder / f"{v.path.stem}.json",
-            )
+        yield SessionVideo(
+            v.id,
+            csv_name(paths, v),
+            started[0],
+            started[1],
+            outputs.duration,
+            folder,
+            outputs.clips,
+            outputs.spans,
+            v.location or v.path,
+            outputs.shots,
+            outputs.scene,
+            outputs.aspect,
+            folder / f"{v.path.stem}.json",
         )
-    return found
 
 
 def _summarised(
@@ -93,6 +92,14 @@ def _summarised(
 
 def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[Session]:
     return group(session_videos(paths, store), cfg.gap)
+
+
+def practice_tallies(
+    paths: PathsConfig, cfg: SessionsConfig, store: Store
+) -> list[tuple[str, str, tuple[VideoTally, ...]]]:
+    """The same practices as `sessions_of`, with the same ids, each video only counted: what the
+    page lists, with none of their clips, spans and shots held at once."""
+    return practices((VideoTally.of(v) for v in session_videos(paths, store)), cfg.gap)
 
 
 class SessionOutputs:
