@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence, TypeVar
+from typing import Generic, Iterable, Protocol, Sequence, TypeVar
 
 from dunkwatch.outputs import ShotNote
 
@@ -182,8 +182,17 @@ class VideoTally:
         )
 
 
-def practices(videos: Iterable[D], gap_seconds: float) -> list[tuple[str, str, tuple[D, ...]]]:
-    """(id, name, videos in recording order) of each practice, oldest first."""
+@dataclass(frozen=True)
+class Practice(Generic[D]):
+    """Videos filmed one after another, however much of each is kept (whole, or a tally)."""
+
+    id: str
+    name: str  # "2026-11-30 evening"
+    videos: tuple[D, ...]  # in recording order
+
+
+def practices(videos: Iterable[D], gap_seconds: float) -> list[Practice[D]]:
+    """The practices, oldest first."""
     ordered = sorted(videos, key=lambda v: (v.started, v.video_id))
     runs: list[list[D]] = []
     end: dt.datetime | None = None  # when the last run's latest video ended
@@ -194,7 +203,8 @@ def practices(videos: Iterable[D], gap_seconds: float) -> list[tuple[str, str, t
         else:
             runs.append([video])
             end = video.ended
-    found, taken = [], set()
+    found: list[Practice[D]] = []
+    taken: set[str] = set()
     for run in runs:
         start = run[0].started  # in its own offset: the local time where it was filmed
         base = f"{start:%Y-%m-%d-%H%M}"
@@ -203,13 +213,13 @@ def practices(videos: Iterable[D], gap_seconds: float) -> list[tuple[str, str, t
             n += 1
             sid = f"{base}-{n}"
         taken.add(sid)
-        found.append((sid, f"{start:%Y-%m-%d} {day_part(start.hour)}", tuple(run)))
+        found.append(Practice(sid, f"{start:%Y-%m-%d} {day_part(start.hour)}", tuple(run)))
     return found
 
 
 def group(videos: Iterable[SessionVideo], gap_seconds: float) -> list[Session]:
     """Sessions, oldest first."""
-    return [Session(sid, name, run) for sid, name, run in practices(videos, gap_seconds)]
+    return [Session(p.id, p.name, p.videos) for p in practices(videos, gap_seconds)]
 
 
 def parse_started(recorded_at: str | None, mtime: float | None) -> tuple[dt.datetime, DatedBy] | None:

@@ -15,7 +15,7 @@ from dunkwatch.config import PathsConfig, SegmentConfig
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.learn.corrections import ranges_by_video
 from dunkwatch.review.worth_a_look import LookItem, doubts_of, worth_a_look
-from dunkwatch.sessions import DatedBy, VideoTally, make_percentage
+from dunkwatch.sessions import DatedBy, Practice, VideoTally, make_percentage
 from dunkwatch.store import State, Store, Video
 
 STATE_LABELS = {
@@ -102,12 +102,13 @@ class SessionBrief:
     in_view: float
 
     @classmethod
-    def of(cls, session_id: str, name: str, videos: Sequence[VideoTally]) -> SessionBrief:
-        """One practice as `practices` groups the videos' tallies (the same ids as its sessions)."""
+    def of(cls, practice: Practice[VideoTally]) -> SessionBrief:
+        """One practice of the videos' tallies (the same id as its session's)."""
+        videos = practice.videos
         attempts, makes = sum(v.attempts for v in videos), sum(v.makes for v in videos)
         return cls(
-            session_id,
-            name,
+            practice.id,
+            practice.name,
             videos[0].started,
             tuple(v.video_id for v in videos),
             tuple(v.name for v in videos if v.dated_by is DatedBy.FILE_TIME),

@@ -90,7 +90,7 @@ class ReviewService:
         if kept is not None and kept[0] == stamp:
             return kept[1]
         with self.journal() as j:
-            sessions = [SessionBrief.of(*p) for p in practice_tallies(self.paths, self.cfg.sessions, j)]
+            sessions = [SessionBrief.of(p) for p in practice_tallies(self.paths, self.cfg.sessions, j)]
         self._sessions = (stamp, sessions)  # one tuple, replaced whole: the page's threads may race here
         give_back_freed_memory()
         return sessions

@@ -28,6 +28,7 @@ from dunkwatch.pipeline.scoring.scene_memory import SceneMemory, scenes_dir
 from dunkwatch.sessions import (
     SESSION_ID,
     SIDECAR_NAME,
+    Practice,
     Session,
     SessionSidecar,
     SessionSummary,
@@ -94,9 +95,7 @@ def sessions_of(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[S
     return group(session_videos(paths, store), cfg.gap)
 
 
-def practice_tallies(
-    paths: PathsConfig, cfg: SessionsConfig, store: Store
-) -> list[tuple[str, str, tuple[VideoTally, ...]]]:
+def practice_tallies(paths: PathsConfig, cfg: SessionsConfig, store: Store) -> list[Practice[VideoTally]]:
     """The same practices as `sessions_of`, with the same ids, each video only counted: what the
     page lists, with none of their clips, spans and shots held at once."""
     return practices((VideoTally.of(v) for v in session_videos(paths, store)), cfg.gap)
