@@ -124,6 +124,7 @@ def test_every_player_shows_every_frame_of_every_clip_and_reel(name: str, shared
     references = {path: thumbs(path) for path, _ in files}
     codec = "h264" if name.startswith("h264") else "h265"
     rows, wrong = [], []
+    checked: list[tuple[Path, str, dict[str, int], int]] = []
     # VLC plays in real time and costs little CPU: all four files play at once while the rest is checked.
     with ThreadPoolExecutor(len(files)) as pool:
         plays = {path: pool.submit(vlc_shown, path, references[path]) for path, _ in files}
@@ -146,13 +147,21 @@ def test_every_player_shows_every_frame_of_every_clip_and_reel(name: str, shared
             wrong += [f"{label}: ffmpeg -v error: {line}" for line in errors[:3]]
             if codec == "h265" and not hvcc_covers_its_sets(path):
                 wrong.append(f"{label}: the hvcC does not cover its sets' tier and level")
-            vlc = plays[path].result()
-            if vlc.missing or not vlc.in_order():
-                wrong.append(f"{label}: VLC missed {vlc.missing[:8]} or showed them out of order, in {vlc.plays} plays")
-            rows.append(
-                f"| {name} | {label} | {len(reference)} | {len(errors)} | "
-                + " | ".join(f"{p} {n}" for p, n in counts.items())
-                + f" | VLC {len(set(vlc.shown))} ({vlc.plays} plays) |"
+            checked.append((path, label, counts, len(errors)))
+    for path, label, counts, error_count in checked:
+        vlc = plays[path].result()
+        if vlc.missing or not vlc.in_order():
+            # Played again alone: four real-time plays at once, beside the rest of a loaded suite,
+            # lost both ends of the reel in five plays once, and alone it showed every frame.
+            vlc = vlc_shown(path, references[path])
+        if vlc.missing or not vlc.in_order():
+            wrong.append(
+                f"{label}: VLC missed {vlc.missing[:8]} or showed them out of order, in {vlc.plays} plays alone"
             )
+        rows.append(
+            f"| {name} | {label} | {len(references[path])} | {error_count} | "
+            + " | ".join(f"{p} {n}" for p, n in counts.items())
+            + f" | VLC {len(set(vlc.shown))} ({vlc.plays} plays) |"
+        )
     print("\n" + "\n".join(rows))
     assert not wrong, "\n".join(wrong)
