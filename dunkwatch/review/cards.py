@@ -86,9 +86,8 @@ class SessionCard:
 
 @dataclass(frozen=True)
 class SessionBrief:
-    """What the page shows of a practice, kept between page loads: its numbers and its videos'
-    journal ids, not every video's clips, spans and shots (kept whole, a month's sessions took
-    about 2.7 kB a video of the service's memory, for good)."""
+    """What the page shows of a practice, kept between page loads: its numbers and its videos' ids
+    (about 150 bytes a video; kept whole, a month's sessions held 2.7 kB a video, for good)."""
 
     id: str
     name: str
