@@ -266,6 +266,7 @@ def main() -> int:
             children = python_children(proc.pid)
             deleted, _ = accounted_for(work, dropped)
             journal = journal_bytes(work / "state")
+            archive = folder_bytes(work / "archive")
             log = (work / "service.log").read_text(errors="replace")
             row = {
                 "day": day,
@@ -275,8 +276,8 @@ def main() -> int:
                 "child_anon_mb": round(rss_mb(children[0], "RssAnon"), 1) if children else None,
                 "fds": f"{fds(proc.pid)}/{fds(children[0]) if children else '-'}",
                 "journal_kb": journal // 1024,
-                "archive_bytes": folder_bytes(work / "archive"),  # compared with the cap unrounded
-                "archive_mb": round(folder_bytes(work / "archive") / MB, 1),
+                "archive_bytes": archive,  # compared with the cap unrounded
+                "archive_mb": round(archive / MB, 1),
                 "page_ms": None if args.no_page else round(page_load_ms(port)),
                 "s_per_video": round(elapsed / len(names), 2),
                 # Videos differ in length (1 to 5 minutes): per minute of video is what can drift.

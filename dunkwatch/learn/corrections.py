@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence, TextIO
 
 import numpy as np
 
@@ -385,11 +385,16 @@ def prediction_rows(video: str, segments: Iterable[tuple[float, float]], duratio
     return rows
 
 
-def render_csv(rows: Iterable[Sequence[str]]) -> str:
-    out = io.StringIO()
+def write_csv(out: TextIO, rows: Iterable[Sequence[str]]) -> None:
+    """The header and `rows`, in the corrections format, as they come (a generator is never held whole)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows)
+
+
+def render_csv(rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    write_csv(out, rows)
     return out.getvalue()
 
 

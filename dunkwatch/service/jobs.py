@@ -37,21 +37,19 @@ def update_predictions_csv(csv_path: Path, video: str, sidecar: Sidecar) -> None
     Row by row from the old file to the new: the file grows with every video ever processed, and a
     whole copy in memory would raise the service's high-water mark with it, video after video."""
     import csv
+    import itertools
 
-    from dunkwatch.learn.corrections import COLUMNS, prediction_rows
+    from dunkwatch.learn.corrections import prediction_rows, write_csv
 
     note = f"predicted by {sidecar.scorer.value}" + (f" {sidecar.model}" if sidecar.model else "")
+    new_rows = prediction_rows(video, sidecar.spans(), sidecar.duration, note)
     with atomic_target(csv_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COLUMNS)
         try:
             with csv_path.open(encoding="utf-8", newline="") as old:
-                reader = csv.reader(old)
-                next(reader, None)  # the header
-                writer.writerows(row for row in reader if row and row[0] != video)
+                kept = itertools.islice(csv.reader(old), 1, None)  # past the header
+                write_csv(out, itertools.chain((row for row in kept if row and row[0] != video), new_rows))
         except FileNotFoundError:
-            pass
-        writer.writerows(prediction_rows(video, sidecar.spans(), sidecar.duration, note))
+            write_csv(out, new_rows)
 
 
 _DISK_FULL = ("No space left on device", "Disk quota exceeded")
