@@ -31,12 +31,15 @@ running): videos so far, service and child RSS (and the child's anonymous part) 
 journal's size (with its WAL), the archive's size (MiB), the page load (median of 3 GETs of `/` on
 the service's review page), seconds per video (from the day's drop to its last video done, over its
 videos; the bench makes the videos meanwhile), the pipeline's own seconds per minute of video (its
-"processed in" log lines: no wait around them), originals deleted by retention so far, and errors
-(videos failed, ERROR lines in the log, a night's training that failed). At the end: RSS drift
-after day 2 (end to end, and along the straight line fitted through every day), the drift of both
-seconds per minute of video (leaving out the kill and full-disk days, which wait by design),
-journal bytes per video, the worst page load, the archive against max_gb (10^9 bytes), and whether
-every original is accounted for: in the archive, or deleted by the rule and logged.
+"processed in" log lines: no wait around them), the control's seconds per minute (the same 12
+videos, cut once, processed each day by a fresh `dunkwatch process` with an empty state folder,
+after one video it does not count, while the service is idle) and the service's over the
+control's, originals deleted by retention so far, and errors (videos failed, ERROR lines in the
+log, a night's training that failed). At the end: RSS drift after day 2 (end to end, and along the
+straight line fitted through every day), the drift of each seconds per minute of video and of the
+ratio (leaving out the kill and full-disk days, which wait by design), journal bytes per video, the
+worst page load, the archive against max_gb (10^9 bytes), and whether every original is accounted
+for: in the archive, or deleted by the rule and logged.
 """
 
 from __future__ import annotations
@@ -83,6 +86,52 @@ def make_video(dest: Path, index: int, seconds: float, when: dt.datetime) -> Non
     args += ["-metadata", f"creation_time={when.strftime('%Y-%m-%dT%H:%M:%SZ')}", str(part)]
     subprocess.run([ffmpeg_exe(), *args], check=True)
     os.replace(part, dest)
+
+
+REFERENCE_VIDEOS = 12  # the control's fixed set, cut once, processed afresh each day
+
+
+def make_reference(work: Path, shortest: float, longest: float) -> list[tuple[Path, float]]:
+    """The control's videos: cuts like the month's own, made once, never dropped into the inbox."""
+    media = work / "reference" / "media"
+    media.mkdir(parents=True)
+    made = []
+    for i in range(REFERENCE_VIDEOS + 1):  # the first warms the process up and is not counted
+        seconds = shortest + (longest - shortest) * i / REFERENCE_VIDEOS
+        make_video(media / f"REF_{i:03d}.MOV", 9000 + 11 * i, seconds, START)
+        made.append((media / f"REF_{i:03d}.MOV", seconds))
+    return made
+
+
+def reference_per_minute(work: Path, videos: list[tuple[Path, float]], config: str) -> float | None:
+    """The control: the same videos processed afresh (a new `dunkwatch process`, an empty state
+    folder), once the service is idle. On a shared machine the host's own speed moves by tens of
+    percent over an hour; the service's seconds a minute over this day's are what its own state
+    adds, the ratio the throughput bench reports against its decode floor."""
+    ref = work / "reference"
+    for folder in ("state", "outbox"):
+        shutil.rmtree(ref / folder, ignore_errors=True)
+    (ref / "config.toml").write_text(config)
+    done = subprocess.run(
+        [sys.executable, "-m", "dunkwatch", "process", "--config", str(ref / "config.toml")]
+        + [str(path) for path, _ in videos],
+        cwd=ref,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    # The first video pays for the process's first use of each model; the service paid for its own once.
+    return processing_per_minute(done.stdout + done.stderr, {path.name for path, _ in videos[1:]})
+
+
+def settings(max_gb: float, reserve_mb: int, review: str) -> str:
+    """The config both the service and the control run with, but for the folders (the working directory's)."""
+    return (
+        f"[watch]\nstable_seconds = 0.5\n[review]\n{review}\n"
+        f"[archive]\nmax_gb = {max_gb}\n[daemon]\nmin_free_mb = {reserve_mb}\n"
+        # The service's own schedule stays off the real clock (the bench runs each night's training).
+        '[training]\nschedule = "0 3 29 2 *"\nimagenet = false\nepochs = 2\nmax_frames = 400\ncpu_input_size = 64\n'
+    )
 
 
 def free_port() -> int:
@@ -203,13 +252,9 @@ def main() -> int:
     (work / "corrections.csv").touch()
     reserve_mb = int(shutil.disk_usage(work).free / MB / 2)
     port = free_port()
-    (work / "config.toml").write_text(
-        f"[watch]\nstable_seconds = 0.5\n[review]\nenabled = {'false' if args.no_page else 'true'}\n"
-        f'listen = "127.0.0.1:{port}"\n'
-        f"[archive]\nmax_gb = {max_gb}\n[daemon]\nmin_free_mb = {reserve_mb}\n"
-        # The service's own schedule stays off the real clock (the bench runs each night's training).
-        '[training]\nschedule = "0 3 29 2 *"\nimagenet = false\nepochs = 2\nmax_frames = 400\ncpu_input_size = 64\n'
-    )
+    review = f"enabled = {'false' if args.no_page else 'true'}\n" + f'listen = "127.0.0.1:{port}"'
+    (work / "config.toml").write_text(settings(max_gb, reserve_mb, review))
+    reference = make_reference(work, shortest, longest)
     print(f"work folder {work}; archive.max_gb = {max_gb}; reserve {reserve_mb} MB", flush=True)
     proc = start_service(work)
     rows, dropped = [], []
@@ -268,6 +313,8 @@ def main() -> int:
             journal = journal_bytes(work / "state")
             archive = folder_bytes(work / "archive")
             log = (work / "service.log").read_text(errors="replace")
+            processing = processing_per_minute(log, set(names))
+            control = reference_per_minute(work, reference, settings(max_gb, reserve_mb, "enabled = false"))
             row = {
                 "day": day,
                 "videos": len(dropped),
@@ -282,7 +329,10 @@ def main() -> int:
                 "s_per_video": round(elapsed / len(names), 2),
                 # Videos differ in length (1 to 5 minutes): per minute of video is what can drift.
                 "s_per_minute": round(elapsed / (sum(seconds for _, seconds, _ in plan) / 60), 2),
-                "processing_s_per_minute": processing_per_minute(log, set(names)),
+                "processing_s_per_minute": processing,
+                "reference_s_per_minute": control,
+                # The service's seconds over a fresh process's on the same day: the host's speed cancels.
+                "relative": round(processing / control, 3) if processing and control else None,
                 "deleted": deleted,
                 # A night's training that stopped on an error is one too (a skip or a kept model is not).
                 "errors": counts["failed"] + log.count(" ERROR ") + trained.startswith("exit "),
@@ -370,15 +420,16 @@ def is_child_of_work(pid: int, work: Path) -> bool:
 def report(rows: list[dict], max_gb: float, deleted: int, missing: list[str]) -> None:
     print(
         "\n| day | videos | service RSS | child RSS | child anon | fds | journal | archive | page | s/video "
-        "| s/min | processing s/min | deleted | errors |"
+        "| s/min | processing s/min | control s/min | service / control | deleted | errors |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("|" + " --- |" * 16)
     for r in rows:
         print(
             f"| {r['day']} | {r['videos']} | {r['service_rss_mb']} MB | {r['child_rss_mb']} MB | "
             f"{r['child_anon_mb']} MB | {r['fds']} | "
             f"{r['journal_kb']} KB | {r['archive_mb']} MB | {r['page_ms']} ms | {r['s_per_video']} | "
-            f"{r['s_per_minute']} | {r.get('processing_s_per_minute')} | "
+            f"{r['s_per_minute']} | {r.get('processing_s_per_minute')} | {r.get('reference_s_per_minute')} | "
+            f"{r.get('relative')} | "
             f"{r['deleted']} | {r['errors']} |"
         )
     settled = rows[2:] or rows
@@ -398,14 +449,19 @@ def report(rows: list[dict], max_gb: float, deleted: int, missing: list[str]) ->
                 f"{100 * (end / start - 1):+.1f}%; max {max(values)}; target at most 5%)"
             )
     # A day with a kill or a full disk waits by design: its seconds are no drift.
-    for key, what in (("s_per_minute", "drop to done"), ("processing_s_per_minute", "the pipeline's own")):
+    for key, what in (
+        ("s_per_minute", "drop to done"),
+        ("processing_s_per_minute", "the pipeline's own"),
+        ("reference_s_per_minute", "the control: a fresh process, the same videos every day"),
+        ("relative", "the service's own over the control's: what the service's state adds"),
+    ):
         speed = [r[key] for r in settled if not r["episode"] and r.get(key) is not None]
         if len(speed) < 2:
             continue
         half = len(speed) // 2
         first, last = statistics.mean(speed[:half]), statistics.mean(speed[half:])
         print(
-            f"seconds per minute of video after day 2 ({what}): first half {first:.2f}, second half {last:.2f} "
+            f"seconds per minute of video after day 2 ({what}): first half {first:.3f}, second half {last:.3f} "
             f"({100 * (last / first - 1):+.1f}%; target at most 5%)"
         )
     per_video = [r["journal_kb"] / r["videos"] for r in settled]
