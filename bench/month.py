@@ -106,8 +106,9 @@ def make_reference(work: Path, shortest: float, longest: float) -> list[tuple[Pa
 def reference_per_minute(work: Path, videos: list[tuple[Path, float]], config: str) -> float | None:
     """The control: the same videos processed afresh (a new `dunkwatch process`, an empty state
     folder), once the service is idle. On a shared machine the host's own speed moves by tens of
-    percent over an hour; the service's seconds a minute over this day's are what its own state
-    adds, the ratio the throughput bench reports against its decode floor."""
+    percent over an hour; the service's seconds a minute over the control's, on the same day, are
+    what its own state adds (as the throughput bench reports a ratio to its decode floor). The
+    control has no model: a promoted one that the service trusts makes the ratio step, by design."""
     ref = work / "reference"
     for folder in ("state", "outbox"):
         shutil.rmtree(ref / folder, ignore_errors=True)
@@ -120,6 +121,9 @@ def reference_per_minute(work: Path, videos: list[tuple[Path, float]], config: s
         text=True,
         timeout=1800,
     )
+    if done.returncode != 0:
+        print(f"the control failed (exit {done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
     # The first video pays for the process's first use of each model; the service paid for its own once.
     return processing_per_minute(done.stdout + done.stderr, {path.name for path, _ in videos[1:]})
 
