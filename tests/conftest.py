@@ -29,6 +29,34 @@ def run_ffmpeg(*args: str, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_detector_cache(tmp_path_factory) -> Path:
+    """One person-detector cache for the whole run, as systemd's CacheDirectory= gives the service
+    ($CACHE_DIRECTORY, inherited by every dunkwatch the tests start). Without it each fresh state
+    folder converted and compiled the graph again: 1.5 to 5 s of CPU, about 90 times a run. Made
+    whole before the first test, under a lock the xdist workers share, so later processes only
+    read it; test_person_cache.py covers a cold cache."""
+    import fcntl
+    import os
+    import sys
+
+    root = tmp_path_factory.getbasetemp()
+    folder = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "cache"
+    folder.mkdir(exist_ok=True)
+    os.environ["CACHE_DIRECTORY"] = str(folder)
+    with open(folder / ".warming", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".warm").exists():
+            # Twice: the first start converts the graph, the second compiles the converted one into
+            # OpenVINO's cache (see person._compiled).
+            warm = "from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache; "
+            warm += "PersonDetector(cache=detector_cache('unused')).ready()"
+            for _ in range(2):
+                subprocess.run([sys.executable, "-c", warm], check=True, timeout=300)
+            (folder / ".warm").touch()
+    return folder
+
+
 def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
     """re.search, failing the test (with the pattern) where nothing matches."""
     match = re.search(pattern, text, flags)

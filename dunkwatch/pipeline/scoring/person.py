@@ -64,8 +64,11 @@ def require_detector(motion: MotionConfig, segment: SegmentConfig) -> None:
 
 
 def detector_cache(state_dir: Path) -> Path:
-    """Where the converted graph is kept: state_dir/person."""
-    return Path(state_dir) / "person"
+    """Where the converted graph is kept: the cache folder systemd gives the unit (CacheDirectory=,
+    as $CACHE_DIRECTORY: data it may drop and backups skip), else state_dir/person. The graph
+    is the same for every state folder on a machine, and is made again when missing."""
+    given = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]  # systemd joins several with ':'
+    return Path(given) / "person" if given else Path(state_dir) / "person"
 
 
 class DetectorMissing(ModelError):
