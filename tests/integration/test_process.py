@@ -124,7 +124,8 @@ def test_no_clips_only_scores_and_segments(portrait_mov, workdir):
     out = workdir / "outbox"
     (out / portrait_mov.stem).mkdir(parents=True)
     (out / portrait_mov.stem / ".IMG_0001_01_00m02s.mp4.part").write_bytes(b"killed mid-write")
-    proc = dunkwatch("process", str(portrait_mov), "--out", str(out), "--scorer", "motion", "--no-clips")
+    # No --config, run where there is no config.toml: the built-in defaults (state in ./state).
+    proc = dunkwatch("process", str(portrait_mov), "--out", str(out), "--scorer", "motion", "--no-clips", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in (out / portrait_mov.stem).iterdir())
     assert files == [".dunkwatch-video", "IMG_0001.json", "IMG_0001.png"]  # the mark says whose folder it is
@@ -146,6 +147,7 @@ def test_several_videos_with_a_bad_one_in_the_middle(portrait_mov, workdir, tmp_
         "--json",
         "--scorer",
         "motion",
+        cwd=workdir,  # built-in defaults: the state folder is the work folder's, never the checkout's
     )
     assert proc.returncode == 2
     results = json.loads(proc.stdout)
