@@ -8,6 +8,7 @@ promoted, and a later worse model is refused against the model now in use.
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -49,16 +50,24 @@ def hand_made_training(monkeypatch, kind: str) -> None:
     monkeypatch.setattr("dunkwatch.models.resnet.load_model", lambda path: HandMadeModel(open(path).read()))
 
 
-@pytest.fixture
-def processed(workdir, config_file):
-    """Three court videos, each with a ball the motion model cut a clip of, processed by the service."""
+@pytest.fixture(scope="module")
+def court_videos(tmp_path_factory):
+    """Three court videos, each with a ball the motion model cut a clip of, processed by the service
+    once for the module: (the work folder, a copy of it as processed, each video's ball)."""
+    import toml
+    from conftest import with_shapes
+
+    folder = tmp_path_factory.mktemp("promotion")
+    work = folder / "work"
+    for name in ("inbox", "outbox", "archive", "quarantine", "state"):
+        (work / name).mkdir(parents=True)
     balls = {}
     for k, (visit, ball) in enumerate([((3, 7), (11, 14)), ((12, 16), (3, 6)), ((4, 8), (12, 15))]):
         name = f"court_{k}.mp4"
         scene = Scene(duration=18, fps=10, seed=5, visits=[Visit(*visit, 0.2, 0.7)], balls=[ball])
         encode(
             scene.frames(),
-            workdir / "inbox" / name,
+            work / "inbox" / name,
             scene.width,
             scene.height,
             scene.fps,
@@ -66,18 +75,29 @@ def processed(workdir, config_file):
             preset="veryfast",
         )
         balls[name] = ball
-    cfg_path = config_file(
-        watch={"stable_seconds": 0.2},
-        export={"timeline": False, "highlight_reel": False},
-        training={"validation_share": 0.34, "input_size": SIZE},
-        score={"runtime": "keras"},
-    )  # hand-made models have no OpenVINO export
-    cfg = load(cfg_path)
-    assert Daemon(cfg, once=True).run() == 0
+    sections = {
+        "watch": {"stable_seconds": 0.2},
+        "export": {"timeline": False, "highlight_reel": False},
+        "training": {"validation_share": 0.34, "input_size": SIZE},
+        "score": {"runtime": "keras"},  # hand-made models have no OpenVINO export
+    }
+    (work / "config.toml").write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
+    assert Daemon(load(work / "config.toml"), once=True).run() == 0
     for name, ball in balls.items():
-        sidecar = json.loads((workdir / "outbox" / name[:-4] / f"{name[:-4]}.json").read_text())
+        sidecar = json.loads((work / "outbox" / name[:-4] / f"{name[:-4]}.json").read_text())
         assert len(sidecar["segments"]) == 2, sidecar["segments"]  # the visit, and the ball
-    return cfg, balls
+    shutil.copytree(work, folder / "as_processed", symlinks=True)
+    return work, folder / "as_processed", balls
+
+
+@pytest.fixture
+def processed(court_videos):
+    """The module's work folder put back as the service left it: the journal keeps absolute paths,
+    so each test gets the same folder, not a copy elsewhere."""
+    work, as_processed, balls = court_videos
+    shutil.rmtree(work)
+    shutil.copytree(as_processed, work, symlinks=True)
+    return load(work / "config.toml"), balls
 
 
 def correct_the_balls(cfg, balls) -> None:
