@@ -274,15 +274,22 @@ def workdir(tmp_path: Path) -> Path:
 
 
 # Synthetic scenes draw shapes, not people, so the person detector rightly confirms none of their
-# clips (segment.confirm_people, on by default). Tests of everything else on them cut with it off;
-# tests on real people (test_person_confirm.py, test_person_prior.py) keep the shipped default.
-SHAPES = {"segment": {"confirm_people": False}}
-SHAPES_TOML = "[segment]\nconfirm_people = false\n"  # the same, for a config file a test writes by hand
+# clips (segment.confirm_people, on by default). Its prior (motion.person_prior) costs each process
+# 1 to 2 s of CPU and, on most shapes, finds nobody among the frames taken for the empty court.
+# Tests of everything else on shapes run without both. Tests on real people (test_person_confirm.py,
+# test_person_prior.py) keep the shipped defaults, and WITH_PRIOR keeps the prior where a test needs it.
+SHAPES = {"segment": {"confirm_people": False}, "motion": {"person_prior": False}}
+# The same, for a config file a test writes by hand.
+SHAPES_TOML = "[segment]\nconfirm_people = false\n[motion]\nperson_prior = false\n"
+# The prior kept: real people in view, or the portrait marker clip (make_portrait_mov), whose player
+# look and court look last 2 s each: without the prior, motion takes either for the court.
+WITH_PRIOR = {"motion": {"person_prior": True}}
+WITH_PRIOR_TOML = "[segment]\nconfirm_people = false\n"
 
 
 def with_shapes(data: dict) -> dict:
     """A config mapping for a synthetic scene: SHAPES under what `data` says."""
-    return {**data, "segment": {**SHAPES["segment"], **data.get("segment", {})}}
+    return {**data, **{section: {**values, **data.get(section, {})} for section, values in SHAPES.items()}}
 
 
 def shapes_config(data: dict, base_dir: Path):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, composed_real, real_visits
+from conftest import REPO, WITH_PRIOR, composed_real, real_visits
 
 from dunkwatch.learn.promotion import Figures, JudgedVideo, figures
 from dunkwatch.models import registry
@@ -75,7 +75,10 @@ def test_corrections_teach_the_classifier_what_motion_gets_wrong(workdir, config
     for name in "xy":
         shutil.copy(room[name][0], workdir / "inbox")
     cfg = config_file(
-        watch={"stable_seconds": 0.2}, training=TRAINING, export={"timeline": False, "highlight_reel": False}
+        watch={"stable_seconds": 0.2},
+        training=TRAINING,
+        export={"timeline": False, "highlight_reel": False},
+        **WITH_PRIOR,  # the real room's people: the prior keeps them out of the empty scene
     )
     proc = dunkwatch("run", "--once", "--config", str(cfg))
     assert proc.returncode == 0, proc.stderr

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_REAL, Scene, Visit, encode, shapes_config
+from conftest import SHARED_REAL, WITH_PRIOR, Scene, Visit, encode, shapes_config
 
 from dunkwatch.metrics import frames_to_ranges, match_ranges
 from dunkwatch.pipeline.process import analyse
@@ -19,7 +19,7 @@ def run_motion(path: Path, **overrides):
 def test_real_footage_every_visit_is_one_segment_with_high_frame_f1(real_ground_truth):
     name = "one-by-one-person-detection.mp4"
     truth = real_ground_truth[name]
-    result = run_motion(SHARED_REAL / name)
+    result = run_motion(SHARED_REAL / name, **WITH_PRIOR)
     visits = frames_to_ranges(truth["person_frames"], truth["fps"])
     match = match_ranges(
         visits, [(s.start, s.end) for s in result.segments], truth["frames"] / truth["fps"], truth["fps"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Scene, Visit, cut_real, real_visits
+from conftest import WITH_PRIOR, Scene, Visit, cut_real, real_visits
 
 from dunkwatch.config import MotionConfig
 from dunkwatch.metrics import match_ranges
@@ -111,7 +111,9 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
     cut_real(workdir / "inbox" / "second.mp4", 48, 90)
     last = cut_real(tmp_path / "last.mp4", 90)
     cfg = config_file(
-        export={"highlight_reel": False}, training={"input_size": 96, "fine_tune": "all", "imagenet": False}
+        export={"highlight_reel": False},
+        training={"input_size": 96, "fine_tune": "all", "imagenet": False},
+        **WITH_PRIOR,
     )
     ran = dunkwatch("run", "--once", "--config", str(cfg))
     assert ran.returncode == 0, ran.stderr
@@ -138,7 +140,7 @@ def test_the_service_remembers_the_court_for_a_clip_a_player_fills(tmp_path, wor
     assert with_memory["scenes"] == sidecars[0]["scenes"] == sidecars[1]["scenes"]
 
     # The same clip with a fresh state dir: no memory, and no worse than before memory existed (F1 0.656).
-    fresh = config_file(score={"scorer": "motion"}, paths={"state_dir": str(tmp_path / "fresh")})
+    fresh = config_file(score={"scorer": "motion"}, paths={"state_dir": str(tmp_path / "fresh")}, **WITH_PRIOR)
     alone = json.loads(
         dunkwatch(
             "process", str(last), "--config", str(fresh), "--no-clips", "--json", "--out", str(tmp_path / "out2")
