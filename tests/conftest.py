@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pytest
+import toml
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
@@ -279,17 +280,26 @@ def workdir(tmp_path: Path) -> Path:
 # Tests of everything else on shapes run without both. Tests on real people (test_person_confirm.py,
 # test_person_prior.py) keep the shipped defaults, and WITH_PRIOR keeps the prior where a test needs it.
 SHAPES = {"segment": {"confirm_people": False}, "motion": {"person_prior": False}}
-# The same, for a config file a test writes by hand.
-SHAPES_TOML = "[segment]\nconfirm_people = false\n[motion]\nperson_prior = false\n"
 # The prior kept: real people in view, or the portrait marker clip (make_portrait_mov), whose player
 # look and court look last 2 s each: without the prior, motion takes either for the court.
 WITH_PRIOR = {"motion": {"person_prior": True}}
-WITH_PRIOR_TOML = "[segment]\nconfirm_people = false\n"
 
 
 def with_shapes(data: dict) -> dict:
     """A config mapping for a synthetic scene: SHAPES under what `data` says."""
     return {**data, **{section: {**values, **data.get(section, {})} for section, values in SHAPES.items()}}
+
+
+# The same two, for a config file a test writes by hand.
+SHAPES_TOML = toml.dumps(SHAPES)
+WITH_PRIOR_TOML = toml.dumps(with_shapes(WITH_PRIOR))
+
+
+def write_config(folder: Path, **sections: dict) -> Path:
+    """folder/config.toml for a synthetic scene (see SHAPES); keyword sections override defaults."""
+    path = folder / "config.toml"
+    path.write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
+    return path
 
 
 def shapes_config(data: dict, base_dir: Path):
@@ -302,16 +312,8 @@ def shapes_config(data: dict, base_dir: Path):
 @pytest.fixture
 def config_file(workdir: Path) -> Callable[..., Path]:
     """Write a config.toml into the work folder; keyword sections override defaults. The scenes
-    are synthetic, so SHAPES applies unless a test says segment.confirm_people itself."""
-
-    def write(**sections: dict) -> Path:
-        import toml
-
-        path = workdir / "config.toml"
-        path.write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
-        return path
-
-    return write
+    are synthetic, so SHAPES applies unless a test says otherwise itself."""
+    return lambda **sections: write_config(workdir, **sections)
 
 
 @pytest.fixture(scope="session")

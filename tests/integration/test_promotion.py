@@ -54,8 +54,7 @@ def hand_made_training(monkeypatch, kind: str) -> None:
 def court_videos(tmp_path_factory):
     """Three court videos, each with a ball the motion model cut a clip of, processed by the service
     once for the module: (the work folder, a copy of it as processed, each video's ball)."""
-    import toml
-    from conftest import with_shapes
+    from conftest import write_config
 
     folder = tmp_path_factory.mktemp("promotion")
     work = folder / "work"
@@ -75,14 +74,14 @@ def court_videos(tmp_path_factory):
             preset="veryfast",
         )
         balls[name] = ball
-    sections = {
-        "watch": {"stable_seconds": 0.2},
-        "export": {"timeline": False, "highlight_reel": False},
-        "training": {"validation_share": 0.34, "input_size": SIZE},
-        "score": {"runtime": "keras"},  # hand-made models have no OpenVINO export
-    }
-    (work / "config.toml").write_text(toml.dumps(with_shapes(sections)), encoding="utf-8")
-    assert Daemon(load(work / "config.toml"), once=True).run() == 0
+    config = write_config(
+        work,
+        watch={"stable_seconds": 0.2},
+        export={"timeline": False, "highlight_reel": False},
+        training={"validation_share": 0.34, "input_size": SIZE},
+        score={"runtime": "keras"},  # hand-made models have no OpenVINO export
+    )
+    assert Daemon(load(config), once=True).run() == 0
     for name, ball in balls.items():
         sidecar = json.loads((work / "outbox" / name[:-4] / f"{name[:-4]}.json").read_text())
         assert len(sidecar["segments"]) == 2, sidecar["segments"]  # the visit, and the ball
