@@ -6,6 +6,19 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def with_causes(exc: BaseException) -> str:
+    """An exception's one line, followed by what caused it: a C extension's import that fails says
+    only "initialization failed", and the reason is in its cause."""
+    parts = [one_line(exc) or type(exc).__name__]
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen and len(parts) < 4:
+        seen.add(id(cause))
+        parts.append(f"{type(cause).__name__}: {one_line(cause)}" if str(cause) else type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    return " <- ".join(parts)
+
+
 class DunkwatchError(Exception):
     """Base class; cli turns it into one line on stderr and exit code 2."""
 

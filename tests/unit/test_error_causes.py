@@ -1,0 +1,65 @@
+"""A failure's message carries its cause: an extension module whose import fails says only
+"initialization failed", and what to fix is in the exception underneath."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from dunkwatch.errors import with_causes
+from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
+from dunkwatch.pipeline.cutting import editor_timelines
+
+
+def import_failure() -> ImportError:
+    try:
+        try:
+            raise MemoryError("cannot allocate the schema registry")
+        except MemoryError as exc:
+            raise ImportError("initialization failed") from exc
+    except ImportError as exc:
+        return exc
+
+
+def test_the_cause_follows_the_message() -> None:
+    assert with_causes(import_failure()) == "initialization failed <- MemoryError: cannot allocate the schema registry"
+
+
+def test_an_exception_without_a_cause_or_a_message() -> None:
+    assert with_causes(ValueError("bad\nrow 3")) == "bad row 3"
+    assert with_causes(KeyError()) == "KeyError"
+
+
+def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise import_failure()
+
+    monkeypatch.setattr(otio.adapters, "write_to_file", fail)
+    sidecar = Sidecar(
+        video=str(tmp_path / "a.mp4"),
+        sha256="0" * 64,
+        duration=10.0,
+        width=640,
+        height=360,
+        rotation=0,
+        scorer=ScorerKind.MOTION,
+        model=None,
+        sample_fps=5.0,
+        threshold=0.5,
+        scenes=(),
+        recorded_at=None,
+        segments=(SidecarSegment(2.0, 4.0, 1.0, 5.0, 0.9),),
+        clips=("a_action01.mp4",),
+        highlights=None,
+        timeline=None,
+        fps=30.0,
+    )
+    message = editor_timelines.after_processing(tmp_path, sidecar, tmp_path / "a.mp4", ["otio"])
+    assert message == (
+        "cannot write its editor timelines: initialization failed <- MemoryError: cannot allocate the schema registry"
+    )
+    assert not list(tmp_path.glob("*.otio"))
