@@ -280,8 +280,7 @@ def workdir(tmp_path: Path) -> Path:
 # Tests of everything else on shapes run without both. Tests on real people (test_person_confirm.py,
 # test_person_prior.py) keep the shipped defaults, and WITH_PRIOR keeps the prior where a test needs it.
 SHAPES = {"segment": {"confirm_people": False}, "motion": {"person_prior": False}}
-# The prior kept: real people in view, or the portrait marker clip (make_portrait_mov), whose player
-# look and court look last 2 s each: without the prior, motion takes either for the court.
+# The prior kept where real people are in view: it keeps them out of the empty scene.
 WITH_PRIOR = {"motion": {"person_prior": True}}
 
 
@@ -290,9 +289,8 @@ def with_shapes(data: dict) -> dict:
     return {**data, **{section: {**values, **data.get(section, {})} for section, values in SHAPES.items()}}
 
 
-# The same two, for a config file a test writes by hand.
+# The same, for a config file a test writes by hand.
 SHAPES_TOML = toml.dumps(SHAPES)
-WITH_PRIOR_TOML = toml.dumps(with_shapes(WITH_PRIOR))
 
 
 def write_config(folder: Path, **sections: dict) -> Path:

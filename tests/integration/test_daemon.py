@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, WITH_PRIOR, Scene, Visit, encode, make_portrait_mov, run_ffmpeg
+from conftest import REPO, Scene, Visit, encode, make_portrait_mov, run_ffmpeg
 
 from dunkwatch.store import Store
 
@@ -24,7 +24,6 @@ DAEMON_CONFIG: dict[str, dict[str, Any]] = {
     "watch": {"stable_seconds": 1.0, "rescan_seconds": 5.0, "unreadable_after": 2.0},
     "daemon": {"max_attempts": 3, "retry_seconds": 0.0},
     "export": {"timeline": False},
-    **WITH_PRIOR,  # the portrait marker clip (conftest.WITH_PRIOR)
 }
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import (
     REPO,
-    WITH_PRIOR_TOML,
+    SHAPES_TOML,
     displayed_first_frame,
     encode,
     make_portrait_mov,
@@ -60,7 +60,7 @@ def frame_count(path: Path) -> int:
 
 def test_portrait_hevc_mov_gives_upright_full_resolution_clips_with_audio(portrait_mov, workdir):
     out = workdir / "outbox"
-    (workdir / "shapes.toml").write_text(WITH_PRIOR_TOML, encoding="utf-8")  # the marker clip: conftest.WITH_PRIOR
+    (workdir / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
     proc = dunkwatch(
         "process",
         str(portrait_mov),
@@ -258,7 +258,7 @@ def test_console_script_and_module_agree():
 def test_a_name_with_a_newline_and_quotes_still_gets_its_clips_and_reel(portrait_mov, tmp_path):
     odd = tmp_path / "it's\nIMG_0001.MOV"  # ffmpeg's concat list once broke on both
     odd.write_bytes(portrait_mov.read_bytes())
-    (tmp_path / "shapes.toml").write_text(WITH_PRIOR_TOML, encoding="utf-8")
+    (tmp_path / "shapes.toml").write_text(SHAPES_TOML, encoding="utf-8")
     proc = dunkwatch(
         "process",
         str(odd),

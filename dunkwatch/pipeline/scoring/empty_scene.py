@@ -201,10 +201,13 @@ class EmptySceneModel:
         """(candidates alike to the most typical one in which no person is seen, []); when every
         group shows a person, the most typical group all the same, with the people seen in it."""
         alike = np.maximum(self.differs, self.differs.T) < self.same_scene
-        # A still player yields many near-identical candidates: weigh every look as one vote, so
-        # the empty scene, which looks the same between all visits, is not outvoted by a player
-        # who stands at one spot for longer than the court shows empty.
-        cost = self.differs @ (1.0 / looks.sum(axis=1))
+        # A still player yields many near-identical candidates: weigh every stretch of a look as
+        # one vote, so the empty scene, which looks the same between all visits, is not outvoted by
+        # a player who stands at one spot for longer than the court shows empty. The court comes
+        # back after each visit and a still player is one stretch: with only those two looks in
+        # the window, one vote each would tie, and the court's returns settle it.
+        stretches = np.count_nonzero(np.diff(looks.astype(np.int8), axis=1, prepend=0) == 1, axis=1)
+        cost = self.differs @ (stretches / looks.sum(axis=1))
         open_ = np.ones(len(self.index), bool)
         first: tuple[np.ndarray, list[Box]] | None = None
         while open_.any():
