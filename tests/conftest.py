@@ -7,11 +7,14 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import pytest
 import toml
+
+if TYPE_CHECKING:
+    from dunkwatch.outputs import Sidecar
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
@@ -536,3 +539,28 @@ def variable_rate_copy(source: Path, dest: Path, period: int, dropped: tuple[int
         str(dest),
     )
     return dest
+
+
+def bare_sidecar(**fields: object) -> "Sidecar":
+    """A sidecar with nothing in it but what `fields` says: for tests of what reads one."""
+    from dunkwatch.outputs import ScorerKind, Sidecar
+
+    base: dict[str, object] = {
+        "video": "v",
+        "sha256": "",
+        "duration": 30.0,
+        "width": 640,
+        "height": 360,
+        "rotation": 0,
+        "scorer": ScorerKind.MOTION,
+        "model": None,
+        "sample_fps": 5.0,
+        "threshold": 0.5,
+        "scenes": (),
+        "recorded_at": None,
+        "segments": (),
+        "clips": (),
+        "highlights": None,
+        "timeline": None,
+    }
+    return Sidecar(**{**base, **fields})  # type: ignore[arg-type]  # each field's type is Sidecar's own

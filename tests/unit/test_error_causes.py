@@ -7,9 +7,10 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from conftest import bare_sidecar
 
 from dunkwatch.errors import with_causes
-from dunkwatch.outputs import ScorerKind, Sidecar, SidecarSegment
+from dunkwatch.outputs import SidecarSegment
 from dunkwatch.pipeline.cutting import editor_timelines
 
 
@@ -39,23 +40,11 @@ def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
         raise import_failure()
 
     monkeypatch.setattr(otio.adapters, "write_to_file", fail)
-    sidecar = Sidecar(
+    sidecar = bare_sidecar(
         video=str(tmp_path / "a.mp4"),
-        sha256="0" * 64,
         duration=10.0,
-        width=640,
-        height=360,
-        rotation=0,
-        scorer=ScorerKind.MOTION,
-        model=None,
-        sample_fps=5.0,
-        threshold=0.5,
-        scenes=(),
-        recorded_at=None,
         segments=(SidecarSegment(2.0, 4.0, 1.0, 5.0, 0.9),),
         clips=("a_action01.mp4",),
-        highlights=None,
-        timeline=None,
         fps=30.0,
     )
     message = editor_timelines.after_processing(tmp_path, sidecar, tmp_path / "a.mp4", ["otio"])

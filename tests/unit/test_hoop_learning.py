@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
+from conftest import bare_sidecar
+
 from dunkwatch.hoop import Hoop
 from dunkwatch.learn.corrections import KnownVideo, parse_corrections
 from dunkwatch.learn.hoop_learning import HoopFigures, LabelledShot, decide, labelled_shots, no_shot_times, split
-from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt
+from dunkwatch.outputs import Sidecar, SidecarAttempt
 from dunkwatch.pipeline.shots.rim_model import crop_box
 
 A = KnownVideo("A.MOV", "a" * 64, 30.0)
@@ -13,23 +15,7 @@ B = KnownVideo("B.MOV", "b" * 64, 30.0)
 
 
 def sidecar(rims: list[tuple[float, str]], hoop=(0.5, 0.2, 0.05, 0.08)) -> Sidecar:
-    return Sidecar(
-        video="v",
-        sha256="",
-        duration=30.0,
-        width=640,
-        height=360,
-        rotation=0,
-        scorer=ScorerKind.MOTION,
-        model=None,
-        sample_fps=5.0,
-        threshold=0.5,
-        scenes=(),
-        recorded_at=None,
-        segments=(),
-        clips=(),
-        highlights=None,
-        timeline=None,
+    return bare_sidecar(
         hoop=hoop,
         attempts=tuple(SidecarAttempt(r - 1.5, r + 0.7, r, r - 1.0, res, "shot", None) for r, res in rims),
     )
