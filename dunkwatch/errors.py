@@ -11,12 +11,17 @@ def with_causes(exc: BaseException) -> str:
     only "initialization failed", and the reason is in its cause."""
     parts = [one_line(exc) or type(exc).__name__]
     seen = {id(exc)}
-    cause = exc.__cause__ or exc.__context__
+    cause = _cause_of(exc)
     while cause is not None and id(cause) not in seen and len(parts) < 4:
         seen.add(id(cause))
         parts.append(f"{type(cause).__name__}: {one_line(cause)}" if str(cause) else type(cause).__name__)
-        cause = cause.__cause__ or cause.__context__
+        cause = _cause_of(cause)
     return " <- ".join(parts)
+
+
+def _cause_of(exc: BaseException) -> BaseException | None:
+    """What a traceback would show as the cause: `raise ... from None` hides the context."""
+    return exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 
 class DunkwatchError(Exception):

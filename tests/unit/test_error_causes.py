@@ -33,6 +33,16 @@ def test_an_exception_without_a_cause_or_a_message() -> None:
     assert with_causes(KeyError()) == "KeyError"
 
 
+def test_a_cause_hidden_on_purpose_stays_hidden() -> None:
+    try:
+        try:
+            raise KeyError("scorer")
+        except KeyError:
+            raise ValueError("not a dunkwatch sidecar") from None
+    except ValueError as exc:
+        assert with_causes(exc) == "not a dunkwatch sidecar"
+
+
 def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
