@@ -103,7 +103,9 @@ def analyse(
     params = segment_params(cfg.segment, scorer.kind)
     # Looks at every frame that could belong to a segment, so every clip is confirmed.
     looks = (
-        PersonLooks(PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis)
+        PersonLooks(
+            PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis, params.merge_gap
+        )
         if cfg.segment.confirm_people
         else None
     )

@@ -62,12 +62,26 @@ def test_looks_come_only_where_the_score_could_make_a_segment_and_thin_out_once_
 
 def test_a_new_stretch_is_looked_at_at_once():
     detector = FakeDetector()
-    looks = PersonLooks(as_detector(detector), threshold=0.3, every=0.5, again=60.0)
+    looks = PersonLooks(as_detector(detector), threshold=0.3, merge_gap=0.5, every=0.5, again=60.0)
     for i in range(60):
         looks.offer(i, i / 10, np.full((4, 4, 3), 255, np.uint8))
     for i in range(60):
         looks.scored(i, 0.1 if 20 <= i < 30 else 0.9)
     assert [look.time for look in looks.looks] == [0.0, 3.0]  # the dip at 2-3 s ended the first stretch
+
+
+def test_a_dip_shorter_than_the_merge_gap_does_not_start_a_stretch():
+    """A score that flickers under the threshold for a frame is one segment to the segmenter; it
+    must not bring the next look forward, or a flickering stretch of nobody is looked at often."""
+    detector = FakeDetector()
+    looks = PersonLooks(as_detector(detector), threshold=0.3, merge_gap=1.5, every=0.5, again=3.0)
+    for i in range(100):
+        looks.offer(i, i / 10, np.zeros((4, 4, 3), np.uint8))
+    for i in range(100):
+        looks.scored(i, 0.1 if i % 20 == 19 or 60 <= i < 75 else 0.9)  # a frame under every 2 s
+    # Nobody: 0, 0.5, 1.5, 3.5 (gaps doubling through the one-frame dips); the 1.5 s dip at
+    # 6-7.5 s ends the stretch, so 7.5 s is looked at at once, then 8.0 and 9.0.
+    assert [look.time for look in looks.looks] == [0.0, 0.5, 1.5, 3.5, 7.5, 8.0, 9.0]
 
 
 def test_squares_cover_the_frame_and_overlap():

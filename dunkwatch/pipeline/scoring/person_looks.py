@@ -5,7 +5,8 @@ Motion cannot tell a person from a ball, a door or a change of light; the detect
 only where the scorer already says "in view": at once when a stretch starts, then every LOOK_AGAIN_S
 once it has seen someone; while it sees nobody, the gap starts at LOOK_EVERY_S and doubles up to
 LOOK_AGAIN_S (a ball bouncing for a minute costs about twenty looks, and a person who walks into
-it is seen within a few seconds).
+it is seen within a few seconds). A stretch ends as a segment does: the scores stay under the
+threshold for the merge gap; a shorter dip, which the segmenter bridges, starts nothing new.
 """
 
 from __future__ import annotations
@@ -41,22 +42,32 @@ class Confirmed:
 
 class PersonLooks:
     """Keeps a small copy of a frame every LOOK_EVERY_S until the scorer gives its score, and looks
-    at it when the score could belong to a segment (at or above `threshold`)."""
+    at it when the score could belong to a segment (at or above `threshold`). Scores under it for
+    less than `merge_gap` seconds do not end a stretch: find_segments joins the two sides."""
 
     def __init__(
-        self, detector: PersonDetector, threshold: float, every: float = LOOK_EVERY_S, again: float = LOOK_AGAIN_S
+        self,
+        detector: PersonDetector,
+        threshold: float,
+        merge_gap: float = 0.0,
+        every: float = LOOK_EVERY_S,
+        again: float = LOOK_AGAIN_S,
     ) -> None:
         self.detector = detector
         self.threshold = threshold
+        self.merge_gap = merge_gap
         self.every, self.again = every, again
         self.looks: list[Look] = []
         self._kept: dict[int, tuple[float, bytes]] = {}  # frame index -> (time, prepared copy)
+        self._times: dict[int, float] = {}  # frame index -> time, until its score comes
+        self._under_since: float | None = None  # when the scores went under the threshold
         self._next_keep = float("-inf")
         self._next_look = float("-inf")
         self._gap = every  # the wait after a look that saw nobody
 
     def offer(self, index: int, time: float, frame: np.ndarray) -> None:
         """A decoded frame, before its score is known (the motion model gives it up to 90 s later)."""
+        self._times[index] = time
         if time >= self._next_keep:
             self._kept[index] = (time, self.detector.prepare(frame))
             self._next_keep = time + self.every
@@ -64,10 +75,15 @@ class PersonLooks:
     def scored(self, index: int, score: float) -> None:
         """Frame `index`'s score; scores arrive in frame order."""
         kept = self._kept.pop(index, None)
+        time = self._times.pop(index, None)
         if score < self.threshold:
-            # The stretch ended: the next one is looked at at once.
-            self._next_look, self._gap = float("-inf"), self.every
+            if self._under_since is None:
+                self._under_since = time
+            if time is None or self._under_since is None or time - self._under_since >= self.merge_gap:
+                # The stretch ended: the next one is looked at at once.
+                self._next_look, self._gap = float("-inf"), self.every
             return
+        self._under_since = None
         if kept is None or kept[0] < self._next_look:
             return
         time, copy = kept
