@@ -175,8 +175,8 @@ def test_an_h264_sps_says_its_profile_and_dpb_and_takes_another_dpb_with_every_o
 
 
 def test_hevc_escaping_round_trips_and_a_pps_is_renumbered_with_the_rest_of_its_bits_kept():
+    from dunkwatch.nal_bits import Writer, escape, unescape
     from dunkwatch.pipeline.cutting.bitstream.hevc_sets import parse_pps, renumber_pps
-    from dunkwatch.pipeline.cutting.bitstream.nal_bits import Writer, escape, unescape
 
     for rbsp in (b"\x00\x00\x00\x01\x02", b"\x12\x00\x00\x03\x00\x00", b"\x40\x01\x00\x00"):
         assert unescape(escape(rbsp)) == rbsp

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dunkwatch.pipeline.cutting.bitstream.nal_bits import length_size, nal_units
+from dunkwatch.nal_bits import length_size, nal_units
 
 FRAME_EPS = 1e-4  # seconds: frame times compare equal within this
 

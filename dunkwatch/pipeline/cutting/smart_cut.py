@@ -27,9 +27,9 @@ import numpy as np
 from dunkwatch.config import ExportConfig
 from dunkwatch.fsutil import PART_SUFFIX, atomic_target
 from dunkwatch.media import MediaInfo
+from dunkwatch.nal_bits import ParameterSetError, nal_units
 from dunkwatch.pipeline.cutting.bitstream.avc_sets import AvcConfig, free_ids
 from dunkwatch.pipeline.cutting.bitstream.hevc_sets import HvcConfig, renumbering
-from dunkwatch.pipeline.cutting.bitstream.nal_bits import ParameterSetError, nal_units
 from dunkwatch.pipeline.cutting.cut_plan import (
     CutPlan,
     NotSmart,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunkwatch.pipeline.cutting.bitstream.nal_bits import (
+from dunkwatch.nal_bits import (
     ParameterSetError,
     Reader,
     Writer,

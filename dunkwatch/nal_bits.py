@@ -1,5 +1,6 @@
-"""Bits of H.264 and HEVC NAL units: emulation prevention, and Exp-Golomb fields read and written.
-Pure bytes in, bytes out; shared by avc_sets and hevc_sets."""
+"""Bits of H.264 and HEVC NAL units: emulation prevention, Exp-Golomb fields read and written,
+and which pictures nothing refers to. Pure bytes in, bytes out; shared by the smart cut's
+parameter sets (avc_sets, hevc_sets) and the frame reader, so it sits below both."""
 
 from __future__ import annotations
 
@@ -109,3 +110,21 @@ def length_size(codec: str, record: bytes) -> int:
     """Bytes of each NAL unit's length field, as an avcC (byte 4) or hvcC (byte 21) record says."""
     at = 4 if codec == "h264" else 21
     return (record[at] & 3) + 1 if len(record) > at else 4
+
+
+# HEVC's sub-layer non-reference pictures (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N, RSV_VCL_N10-14).
+_HEVC_UNREFERENCED = frozenset(range(0, 16, 2))
+
+
+def unreferenced(sample: bytes, codec: str, length: int) -> bool:
+    """Whether an MP4 sample's picture is one no other picture refers to, from its NAL headers
+    alone: H.264 slices with nal_ref_idc 0, HEVC's non-reference types. These are the pictures
+    FFmpeg's skip_frame NONREF leaves undecoded. False for any other codec, or no slice."""
+    if codec not in ("h264", "hevc"):
+        return False
+    slices = [
+        (nal[0] >> 5) & 3 == 0 if codec == "h264" else (nal[0] >> 1) & 0x3F in _HEVC_UNREFERENCED
+        for _, nal in nal_units(sample, length)
+        if nal and ((nal[0] & 0x1F) in (1, 5) if codec == "h264" else (nal[0] >> 1) & 0x3F < 32)
+    ]
+    return bool(slices) and all(slices)
