@@ -8,13 +8,19 @@ import numpy as np
 
 def shrink_to_side(image: np.ndarray, side: int | None) -> np.ndarray:
     """Scale down (never up) so the longer side is `side` pixels; area averaging keeps it clean."""
-    if not side:
-        return image
     h, w = image.shape[:2]
-    scale = side / max(h, w)
-    if scale >= 1.0:
+    size = output_size(w, h, side)
+    if size == (w, h):
         return image
-    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
+    """The size shrink_to_side gives a width x height picture."""
+    scale = side / max(width, height) if side else 1.0
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def decode_side(model_size: int) -> int:

@@ -16,13 +16,14 @@ from dunkwatch.config import AttemptsConfig, PipelineConfig, SegmentConfig
 from dunkwatch.disk_space import check_before_export, outputs_estimate
 from dunkwatch.fsutil import PART_SUFFIX, atomic_write_text, leftovers, remove_leftover, sha256_of
 from dunkwatch.hoop import Hoop, HoopSource
+from dunkwatch.imageops import output_size
 from dunkwatch.media import MediaInfo, probe
 from dunkwatch.outputs import ScorerKind, Sidecar, SidecarAttempt, SidecarDispute, SidecarSegment
 from dunkwatch.pipeline.cancel import CancelToken
 from dunkwatch.pipeline.cutting.export import write_clips, write_sidecar
 from dunkwatch.pipeline.cutting.ffmpeg_presets import recorded
 from dunkwatch.pipeline.cutting.timeline import draw_timeline, write_timeline
-from dunkwatch.pipeline.scoring.decode import VideoReader, output_size, prefetched
+from dunkwatch.pipeline.scoring.decode import VideoReader, prefetched
 from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
 from dunkwatch.pipeline.scoring.gate import GatedScorer
 from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache

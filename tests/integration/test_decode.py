@@ -3,11 +3,12 @@
 import cv2
 import numpy as np
 import pytest
-from conftest import encode, run_ffmpeg, upright_marker_frames
+from conftest import REAL_NAME, SHARED_REAL, encode, run_ffmpeg, upright_marker_frames
 
 from dunkwatch.errors import VideoError
 from dunkwatch.media import probe
 from dunkwatch.pipeline.scoring.decode import VideoReader, ffmpeg_frames
+from dunkwatch.pipeline.scoring.pyav_decoder import _reference_frames_suffice
 
 
 def is_upright(image: np.ndarray) -> bool:
@@ -157,3 +158,108 @@ def test_reading_from_a_later_start_keeps_the_sampling_grid_of_that_start(tmp_pa
     assert len(times) == 58 and np.all(np.abs(np.array(times[:3]) - grid) <= 1 / 30 + 1e-3), times
     ffmpeg = [round(t, 3) for t, _ in ffmpeg_frames(path, reader.info, None, 20.0, reader._tolerance(), 1.1)]
     assert ffmpeg == times  # the ffmpeg command, which reads HDR, keeps the same grid
+
+
+class RecordingTap:
+    """A GreyTap that keeps the times it was fed; raises on the frame at `fail_at` seconds."""
+
+    side = 64
+    fps = 28.0
+
+    def __init__(self, fail_at: float | None = None):
+        self.times: list[float] = []
+        self.fail_at = fail_at
+
+    def feed(self, time: float, grey: np.ndarray) -> None:
+        if self.fail_at is not None and time >= self.fail_at:
+            raise RuntimeError(f"tap failed at {time:.2f} s")
+        assert grey.ndim == 2 and max(grey.shape) == self.side
+        self.times.append(time)
+
+
+def test_the_tap_sees_every_frame_in_order_before_the_reader_ends(tmp_path):
+    """The tap runs in a thread of its own; still, every frame reaches it, in order, by the time
+    the last sampled frame is handed on."""
+    path = encode(upright_marker_frames(160, 96, 25, 3), tmp_path / "t.mp4", 160, 96, 25, audio=False)
+    tap = RecordingTap()
+    frames = list(VideoReader(path, sample_fps=5, tap=tap))
+    assert len(frames) == 15
+    assert tap.times == sorted(tap.times) and len(tap.times) == 75
+    assert tap.times[-1] == pytest.approx(frames[-1].time + 4 / 25)
+
+
+def test_an_error_in_the_tap_reaches_whoever_reads_the_frames(tmp_path):
+    path = encode(upright_marker_frames(160, 96, 25, 3), tmp_path / "e.mp4", 160, 96, 25, audio=False)
+    with pytest.raises(RuntimeError, match="tap failed at 1.00 s"):
+        list(VideoReader(path, sample_fps=5, tap=RecordingTap(fail_at=1.0)))
+
+
+def test_closing_the_reader_early_stops_the_tap(tmp_path):
+    path = encode(upright_marker_frames(160, 96, 25, 3), tmp_path / "c.mp4", 160, 96, 25, audio=False)
+    tap = RecordingTap()
+    frames = VideoReader(path, sample_fps=5, tap=tap).frames()
+    next(frames)
+    frames.close()
+    seen = len(tap.times)
+    assert seen < 75
+    assert len(tap.times) == seen  # nothing fed after the close
+
+
+def _decoded_with_skip(path) -> set[int]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONREF"
+        return {frame.pts for frame in container.decode(stream) if frame.pts is not None}
+
+
+def _predicted(path) -> set[int]:
+    import av
+
+    from dunkwatch.nal_bits import length_size, unreferenced
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        length = length_size(codec, bytes(stream.codec_context.extradata))
+        return {
+            p.pts
+            for p in container.demux(stream)
+            if p.pts is not None and p.size and not unreferenced(bytes(p), codec, length)
+        }
+
+
+@pytest.mark.parametrize(
+    "codec, params",
+    [
+        ("libx264", ["-bf", "3", "-x264-params", "b-pyramid=normal"]),  # some B pictures are references
+        ("libx264", ["-bf", "3", "-x264-params", "b-pyramid=none"]),  # no B picture is
+        ("libx264", ["-bf", "0"]),  # nothing to skip
+        ("libx265", ["-x265-params", "bframes=4:b-pyramid=1:log-level=error", "-tag:v", "hvc1"]),
+    ],
+)
+def test_nal_headers_name_the_pictures_the_decoder_skips(tmp_path, codec, params):
+    """The reader decides whether to skip pictures nothing refers to from the NAL headers alone;
+    those must be exactly the pictures FFmpeg's skip_frame NONREF leaves out."""
+    path = tmp_path / "v.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "3", "-c:v", codec, *params, str(path))
+    kept = _decoded_with_skip(path)
+    assert _predicted(path) == kept
+    assert len(kept) < 90 or params == ["-bf", "0"]
+
+
+def test_nal_headers_agree_with_the_decoder_on_the_phone_and_the_real_footage(portrait_mov):
+    for path in (portrait_mov, SHARED_REAL / REAL_NAME):
+        assert _predicted(path) == _decoded_with_skip(path), path
+
+
+def test_skipping_is_chosen_only_where_the_pictures_left_come_often_enough(tmp_path):
+    path = tmp_path / "p.mp4"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5",
+        "-c:v", "libx264", "-bf", "3", "-x264-params", "b-pyramid=none", str(path),
+    )  # fmt: skip
+    # Of each four pictures, three are unreferenced B pictures: those left come every 4/30 s.
+    assert _reference_frames_suffice(path, 4.5 / 30)
+    assert not _reference_frames_suffice(path, 3.5 / 30)

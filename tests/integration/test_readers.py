@@ -18,7 +18,8 @@ from opencv_reader import OpenCVReader
 import dunkwatch.pipeline.process as process  # noqa: E402
 from dunkwatch.config import from_dict
 from dunkwatch.pipeline.process import analyse
-from dunkwatch.pipeline.scoring.decode import VideoReader, _reference_frames_suffice
+from dunkwatch.pipeline.scoring.decode import VideoReader
+from dunkwatch.pipeline.scoring.pyav_decoder import _reference_frames_suffice
 from dunkwatch.pipeline.scoring.scorer_choice import motion_scorer
 
 

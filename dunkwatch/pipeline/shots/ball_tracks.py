@@ -154,7 +154,7 @@ class BlobCollector:
     def __init__(self, side: int, fps: float = 28.0) -> None:
         self.side = side  # the longer side of the grey frames it is fed
         # At most this many a second: thinning a faster video to it never leaves fewer than half (14,
-        # decode.GREY_MIN_FPS), a dozen points of a second's arc; more add cost, not arcs.
+        # pyav_decoder.GREY_MIN_FPS), a dozen points of a second's arc; more add cost, not arcs.
         self.fps = fps
         self.size: tuple[int, int] | None = None  # (width, height) of those frames
         self.frames: list[FrameBlobs] = []

@@ -1,0 +1,177 @@
+"""The PyAV decoder: every frame of an SDR video, in FFmpeg's own threads, each with fetchers that
+convert and shrink it only when the sampling or the grey tap wants it; and whether the pictures
+nothing refers to may go undecoded. VideoReader (decode.py) samples what it yields."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from dunkwatch.errors import VideoError
+from dunkwatch.imageops import output_size
+from dunkwatch.media import MediaInfo
+from dunkwatch.nal_bits import length_size, unreferenced
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from av.packet import Packet
+    from av.video.frame import VideoFrame
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[], np.ndarray | None]  # a decoded frame's RGB picture, made only when called; None: none
+Decoded = tuple[float, Fetch] | tuple[float, Fetch, Callable[[], np.ndarray]]  # (time, fetch[, fetch_grey])
+
+
+def pyav_frames(
+    path: Path,
+    info: MediaInfo,
+    max_side: int | None,
+    sample_fps: float,
+    start: float = 0.0,
+    grey_side: int | None = None,
+) -> Iterator[Decoded]:
+    """(time, fetch) of every frame PyAV decodes, in its own threads; `fetch` shrinks and converts
+    in swscale (in C) and turns the picture upright, only for the frames the sampling keeps.
+
+    Frames no other frame refers to are not decoded at all (skip_frame NONREF) when the frames
+    that are left still come at least every half sample interval, as measured on the video's
+    first seconds: a sample then takes the nearest decoded frame, with that frame's own time.
+    SDR only: this build of FFmpeg has no zscale, so HDR goes through the ffmpeg reader.
+
+    With `grey_side`, each decoded frame comes with a third item: a fetcher of its luma, upright and
+    shrunk to that longer side, for a tap that follows the ball; frames are then skipped only where
+    those left still come GREY_MIN_FPS times a second."""
+    import av
+
+    rotation = info.rotation
+    width, height = output_size(info.width, info.height, max_side)
+    stored = (height, width) if rotation in (90, 270) else (width, height)
+    turns = {90: -1, 180: 2, 270: 1}.get(rotation, 0)  # np.rot90 turns counter-clockwise
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: not a readable video ({exc.strerror or exc})") from None
+    with container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None  # a demuxed stream always has one
+        stream.thread_type = "AUTO"
+        gap = 0.5 / sample_fps if sample_fps > 0 else 0.0
+        if grey_side:
+            gap = min(gap, 1.0 / GREY_MIN_FPS) if gap else 1.0 / GREY_MIN_FPS
+        if (
+            sample_fps > 0
+            and info.fps >= 2 * sample_fps
+            and info.fps >= 1.0 / gap
+            and _reference_frames_suffice(path, gap)
+        ):
+            stream.codec_context.skip_frame = "NONREF"
+        if start > 0:
+            container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
+
+        grey_w, grey_h = output_size(info.width, info.height, grey_side) if grey_side else (0, 0)
+        grey_stored = (grey_h, grey_w) if rotation in (90, 270) else (grey_w, grey_h)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * stream.time_base) - info.start
+                if grey_side:
+                    yield t, _fetcher(frame, "rgb24", stored, turns), _luma_fetcher(frame, grey_stored, turns)
+                else:
+                    yield t, _fetcher(frame, "rgb24", stored, turns)
+        except av.error.FFmpegError as exc:  # a damaged tail: the frames so far count, _sampled judges the rest
+            log.warning("%s: decoding stopped: %s", path, exc.strerror or exc)
+
+
+# A ball's flight lasts most of a second: at this rate it is seen in a dozen frames, enough for an arc.
+GREY_MIN_FPS = 14.0
+
+
+def _fetcher(frame: VideoFrame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
+    """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright."""
+
+    def fetch() -> np.ndarray:
+        image = frame.to_ndarray(format=fmt, width=stored[0], height=stored[1], interpolation="AREA")
+        return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+    return fetch
+
+
+def _luma_fetcher(frame: VideoFrame, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
+    """The frame's own luma plane, shrunk by OpenCV: a quarter of what converting it in swscale costs."""
+
+    def fetch() -> np.ndarray:
+        fmt = frame.format.name
+        if not fmt.startswith(("yuv", "yuvj", "nv12", "nv21", "p010")) or len(frame.planes) < 2:
+            image: np.ndarray = frame.to_ndarray(format="gray", width=stored[0], height=stored[1], interpolation="AREA")
+        else:
+            plane = frame.planes[0]
+            deep = plane.line_size >= 2 * frame.width and ("10" in fmt or "12" in fmt or "16" in fmt)
+            dtype = np.uint16 if deep else np.uint8
+            luma: np.ndarray = np.frombuffer(plane, dtype)  # type: ignore[call-overload]  # stub: any buffer is fine
+            luma = luma.reshape(frame.height, -1)[:, : frame.width]
+            if deep:  # 10 or 12 bits in 16: the top eight are enough to see a ball move
+                shift = 8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4
+                luma = (luma >> shift).astype(np.uint8)
+            image = cv2.resize(luma, stored, interpolation=cv2.INTER_AREA)
+            if not fmt.startswith("yuvj") and getattr(frame, "color_range", 0) != 2:
+                image = cv2.convertScaleAbs(image, alpha=255 / 219, beta=-16 * 255 / 219)  # video range to full
+        return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+    return fetch
+
+
+SKIP_CHECK_SECONDS = 3.0  # long enough to span a phone's group of pictures a few times
+
+
+def _reference_frames_suffice(path: Path, gap: float) -> bool:
+    """Whether the frames left after skipping non-reference ones come at least every `gap` seconds,
+    over the first SKIP_CHECK_SECONDS. H.264 and HEVC in MP4 say which pictures those are in each
+    sample's NAL headers, read without decoding (decoding 3 s of 1080p to see it held up the
+    start); any other stream is decoded with the skip to see what is left."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            assert stream.time_base is not None  # a demuxed stream always has one
+            codec = stream.codec_context.name
+            record = bytes(stream.codec_context.extradata or b"")
+            if codec in ("h264", "hevc") and record[:1] == b"\x01":  # avcC or hvcC: length-prefixed samples
+                times = _referenced_times(container.demux(stream), stream.time_base, codec, length_size(codec, record))
+            else:
+                stream.codec_context.skip_frame = "NONREF"
+                times = []
+                for frame in container.decode(stream):
+                    if frame.pts is not None:
+                        times.append(float(frame.pts * stream.time_base))
+                    if times and times[-1] - times[0] > SKIP_CHECK_SECONDS:
+                        break
+    except av.error.FFmpegError:
+        return False
+    return len(times) > 2 and float(np.max(np.diff(np.sort(times)))) <= gap + 1e-6
+
+
+_REORDER_S = 1.0  # packets come in decoding order: a picture shown this much earlier may still follow
+
+
+def _referenced_times(packets: Iterable[Packet], time_base: Fraction, codec: str, length: int) -> list[float]:
+    """Presentation times of the first SKIP_CHECK_SECONDS' pictures that others refer to."""
+    times: list[float] = []
+    first: float | None = None
+    for packet in packets:
+        if packet.pts is None or packet.size == 0:
+            continue
+        t = float(packet.pts * time_base)
+        first = t if first is None else min(first, t)
+        if t - first > SKIP_CHECK_SECONDS + _REORDER_S:
+            break
+        if not unreferenced(bytes(packet), codec, length):
+            times.append(t)
+    return [t for t in times if first is not None and t - first <= SKIP_CHECK_SECONDS]
