@@ -9,6 +9,7 @@ import math
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generator, Iterable, Iterator, Sequence, TypeVar
 
@@ -122,44 +123,44 @@ class MotionScorer:
 
     def foreground(self, image: np.ndarray, scene: EmptyScene) -> np.ndarray:
         """Boolean mask of the pixels that do not belong to the empty scene."""
+        return self._foreground(image, _Background.of(scene, self.cfg, self._luma_log, self._restless_floor))
+
+    def _foreground(self, image: np.ndarray, bg: _Background) -> np.ndarray:
         frame = image.astype(np.float32)
-        background = scene.image
-        y_f = frame.mean(axis=2)
-        y_b = background.mean(axis=2)
-        log_ratio = np.log((y_f + 8.0) / (y_b + 8.0))
+        # Channel by channel rather than .mean(axis=2): numpy reduces a last axis of three slowly,
+        # and on whole-number pixels the sum is exact either way.
+        total = frame[..., 0] + frame[..., 1] + frame[..., 2]
+        y_f = total / 3
+        log_ratio = np.log((y_f + 8.0) / bg.y_8)
         # Smooth, large-area brightness changes (cloud shadows, a light switched on) are the
         # scene's lighting, not a player. A guided filter estimates them, following the edges of
         # the empty scene (a wall and a floor lit differently) but not the much smaller player.
         # A second, tighter pass leaves out what the first found, so a cloud's core is followed
         # closely while a player, left out, cannot bend the lighting towards themselves.
-        guide = np.log(y_b + 8.0)
-        side = max(guide.shape)
-        luma_limit = np.maximum(np.maximum(self._luma_log, _SPREADS * scene.luma_spread), scene.luma_restless)
-        lighting = _guided_filter(guide, log_ratio, max(2, int(side * _LIGHT_RADIUS)))
-        first_pass = (np.abs(log_ratio - lighting) > luma_limit).astype(np.uint8)
+        guide = bg.guide
+        lighting = _guided_filter(guide, log_ratio, bg.radius)
+        first_pass = (np.abs(log_ratio - lighting) > bg.luma_limit).astype(np.uint8)
         outside = 1 - cv2.dilate(first_pass, np.ones((5, 5), np.uint8))
-        lighting = _guided_filter(guide, log_ratio, max(2, int(side * _LIGHT_RADIUS / 2)), outside)
+        lighting = _guided_filter(guide, log_ratio, bg.tight_radius, outside)
         residual = log_ratio - lighting
-        y_expected = (y_b + 8.0) * np.exp(lighting) - 8.0
-        luma_fg = (np.abs(residual) > luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
+        y_expected = bg.y_8 * np.exp(lighting) - 8.0
+        luma_fg = (np.abs(residual) > bg.luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
         # Colour catches a player whose brightness matches the floor behind them.
-        sum_f = frame.sum(axis=2) + 3.0
-        sum_b = background.sum(axis=2) + 3.0
-        chroma_f = frame[..., :2] / sum_f[..., None]
-        chroma_b = background[..., :2] / sum_b[..., None]
-        shift = chroma_f - chroma_b
+        shift = frame[..., :2] / (total + 3.0)[..., None] - bg.chroma
         shift -= np.median(shift.reshape(-1, 2), axis=0)  # white-balance drift is global
-        chroma_limit = np.maximum(self.cfg.chroma_change, _SPREADS * scene.chroma_spread)
-        steady = scene.chroma_restless <= self._restless_floor  # leaves trade colours: luma decides there
-        chroma_fg = (np.abs(shift).sum(axis=2) > chroma_limit) & (np.minimum(y_f, y_b) > _CHROMA_MIN_LUMA) & steady
-        mask = (luma_fg | chroma_fg | (scene.occupied if scene.occupied is not None else False)).astype(np.uint8)
+        chroma_fg = (np.abs(shift[..., 0]) + np.abs(shift[..., 1]) > bg.chroma_limit) & (
+            np.minimum(y_f, bg.y) > _CHROMA_MIN_LUMA
+        )
+        chroma_fg &= bg.steady
+        mask = (luma_fg | chroma_fg | (bg.occupied if bg.occupied is not None else False)).astype(np.uint8)
         # An opening removes isolated speckle from compression noise.
         return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
     def _score_all(self, images: list[np.ndarray], scene: EmptyScene | None) -> Iterator[float]:
         """The scores in order, each given as soon as it is ready: whoever reads them (the looks
         that confirm a clip) works on the first while the threads score the rest."""
-        return self._map_lazily(lambda image: self._score_one(image, scene), images)
+        bg = _Background.of(scene, self.cfg, self._luma_log, self._restless_floor) if scene is not None else None
+        return self._map_lazily(lambda image: self._score_one(image, bg), images)
 
     def _map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         return list(self._map_lazily(fn, items))
@@ -174,9 +175,46 @@ class MotionScorer:
             self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="motion")
         return self._pool.map(fn, items)
 
-    def _score_one(self, image: np.ndarray, scene: EmptyScene | None) -> float:
-        if scene is None:
+    def _score_one(self, image: np.ndarray, bg: _Background | None) -> float:
+        if bg is None:
             return 0.0
-        share = float(self.foreground(image, scene).mean())
+        share = float(self._foreground(image, bg).mean())
         # 0.5 at min_area, rising towards 1 as more of the frame is foreground.
         return 1.0 - math.exp(-math.log(2.0) * share / self.cfg.min_area)
+
+
+@dataclass(frozen=True)
+class _Background:
+    """What foreground() compares each frame with, worked out once per empty scene rather than
+    once per frame (a chunk of frames shares one scene)."""
+
+    y: np.ndarray  # brightness: the mean of the channels
+    y_8: np.ndarray  # y + 8: the offset keeps dark pixels' log ratios from exploding
+    guide: np.ndarray  # log(y + 8): the lighting estimate follows its edges
+    chroma: np.ndarray  # rg chromaticity, H x W x 2
+    luma_limit: np.ndarray
+    chroma_limit: np.ndarray
+    steady: np.ndarray  # where colour decides too: not a pixel whose colour changes by itself
+    occupied: np.ndarray | None
+    radius: int
+    tight_radius: int
+
+    @classmethod
+    def of(cls, scene: EmptyScene, cfg: MotionConfig, luma_log: float, restless_floor: float) -> _Background:
+        image = scene.image
+        total = image[..., 0] + image[..., 1] + image[..., 2]
+        y = total / 3
+        guide = np.log(y + 8.0)
+        side = max(guide.shape)
+        return cls(
+            y=y,
+            y_8=y + 8.0,
+            guide=guide,
+            chroma=image[..., :2] / (total + 3.0)[..., None],
+            luma_limit=np.maximum(np.maximum(luma_log, _SPREADS * scene.luma_spread), scene.luma_restless),
+            chroma_limit=np.maximum(cfg.chroma_change, _SPREADS * scene.chroma_spread),
+            steady=scene.chroma_restless <= restless_floor,  # leaves trade colours: luma decides there
+            occupied=scene.occupied,
+            radius=max(2, int(side * _LIGHT_RADIUS)),
+            tight_radius=max(2, int(side * _LIGHT_RADIUS / 2)),
+        )
