@@ -263,3 +263,15 @@ def test_skipping_is_chosen_only_where_the_pictures_left_come_often_enough(tmp_p
     # Of each four pictures, three are unreferenced B pictures: those left come every 4/30 s.
     assert _reference_frames_suffice(path, 4.5 / 30)
     assert not _reference_frames_suffice(path, 3.5 / 30)
+
+
+def test_a_video_stored_as_rgb_gives_the_tap_its_grey_frames_too(tmp_path):
+    """Not every file is YUV (screen recordings, lossless exports): the tap's grey copy is then
+    converted by swscale in the tap's thread, beside the reader converting the same frames."""
+    path = tmp_path / "rgb.mkv"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-t", "2", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(path)
+    )
+    tap = RecordingTap()
+    frames = list(VideoReader(path, sample_fps=25, tap=tap))
+    assert len(frames) == 50 and len(tap.times) == 50

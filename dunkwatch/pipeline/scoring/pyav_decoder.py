@@ -109,7 +109,14 @@ def _luma_fetcher(frame: VideoFrame, stored: tuple[int, int], turns: int) -> Cal
     def fetch() -> np.ndarray:
         fmt = frame.format.name
         if not fmt.startswith(("yuv", "yuvj", "nv12", "nv21", "p010")) or len(frame.planes) < 2:
-            image: np.ndarray = frame.to_ndarray(format="gray", width=stored[0], height=stored[1], interpolation="AREA")
+            from av.video.reformatter import VideoReformatter
+
+            # A converter of its own: the frame's own one may be converting its RGB in the reader's
+            # thread while this runs in the tap's.
+            grey = VideoReformatter().reformat(
+                frame, width=stored[0], height=stored[1], format="gray", interpolation="AREA"
+            )
+            image: np.ndarray = grey.to_ndarray()
         else:
             plane = frame.planes[0]
             deep = plane.line_size >= 2 * frame.width and ("10" in fmt or "12" in fmt or "16" in fmt)
