@@ -222,7 +222,7 @@ def _predicted(path) -> set[int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         codec = stream.codec_context.name
-        length = length_size(codec, bytes(stream.codec_context.extradata))
+        length = length_size(codec, bytes(stream.codec_context.extradata or b""))
         return {
             p.pts
             for p in container.demux(stream)
