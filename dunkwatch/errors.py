@@ -19,6 +19,20 @@ def with_causes(exc: BaseException) -> str:
     return " <- ".join(parts)
 
 
+def raise_interruption(exc: BaseException) -> None:
+    """Re-raise a stop that an ordinary error carries. A SIGTERM handler raises SystemExit; raised
+    while an extension module initialises, pybind11 hands it on as an ImportError ("initialization
+    failed"), which a handler for a writer's errors would swallow, and the process would go on
+    and record half its work as done."""
+    seen = {id(exc)}
+    cause = _cause_of(exc)
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (SystemExit, KeyboardInterrupt)):
+            raise cause
+        seen.add(id(cause))
+        cause = _cause_of(cause)
+
+
 def _cause_of(exc: BaseException) -> BaseException | None:
     """What a traceback would show as the cause: `raise ... from None` hides the context."""
     return exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)

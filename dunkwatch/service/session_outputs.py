@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from dunkwatch.config import PathsConfig, SessionsConfig
-from dunkwatch.errors import VideoError, with_causes
+from dunkwatch.errors import VideoError, raise_interruption, with_causes
 from dunkwatch.fsutil import atomic_write_text, leftovers, remove_leftover
 from dunkwatch.learn.catalogue import csv_name
 from dunkwatch.outputs import Sidecar, VideoOutputs
@@ -170,6 +170,7 @@ class SessionOutputs:
                     folder, session.id, [CutSource.of(s, o) for s, o in sidecars if s is not None], self.timelines
                 )
         except Exception as exc:  # an adapter's error costs the timelines, never the session or the service
+            raise_interruption(exc)  # but a stop is a stop: the session is not recorded as written
             log.warning("session %s: cannot write its editor timelines: %s", session.id, with_causes(exc))
         atomic_write_text(sidecar_path, text)  # last: its presence means the reel is complete
         written[session.id] = digest

@@ -9,7 +9,7 @@ import opentimelineio as otio
 import pytest
 from conftest import bare_sidecar
 
-from dunkwatch.errors import with_causes
+from dunkwatch.errors import raise_interruption, with_causes
 from dunkwatch.outputs import SidecarSegment
 from dunkwatch.pipeline.cutting import editor_timelines
 
@@ -62,3 +62,42 @@ def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
         "cannot write its editor timelines: initialization failed <- MemoryError: cannot allocate the schema registry"
     )
     assert not list(tmp_path.glob("*.otio"))
+
+
+def import_stopped_by_sigterm() -> ImportError:
+    """What pybind11 makes of a SIGTERM handler's SystemExit raised while OTIO initialises."""
+    try:
+        try:
+            raise SystemExit(143)
+        except SystemExit as exc:
+            raise ImportError("initialization failed") from exc
+    except ImportError as exc:
+        return exc
+
+
+def test_a_stop_inside_an_import_failure_is_raised_again() -> None:
+    with pytest.raises(SystemExit) as stopped:
+        raise_interruption(import_stopped_by_sigterm())
+    assert stopped.value.code == 143
+    raise_interruption(import_failure())  # an ordinary failure is left to its handler
+
+
+def test_a_timelines_writer_stopped_by_sigterm_stops_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session child, told to stop while OTIO's extension loaded, logged "initialization
+    failed", went on and recorded the session as written without its timelines."""
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise import_stopped_by_sigterm()
+
+    monkeypatch.setattr(otio.adapters, "write_to_file", stopped)
+    sidecar = bare_sidecar(
+        video=str(tmp_path / "a.mp4"),
+        duration=10.0,
+        segments=(SidecarSegment(2.0, 4.0, 1.0, 5.0, 0.9),),
+        clips=("a_action01.mp4",),
+        fps=30.0,
+    )
+    with pytest.raises(SystemExit):
+        editor_timelines.after_processing(tmp_path, sidecar, tmp_path / "a.mp4", ["otio"])

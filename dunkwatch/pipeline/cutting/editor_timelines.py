@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from dunkwatch.errors import with_causes
+from dunkwatch.errors import raise_interruption, with_causes
 from dunkwatch.fsutil import atomic_target
 from dunkwatch.outputs import Sidecar, SidecarSegment
 
@@ -138,5 +138,6 @@ def after_processing(out_dir: Path, sidecar: Sidecar, media: Path, formats: Sequ
     try:
         write_video_timelines(out_dir, sidecar, media, formats)
     except Exception as exc:
+        raise_interruption(exc)
         return f"cannot write its editor timelines: {with_causes(exc)}"
     return None
