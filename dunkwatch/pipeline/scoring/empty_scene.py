@@ -84,6 +84,10 @@ class EmptySceneModel:
         self.differs: np.ndarray = np.zeros((0, 0), np.float32)
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []  # (index, image, thumbnail logs)
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
+        # Each step is taken as its candidate arrives, while the video still decodes; they join
+        # _steps at the next update, as they would have been taken there.
+        self._new_steps: list[np.ndarray] = []
+        self._last: np.ndarray | None = None  # the newest candidate's image
         self._thumb_shape: tuple[int, int] = (0, 0)
         self._restless: np.ndarray = np.zeros((0, 0, 2), np.float32)
 
@@ -91,6 +95,9 @@ class EmptySceneModel:
         """A candidate: its analysis image and, with a detector, its PersonDetector.prepare() copy."""
         self._thumb_shape = shrink_to_side(image, THUMB_SIDE).shape[:2]
         self._new.append((index, image, thumb_logs(image)))
+        if self._last is not None:
+            self._new_steps.append(_step(self._last, image))
+        self._last = image
         if self.people is not None and detail is not None:
             self.people.add(index, detail)
 
@@ -98,6 +105,8 @@ class EmptySceneModel:
         self._update()
         cut = next((k for k, i in enumerate(self.index) if i >= index), len(self.index))
         del self.index[:cut], self.images[:cut]
+        if not self.images:  # nothing left to step from: the next candidate starts afresh
+            self._last = None
         if self.people is not None:
             self.people.drop_before(index)
         self.logs = self.logs[cut:]
@@ -109,9 +118,8 @@ class EmptySceneModel:
         new = np.stack([t for _, _, t in self._new])
         everyone = np.concatenate([self.logs, new]) if len(self.logs) else new
         old_n, n = len(self.logs), len(everyone)
-        images = self.images[-1:] + [img for _, img, _ in self._new]
-        for before, after in zip(images, images[1:]):
-            self._steps.append(_step(before, after))
+        self._steps.extend(self._new_steps)
+        self._new_steps = []
         restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
         thumb_restless = cv2.resize(restless.max(axis=2), self._thumb_shape[::-1], interpolation=cv2.INTER_AREA)
         tolerance = self._tolerance = np.maximum(math.log1p(THUMB_CHANGE), thumb_restless.ravel())
@@ -315,6 +323,11 @@ def _step(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     a = np.log(before.astype(np.float32) + 16.0)
     b = np.log(after.astype(np.float32) + 16.0)
     delta = b - a
-    luma = np.abs(delta).max(axis=2)
-    chroma = np.abs(delta - delta.mean(axis=2, keepdims=True)).max(axis=2)
+    luma = _channel_max(np.abs(delta))
+    chroma = _channel_max(np.abs(delta - delta.mean(axis=2, keepdims=True)))
     return np.stack([luma, chroma], axis=2).astype(np.float16)
+
+
+def _channel_max(a: np.ndarray) -> np.ndarray:
+    """a.max(axis=2) over three channels, which numpy reduces slowly along so short an axis."""
+    return np.maximum(np.maximum(a[..., 0], a[..., 1]), a[..., 2])
