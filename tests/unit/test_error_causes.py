@@ -43,21 +43,27 @@ def test_a_cause_hidden_on_purpose_stays_hidden() -> None:
         assert with_causes(exc) == "not a dunkwatch sidecar"
 
 
-def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def timelines_failing_with(error: BaseException, folder: Path, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """after_processing of a one-clip video, with OTIO's writer raising `error`."""
+
     def fail(*args: object, **kwargs: object) -> None:
-        raise import_failure()
+        raise error
 
     monkeypatch.setattr(otio.adapters, "write_to_file", fail)
     sidecar = bare_sidecar(
-        video=str(tmp_path / "a.mp4"),
+        video=str(folder / "a.mp4"),
         duration=10.0,
         segments=(SidecarSegment(2.0, 4.0, 1.0, 5.0, 0.9),),
         clips=("a_action01.mp4",),
         fps=30.0,
     )
-    message = editor_timelines.after_processing(tmp_path, sidecar, tmp_path / "a.mp4", ["otio"])
+    return editor_timelines.after_processing(folder, sidecar, folder / "a.mp4", ["otio"])
+
+
+def test_a_timelines_writer_that_fails_is_reported_with_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = timelines_failing_with(import_failure(), tmp_path, monkeypatch)
     assert message == (
         "cannot write its editor timelines: initialization failed <- MemoryError: cannot allocate the schema registry"
     )
@@ -87,17 +93,5 @@ def test_a_timelines_writer_stopped_by_sigterm_stops_the_process(
 ) -> None:
     """The session child, told to stop while OTIO's extension loaded, logged "initialization
     failed", went on and recorded the session as written without its timelines."""
-
-    def stopped(*args: object, **kwargs: object) -> None:
-        raise import_stopped_by_sigterm()
-
-    monkeypatch.setattr(otio.adapters, "write_to_file", stopped)
-    sidecar = bare_sidecar(
-        video=str(tmp_path / "a.mp4"),
-        duration=10.0,
-        segments=(SidecarSegment(2.0, 4.0, 1.0, 5.0, 0.9),),
-        clips=("a_action01.mp4",),
-        fps=30.0,
-    )
     with pytest.raises(SystemExit):
-        editor_timelines.after_processing(tmp_path, sidecar, tmp_path / "a.mp4", ["otio"])
+        timelines_failing_with(import_stopped_by_sigterm(), tmp_path, monkeypatch)
