@@ -8,7 +8,7 @@ from conftest import REAL_NAME, SHARED_REAL, encode, run_ffmpeg, upright_marker_
 from dunkwatch.errors import VideoError
 from dunkwatch.media import probe
 from dunkwatch.pipeline.scoring.decode import VideoReader, ffmpeg_frames
-from dunkwatch.pipeline.scoring.pyav_decoder import _reference_frames_suffice
+from dunkwatch.pipeline.scoring.pyav_decoder import _reference_frames_suffice, unreferenced_may_go
 
 
 def is_upright(image: np.ndarray) -> bool:
@@ -275,3 +275,17 @@ def test_a_video_stored_as_rgb_gives_the_tap_its_grey_frames_too(tmp_path):
     tap = RecordingTap()
     frames = list(VideoReader(path, sample_fps=25, tap=tap))
     assert len(frames) == 50 and len(tap.times) == 50
+
+
+def test_the_ffmpeg_command_skips_the_same_pictures_as_pyav(portrait_mov):
+    """HDR goes through the ffmpeg command, which skips unreferenced pictures too (an iPhone's
+    HLG is HEVC with B-frames): both readers then take the very same frames."""
+    info = probe(portrait_mov)
+    assert unreferenced_may_go(portrait_mov, info, 5.0, grey=False)
+    ours = [
+        t for t, _ in ffmpeg_frames(portrait_mov, info, 64, 5.0, VideoReader(portrait_mov, 5.0)._tolerance(), 0.0, True)
+    ]
+    theirs = [f.time for f in VideoReader(portrait_mov, sample_fps=5, max_side=64, info=info)]
+    assert ours == pytest.approx(theirs, abs=1e-6)
+    every = [t for t, _ in ffmpeg_frames(portrait_mov, info, 64, 0.0, 1e-6, 0.0, True)]
+    assert len(every) < info.fps * info.duration * 0.9  # pictures were left undecoded

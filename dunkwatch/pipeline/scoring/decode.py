@@ -19,7 +19,7 @@ import numpy as np
 from dunkwatch.errors import VideoError
 from dunkwatch.imageops import output_size
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
-from dunkwatch.pipeline.scoring.pyav_decoder import Decoded, pyav_frames
+from dunkwatch.pipeline.scoring.pyav_decoder import Decoded, pyav_frames, unreferenced_may_go
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +81,16 @@ class VideoReader:
         yield from self._sampled(frames)
 
     def _hdr_frames(self) -> Iterator[Decoded]:
+        skip = unreferenced_may_go(self.path, self.info, self.sample_fps, grey=self.tap is not None)
         if self.tap is None:
             yield from ffmpeg_frames(
-                self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start
+                self.path, self.info, self.max_side, self.sample_fps, self._tolerance(), self.start, skip
             )
             return
         # The tap needs every frame at its own size: ffmpeg sends them all, each sample is shrunk here.
         side = max(self.tap.side, self.max_side or 0)
         width, height = output_size(self.info.width, self.info.height, self.max_side)
-        for t, fetch in ffmpeg_frames(self.path, self.info, side, 0.0, self._tolerance(), self.start):
+        for t, fetch in ffmpeg_frames(self.path, self.info, side, 0.0, self._tolerance(), self.start, skip):
             image = fetch()
             grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             yield t, _shrunk(image, width, height), _ready(grey)
@@ -232,13 +233,20 @@ _PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
 
 
 def ffmpeg_frames(
-    path: Path, info: MediaInfo, max_side: int | None, sample_fps: float, tol: float, start: float = 0.0
+    path: Path,
+    info: MediaInfo,
+    max_side: int | None,
+    sample_fps: float,
+    tol: float,
+    start: float = 0.0,
+    skip_unreferenced: bool = False,
 ) -> Iterator[tuple[float, Callable[[], np.ndarray]]]:
     """(time, fetch) of the frames the sampling keeps, upright, shrunk and in SDR.
 
     ffmpeg keeps only frames the sampling wants (the same rule as `_sampled`, as a select
     expression) before it shrinks and converts them, so a 4K60 file costs little more than its
-    decoding; showinfo reports each kept frame's time."""
+    decoding; showinfo reports each kept frame's time. With `skip_unreferenced`, the pictures
+    nothing refers to are not decoded at all, as in the PyAV reader (see unreferenced_may_go)."""
     width, height = output_size(info.width, info.height, max_side)
     step = 1.0 / sample_fps if sample_fps > 0 else 0.0
     # The sampling grid starts at `start`, as in `_sampled`:
@@ -258,6 +266,7 @@ def ffmpeg_frames(
         "-loglevel",
         "info",
         *seek,
+        *(["-skip_frame", "noref"] if skip_unreferenced else []),
         "-copyts",
         "-i",
         str(path),

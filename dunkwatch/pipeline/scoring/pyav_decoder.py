@@ -61,15 +61,7 @@ def pyav_frames(
         stream = container.streams.video[0]
         assert stream.time_base is not None  # a demuxed stream always has one
         stream.thread_type = "AUTO"
-        gap = 0.5 / sample_fps if sample_fps > 0 else 0.0
-        if grey_side:
-            gap = min(gap, 1.0 / GREY_MIN_FPS) if gap else 1.0 / GREY_MIN_FPS
-        if (
-            sample_fps > 0
-            and info.fps >= 2 * sample_fps
-            and info.fps >= 1.0 / gap
-            and _reference_frames_suffice(path, gap)
-        ):
+        if unreferenced_may_go(path, info, sample_fps, grey=bool(grey_side)):
             stream.codec_context.skip_frame = "NONREF"
         if start > 0:
             container.seek(int((start + info.start) / stream.time_base), stream=stream, backward=True)
@@ -132,6 +124,19 @@ def _luma_fetcher(frame: VideoFrame, stored: tuple[int, int], turns: int) -> Cal
         return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
     return fetch
+
+
+def unreferenced_may_go(path: Path, info: MediaInfo, sample_fps: float, grey: bool) -> bool:
+    """Whether the pictures nothing refers to may go undecoded (skip_frame NONREF): the frames left
+    must still come at least every half sample interval, and GREY_MIN_FPS times a second for a
+    grey tap, as measured on the video's first seconds. Both readers ask: PyAV, and the ffmpeg
+    command that tone-maps HDR, which decodes every frame for the tap."""
+    if sample_fps <= 0:
+        return False
+    gap = 0.5 / sample_fps
+    if grey:
+        gap = min(gap, 1.0 / GREY_MIN_FPS)
+    return info.fps >= 2 * sample_fps and info.fps >= 1.0 / gap and _reference_frames_suffice(path, gap)
 
 
 SKIP_CHECK_SECONDS = 3.0  # long enough to span a phone's group of pictures a few times
