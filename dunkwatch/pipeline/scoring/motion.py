@@ -128,7 +128,8 @@ class MotionScorer:
     def _foreground(self, image: np.ndarray, bg: _Background) -> np.ndarray:
         frame = image.astype(np.float32)
         # Channel by channel rather than .mean(axis=2): numpy reduces a last axis of three slowly,
-        # and on whole-number pixels the sum is exact either way.
+        # and pixels are whole numbers (the scene's are medians: whole or halves), whose sums are
+        # exact in any order.
         total = frame[..., 0] + frame[..., 1] + frame[..., 2]
         y_f = total / 3
         log_ratio = np.log((y_f + 8.0) / bg.y_8)
