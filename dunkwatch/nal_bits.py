@@ -122,9 +122,13 @@ def unreferenced(sample: bytes, codec: str, length: int) -> bool:
     FFmpeg's skip_frame NONREF leaves undecoded. False for any other codec, or no slice."""
     if codec not in ("h264", "hevc"):
         return False
-    slices = [
-        (nal[0] >> 5) & 3 == 0 if codec == "h264" else (nal[0] >> 1) & 0x3F in _HEVC_UNREFERENCED
-        for _, nal in nal_units(sample, length)
-        if nal and ((nal[0] & 0x1F) in (1, 5) if codec == "h264" else (nal[0] >> 1) & 0x3F < 32)
-    ]
+    slices: list[bool] = []  # per slice: whether nothing refers to its picture
+    for _, nal in nal_units(sample, length):
+        if not nal:
+            continue
+        if codec == "h264":
+            if nal[0] & 0x1F in (1, 5):  # a slice; nal_ref_idc in the top bits
+                slices.append((nal[0] >> 5) & 3 == 0)
+        elif (kind := (nal[0] >> 1) & 0x3F) < 32:  # a slice (VCL unit)
+            slices.append(kind in _HEVC_UNREFERENCED)
     return bool(slices) and all(slices)

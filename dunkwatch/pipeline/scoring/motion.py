@@ -121,11 +121,8 @@ class MotionScorer:
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(shrink_to_side(frame, self.cfg.analysis_size), (5, 5), 1.0)
 
-    def foreground(self, image: np.ndarray, scene: EmptyScene) -> np.ndarray:
-        """Boolean mask of the pixels that do not belong to the empty scene."""
-        return self._foreground(image, _Background.of(scene, self.cfg, self._luma_log, self._restless_floor))
-
     def _foreground(self, image: np.ndarray, bg: _Background) -> np.ndarray:
+        """Boolean mask of the pixels that do not belong to the empty scene."""
         frame = image.astype(np.float32)
         # Channel by channel rather than .mean(axis=2): numpy reduces a last axis of three slowly,
         # and pixels are whole numbers (the scene's are medians: whole or halves), whose sums are
@@ -186,7 +183,7 @@ class MotionScorer:
 
 @dataclass(frozen=True)
 class _Background:
-    """What foreground() compares each frame with, worked out once per empty scene rather than
+    """What _foreground() compares each frame with, worked out once per empty scene rather than
     once per frame (a chunk of frames shares one scene)."""
 
     y: np.ndarray  # brightness: the mean of the channels
