@@ -81,7 +81,10 @@ class EmptySceneModel:
         self.index: list[int] = []
         self.images: list[np.ndarray] = []
         self.logs: np.ndarray = np.zeros((0, 0, 3), np.float32)
-        self.differs: np.ndarray = np.zeros((0, 0), np.float32)
+        self._differs: np.ndarray = np.zeros((0, 0), np.float32)  # see _pairwise()
+        # Rows of _differs not worked out yet: (first row, end, the tolerance as of their update).
+        # A court remembered from earlier videos decides without them, and then they cost nothing.
+        self._unworked: list[tuple[int, int, np.ndarray]] = []
         self._new: list[tuple[int, np.ndarray, np.ndarray]] = []  # (index, image, thumbnail logs)
         self._steps: deque[np.ndarray] = deque(maxlen=_STEP_MEMORY)  # |change| between neighbours
         # Each step is taken as its candidate arrives, while the video still decodes; they join
@@ -110,7 +113,8 @@ class EmptySceneModel:
         if self.people is not None:
             self.people.drop_before(index)
         self.logs = self.logs[cut:]
-        self.differs = self.differs[cut:, cut:]
+        self._differs = self._differs[cut:, cut:]
+        self._unworked = [(max(0, a - cut), b - cut, tol) for a, b, tol in self._unworked if b > cut]
 
     def _update(self) -> None:
         if not self._new:
@@ -123,16 +127,30 @@ class EmptySceneModel:
         restless = self._restless = self._restlessness(self._new[0][1].shape[:2])
         thumb_restless = cv2.resize(restless.max(axis=2), self._thumb_shape[::-1], interpolation=cv2.INTER_AREA)
         tolerance = self._tolerance = np.maximum(math.log1p(THUMB_CHANGE), thumb_restless.ravel())
-        differs = np.empty((n, n), np.float32)
-        differs[:old_n, :old_n] = self.differs
-        rows = self._map(lambda i: share_changed(everyone[i], everyone, tolerance), list(range(old_n, n)))
-        for i, row in zip(range(old_n, n), rows):
-            differs[i] = row
-        # The tone fit runs one way; the other way differs only slightly, and costs as much again.
-        differs[:old_n, old_n:] = differs[old_n:, :old_n].T
+        differs = np.full((n, n), np.nan, np.float32)
+        differs[:old_n, :old_n] = self._differs
+        self._unworked.append((old_n, n, tolerance))
         self.index += [i for i, _, _ in self._new]
         self.images += [img for _, img, _ in self._new]
-        self.logs, self.differs, self._new = everyone, differs, []
+        self.logs, self._differs, self._new = everyone, differs, []
+
+    def _pairwise(self) -> np.ndarray:
+        """How much each candidate differs from each other one: row i, column j is the share of j's
+        thumbnail that i's tone curve cannot explain. Each update's new rows are compared on the
+        tolerance of that update, as if it had been done there."""
+        differs = self._differs
+        rows = [(i, end, tol) for start, end, tol in self._unworked for i in range(start, end)]
+        if not rows:
+            return differs
+        logs = self.logs
+        found = self._map(lambda row: share_changed(logs[row[0]], logs[: row[1]], row[2]), rows)
+        for (i, end, _), row in zip(rows, found):
+            differs[i, :end] = row
+        for start, end, _ in self._unworked:
+            # The tone fit runs one way; the other way differs only slightly, and costs as much again.
+            differs[:start, start:end] = differs[start:end, :start].T
+        self._unworked = []
+        return differs
 
     def _restlessness(self, shape: tuple[int, int]) -> np.ndarray:
         """Per pixel, the (brightness, colour) change in log units that the background shows by
@@ -200,7 +218,8 @@ class EmptySceneModel:
 
     def _looks(self) -> np.ndarray:
         """Candidates that show one look: differing in under _FIDGET_SHARE of the thumbnail."""
-        return np.maximum(self.differs, self.differs.T) < max(_FIDGET_SHARE, self.same_scene)
+        differs = self._pairwise()
+        return np.maximum(differs, differs.T) < max(_FIDGET_SHARE, self.same_scene)
 
     def _spans_window(self) -> bool:
         return self.index[-1] - self.index[0] >= 0.9 * self.window_frames
@@ -208,14 +227,15 @@ class EmptySceneModel:
     def _typical_empty(self, looks: np.ndarray) -> tuple[np.ndarray, list[Box]]:
         """(candidates alike to the most typical one in which no person is seen, []); when every
         group shows a person, the most typical group all the same, with the people seen in it."""
-        alike = np.maximum(self.differs, self.differs.T) < self.same_scene
+        differs = self._pairwise()
+        alike = np.maximum(differs, differs.T) < self.same_scene
         # A still player yields many near-identical candidates: weigh every stretch of a look as
         # one vote, so the empty scene, which looks the same between all visits, is not outvoted by
         # a player who stands at one spot for longer than the court shows empty. The court comes
         # back after each visit and a still player is one stretch: with only those two looks in
         # the window, one vote each would tie, and the court's returns settle it.
         stretches = np.count_nonzero(np.diff(looks.astype(np.int8), axis=1, prepend=0) == 1, axis=1)
-        cost = self.differs @ (stretches / looks.sum(axis=1))
+        cost = differs @ (stretches / looks.sum(axis=1))
         open_ = np.ones(len(self.index), bool)
         first: tuple[np.ndarray, list[Box]] | None = None
         while open_.any():
