@@ -31,30 +31,46 @@ def changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.nd
     `others`: the same least-squares line at a third of the memory traffic, which is what this
     costs (the motion model calls it for every pair of background candidates).
     """
-    x = ref - ref.mean(axis=0)  # P x 3, centred: the fit does not depend on where x starts
-    y = others
-    limit = 2 * tolerance[:, None]  # P x 1
-    w = None  # first pass: every pixel takes part
-    for _ in range(2):
-        if w is None:
-            count = np.full((len(y), 3), float(len(x)), np.float32)
-            sx = np.zeros((len(y), 3), np.float32)
-            sy = y.sum(axis=1)
-            sxx = np.broadcast_to((x * x).sum(axis=0), sx.shape)
-            sxy = np.einsum("npc,pc->nc", y, x)
-        else:
-            count = np.maximum(w.sum(axis=1), 1.0)
-            sx = np.einsum("npc,pc->nc", w, x)
-            sy = (w * y).sum(axis=1)
-            sxx = np.einsum("npc,pc->nc", w, x * x)
-            sxy = np.einsum("npc,pc->nc", w * y, x)
-        xm, ym = sx / count, sy / count
-        var = np.maximum(sxx - count * xm * xm, 1e-6)
-        slope = np.clip((sxy - count * xm * ym) / var, 0.5, 2.0)
-        # residual = |y - ym - slope * (x - xm)|
-        residual = np.abs(y - (ym - slope * xm)[:, None, :] - slope[:, None, :] * x[None])
-        w = (residual < limit).astype(np.float32)
-    return residual.max(axis=2) > tolerance[None]
+    # Channels first, so each sum runs along memory (numpy sums a middle axis several times slower).
+    x = np.ascontiguousarray((ref - ref.mean(axis=0)).T)  # 3 x P, centred: the fit does not depend on where x starts
+    y = np.ascontiguousarray(others.transpose(0, 2, 1))  # n x 3 x P
+    n = len(y)
+    # First pass, every pixel taking part: x is centred, so its mean is 0 and its weighted sums plain.
+    count = np.full((n, 3), float(x.shape[1]), np.float32)
+    sums = (np.zeros((n, 3), np.float32), y.sum(axis=2), np.broadcast_to((x * x).sum(axis=1), (n, 3)))
+    residual = _residual(y, x, count, *sums, _dot(y, x))
+    # Second pass without the outliers (the player).
+    w = (residual < 2 * tolerance).astype(np.float32)
+    wy = w * y
+    count = np.maximum(w.sum(axis=2), 1.0)
+    sums = (_dot(w, x), wy.sum(axis=2), _dot(w, x * x))
+    residual = _residual(y, x, count, *sums, _dot(wy, x), out=residual)
+    return np.maximum(np.maximum(residual[:, 0], residual[:, 1]), residual[:, 2]) > tolerance[None]
+
+
+def _dot(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """sum over pixels of a * x, per image and channel: n x 3 x P and 3 x P -> n x 3."""
+    return np.matmul(a[:, :, None, :], x[:, :, None])[..., 0, 0]
+
+
+def _residual(
+    y: np.ndarray,
+    x: np.ndarray,
+    count: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    sxx: np.ndarray,
+    sxy: np.ndarray,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """|y - ym - slope * (x - xm)| per image, channel and pixel, for the least-squares line through
+    the (weighted) sums, its slope kept within 0.5..2; written into `out` when given."""
+    xm, ym = sx / count, sy / count
+    var = np.maximum(sxx - count * xm * xm, 1e-6)
+    slope = np.clip((sxy - count * xm * ym) / var, 0.5, 2.0)
+    out = np.subtract(y, (ym - slope * xm)[:, :, None], out=out)
+    out -= slope[:, :, None] * x[None]
+    return np.abs(out, out=out)
 
 
 def thumb_logs(image: np.ndarray) -> np.ndarray:
