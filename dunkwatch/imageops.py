@@ -15,6 +15,25 @@ def shrink_to_side(image: np.ndarray, side: int | None) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+def shrink_grey(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A uint8 grey picture shrunk to size (width, height) by area averaging, as cv2.INTER_AREA.
+
+    By an odd whole factor (1080p to 640 px: 3) each pixel is a block's mean, so the blocks are
+    summed row by row and column by column and divided once, which costs half of OpenCV's general
+    area loop; an odd block's mean is never halfway between two levels, so rounding agrees."""
+    h, w = grey.shape
+    k = h // size[1]
+    if grey.dtype != np.uint8 or k < 3 or k % 2 == 0 or (h, w) != (k * size[1], k * size[0]):
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    rows = grey[0::k].astype(np.uint16)
+    for r in range(1, k):
+        rows += grey[r::k]
+    block = rows[:, 0::k].copy()
+    for c in range(1, k):
+        block += rows[:, c::k]
+    return cv2.convertScaleAbs(block, alpha=1.0 / (k * k))
+
+
 def output_size(width: int, height: int, side: int | None) -> tuple[int, int]:
     """The size shrink_to_side gives a width x height picture."""
     scale = side / max(width, height) if side else 1.0

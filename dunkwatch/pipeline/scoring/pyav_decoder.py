@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from dunkwatch.errors import VideoError
-from dunkwatch.imageops import output_size
+from dunkwatch.imageops import output_size, shrink_grey
 from dunkwatch.media import MediaInfo
 from dunkwatch.nal_bits import length_size, unreferenced
 
@@ -118,7 +118,7 @@ def _luma_fetcher(frame: VideoFrame, stored: tuple[int, int], turns: int) -> Cal
             if deep:  # 10 or 12 bits in 16: the top eight are enough to see a ball move
                 shift = 8 if fmt.startswith("p010") or "16" in fmt else 2 if "10" in fmt else 4
                 luma = (luma >> shift).astype(np.uint8)
-            image = cv2.resize(luma, stored, interpolation=cv2.INTER_AREA)
+            image = shrink_grey(luma, stored)
             if not fmt.startswith("yuvj") and getattr(frame, "color_range", 0) != 2:
                 image = cv2.convertScaleAbs(image, alpha=255 / 219, beta=-16 * 255 / 219)  # video range to full
         return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
