@@ -104,3 +104,15 @@ def test_the_shooter_is_the_person_nearest_the_ball_side_guess_and_only_within_r
     assert shooter_box((Box(0.1, 0.6, 0.15, 0.8),), (0.9, 0.1)) is None  # someone else, far off
     assert shooter_box((), (0.5, 0.5)) is None
     assert right.feet == pytest.approx((0.65, 0.9))
+
+
+def test_a_frame_kept_twice_is_encoded_once_and_another_frame_afresh():
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 255, (270, 480, 3), dtype=np.uint8)
+    kept = PersonDetector.prepare(frame)
+    assert PersonDetector.prepare(frame) is kept  # the empty scene's candidate and the look's copy
+    twin = frame.copy()
+    again = PersonDetector.prepare(twin)
+    assert again is not kept and again == kept  # an equal picture in another array: encoded anew
+    other = rng.integers(0, 255, (270, 480, 3), dtype=np.uint8)
+    assert PersonDetector.prepare(other) != kept

@@ -55,6 +55,7 @@ MIN_SCORE = 0.5
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-detector")
 _INFER = threading.Lock()  # one look at a time: every detector of a process shares one compiled graph
 _STREAMS = min(2, os.cpu_count() or 1)  # inference requests run side by side
+_last_prepared: tuple[np.ndarray, bytes] | None = None  # PersonDetector.prepare's last frame and copy
 
 
 def require_detector(motion: MotionConfig, segment: SegmentConfig) -> None:
@@ -187,9 +188,17 @@ class PersonDetector:
 
     @staticmethod
     def prepare(frame: np.ndarray) -> bytes:
-        """What to keep of an RGB frame for a later look: KEEP_SIDE, as JPEG (about 25 kB)."""
+        """What to keep of an RGB frame for a later look: KEEP_SIDE, as JPEG (about 25 kB). The
+        empty scene's candidates and the looks keep the same frames, once a second: the same array
+        is encoded once (a tuple is read and written whole, from any thread)."""
+        global _last_prepared
+        last = _last_prepared
+        if last is not None and last[0] is frame:
+            return last[1]
         small = cv2.cvtColor(shrink_to_side(frame, KEEP_SIDE), cv2.COLOR_RGB2BGR)
-        return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        kept = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        _last_prepared = (frame, kept)
+        return kept
 
     def find(self, kept: bytes) -> tuple[Box, ...]:
         """People in a frame kept by prepare()."""
