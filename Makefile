@@ -18,6 +18,9 @@ $(BIN)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet $(UV)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps $(DETECTOR)
+	# Our own modules too: an editable install leaves them to the first import, which the service's
+	# user cannot write under ProtectSystem=strict, so every video's child compiled them (0.1 s).
+	$(BIN)/python -m compileall -q dunkwatch
 	touch $@
 
 install: $(BIN)/.installed

@@ -17,6 +17,13 @@ Then, for each input, it times:
 With --no-attempts, motion also runs with attempts.enabled = false: what finding shots costs
 (every frame decoded and looked at in grey), side by side. Every time is a whole process, start
 included; peak RSS comes from wait4() for that process.
+Every dunkwatch run starts from its own copy of one state folder, as a service that has run before
+on this machine finds it: the person detector's graph already converted (once per machine), the
+code compiled to bytecode (as `make install` leaves it), no court remembered, so each run is the
+first video of its court. With --again, motion (and --before) run a second time on the state their
+first run left, the court remembered, as every later video of the same camera finds it.
+With --repeat N, the floor and every run are timed N times in turn, and the table gives medians:
+of the times, and of each round's ratio to its own round's floor (this machine's speed drifts).
 Prints a table of times and ratios to the floor.
 
     .venv/bin/python bench/throughput.py --4k [--skip-dvr-scan]
@@ -33,6 +40,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -251,6 +260,25 @@ def prepare_model(state_dir: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def warm_detector(state_dir: Path) -> None:
+    """The person detector's graph converted into state_dir once, in a child process, as the first
+    video on a machine leaves it (0.8 s of CPU that no later video pays)."""
+    code = (
+        "import sys, pathlib; from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache; "
+        "PersonDetector(cache=detector_cache(pathlib.Path(sys.argv[1]))).ready()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(state_dir)], check=True, cwd=REPO)
+
+
+def compile_code(*trees: Path | None) -> None:
+    """Each checkout's modules compiled to bytecode, as `make install` leaves them: a run that
+    cannot write them (PYTHONDONTWRITEBYTECODE, or a service's read-only code) would compile them
+    again every time."""
+    for tree in trees:
+        if tree is not None:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "dunkwatch")], check=True)
+
+
 def boundary_shift(a: list[dict], b: list[dict]) -> str:
     """The largest start/end difference between two segment lists, when they pair up."""
     if len(a) != len(b):
@@ -295,6 +323,20 @@ def main() -> int:
         "synthetic player is no person, so every stretch is looked at as nobody's)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="time the floor and every run N times, in turn; give medians (of times, and of each round's "
+        "ratio to its own floor)",
+    )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="also time motion (and --before) a second time on the state the first run left: the "
+        "court remembered, as every later video of a camera finds it",
+    )
+    parser.add_argument(
         "--ungated", action="store_true", help="also run the cnn on every sampled frame and compare segment boundaries"
     )
     args = parser.parse_args()
@@ -303,44 +345,23 @@ def main() -> int:
     if args.only:
         videos = {k: v for k, v in videos.items() if k in args.only}
     work = Path(tempfile.mkdtemp(prefix="dunkwatch-throughput-"))
-    base = '[paths]\nstate_dir = "state"\noutbox = "outbox"\n[export]\ntimeline = false\n'
-    gated, ungated = work / "config.toml", work / "every_frame.toml"
-    no_prior = work / "no_prior.toml"
-    no_prior.write_text(base + "[motion]\nperson_prior = false\n")
-    no_attempts = work / "no_attempts.toml"
-    no_attempts.write_text(base + "[attempts]\nenabled = false\n")
-    no_confirm = work / "no_confirm.toml"
-    no_confirm.write_text(base + "[segment]\nconfirm_people = false\n")
-    gated.write_text(base)
-    ungated.write_text(base + "[score]\nmotion_gate = 0.0\n")
+    base = 'outbox = "outbox"\n[export]\ntimeline = false\n'
+    gated = base
+    ungated = base + "[score]\nmotion_gate = 0.0\n"
+    no_prior = base + "[motion]\nperson_prior = false\n"
+    no_attempts = base + "[attempts]\nenabled = false\n"
+    no_confirm = base + "[segment]\nconfirm_people = false\n"
     with_cnn = not (args.four_k or args.motion_only)
-    version = prepare_model(work / "state") if with_cnn else "-"
+    # What every run starts from, as a service that has run before on this machine: the cnn model
+    # promoted, the person detector's graph converted (once per machine), no court remembered.
+    template = work / "state"
+    version = prepare_model(template) if with_cnn else "-"
+    warm_detector(template)
+    compile_code(REPO, args.before)
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
     rows = []
     for name, video in videos.items():
-        floor, floor_rss, _ = timed(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video), "-f", "null", "-"]
-        )
-        results = {"ffmpeg decode (floor)": (floor, floor_rss)}
-        # What decoding costs when frames nothing refers to are skipped, as the reader may.
-        noref, noref_rss, _ = timed(
-            [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-skip_frame",
-                "noref",
-                "-i",
-                str(video),
-                "-f",
-                "null",
-                "-",
-            ]
-        )
-        results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
-        segments = {}
         variants = [("motion", "motion", gated)] + ([("cnn", "cnn", gated)] if with_cnn else [])
         if args.no_prior:
             variants.insert(0, ("motion, no person prior", "motion", no_prior))
@@ -352,23 +373,69 @@ def main() -> int:
             variants.append(("cnn, every frame", "cnn", ungated))
         if args.before:
             variants.insert(0, ("motion, before", "motion", gated))
-        for label, scorer, config in variants:
-            cmd = [
-                python,
-                "-m",
-                "dunkwatch",
-                "process",
-                str(video),
-                "--no-clips",
-                "--scorer",
-                scorer,
-                "--config",
-                str(config),
-                "--json",
+        runs = [(label, scorer, config, False) for label, scorer, config in variants]
+        if args.again:
+            runs += [
+                (label, "motion", gated, True) for label, _, _ in variants if label in ("motion", "motion, before")
             ]
-            elapsed, rss, out = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
-            results[f"dunkwatch {label}"] = (elapsed, rss)
-            segments[label] = json.loads(out)["segments"]
+        # Each round times the floor, then every run, in turn: a machine that speeds up or slows down
+        # over the minutes weighs on all of them alike, and each ratio is to its own round's floor.
+        timings: dict[str, list[tuple[float, float, float]]] = {}  # what -> (seconds, ratio, rss) a round
+        segments = {}
+        for round_ in range(args.repeat):
+            floor, floor_rss, _ = timed(
+                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video), "-f", "null", "-"]
+            )
+            results = {"ffmpeg decode (floor)": (floor, floor_rss)}
+            # What decoding costs when frames nothing refers to are skipped, as the reader may.
+            noref, noref_rss, _ = timed(
+                [
+                    ffmpeg_exe(),
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-skip_frame",
+                    "noref",
+                    "-i",
+                    str(video),
+                    "-f",
+                    "null",
+                    "-",
+                ]
+            )
+            results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
+            for label, scorer, config, again in runs:
+                state = work / f"state-{name}-{round_}-{label.replace(', ', '-').replace(' ', '_')}"
+                if not again:  # each run on a copy of the template: the first video of this court
+                    shutil.copytree(template, state)
+                config_file = state.with_suffix(".toml")
+                config_file.write_text(f'[paths]\nstate_dir = "{state.name}"\n' + config)
+                cmd = [
+                    python,
+                    "-m",
+                    "dunkwatch",
+                    "process",
+                    str(video),
+                    "--no-clips",
+                    "--scorer",
+                    scorer,
+                    "--config",
+                    str(config_file),
+                    "--json",
+                ]
+                elapsed, rss, out = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
+                label = f"{label}, again (court remembered)" if again else label
+                results[f"dunkwatch {label}"] = (elapsed, rss)
+                segments[label] = json.loads(out)["segments"]
+            for what, (elapsed, rss) in results.items():
+                timings.setdefault(what, []).append((elapsed, elapsed / floor, rss))
+                if args.repeat > 1:
+                    print(f"  round {round_ + 1}: {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x", flush=True)
+        results = {}
+        ratios = {}
+        for what, rounds in timings.items():
+            results[what] = (statistics.median(t for t, _, _ in rounds), max(r for _, _, r in rounds))
+            ratios[what] = statistics.median(x for _, x, _ in rounds)
         if "cnn, every frame" in segments:
             print(
                 f"{name}: cnn boundaries, gated vs every frame: "
@@ -389,8 +456,9 @@ def main() -> int:
                 flush=True,
             )
         for what, (elapsed, rss) in results.items():
-            rows.append((name, what, elapsed, elapsed / floor, rss))
-            print(f"{name:13} {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x  {rss:7.0f} MB", flush=True)
+            ratio = ratios.get(what, elapsed / results["ffmpeg decode (floor)"][0])
+            rows.append((name, what, elapsed, ratio, rss))
+            print(f"{name:13} {what:28} {elapsed:7.1f} s  {ratio:5.2f}x  {rss:7.0f} MB", flush=True)
 
     print()
     print(f"model {version} (224x224), {os.cpu_count()} CPU(s); command: {' '.join(sys.argv)}")
