@@ -116,6 +116,8 @@ def analyse(
     def frames() -> Iterator[np.ndarray]:
         for frame in prefetched(reader, depth):
             if not chosen:  # decided on the first frame: the tripod does not move within a video
+                if looks is not None:
+                    looks.detector.start()  # now that the decoder is under way; see start()
                 found = zones if zones is not None else memory.zones_for(frame.image)[1] if memory else ()
                 chosen.append(ZoneFilter(found))
                 first.append(frame.image)

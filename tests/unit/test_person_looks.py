@@ -116,3 +116,41 @@ def test_a_frame_kept_twice_is_encoded_once_and_another_frame_afresh():
     assert again is not kept and again == kept  # an equal picture in another array: encoded anew
     other = rng.integers(0, 255, (270, 480, 3), dtype=np.uint8)
     assert PersonDetector.prepare(other) != kept
+
+
+def test_the_graph_loads_from_the_first_frame_on_not_at_construction(monkeypatch):
+    """Loading imports OpenVINO, whose Python holds the interpreter's lock: it must not hold up the
+    decoder's start, so the motion scorer starts it once the first frame has come."""
+    from concurrent.futures import Future
+
+    from dunkwatch.config import MotionConfig
+    from dunkwatch.pipeline.scoring import person
+    from dunkwatch.pipeline.scoring.motion import MotionScorer
+
+    started: list[int] = []
+
+    def submit(fn, *args):
+        started.append(frames_given)
+        future: Future = Future()
+        future.set_result(((), None, None))
+        return future
+
+    monkeypatch.setattr(person._LOADER, "submit", submit)
+    monkeypatch.setattr(PersonDetector, "find_in", lambda self, rgb: (self.ready(), ())[1])  # nobody, no graph
+    frames_given = 0
+    scorer = MotionScorer(MotionConfig(), sample_fps=5.0)
+    assert scorer.detector is not None and started == []
+
+    def frames():
+        nonlocal frames_given
+        for _ in range(6):
+            frames_given += 1
+            yield np.full((54, 96, 3), 120, np.uint8)
+
+    assert len(list(scorer.score(frames()))) == 6
+    assert started == [1]  # once, when the first frame came
+    scorer.detector.ready()  # a started graph is not loaded again
+    assert started == [1]
+    lazy = PersonDetector()
+    lazy.ready()  # find() without start() loads it all the same
+    assert started == [1, 6]

@@ -100,6 +100,8 @@ class MotionScorer:
         half = self.window // 2
         index = 0
         for frame in frames:
+            if index == 0 and self.detector is not None:
+                self.detector.start()  # once the decoder is under way; see PersonDetector.start()
             image = self._prepare(frame)
             pending.append(image)
             if index % self.every == 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +53,7 @@ MIN_SCORE = 0.5
 
 
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-detector")
+_Compiled = tuple[tuple["InferRequest", ...], "ConstOutput", "ConstOutput"]  # requests, boxes, scores
 _INFER = threading.Lock()  # one look at a time: every detector of a process shares one compiled graph
 _STREAMS = min(2, os.cpu_count() or 1)  # inference requests run side by side
 _last_prepared: tuple[np.ndarray, bytes] | None = None  # PersonDetector.prepare's last frame and copy
@@ -117,7 +118,7 @@ def graph_path() -> Path:
 
 
 @cache
-def _compiled(path: Path, cache: Path | None) -> tuple[tuple[InferRequest, ...], ConstOutput, ConstOutput]:
+def _compiled(path: Path, cache: Path | None) -> _Compiled:
     """One compiled graph per process. Reading the TensorFlow graph costs about 0.8 s a start and
     compiling it 0.65 s, so the graph, converted, is kept in `cache` (OpenVINO's own format), and
     OpenVINO keeps its compiled form there too (0.13 s to load)."""
@@ -177,13 +178,24 @@ class PersonDetector:
     side = KEEP_SIDE  # frames must reach the scorer at least this large
 
     def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None) -> None:
-        """Raises DetectorMissing at once when the package is not there; the graph itself is read
-        and compiled in the background while the video starts decoding, and find() waits for it."""
+        """Raises DetectorMissing at once when the package is not there. The graph itself is read
+        and compiled in the background from start() on (or the first find()), and find() waits."""
         self.min_score = min_score
-        self._loading = _LOADER.submit(_compiled, graph_path(), cache)
+        self._graph, self._cache = graph_path(), cache
+        self._loading: Future[_Compiled] | None = None
+
+    def start(self) -> None:
+        """Read and compile the graph in the background, once. Callers start it on a video's first
+        decoded frame: importing OpenVINO runs Python that holds the interpreter's lock, and at the
+        very start it held up the first frame by 0.17 s (the decoder is waiting on Python then;
+        later it runs in threads of its own)."""
+        if self._loading is None:
+            self._loading = _LOADER.submit(_compiled, self._graph, self._cache)
 
     def ready(self) -> None:
         """Wait for the graph; DetectorMissing if it cannot be read."""
+        self.start()
+        assert self._loading is not None  # start() made it
         self._requests, self._boxes, self._scores = self._loading.result()
 
     @staticmethod
