@@ -235,3 +235,21 @@ def test_a_moving_blob_is_described_by_its_box_so_its_edges_are_where_it_reaches
     assert b[bt.CY] - b[bt.BH] / 2 == pytest.approx(39, abs=1.5)  # its top (the centroid is at y = 78)
     assert b[bt.CY] + b[bt.BH] / 2 == pytest.approx(201, abs=1.5)  # its bottom
     assert b[bt.CX] == pytest.approx(119.5, abs=1)
+
+
+def test_components_labelled_where_anything_is_are_those_of_the_whole_mask_in_the_same_order():
+    """The tap labels only the box around what moved; the rows, and their order (which breaks ties
+    between blobs of one area), are those of labelling the whole mask."""
+    import cv2
+
+    from dunkwatch.pipeline.shots import ball_tracks as bt
+
+    rng = np.random.default_rng(11)
+    for trial in range(600):
+        h, w = int(rng.integers(5, 90)), int(rng.integers(5, 120))
+        mask = (rng.random((h, w)) < rng.uniform(0.01, 0.5)).astype(np.uint8)
+        mask[: int(rng.integers(0, h)), :] = 0  # what moved starts at any row and column, odd ones too
+        mask[:, : int(rng.integers(0, w))] = 0
+        whole = cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:]
+        np.testing.assert_array_equal(bt._components(mask), whole)
+    assert len(bt._components(np.zeros((36, 64), np.uint8))) == 0
