@@ -217,9 +217,10 @@ for label, view in (("tone-mapped to SDR (ffmpeg)", info),
 """
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB of that process, its stdout); stderr goes to a file. `python -m
-    dunkwatch` runs the code of `cwd` (the first entry of sys.path)."""
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS MB of that process, its stdout, its CPU seconds: user + system);
+    stderr goes to a file. `python -m dunkwatch` runs the code of `cwd` (the first entry of
+    sys.path)."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **(env or {})}, cwd=cwd)
@@ -231,7 +232,7 @@ def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[fl
         if code != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{err.read().decode(errors='replace')[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out
+    return elapsed, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def dvr_scan_exe() -> Path | None:
@@ -380,15 +381,15 @@ def main() -> int:
             ]
         # Each round times the floor, then every run, in turn: a machine that speeds up or slows down
         # over the minutes weighs on all of them alike, and each ratio is to its own round's floor.
-        timings: dict[str, list[tuple[float, float, float]]] = {}  # what -> (seconds, ratio, rss) a round
+        timings: dict[str, list[tuple[float, float, float, float]]] = {}  # what -> (s, ratio, rss, cpu) a round
         segments = {}
         for round_ in range(args.repeat):
-            floor, floor_rss, _ = timed(
+            floor, floor_rss, _, floor_cpu = timed(
                 [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(video), "-f", "null", "-"]
             )
-            results = {"ffmpeg decode (floor)": (floor, floor_rss)}
+            results = {"ffmpeg decode (floor)": (floor, floor_rss, floor_cpu)}
             # What decoding costs when frames nothing refers to are skipped, as the reader may.
-            noref, noref_rss, _ = timed(
+            noref, noref_rss, _, noref_cpu = timed(
                 [
                     ffmpeg_exe(),
                     "-hide_banner",
@@ -403,7 +404,7 @@ def main() -> int:
                     "-",
                 ]
             )
-            results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss)
+            results["ffmpeg decode, -skip_frame noref"] = (noref, noref_rss, noref_cpu)
             for label, scorer, config, again in runs:
                 state = work / f"state-{name}-{round_}-{label.replace(', ', '-').replace(' ', '_')}"
                 if not again:  # each run on a copy of the template: the first video of this court
@@ -423,27 +424,34 @@ def main() -> int:
                     str(config_file),
                     "--json",
                 ]
-                elapsed, rss, out = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
+                elapsed, rss, out, cpu = timed(cmd, cwd=args.before.resolve() if label.endswith(", before") else REPO)
                 label = f"{label}, again (court remembered)" if again else label
-                results[f"dunkwatch {label}"] = (elapsed, rss)
+                results[f"dunkwatch {label}"] = (elapsed, rss, cpu)
                 segments[label] = json.loads(out)["segments"]
-            for what, (elapsed, rss) in results.items():
-                timings.setdefault(what, []).append((elapsed, elapsed / floor, rss))
+            for what, (elapsed, rss, cpu) in results.items():
+                timings.setdefault(what, []).append((elapsed, elapsed / floor, rss, cpu))
                 if args.repeat > 1:
-                    print(f"  round {round_ + 1}: {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x", flush=True)
+                    print(
+                        f"  round {round_ + 1}: {what:28} {elapsed:7.1f} s  {elapsed / floor:5.2f}x  CPU {cpu:5.1f} s",
+                        flush=True,
+                    )
         results = {}
         ratios = {}
         for what, rounds in timings.items():
-            results[what] = (statistics.median(t for t, _, _ in rounds), max(r for _, _, r in rounds))
-            ratios[what] = statistics.median(x for _, x, _ in rounds)
+            results[what] = (
+                statistics.median(t for t, _, _, _ in rounds),
+                max(r for _, _, r, _ in rounds),
+                statistics.median(c for _, _, _, c in rounds),
+            )
+            ratios[what] = statistics.median(x for _, x, _, _ in rounds)
         if "cnn, every frame" in segments:
             print(
                 f"{name}: cnn boundaries, gated vs every frame: "
                 f"{boundary_shift(segments['cnn'], segments['cnn, every frame'])}"
             )
         if dvr is not None and name != "ten_minutes":
-            elapsed, rss, _ = timed([str(dvr), "-i", str(video), "-so", "-q"])
-            results[f"DVR-Scan {DVR_VERSION} defaults"] = (elapsed, rss)
+            elapsed, rss, _, cpu = timed([str(dvr), "-i", str(video), "-so", "-q"])
+            results[f"DVR-Scan {DVR_VERSION} defaults"] = (elapsed, rss, cpu)
         if name.endswith("hlg"):
             out = subprocess.run(
                 [python, "-c", HDR_DECODE, str(video)], capture_output=True, text=True, cwd=REPO, check=True
@@ -455,18 +463,19 @@ def main() -> int:
                 f"{mapped / plain:.2f}x",
                 flush=True,
             )
-        for what, (elapsed, rss) in results.items():
+        for what, (elapsed, rss, cpu) in results.items():
             ratio = ratios.get(what, elapsed / results["ffmpeg decode (floor)"][0])
-            rows.append((name, what, elapsed, ratio, rss))
-            print(f"{name:13} {what:28} {elapsed:7.1f} s  {ratio:5.2f}x  {rss:7.0f} MB", flush=True)
+            rows.append((name, what, elapsed, ratio, rss, cpu))
+            print(f"{name:13} {what:28} {elapsed:7.1f} s  {ratio:5.2f}x  {rss:7.0f} MB  CPU {cpu:5.1f} s", flush=True)
 
     print()
     print(f"model {version} (224x224), {os.cpu_count()} CPU(s); command: {' '.join(sys.argv)}")
-    print("| input | what | time | x decode floor | peak RSS |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, what, elapsed, ratio, rss in rows:
-        print(f"| {name} | {what} | {elapsed:.1f} s | {ratio:.2f}x | {rss:.0f} MB |")
-    print("RESULT " + json.dumps([dict(zip(("input", "what", "seconds", "ratio", "rss_mb"), r)) for r in rows]))
+    print("| input | what | time | x decode floor | peak RSS | CPU (user + system) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, what, elapsed, ratio, rss, cpu in rows:
+        print(f"| {name} | {what} | {elapsed:.1f} s | {ratio:.2f}x | {rss:.0f} MB | {cpu:.1f} s |")
+    keys = ("input", "what", "seconds", "ratio", "rss_mb", "cpu_s")
+    print("RESULT " + json.dumps([dict(zip(keys, r)) for r in rows]))
     return 0
 
 
