@@ -27,9 +27,9 @@ def changed(ref: np.ndarray, others: np.ndarray, tolerance: np.ndarray) -> np.nd
     log(other) = a + b * log(ref), once on all pixels and again without the outliers (the
     player), and count only what the fitted tone curve cannot explain.
 
-    The sums are taken as products with `ref` (einsum) rather than over weighted copies of
-    `others`: the same least-squares line at a third of the memory traffic, which is what this
-    costs (the motion model calls it for every pair of background candidates).
+    The sums are matrix products with `ref`, channels first, rather than sums over weighted copies
+    of `others`: the same least-squares line at a tenth of the time, which is what this costs (the
+    motion model calls it for every pair of background candidates).
     """
     # Channels first, so each sum runs along memory (numpy sums a middle axis several times slower).
     x = np.ascontiguousarray((ref - ref.mean(axis=0)).T)  # 3 x P, centred: the fit does not depend on where x starts
