@@ -35,3 +35,19 @@ def test_every_block_sum_rounds_as_opencv_does() -> None:
     shrunk = shrink_grey(grey, to)
     np.testing.assert_array_equal(shrunk, cv2.resize(grey, to, interpolation=cv2.INTER_AREA))
     assert len(np.unique(shrunk)) == 256
+
+
+def test_a_plane_with_padded_rows() -> None:
+    """The decoder's luma plane is a view whose rows are longer than the picture (line padding)."""
+    rng = np.random.default_rng(7)
+    padded = rng.integers(0, 256, (1080, 1984), dtype=np.uint8)
+    grey = padded[:, :1920]
+    np.testing.assert_array_equal(
+        shrink_grey(grey, (640, 360)), cv2.resize(np.ascontiguousarray(grey), (640, 360), interpolation=cv2.INTER_AREA)
+    )
+
+
+def test_a_factor_too_large_for_sixteen_bit_sums() -> None:
+    """17 x 17 bytes can sum past 65,535: OpenCV's own loop then."""
+    grey = np.full((17 * 4, 17 * 6), 255, np.uint8)
+    np.testing.assert_array_equal(shrink_grey(grey, (6, 4)), np.full((4, 6), 255, np.uint8))
