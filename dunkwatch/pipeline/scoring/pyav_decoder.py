@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from av.packet import Packet
     from av.video.frame import VideoFrame
+    from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ def pyav_frames(
     shrunk to that longer side, for a tap that follows the ball; frames are then skipped only where
     those left still come GREY_MIN_FPS times a second."""
     import av
+    from av.video.reformatter import VideoReformatter
 
+    scaler = VideoReformatter()  # fetchers are called in one thread, the reader's
     rotation = info.rotation
     width, height = output_size(info.width, info.height, max_side)
     stored = (height, width) if rotation in (90, 270) else (width, height)
@@ -74,9 +77,9 @@ def pyav_frames(
                     continue
                 t = float(frame.pts * stream.time_base) - info.start
                 if grey_side:
-                    yield t, _fetcher(frame, "rgb24", stored, turns), _luma_fetcher(frame, grey_stored, turns)
+                    yield t, _fetcher(frame, "rgb24", stored, turns, scaler), _luma_fetcher(frame, grey_stored, turns)
                 else:
-                    yield t, _fetcher(frame, "rgb24", stored, turns)
+                    yield t, _fetcher(frame, "rgb24", stored, turns, scaler)
         except av.error.FFmpegError as exc:  # a damaged tail: the frames so far count, _sampled judges the rest
             log.warning("%s: decoding stopped: %s", path, exc.strerror or exc)
 
@@ -85,11 +88,16 @@ def pyav_frames(
 GREY_MIN_FPS = 14.0
 
 
-def _fetcher(frame: VideoFrame, fmt: str, stored: tuple[int, int], turns: int) -> Callable[[], np.ndarray]:
-    """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright."""
+def _fetcher(
+    frame: VideoFrame, fmt: str, stored: tuple[int, int], turns: int, scaler: VideoReformatter
+) -> Callable[[], np.ndarray]:
+    """Converts and shrinks a decoded frame (in swscale, in C) only when called, then turns it upright.
+    `scaler` is the video's one converter, in one thread: a frame's own would set up swscale and
+    start two threads for every frame (1.6 CPU-ms a 1080p frame, against 1.3), same pixels."""
 
     def fetch() -> np.ndarray:
-        image = frame.to_ndarray(format=fmt, width=stored[0], height=stored[1], interpolation="AREA")
+        small = scaler.reformat(frame, width=stored[0], height=stored[1], format=fmt, interpolation="AREA", threads=1)
+        image = small.to_ndarray()
         return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
     return fetch
