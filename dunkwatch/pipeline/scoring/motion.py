@@ -49,10 +49,46 @@ def _guided_filter(
     def mean(a: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(w * a, -1, size, borderType=cv2.BORDER_REFLECT) / norm
 
-    mean_i, mean_p = mean(guide), mean(src)
-    var_i = mean(guide * guide) - mean_i * mean_i
-    a = (mean(guide * src) - mean_i * mean_p) / (var_i + eps)
-    b = mean_p - a * mean_i
+    mean_i = mean(guide)
+    return _guided_rest(_GuideStats(guide, size, norm, mean_i, mean(guide * guide) - mean_i * mean_i), src, mean, eps)
+
+
+@dataclass(frozen=True)
+class _GuideStats:
+    """What the guided filter takes from the guide and the weights alone."""
+
+    guide: np.ndarray
+    size: tuple[int, int]  # the box
+    norm: np.ndarray  # the weights' box sums
+    mean: np.ndarray  # the guide's weighted mean over the box
+    var: np.ndarray  # and its variance
+
+    @classmethod
+    def unweighted(cls, guide: np.ndarray, radius: int) -> _GuideStats:
+        """For every frame's first pass over one empty scene, worked out once: all weights are 1,
+        so the terms are the same as _guided_filter's (x * 1.0 is x), without the multiplications."""
+        size = (2 * radius + 1, 2 * radius + 1)
+        norm = np.maximum(cv2.boxFilter(np.ones_like(guide), -1, size, borderType=cv2.BORDER_REFLECT), 1e-3)
+        mean_i = cv2.boxFilter(guide, -1, size, borderType=cv2.BORDER_REFLECT) / norm
+        var_i = cv2.boxFilter(guide * guide, -1, size, borderType=cv2.BORDER_REFLECT) / norm - mean_i * mean_i
+        return cls(guide, size, norm, mean_i, var_i)
+
+    def filter(self, src: np.ndarray, eps: float = 0.01) -> np.ndarray:
+        """_guided_filter(self.guide, src, radius) with every weight 1."""
+
+        def mean(a: np.ndarray) -> np.ndarray:
+            return cv2.boxFilter(a, -1, self.size, borderType=cv2.BORDER_REFLECT) / self.norm
+
+        return _guided_rest(self, src, mean, eps)
+
+
+def _guided_rest(
+    stats: _GuideStats, src: np.ndarray, mean: Callable[[np.ndarray], np.ndarray], eps: float
+) -> np.ndarray:
+    guide, size = stats.guide, stats.size
+    mean_p = mean(src)
+    a = (mean(guide * src) - stats.mean * mean_p) / (stats.var + eps)
+    b = mean_p - a * stats.mean
     return cv2.blur(a, size, borderType=cv2.BORDER_REFLECT) * guide + cv2.blur(b, size, borderType=cv2.BORDER_REFLECT)
 
 
@@ -137,8 +173,8 @@ class MotionScorer:
         # the empty scene (a wall and a floor lit differently) but not the much smaller player.
         # A second, tighter pass leaves out what the first found, so a cloud's core is followed
         # closely while a player, left out, cannot bend the lighting towards themselves.
-        guide = bg.guide
-        lighting = _guided_filter(guide, log_ratio, bg.radius)
+        guide = bg.guide.guide
+        lighting = bg.guide.filter(log_ratio)
         first_pass = (np.abs(log_ratio - lighting) > bg.luma_limit).astype(np.uint8)
         outside = 1 - cv2.dilate(first_pass, np.ones((5, 5), np.uint8))
         lighting = _guided_filter(guide, log_ratio, bg.tight_radius, outside)
@@ -191,14 +227,13 @@ class _Background:
 
     y: np.ndarray  # brightness: the mean of the channels
     y_8: np.ndarray  # y + 8: the offset keeps dark pixels' log ratios from exploding
-    guide: np.ndarray  # log(y + 8): the lighting estimate follows its edges
+    guide: _GuideStats  # of log(y + 8): the lighting estimate follows its edges
     chroma: np.ndarray  # rg chromaticity, H x W x 2
     luma_limit: np.ndarray
     chroma_limit: np.ndarray
     steady: np.ndarray  # where colour decides too: not a pixel whose colour changes by itself
     occupied: np.ndarray | None
-    radius: int
-    tight_radius: int
+    tight_radius: int  # of the second pass; the first's is in `guide`
 
     @classmethod
     def of(cls, scene: EmptyScene, cfg: MotionConfig, luma_log: float, restless_floor: float) -> _Background:
@@ -210,12 +245,11 @@ class _Background:
         return cls(
             y=y,
             y_8=y + 8.0,
-            guide=guide,
+            guide=_GuideStats.unweighted(guide, max(2, int(side * _LIGHT_RADIUS))),
             chroma=image[..., :2] / (total + 3.0)[..., None],
             luma_limit=np.maximum(np.maximum(luma_log, _SPREADS * scene.luma_spread), scene.luma_restless),
             chroma_limit=np.maximum(cfg.chroma_change, _SPREADS * scene.chroma_spread),
             steady=scene.chroma_restless <= restless_floor,  # leaves trade colours: luma decides there
             occupied=scene.occupied,
-            radius=max(2, int(side * _LIGHT_RADIUS)),
             tight_radius=max(2, int(side * _LIGHT_RADIUS / 2)),
         )
