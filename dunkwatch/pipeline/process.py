@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+import cv2
 import numpy as np
 
 from dunkwatch.config import AttemptsConfig, PipelineConfig, SegmentConfig
@@ -93,6 +94,11 @@ def analyse(
     """`zones`: grey these out; None: those drawn on the remembered scene the video shows, if any.
     `hoop`: look for attempts there; None: the remembered scene's hoop, else one found from the arcs.
     `cancel`: checked at every frame; Cancelled when it is set."""
+    # The decoder, the tap, motion's threads and the looks keep every core busy already. OpenCV's
+    # own pool, on top, split small pictures across threads that then spin waiting: in_view took
+    # 13.7 CPU-s with it, 12.3 without (bench/throughput.py). For the whole process, but no
+    # caller of analyse runs other OpenCV work that needs the pool.
+    cv2.setNumThreads(1)
     info = probe(path)
     blobs = BlobCollector(cfg.attempts.analysis_size) if cfg.attempts.enabled else None
     reader = VideoReader(path, cfg.decode.sample_fps, max_side=scorer.frame_side, info=info, tap=blobs)
