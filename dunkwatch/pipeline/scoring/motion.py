@@ -85,6 +85,7 @@ class _GuideStats:
 def _guided_rest(
     stats: _GuideStats, src: np.ndarray, mean: Callable[[np.ndarray], np.ndarray], eps: float
 ) -> np.ndarray:
+    """The guided filter's part that depends on src, given the guide's terms and the weighted mean."""
     guide, size = stats.guide, stats.size
     mean_p = mean(src)
     a = (mean(guide * src) - stats.mean * mean_p) / (stats.var + eps)
