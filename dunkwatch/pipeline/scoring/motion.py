@@ -37,60 +37,42 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _guided_filter(
-    guide: np.ndarray, src: np.ndarray, radius: int, weight: np.ndarray | None = None, eps: float = 0.01
-) -> np.ndarray:
-    """He et al.'s guided filter: src smoothed over `radius`, keeping the guide's edges; pixels
-    with zero weight do not take part, and get the value their neighbourhood predicts."""
-    size = (2 * radius + 1, 2 * radius + 1)
-    w = np.ones_like(src) if weight is None else weight.astype(np.float32)
-    norm = np.maximum(cv2.boxFilter(w, -1, size, borderType=cv2.BORDER_REFLECT), 1e-3)
-
-    def mean(a: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(w * a, -1, size, borderType=cv2.BORDER_REFLECT) / norm
-
-    mean_i = mean(guide)
-    return _guided_rest(_GuideStats(guide, size, norm, mean_i, mean(guide * guide) - mean_i * mean_i), src, mean, eps)
-
-
 @dataclass(frozen=True)
-class _GuideStats:
-    """What the guided filter takes from the guide and the weights alone."""
+class _GuidedFilter:
+    """He et al.'s guided filter over a guide: src smoothed over `radius`, keeping the guide's
+    edges; pixels with zero weight do not take part, and get the value their neighbourhood
+    predicts. What depends on the guide and the weights alone is worked out once, so the first
+    pass (every weight 1) over one empty scene serves every frame scored against it."""
 
     guide: np.ndarray
     size: tuple[int, int]  # the box
+    weight: np.ndarray | None  # None: every pixel takes part (x * 1.0 is x, so left out)
     norm: np.ndarray  # the weights' box sums
     mean: np.ndarray  # the guide's weighted mean over the box
     var: np.ndarray  # and its variance
 
     @classmethod
-    def unweighted(cls, guide: np.ndarray, radius: int) -> _GuideStats:
-        """For every frame's first pass over one empty scene, worked out once: all weights are 1,
-        so the terms are the same as _guided_filter's (x * 1.0 is x), without the multiplications."""
+    def over(cls, guide: np.ndarray, radius: int, weight: np.ndarray | None = None) -> _GuidedFilter:
         size = (2 * radius + 1, 2 * radius + 1)
-        norm = np.maximum(cv2.boxFilter(np.ones_like(guide), -1, size, borderType=cv2.BORDER_REFLECT), 1e-3)
-        mean_i = cv2.boxFilter(guide, -1, size, borderType=cv2.BORDER_REFLECT) / norm
-        var_i = cv2.boxFilter(guide * guide, -1, size, borderType=cv2.BORDER_REFLECT) / norm - mean_i * mean_i
-        return cls(guide, size, norm, mean_i, var_i)
+        w = None if weight is None else weight.astype(np.float32)
+        norm = np.maximum(
+            cv2.boxFilter(np.ones_like(guide) if w is None else w, -1, size, borderType=cv2.BORDER_REFLECT), 1e-3
+        )
+        mean_i = _box_mean(guide, w, size, norm)
+        return cls(guide, size, w, norm, mean_i, _box_mean(guide * guide, w, size, norm) - mean_i * mean_i)
 
-    def filter(self, src: np.ndarray, eps: float = 0.01) -> np.ndarray:
-        """_guided_filter(self.guide, src, radius) with every weight 1."""
+    def __call__(self, src: np.ndarray, eps: float = 0.01) -> np.ndarray:
+        mean_p = _box_mean(src, self.weight, self.size, self.norm)
+        a = (_box_mean(self.guide * src, self.weight, self.size, self.norm) - self.mean * mean_p) / (self.var + eps)
+        b = mean_p - a * self.mean
+        return cv2.blur(a, self.size, borderType=cv2.BORDER_REFLECT) * self.guide + cv2.blur(
+            b, self.size, borderType=cv2.BORDER_REFLECT
+        )
 
-        def mean(a: np.ndarray) -> np.ndarray:
-            return cv2.boxFilter(a, -1, self.size, borderType=cv2.BORDER_REFLECT) / self.norm
 
-        return _guided_rest(self, src, mean, eps)
-
-
-def _guided_rest(
-    stats: _GuideStats, src: np.ndarray, mean: Callable[[np.ndarray], np.ndarray], eps: float
-) -> np.ndarray:
-    """The guided filter's part that depends on src, given the guide's terms and the weighted mean."""
-    guide, size = stats.guide, stats.size
-    mean_p = mean(src)
-    a = (mean(guide * src) - stats.mean * mean_p) / (stats.var + eps)
-    b = mean_p - a * stats.mean
-    return cv2.blur(a, size, borderType=cv2.BORDER_REFLECT) * guide + cv2.blur(b, size, borderType=cv2.BORDER_REFLECT)
+def _box_mean(a: np.ndarray, weight: np.ndarray | None, size: tuple[int, int], norm: np.ndarray) -> np.ndarray:
+    """The weighted mean of a over each box."""
+    return cv2.boxFilter(a if weight is None else weight * a, -1, size, borderType=cv2.BORDER_REFLECT) / norm
 
 
 class MotionScorer:
@@ -174,11 +156,10 @@ class MotionScorer:
         # the empty scene (a wall and a floor lit differently) but not the much smaller player.
         # A second, tighter pass leaves out what the first found, so a cloud's core is followed
         # closely while a player, left out, cannot bend the lighting towards themselves.
-        guide = bg.guide.guide
-        lighting = bg.guide.filter(log_ratio)
+        lighting = bg.lighting(log_ratio)
         first_pass = (np.abs(log_ratio - lighting) > bg.luma_limit).astype(np.uint8)
         outside = 1 - cv2.dilate(first_pass, np.ones((5, 5), np.uint8))
-        lighting = _guided_filter(guide, log_ratio, bg.tight_radius, outside)
+        lighting = _GuidedFilter.over(bg.lighting.guide, bg.tight_radius, outside)(log_ratio)
         residual = log_ratio - lighting
         y_expected = bg.y_8 * np.exp(lighting) - 8.0
         luma_fg = (np.abs(residual) > bg.luma_limit) & (np.abs(y_f - y_expected) > _LUMA_FLOOR)
@@ -228,13 +209,13 @@ class _Background:
 
     y: np.ndarray  # brightness: the mean of the channels
     y_8: np.ndarray  # y + 8: the offset keeps dark pixels' log ratios from exploding
-    guide: _GuideStats  # of log(y + 8): the lighting estimate follows its edges
+    lighting: _GuidedFilter  # the first pass, over log(y + 8): the lighting estimate follows its edges
     chroma: np.ndarray  # rg chromaticity, H x W x 2
     luma_limit: np.ndarray
     chroma_limit: np.ndarray
     steady: np.ndarray  # where colour decides too: not a pixel whose colour changes by itself
     occupied: np.ndarray | None
-    tight_radius: int  # of the second pass; the first's is in `guide`
+    tight_radius: int  # of the second pass, over the same guide
 
     @classmethod
     def of(cls, scene: EmptyScene, cfg: MotionConfig, luma_log: float, restless_floor: float) -> _Background:
@@ -246,7 +227,7 @@ class _Background:
         return cls(
             y=y,
             y_8=y + 8.0,
-            guide=_GuideStats.unweighted(guide, max(2, int(side * _LIGHT_RADIUS))),
+            lighting=_GuidedFilter.over(guide, max(2, int(side * _LIGHT_RADIUS))),
             chroma=image[..., :2] / (total + 3.0)[..., None],
             luma_limit=np.maximum(np.maximum(luma_log, _SPREADS * scene.luma_spread), scene.luma_restless),
             chroma_limit=np.maximum(cfg.chroma_change, _SPREADS * scene.chroma_spread),
