@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dunkwatch.errors import ModelError
+from dunkwatch.openvino_loading import import_openvino
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,7 @@ class OpenVinoClassifier:
 
     def __init__(self, xml: Path) -> None:
         try:
-            import openvino as ov
-
-            core = ov.Core()
+            core = import_openvino().Core()
             self.compiled = core.compile_model(core.read_model(str(xml)), "CPU")
         except Exception as exc:
             raise ModelError(f"{xml}: OpenVINO cannot load the model: {exc}") from None
