@@ -289,3 +289,50 @@ def test_the_ffmpeg_command_skips_the_same_pictures_as_pyav(portrait_mov):
     assert ours == pytest.approx(theirs, abs=1e-6)
     every = [t for t, _ in ffmpeg_frames(portrait_mov, info, 64, 0.0, 1e-6, 0.0, True)]
     assert len(every) < info.fps * info.duration * 0.9  # pictures were left undecoded
+
+
+def test_the_decoder_has_two_frame_threads_per_core():
+    from dunkwatch.pipeline.scoring import pyav_decoder
+
+    for cores, threads in (({0}, 1), ({0, 1}, 4), (set(range(6)), 12), (set(range(32)), 16)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(pyav_decoder.os, "sched_getaffinity", lambda _pid, cores=cores: cores)
+            assert pyav_decoder.decoder_threads() == threads
+
+
+def _tasks() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/task"))
+
+
+def _sampled(path, monkeypatch, threads: int) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """The RGB and grey pictures pyav_frames gives with `threads` frame threads, and how many more
+    threads the process had while it decoded."""
+    from dunkwatch.pipeline.scoring import pyav_decoder
+
+    monkeypatch.setattr(pyav_decoder, "decoder_threads", lambda: threads)
+    before = _tasks()
+    rgb, grey, during = [], [], 0
+    for k, (_t, fetch, fetch_grey) in enumerate(pyav_decoder.pyav_frames(path, probe(path), 240, 5.0, grey_side=160)):
+        during = max(during, _tasks())
+        if k % 3 == 0:
+            rgb.append(fetch())
+            grey.append(fetch_grey())
+    return rgb, grey, during - before
+
+
+def test_frame_threads_change_no_picture(tmp_path, monkeypatch):
+    """More frame threads than FFmpeg's own choice decode faster on two cores (a frame thread
+    waiting on the frame it refers to leaves its core to another); the pictures are the same."""
+    path = tmp_path / "b.mp4"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=480x270:rate=30", "-t", "3", "-c:v", "libx264",
+        "-bf", "3", "-x264-params", "b-pyramid=normal", str(path),
+    )  # fmt: skip
+    one_rgb, one_grey, one_extra = _sampled(path, monkeypatch, 1)
+    six_rgb, six_grey, six_extra = _sampled(path, monkeypatch, 6)
+    assert six_extra - one_extra >= 5  # the six threads ran
+    assert len(one_rgb) == len(six_rgb) >= 10
+    assert all(np.array_equal(a, b) for a, b in zip(one_rgb, six_rgb))
+    assert all(np.array_equal(a, b) for a, b in zip(one_grey, six_grey))

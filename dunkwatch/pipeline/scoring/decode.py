@@ -19,7 +19,7 @@ import numpy as np
 from dunkwatch.errors import VideoError
 from dunkwatch.imageops import output_size
 from dunkwatch.media import MediaInfo, dies_with_parent, ffmpeg_exe, probe
-from dunkwatch.pipeline.scoring.pyav_decoder import Decoded, pyav_frames, unreferenced_may_go
+from dunkwatch.pipeline.scoring.pyav_decoder import Decoded, decoder_threads, pyav_frames, unreferenced_may_go
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +267,8 @@ def ffmpeg_frames(
         "info",
         *seek,
         *(["-skip_frame", "noref"] if skip_unreferenced else []),
+        "-threads",
+        str(decoder_threads()),
         "-copyts",
         "-i",
         str(path),
