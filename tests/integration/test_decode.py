@@ -313,12 +313,17 @@ def _sampled(path, monkeypatch, threads: int) -> tuple[list[np.ndarray], list[np
 
     monkeypatch.setattr(pyav_decoder, "decoder_threads", lambda: threads)
     before = _tasks()
-    rgb, grey, during = [], [], 0
-    for k, (_t, fetch, fetch_grey) in enumerate(pyav_decoder.pyav_frames(path, probe(path), 240, 5.0, grey_side=160)):
+    rgb: list[np.ndarray] = []
+    grey: list[np.ndarray] = []
+    during = 0
+    for k, decoded in enumerate(pyav_decoder.pyav_frames(path, probe(path), 240, 5.0, grey_side=160)):
         during = max(during, _tasks())
+        assert len(decoded) == 3  # with grey_side: (time, fetch, fetch_grey)
         if k % 3 == 0:
-            rgb.append(fetch())
-            grey.append(fetch_grey())
+            picture = decoded[1]()
+            assert picture is not None
+            rgb.append(picture)
+            grey.append(decoded[2]())
     return rgb, grey, during - before
 
 
