@@ -130,7 +130,9 @@ def _compiled(path: Path, cache: Path | None) -> _Compiled:
         ir = cache / f"ssdlite-{PACKAGE_VERSION}-{INPUT_SIDE}.xml" if cache is not None else None
         model: Model | str
         if ir is not None and ir.is_file():
-            core.set_property({"CACHE_DIR": str(cache)})  # the converted graph's only: keyed by its file
+            # The converted graph's only. Compiled from a path, OpenVINO keys the compiled form by
+            # that path, which names the package's version and the input size; the file is written once.
+            core.set_property({"CACHE_DIR": str(cache)})
             model = str(ir)
         else:
             model = core.read_model(str(path))
