@@ -52,9 +52,9 @@ def shared_detector_cache(tmp_path_factory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / ".warm").exists():
             # Twice: the first start converts the graph, the second compiles the converted one into
-            # OpenVINO's cache (see person._compiled).
+            # OpenVINO's cache (see person._compiled), the looks' graph and the look-ahead's.
             warm = "from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache; "
-            warm += "PersonDetector(cache=detector_cache('unused')).ready()"
+            warm += "d = PersonDetector(cache=detector_cache('unused')); d.ready(); d.inline_twin().ready()"
             for _ in range(2):
                 subprocess.run([sys.executable, "-c", warm], check=True, timeout=300)
             (folder / ".warm").touch()

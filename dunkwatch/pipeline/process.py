@@ -26,6 +26,7 @@ from dunkwatch.pipeline.cutting.ffmpeg_presets import recorded
 from dunkwatch.pipeline.cutting.timeline import draw_timeline, write_timeline
 from dunkwatch.pipeline.scoring.decode import VideoReader, prefetched
 from dunkwatch.pipeline.scoring.disputes import Dispute, find_disputes
+from dunkwatch.pipeline.scoring.empty_scene import same_scene_share
 from dunkwatch.pipeline.scoring.gate import GatedScorer
 from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache
 from dunkwatch.pipeline.scoring.person_looks import PersonLooks
@@ -111,7 +112,10 @@ def analyse(
     # Looks at every frame that could belong to a segment, so every clip is confirmed.
     looks = (
         PersonLooks(
-            PersonDetector(cache=detector_cache(cfg.state_dir)), params.threshold - params.hysteresis, params.merge_gap
+            PersonDetector(cache=detector_cache(cfg.state_dir)),
+            params.threshold - params.hysteresis,
+            params.merge_gap,
+            moved_share=same_scene_share(cfg.motion),
         )
         if cfg.segment.confirm_people
         else None
@@ -135,9 +139,15 @@ def analyse(
             if looks is not None:  # after the zones: a person in an ignored zone confirms nothing
                 looks.offer(len(times) - 1, frame.time, image)
             yield image
+        if looks is not None:
+            looks.close()  # decoded: what is left to do keeps every core busy
 
     stream = scorer.score(frames())
-    scores = np.fromiter(looks.follow(stream) if looks is not None else stream, dtype=np.float64)
+    try:
+        scores = np.fromiter(looks.follow(stream) if looks is not None else stream, dtype=np.float64)
+    finally:
+        if looks is not None:
+            looks.close()  # a video that fails or is cancelled half-way stops looking ahead too
     _log_report(scorer, path.name)
     times_arr = np.asarray(times, dtype=np.float64)
     duration = info.duration or (float(times_arr[-1]) if len(times_arr) else 0.0)

@@ -55,3 +55,22 @@ def test_a_cold_cache_is_converted_then_compiled_and_finds_the_same_person(tmp_p
     assert list(cache.glob("*.blob")) == blobs and not list(cache.glob(".*"))  # nothing half-written left
     for boxes in (compiled, from_blob):
         assert np.allclose(boxes, from_graph, atol=0.01), (boxes, from_graph)
+
+
+def test_an_inline_detector_looks_in_the_calling_thread_and_finds_what_the_shared_graph_finds():
+    """Looking ahead lowers its thread's priority: that holds for the inference only if it runs in
+    that thread. And an answer made ahead must be the one the looks would have made."""
+    import time
+
+    from dunkwatch.pipeline.scoring.person import PersonDetector
+
+    frames = real_frames(8.0, 12.0, 768, 432)[::4]  # a visit of the shared video: people, from behind
+    shared = PersonDetector(cache=detector_cache(Path("unused")))  # the warm cache (conftest)
+    inline = shared.inline_twin()
+    inline.ready()
+    kept = [PersonDetector.prepare(frame) for frame in frames]
+    thread, process = time.thread_time(), time.process_time()
+    found = [inline.find(copy) for copy in kept]
+    assert time.thread_time() - thread >= 0.8 * (time.process_time() - process)
+    assert found == [shared.find(copy) for copy in kept]  # box for box, to the last bit
+    assert sum(map(len, found)) >= len(kept)

@@ -56,6 +56,7 @@ MIN_SCORE = 0.5
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-detector")
 _Compiled = tuple[tuple["InferRequest", ...], "ConstOutput", "ConstOutput"]  # requests, boxes, scores
 _INFER = threading.Lock()  # one look at a time: every detector of a process shares one compiled graph
+_INFER_INLINE = threading.Lock()  # ... and every inline detector another one
 _STREAMS = min(2, os.cpu_count() or 1)  # inference requests run side by side
 _last_prepared: tuple[np.ndarray, bytes] | None = None  # PersonDetector.prepare's last frame and copy
 
@@ -119,11 +120,12 @@ def graph_path() -> Path:
 
 
 @cache
-def _compiled(path: Path, cache: Path | None) -> _Compiled:
-    """One compiled graph per process. Reading the TensorFlow graph costs about 0.8 s a start and
-    compiling it 0.65 s, so the graph, converted, is kept in `cache` (OpenVINO's own format), and
-    OpenVINO keeps its compiled form there too. Compiled from the converted graph's path, OpenVINO
-    finds its compiled form without reading the graph at all (0.18 CPU-s, against 0.28 read first)."""
+def _compiled(path: Path, cache: Path | None, inline: bool = False) -> _Compiled:
+    """One compiled graph per process, and one more `inline` (one thread: the caller's). Reading
+    the TensorFlow graph costs about 0.8 s a start and compiling it 0.65 s, so the graph,
+    converted, is kept in `cache` (OpenVINO's own format), and OpenVINO keeps its compiled form
+    there too. Compiled from the converted graph's path, OpenVINO finds its compiled form without
+    reading the graph at all (0.18 CPU-s, against 0.28 read first)."""
     ov = import_openvino()
     try:
         core = ov.Core()
@@ -140,9 +142,11 @@ def _compiled(path: Path, cache: Path | None) -> _Compiled:
             if ir is not None:
                 _save(ov, model, ir)
         # A look's squares side by side, one thread each (two: 21 ms a look against 30 for one
-        # thread, the same detections), as most looks come after the last frame is decoded.
-        compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": _STREAMS, "NUM_STREAMS": _STREAMS})
-        requests = tuple(compiled.create_infer_request() for _ in range(_STREAMS))
+        # thread, the same detections), as most looks come after the last frame is decoded. Inline:
+        # one stream of one thread, which OpenVINO runs in the thread that calls infer().
+        streams = 1 if inline else _STREAMS
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": streams, "NUM_STREAMS": streams})
+        requests = tuple(compiled.create_infer_request() for _ in range(streams))
         return requests, compiled.output(_BOXES), compiled.output(_SCORES)
     except Exception as exc:  # OpenVINO raises RuntimeError and its own types alike
         said = [line for line in str(exc).splitlines() if line.strip()]
@@ -181,23 +185,34 @@ class PersonDetector:
 
     side = KEEP_SIDE  # frames must reach the scorer at least this large
 
-    def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None) -> None:
+    def __init__(self, min_score: float = MIN_SCORE, cache: Path | None = None, inline: bool = False) -> None:
         """Raises DetectorMissing at once when the package is not there. The graph itself is read
-        and compiled in the background from start() on (or the first find()), and find() waits."""
+        and compiled in the background from start() on (or the first find()), and find() waits.
+        `inline`: the graph is loaded, and every look runs, in the thread that asks, on a graph of
+        its own; a thread whose priority is lowered (see look_ahead) keeps it lowered for its looks."""
         self.min_score = min_score
         self._graph, self._cache = graph_path(), cache
+        self._inline = inline
+        self._lock = _INFER_INLINE if inline else _INFER
         self._loading: Future[_Compiled] | None = None
+
+    def inline_twin(self) -> PersonDetector:
+        """A detector like this one whose looks run inline (see __init__)."""
+        return PersonDetector(self.min_score, self._cache, inline=True)
 
     def start(self) -> None:
         """Read and compile the graph in the background, once. Callers start it on a video's first
         decoded frame: importing OpenVINO runs Python that holds the interpreter's lock, and at the
         very start it held up the first frame by 0.17 s (the decoder is waiting on Python then;
         later it runs in threads of its own)."""
-        if self._loading is None:
+        if self._loading is None and not self._inline:
             self._loading = _LOADER.submit(_compiled, self._graph, self._cache)
 
     def ready(self) -> None:
         """Wait for the graph; DetectorMissing if it cannot be read."""
+        if self._inline:
+            self._requests, self._boxes, self._scores = _compiled(self._graph, self._cache, inline=True)
+            return
         self.start()
         assert self._loading is not None  # start() made it
         self._requests, self._boxes, self._scores = self._loading.result()
@@ -236,7 +251,7 @@ class PersonDetector:
             )
             for x, y, side in cover
         ]
-        with _INFER:
+        with self._lock:
             outputs = self._infer(inputs)
         for (x, y, side), (boxes, scores) in zip(cover, outputs):
             for (y0, x0, y1, x1), score in zip(boxes.tolist(), scores.tolist()):
@@ -247,6 +262,8 @@ class PersonDetector:
 
     def _infer(self, inputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(boxes, scores) of each input, in order, the inputs shared out over the requests."""
+        if self._inline:
+            return [self._result(self._requests[0], square) for square in inputs]
         out: list[tuple[np.ndarray, np.ndarray]] = []
         running: list[InferRequest] = []
         for k, square in enumerate(inputs):
@@ -257,8 +274,12 @@ class PersonDetector:
             running.append(request)
         return out + [self._result(request) for request in running]
 
-    def _result(self, request: InferRequest) -> tuple[np.ndarray, np.ndarray]:
-        request.wait()
+    def _result(self, request: InferRequest, square: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A request's (boxes, scores): run here on `square`, or waited for once started."""
+        if square is not None:
+            request.infer({0: square[None]})
+        else:
+            request.wait()
         return request.get_tensor(self._boxes).data[0].copy(), request.get_tensor(self._scores).data[0].copy()
 
 

@@ -1,12 +1,8 @@
 """Every clip confirmed: the person detector looks at the frames a scorer calls "in view", and a
-stretch in which it sees nobody is no clip. Pure: frames and scores handed in, no I/O.
+stretch in which it sees nobody is no clip. Pure: frames and scores handed in, no I/O. When it
+looks: see look_schedule; what it may find ready: see look_ahead.
 
-Motion cannot tell a person from a ball, a door or a change of light; the detector can. It looks
-only where the scorer already says "in view": at once when a stretch starts, then every LOOK_AGAIN_S
-once it has seen someone; while it sees nobody, the gap starts at LOOK_EVERY_S and doubles up to
-LOOK_AGAIN_S (a ball bouncing for a minute costs about twenty looks, and a person who walks into
-it is seen within a few seconds). A stretch ends as a segment does: the scores stay under the
-threshold for the merge gap; a shorter dip, which the segmenter bridges, starts nothing new.
+Motion cannot tell a person from a ball, a door or a change of light; the detector can.
 """
 
 from __future__ import annotations
@@ -17,11 +13,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from dunkwatch.pipeline.scoring.look_ahead import LookAhead
+from dunkwatch.pipeline.scoring.look_schedule import LOOK_AGAIN_S, LOOK_EVERY_S, LookSchedule
 from dunkwatch.pipeline.scoring.person import Box, PersonDetector
 from dunkwatch.pipeline.scoring.segment import Segment
-
-LOOK_EVERY_S = 0.5  # frames kept for a look: a stretch of motion shorter than min_segment still gets one
-LOOK_AGAIN_S = 3.0  # once a person is seen in a stretch, the next look is this much later
 
 
 @dataclass(frozen=True)
@@ -52,47 +47,53 @@ class PersonLooks:
         merge_gap: float = 0.0,
         every: float = LOOK_EVERY_S,
         again: float = LOOK_AGAIN_S,
+        moved_share: float | None = None,
     ) -> None:
+        """`moved_share`: look ahead on idle cores while the frames come, at frames that moved by
+        that share of the picture since the kept frame before (see look_ahead); close() ends it."""
         self.detector = detector
         self.threshold = threshold
-        self.merge_gap = merge_gap
-        self.every, self.again = every, again
+        self.every = every
+        self.schedule = LookSchedule(merge_gap, every, again)
+        ahead = LookSchedule(merge_gap, every, again)
+        self.ahead = LookAhead(detector, ahead, moved_share) if moved_share is not None else None
         self.looks: list[Look] = []
         self._kept: dict[int, tuple[float, bytes]] = {}  # frame index -> (time, prepared copy)
         self._times: dict[int, float] = {}  # frame index -> time, until its score comes
-        self._under_since: float | None = None  # when the scores went under the threshold
         self._next_keep = float("-inf")
-        self._next_look = float("-inf")
-        self._gap = every  # the wait after a look that saw nobody
 
     def offer(self, index: int, time: float, frame: np.ndarray) -> None:
         """A decoded frame, before its score is known (the motion model gives it up to 90 s later)."""
         self._times[index] = time
         if time >= self._next_keep:
-            self._kept[index] = (time, self.detector.prepare(frame))
+            kept = self._kept[index] = (time, self.detector.prepare(frame))
             self._next_keep = time + self.every
+            if self.ahead is not None:
+                self.ahead.offer(index, *kept)
+
+    def close(self) -> None:
+        """Every frame is offered: no more looking ahead."""
+        if self.ahead is not None:
+            self.ahead.close()
 
     def scored(self, index: int, score: float) -> None:
         """Frame `index`'s score; scores arrive in frame order."""
         kept = self._kept.pop(index, None)
         time = self._times.pop(index, None)
+        if self.ahead is not None:
+            self.ahead.passed(index)
         if score < self.threshold:
-            if self._under_since is None:
-                self._under_since = time
-            if time is None or self._under_since is None or time - self._under_since >= self.merge_gap:
-                # The stretch ended: the next one is looked at at once.
-                self._next_look, self._gap = float("-inf"), self.every
+            self.schedule.under(time)
             return
-        self._under_since = None
-        if kept is None or kept[0] < self._next_look:
+        self.schedule.over()
+        if kept is None or not self.schedule.due(kept[0]):
             return
         time, copy = kept
-        people = self.detector.find(copy)
+        people = self.ahead.answer(index) if self.ahead is not None else None
+        if people is None:
+            people = self.detector.find(copy)
         self.looks.append(Look(time, people))
-        if people:
-            self._next_look, self._gap = time + self.again, self.every
-        else:
-            self._next_look, self._gap = time + self._gap, min(self.again, 2 * self._gap)
+        self.schedule.looked(time, bool(people))
 
     def follow(self, scores: Iterable[float]) -> Iterator[float]:
         """The scores, passed on as they come, each handed to scored() on the way."""
