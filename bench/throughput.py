@@ -261,14 +261,22 @@ def prepare_model(state_dir: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def warm_detector(state_dir: Path) -> None:
-    """The person detector's graph converted into state_dir once, in a child process, as the first
-    video on a machine leaves it (0.8 s of CPU that no later video pays)."""
+def warm_detector(cache: Path) -> None:
+    """The person detector's cache as a service that has run before leaves it, and every run uses
+    it, as systemd's CacheDirectory= gives the service ($CACHE_DIRECTORY): the graph converted, and
+    the looks' and the look-ahead's graphs compiled. In each run's state folder instead, it would
+    move with every copy, and OpenVINO keys a compiled graph by its path: every run would compile
+    again (0.65 s of CPU each), which a service does once. Twice, in child processes: the first
+    start converts the graph, the second compiles the converted one (person._compiled)."""
     code = (
-        "import sys, pathlib; from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache; "
-        "PersonDetector(cache=detector_cache(pathlib.Path(sys.argv[1]))).ready()"
+        "from dunkwatch.pipeline.scoring.person import PersonDetector, detector_cache; "
+        "d = PersonDetector(cache=detector_cache('unused')); d.ready(); d.inline_twin().ready()"
     )
-    subprocess.run([sys.executable, "-c", code, str(state_dir)], check=True, cwd=REPO)
+    for _ in range(2):
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "CACHE_DIRECTORY": str(cache)}
+        )
+    os.environ["CACHE_DIRECTORY"] = str(cache)  # for every run from here on
 
 
 def compile_code(*trees: Path | None) -> None:
@@ -354,10 +362,12 @@ def main() -> int:
     no_confirm = base + "[segment]\nconfirm_people = false\n"
     with_cnn = not (args.four_k or args.motion_only)
     # What every run starts from, as a service that has run before on this machine: the cnn model
-    # promoted, the person detector's graph converted (once per machine), no court remembered.
+    # promoted, the person detector's graphs converted and compiled (once per machine), no court
+    # remembered.
     template = work / "state"
+    template.mkdir()
     version = prepare_model(template) if with_cnn else "-"
-    warm_detector(template)
+    warm_detector(work / "cache")
     compile_code(REPO, args.before)
     dvr = None if args.skip_dvr_scan else dvr_scan_exe()
     python = sys.executable
