@@ -13,7 +13,6 @@ from typing import cast
 import cv2
 import numpy as np
 
-from dunkwatch.pipeline.scoring.look_ahead import NICE
 from dunkwatch.pipeline.scoring.person import Box, PersonDetector
 from dunkwatch.pipeline.scoring.person_looks import PersonLooks
 
@@ -23,11 +22,11 @@ MOVED = 0.01  # share of the picture a frame must change by to be taken as in vi
 
 class FakeDetector:
     """Sees a person on frames whose first pixel is red; notes the frames it looked at (by the
-    number in the first pixel's green), and the priority of the thread that looked."""
+    number in the first pixel's green), and the scheduling policy of the thread that looked."""
 
     def __init__(self) -> None:
         self.looked: list[int] = []
-        self.priorities: set[int] = set()
+        self.policies: set[int] = set()
         self.twin: FakeDetector | None = None
         self.gate: threading.Event | None = None  # set: its looks wait for it
         self.entered = threading.Event()  # a look has begun
@@ -44,7 +43,7 @@ class FakeDetector:
         assert image is not None
         first = image[0, 0]
         self.looked.append(int(first[1]))
-        self.priorities.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        self.policies.add(os.sched_getscheduler(0))  # 0: the calling thread
         return SOMEONE if first[0] == 255 else ()
 
     def ready(self) -> None:
@@ -86,7 +85,7 @@ def confirmed(
 
 
 def test_looks_made_ahead_are_the_looks_the_scores_ask_for_made_on_the_lowest_priority_thread():
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    own = os.sched_getscheduler(0)
     frames = [frame(i, seen=i >= 20) for i in range(60)]  # nobody for 2 s, then someone, on the move
     scores = [0.9] * 60
     without, alone = confirmed(scores, frames, look_ahead=False)
@@ -97,8 +96,8 @@ def test_looks_made_ahead_are_the_looks_the_scores_ask_for_made_on_the_lowest_pr
     assert ahead == without
     assert detector.twin is not None and detector.twin.looked == [0, 5, 15, 35]
     assert detector.looked == []  # every answer was ready
-    assert detector.twin.priorities == {NICE}
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the rest of the process keeps its own
+    assert detector.twin.policies == {os.SCHED_IDLE}
+    assert os.sched_getscheduler(0) == own != os.SCHED_IDLE  # the rest of the process keeps its own
 
 
 def test_where_the_scores_start_a_new_stretch_the_looks_make_their_own_and_see_the_same():
@@ -154,3 +153,28 @@ def test_frames_already_scored_are_not_looked_at_ahead():
     assert twin.looked == [0, 45]  # not 30: scored already, and looked at there
     assert detector.looked == [0, 30]
     looks.close()
+
+
+def test_where_the_priority_cannot_be_lowered_nothing_is_looked_at_ahead(monkeypatch):
+    """At the process's own priority the look-ahead would compete with the decoder: better none."""
+    from dunkwatch.pipeline.scoring import look_ahead
+
+    def refused(*args: object) -> None:
+        raise PermissionError("not allowed")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refused)
+    monkeypatch.setattr(look_ahead, "_lowered", [])
+    look_ahead._lowest_priority()
+    assert look_ahead._lowered == []
+    frames = [frame(i, seen=True) for i in range(60)]
+    detector = FakeDetector()
+    looks = PersonLooks(cast(PersonDetector, detector), threshold=0.3, moved_share=MOVED)
+    for i, image in enumerate(frames):
+        looks.offer(i, i / 10, image)
+    assert looks.ahead is not None and looks.ahead._job is not None
+    looks.ahead._job.result(timeout=30)  # the look-ahead's run: over at once
+    looks.close()
+    for i in range(60):
+        looks.scored(i, 0.9)
+    assert detector.twin is not None and detector.twin.looked == []
+    assert detector.looked == [0, 30]

@@ -3,8 +3,8 @@
 The looks follow the scores, and a video shorter than the motion model's window gets all its scores
 after its last frame: every look then came after decoding, when nothing else was left to do
 (in_view: 21 looks, about 1 s of a 7 s run). The decoder, though, leaves part of a core idle
-while a frame thread waits on the frame it refers to. A thread at the lowest priority (nice 19)
-gets that part and little else. It follows the looks' own schedule (look_schedule) on the kept
+while a frame thread waits on the frame it refers to. A thread at the lowest priority (SCHED_IDLE)
+gets that part and nothing else. It follows the looks' own schedule (look_schedule) on the kept
 frames, taking a frame to be in view when it differs from the kept frame before it by more than
 half the smallest player (the empty scene's rule for "the same scene"): a player on the move,
 which is when a court is in use. A look that the scores do ask for then finds its answer ready.
@@ -21,7 +21,7 @@ import math
 import os
 import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -32,14 +32,20 @@ from dunkwatch.pipeline.scoring.thumbnails import THUMB_CHANGE, share_changed, t
 
 log = logging.getLogger(__name__)
 
-NICE = 19  # the lowest priority: the thread gets what every other thread leaves idle
 _BACKLOG = 64  # kept frames waiting for it (half a minute); the oldest, scored soonest, go first
 _STALLED_S = 10.0
+_lowered: list[bool] = []  # whether the thread's priority is lowered; it looks at nothing otherwise
 
 
 def _lowest_priority() -> None:
-    """On Linux a thread's id names that thread alone: the rest of the process keeps its priority."""
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    """SCHED_IDLE: the thread runs only on a core that has nothing else to run, whatever the
+    process's nice value (the service runs at Nice=10, and nice 19 beside nice 10 would still take
+    an eighth of a busy core). On Linux, 0 names the calling thread alone."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        _lowered.append(True)
+    except (AttributeError, OSError):  # not Linux, or not allowed: then no looking ahead at all
+        log.debug("cannot lower the look-ahead thread's priority", exc_info=True)
 
 
 _THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="person-look-ahead", initializer=_lowest_priority)
@@ -60,7 +66,8 @@ class LookAhead:
         self._wake = threading.Event()
         self._answers: dict[int, tuple[Box, ...]] = {}  # frame index -> people seen
         self._passed = -1  # the last frame scored: the looks themselves decide there
-        self._started = self._closed = False
+        self._closed = False
+        self._job: Future[None] | None = None  # the thread's run, from the first frame on
         self.looked = 0  # looks made ahead
 
     def offer(self, index: int, time: float, kept: bytes) -> None:
@@ -69,9 +76,8 @@ class LookAhead:
             return
         self._pending.append((index, time, kept))
         self._wake.set()
-        if not self._started:  # on the first frame, when the detector's graph is loading already
-            self._started = True
-            _THREAD.submit(self._run)
+        if self._job is None:  # on the first frame, when the detector's graph is loading already
+            self._job = _THREAD.submit(self._run)
 
     def passed(self, index: int) -> None:
         """Frame `index` is scored: looking ahead at it, or before it, is too late."""
@@ -88,6 +94,8 @@ class LookAhead:
         self._wake.set()
 
     def _run(self) -> None:
+        if not _lowered:
+            return
         try:
             # The looks' graph first: loading both at once would convert the package's graph twice.
             self._main.ready()
