@@ -33,7 +33,7 @@ from dunkwatch.pipeline.scoring.thumbnails import THUMB_CHANGE, share_changed, t
 log = logging.getLogger(__name__)
 
 _BACKLOG = 64  # kept frames waiting for it (half a minute); the oldest, scored soonest, go first
-_STALLED_S = 10.0
+_STALLED_S = 10.0  # no frame for this long: nobody closed it (see _run)
 _lowered: list[bool] = []  # whether the thread's priority is lowered; it looks at nothing otherwise
 
 

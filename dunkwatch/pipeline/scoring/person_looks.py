@@ -1,6 +1,6 @@
 """Every clip confirmed: the person detector looks at the frames a scorer calls "in view", and a
-stretch in which it sees nobody is no clip. Pure: frames and scores handed in, no I/O. When it
-looks: see look_schedule; what it may find ready: see look_ahead.
+stretch in which it sees nobody is no clip. No I/O: frames and scores handed in. When it looks:
+see look_schedule; which answers it may find ready: see look_ahead.
 
 Motion cannot tell a person from a ball, a door or a change of light; the detector can.
 """
