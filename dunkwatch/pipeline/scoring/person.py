@@ -263,7 +263,7 @@ class PersonDetector:
     def _infer(self, inputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(boxes, scores) of each input, in order, the inputs shared out over the requests."""
         if self._inline:
-            return [self._result(self._requests[0], square) for square in inputs]
+            return [self._run_here(square) for square in inputs]
         out: list[tuple[np.ndarray, np.ndarray]] = []
         running: list[InferRequest] = []
         for k, square in enumerate(inputs):
@@ -274,12 +274,17 @@ class PersonDetector:
             running.append(request)
         return out + [self._result(request) for request in running]
 
-    def _result(self, request: InferRequest, square: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """A request's (boxes, scores): run here on `square`, or waited for once started."""
-        if square is not None:
-            request.infer({0: square[None]})
-        else:
-            request.wait()
+    def _run_here(self, square: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(boxes, scores) of one input, inferred in the calling thread (inline)."""
+        request = self._requests[0]
+        request.infer({0: square[None]})
+        return self._outputs(request)
+
+    def _result(self, request: InferRequest) -> tuple[np.ndarray, np.ndarray]:
+        request.wait()
+        return self._outputs(request)
+
+    def _outputs(self, request: InferRequest) -> tuple[np.ndarray, np.ndarray]:
         return request.get_tensor(self._boxes).data[0].copy(), request.get_tensor(self._scores).data[0].copy()
 
 
